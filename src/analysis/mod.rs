@@ -1,0 +1,54 @@
+//! Pure analysis over loaded events: spans and the parent/child tree, session summaries,
+//! slow-call detection, filters. No SQL and no egui here.
+
+pub mod filter;
+pub mod slow;
+pub mod summary;
+pub mod timeline;
+
+pub use filter::SpanFilter;
+pub use slow::SlowIndex;
+pub use summary::Summary;
+pub use timeline::{Anchor, Span, SpanKind, Timeline};
+
+/// The `q`-quantile (0..=1) of sorted values by the nearest-rank method; `None` when empty.
+#[must_use]
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q.clamp(0.0, 1.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.saturating_sub(1).min(sorted.len() - 1)).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantile_sorted;
+
+    #[test]
+    fn nearest_rank_quantiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(quantile_sorted(&v, 0.5), Some(50.0));
+        assert_eq!(quantile_sorted(&v, 0.95), Some(95.0));
+        assert_eq!(quantile_sorted(&v, 1.0), Some(100.0));
+        assert_eq!(quantile_sorted(&v, 0.0), Some(1.0));
+        assert_eq!(quantile_sorted(&[7.0], 0.95), Some(7.0));
+        assert_eq!(quantile_sorted(&[], 0.5), None);
+    }
+}
+
+/// A session with everything the views and exports derive from it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AnalyzedSession {
+    pub data: crate::model::SessionData,
+    pub timeline: Timeline,
+    pub summary: Summary,
+}
+
+/// Builds the timeline and summary of a loaded session.
+#[must_use]
+pub fn analyze(data: crate::model::SessionData, anchor: Anchor) -> AnalyzedSession {
+    let timeline = timeline::build(&data, anchor);
+    let summary = summary::summarize(&data, &timeline);
+    AnalyzedSession { data, timeline, summary }
+}

@@ -1,0 +1,206 @@
+//! The session summary: the reference viewer's `get_session_summary` keys, exact for any
+//! session size, plus per-model and per-tool tables, the slowest calls and the errors.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::analysis::filter::span_tool;
+use crate::analysis::quantile_sorted;
+use crate::analysis::timeline::{SpanKind, Timeline};
+use crate::model::SessionData;
+
+/// How many of the slowest calls a summary lists.
+pub const SLOWEST_LISTED: usize = 10;
+
+/// Aggregates of one session. Field names are the reference's where it has them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub session_id: String,
+    pub task: String,
+    pub status: String,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    /// `completed_at - started_at`; `None` while running.
+    pub total_duration_ms: Option<f64>,
+    pub total_events: u64,
+    /// `step_completed` events.
+    pub step_count: u64,
+    /// `error` events.
+    pub error_count: u64,
+    pub total_input_tokens: i64,
+    pub total_output_tokens: i64,
+    pub total_tokens: i64,
+    pub total_cost_usd: f64,
+    /// Models in order of first use.
+    pub models_used: Vec<String>,
+    pub event_counts: BTreeMap<String, u64>,
+    /// The timestamp anchor the spans were built with (`start` or `end`).
+    pub anchor: &'static str,
+    /// From the earliest span start to the latest span end.
+    pub timeline_ms: f64,
+    /// Failures of any kind: error events and failed calls.
+    pub failure_count: u64,
+    pub models: Vec<ModelStats>,
+    pub tools: Vec<ToolStats>,
+    pub slowest: Vec<CallRef>,
+    pub errors: Vec<CallRef>,
+    pub warning_count: usize,
+}
+
+/// Use of one model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ModelStats {
+    pub model: String,
+    pub provider: Option<String>,
+    /// Events with tokens or cost for this model.
+    pub calls: u64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+}
+
+/// Calls of one tool.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ToolStats {
+    pub tool: String,
+    pub calls: u64,
+    pub errors: u64,
+    pub total_ms: f64,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub max_ms: f64,
+    /// Finished calls' durations, sorted (for histograms).
+    #[serde(skip)]
+    pub durations_ms: Vec<f64>,
+}
+
+/// A reference to one span, for the slowest-calls and errors lists.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CallRef {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub label: String,
+    pub timestamp: String,
+    pub duration_ms: f64,
+    /// Index into [`Timeline::spans`].
+    #[serde(skip)]
+    pub span: usize,
+}
+
+/// Computes the summary of a loaded session over its timeline.
+#[must_use]
+pub fn summarize(data: &SessionData, timeline: &Timeline) -> Summary {
+    let row = &data.row;
+    let mut s = Summary {
+        session_id: row.id.clone(),
+        task: row.task.clone(),
+        status: row.status.clone(),
+        started_at: row.started_at.clone(),
+        completed_at: row.completed_at.clone(),
+        total_duration_ms: row.duration_ms,
+        total_events: data.events.len() as u64,
+        anchor: timeline.anchor.name(),
+        warning_count: data.warnings.len() + timeline.warnings.len(),
+        ..Summary::default()
+    };
+    let mut models: Vec<ModelStats> = Vec::new();
+    let mut model_index: HashMap<&str, usize> = HashMap::new();
+    for e in &data.events {
+        *s.event_counts.entry(e.kind.clone()).or_default() += 1;
+        match e.kind.as_str() {
+            "step_completed" => s.step_count += 1,
+            "error" => s.error_count += 1,
+            _ => {}
+        }
+        if e.is_error() {
+            s.failure_count += 1;
+        }
+        s.total_input_tokens = s.total_input_tokens.saturating_add(e.input_tokens.unwrap_or(0));
+        s.total_output_tokens = s.total_output_tokens.saturating_add(e.output_tokens.unwrap_or(0));
+        s.total_cost_usd += e.cost_usd.unwrap_or(0.0);
+        if let Some(model) = e.model_used.as_deref() {
+            if !s.models_used.iter().any(|m| m == model) {
+                s.models_used.push(model.to_owned());
+            }
+            let is_call = e.input_tokens.is_some() || e.output_tokens.is_some() || e.cost_usd.is_some();
+            if is_call {
+                let i = *model_index.entry(model).or_insert_with(|| {
+                    models.push(ModelStats { model: model.to_owned(), ..ModelStats::default() });
+                    models.len() - 1
+                });
+                let m = &mut models[i];
+                m.calls += 1;
+                m.input_tokens = m.input_tokens.saturating_add(e.input_tokens.unwrap_or(0));
+                m.output_tokens = m.output_tokens.saturating_add(e.output_tokens.unwrap_or(0));
+                m.cost_usd += e.cost_usd.unwrap_or(0.0);
+                if m.provider.is_none() {
+                    m.provider.clone_from(&e.provider_used);
+                }
+            }
+        }
+    }
+    s.total_tokens = s.total_input_tokens.saturating_add(s.total_output_tokens);
+    models.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then_with(|| b.calls.cmp(&a.calls)));
+    s.models = models;
+
+    let mut tools: BTreeMap<String, ToolStats> = BTreeMap::new();
+    let mut calls: Vec<(f64, usize)> = Vec::new();
+    for (i, span) in timeline.spans.iter().enumerate() {
+        let finished = span.timed && !span.open && !span.instant;
+        let tool = span_tool(span, &data.events);
+        let is_tool = span.kind == SpanKind::Tool || (tool.is_some() && span.kind == SpanKind::Error);
+        if is_tool {
+            let t = tools.entry(tool.unwrap_or("(unnamed tool)").to_owned()).or_insert_with(|| ToolStats {
+                tool: tool.unwrap_or("(unnamed tool)").to_owned(),
+                ..ToolStats::default()
+            });
+            t.calls += 1;
+            if span.failed {
+                t.errors += 1;
+            }
+            if finished {
+                t.durations_ms.push(span.duration_ms());
+            }
+        }
+        if finished && (is_tool || span.kind == SpanKind::Llm) {
+            calls.push((span.duration_ms(), i));
+        }
+        if span.failed {
+            s.errors.push(call_ref(data, timeline, i));
+        }
+    }
+    for t in tools.values_mut() {
+        t.durations_ms.sort_by(f64::total_cmp);
+        t.total_ms = t.durations_ms.iter().sum();
+        if !t.durations_ms.is_empty() {
+            t.mean_ms = t.total_ms / t.durations_ms.len() as f64;
+        }
+        t.p50_ms = quantile_sorted(&t.durations_ms, 0.5).unwrap_or(0.0);
+        t.p95_ms = quantile_sorted(&t.durations_ms, 0.95).unwrap_or(0.0);
+        t.max_ms = t.durations_ms.last().copied().unwrap_or(0.0);
+    }
+    let mut tools: Vec<ToolStats> = tools.into_values().collect();
+    tools.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+    s.tools = tools;
+    calls.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    s.slowest = calls.iter().take(SLOWEST_LISTED).map(|&(_, i)| call_ref(data, timeline, i)).collect();
+    s.timeline_ms = timeline.end_ms;
+    s
+}
+
+fn call_ref(data: &SessionData, timeline: &Timeline, span: usize) -> CallRef {
+    let sp = &timeline.spans[span];
+    let e = data.events.get(sp.end_event.unwrap_or(sp.event)).or_else(|| data.events.get(sp.event));
+    let first = data.events.get(sp.event);
+    CallRef {
+        id: first.map(|e| e.id.clone()).unwrap_or_default(),
+        kind: e.map(|e| e.kind.clone()).unwrap_or_default(),
+        label: sp.label.clone(),
+        timestamp: first.map(|e| e.timestamp.clone()).unwrap_or_default(),
+        duration_ms: sp.duration_ms(),
+        span,
+    }
+}

@@ -1,0 +1,623 @@
+//! Spans of a session and their parent/child tree, in one structure the Gantt chart, the tree
+//! view and the exports share.
+//!
+//! An event with `duration_ms` is a span; a started/completed pair (`step_started` /
+//! `step_completed` by `data.step_id`, `trace_started` / `trace_ended`, `tool_called` /
+//! `tool_result`) is one span from the first event to the second; other events are instants.
+//! The stored timestamp may mark the start or the end of the work ([`Anchor`]). The tree is
+//! built without recursion: orphans become roots, cycles and self-parents are cut, each with a
+//! warning. Spans are stored in depth-first order, so a subtree is a contiguous range.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{SessionData, TraceEvent, Warning};
+use crate::time::Timestamp;
+
+/// What a stored timestamp marks for an event that has a duration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Anchor {
+    /// Decide from the data (see [`choose_anchor`]).
+    #[default]
+    Auto,
+    /// The timestamp is when the work started.
+    Start,
+    /// The timestamp is when the work ended (the reference writer's way).
+    End,
+}
+
+impl Anchor {
+    /// Lower-case name, as on the command line.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Anchor::Auto => "auto",
+            Anchor::Start => "start",
+            Anchor::End => "end",
+        }
+    }
+}
+
+/// The kind of work a span stands for; decides its colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpanKind {
+    /// The whole run (`trace_started` … `trace_ended`).
+    Session,
+    Step,
+    /// An LLM call (`message` with a model, tokens or cost).
+    Llm,
+    Tool,
+    Error,
+    Other,
+}
+
+impl SpanKind {
+    /// Lower-case name for exports.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            SpanKind::Session => "session",
+            SpanKind::Step => "step",
+            SpanKind::Llm => "llm",
+            SpanKind::Tool => "tool",
+            SpanKind::Error => "error",
+            SpanKind::Other => "other",
+        }
+    }
+}
+
+/// One bar (or instant marker) of the timeline and one node of the tree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Span {
+    /// Index of the first (or only) event in [`SessionData::events`].
+    pub event: usize,
+    /// Index of the completing event of a pair.
+    pub end_event: Option<usize>,
+    pub kind: SpanKind,
+    pub label: String,
+    /// Milliseconds from [`Timeline::origin`]; meaningless when `timed` is false.
+    pub start_ms: f64,
+    pub end_ms: f64,
+    /// The span has a readable time and is drawn on the chart.
+    pub timed: bool,
+    /// An event without duration: drawn as a marker.
+    pub instant: bool,
+    /// A start whose end was never logged (still running, or lost).
+    pub open: bool,
+    /// A failure: error event or failed call.
+    pub failed: bool,
+    pub depth: u32,
+    /// Index of the parent span in [`Timeline::spans`].
+    pub parent: Option<usize>,
+    /// One past the last span of this span's subtree (spans are in depth-first order).
+    pub subtree_end: usize,
+}
+
+impl Span {
+    /// Length in milliseconds (0 for instants and untimed spans).
+    #[must_use]
+    pub fn duration_ms(&self) -> f64 {
+        if self.timed { (self.end_ms - self.start_ms).max(0.0) } else { 0.0 }
+    }
+
+    /// Number of spans below this one.
+    #[must_use]
+    pub fn descendants(&self, index: usize) -> usize {
+        self.subtree_end.saturating_sub(index + 1)
+    }
+}
+
+/// Spans of one session in tree order, with the anchor used.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timeline {
+    /// The session's earliest time; `start_ms`/`end_ms` count from here.
+    pub origin: Option<Timestamp>,
+    pub spans: Vec<Span>,
+    /// The anchor applied (never `Auto`).
+    pub anchor: Anchor,
+    /// The anchor asked for.
+    pub requested: Anchor,
+    /// The latest span end, in ms from the origin.
+    pub end_ms: f64,
+    /// For each event, the span it belongs to.
+    pub span_of_event: Vec<usize>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Timeline {
+    /// The span holding this event.
+    #[must_use]
+    pub fn span_for_event(&self, event: usize) -> Option<usize> {
+        self.span_of_event.get(event).copied()
+    }
+
+    /// Indices of the parent chain of `span`, nearest first.
+    pub fn ancestors(&self, span: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut next = self.spans.get(span).and_then(|s| s.parent);
+        std::iter::from_fn(move || {
+            let current = next?;
+            next = self.spans.get(current).and_then(|s| s.parent);
+            Some(current)
+        })
+    }
+}
+
+/// Start/end pairs: start type, end type, and the `data` key that matches them.
+const PAIRS: [(&str, &str, PairKey); 4] = [
+    ("step_started", "step_completed", PairKey::StepId),
+    ("step_started", "step_failed", PairKey::StepId),
+    ("trace_started", "trace_ended", PairKey::None),
+    ("tool_called", "tool_result", PairKey::Tool),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PairKey {
+    StepId,
+    Tool,
+    None,
+}
+
+fn pair_key(e: &TraceEvent, key: PairKey) -> Option<&str> {
+    match key {
+        PairKey::StepId => e.info.step_id.as_deref(),
+        PairKey::Tool => e.info.tool.as_deref(),
+        PairKey::None => None,
+    }
+}
+
+/// For each event, the index of the event that completes it (start → end).
+fn match_pairs(events: &[TraceEvent]) -> Vec<Option<usize>> {
+    let mut end_of: Vec<Option<usize>> = vec![None; events.len()];
+    let mut is_end = vec![false; events.len()];
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    // Open starts per (start type, key), oldest first.
+    let mut open: HashMap<(&str, Option<&str>), VecDeque<usize>> = HashMap::new();
+    for (i, e) in events.iter().enumerate() {
+        by_id.entry(e.id.as_str()).or_insert(i);
+        for (start, end, key) in PAIRS {
+            if e.kind == start {
+                open.entry((start, pair_key(e, key))).or_default().push_back(i);
+                break;
+            }
+            if e.kind != end {
+                continue;
+            }
+            // The writer links an end to its start by parent id; trust that first.
+            let by_parent = e
+                .parent_trace_id
+                .as_deref()
+                .and_then(|p| by_id.get(p).copied())
+                .filter(|&s| events.get(s).is_some_and(|se| se.kind == start) && end_of[s].is_none() && !is_end[s]);
+            let found = by_parent.or_else(|| {
+                let queue = open.get_mut(&(start, pair_key(e, key)))?;
+                while let Some(s) = queue.pop_front() {
+                    if end_of[s].is_none() {
+                        return Some(s);
+                    }
+                }
+                None
+            });
+            if let Some(s) = found {
+                end_of[s] = Some(i);
+                is_end[i] = true;
+            }
+            break;
+        }
+    }
+    end_of
+}
+
+fn kind_of(e: &TraceEvent) -> SpanKind {
+    if e.is_error() {
+        return SpanKind::Error;
+    }
+    match e.kind.as_str() {
+        "trace_started" | "trace_ended" => SpanKind::Session,
+        "step_started" | "step_completed" | "step_failed" => SpanKind::Step,
+        "message" | "llm_call" => SpanKind::Llm,
+        k if k.starts_with("tool") || k.ends_with("tool_call") => SpanKind::Tool,
+        _ if e.input_tokens.is_some() || e.output_tokens.is_some() => SpanKind::Llm,
+        _ => SpanKind::Other,
+    }
+}
+
+/// Decides whether durations are stamped at the start or the end of the work.
+///
+/// Each reading gets a count of implausibilities, and the smaller wins (`End` on a tie, the
+/// reference writer's way): a pair whose end event carries a duration votes for the reading
+/// that puts that duration's start nearer the start event's time (a tool result logged when
+/// the call returns starts at the call); a single event with a duration counts against a
+/// reading that pushes it outside the session's known time range.
+#[must_use]
+pub fn choose_anchor(events: &[TraceEvent], bounds: Option<(Timestamp, Timestamp)>) -> Anchor {
+    let end_of = match_pairs(events);
+    let mut is_end = vec![false; events.len()];
+    for e in end_of.iter().flatten() {
+        if let Some(flag) = is_end.get_mut(*e) {
+            *flag = true;
+        }
+    }
+    let (mut against_end, mut against_start) = (0u64, 0u64);
+    for (i, e) in events.iter().enumerate() {
+        let (Some(t), Some(d)) = (e.time, e.duration_ms) else { continue };
+        if d <= 0.0 {
+            continue;
+        }
+        if is_end[i] {
+            continue;
+        }
+        if let Some(end) = end_of[i].and_then(|j| events.get(j)) {
+            let (Some(te), Some(de)) = (end.time, end.duration_ms) else { continue };
+            let err_end = (te.add_ms(-de).ms_since(t)).abs();
+            let err_start = te.ms_since(t).abs();
+            if err_end < err_start {
+                against_start += 1;
+            } else if err_start < err_end {
+                against_end += 1;
+            }
+            continue;
+        }
+        if let Some((lo, hi)) = bounds {
+            // A millisecond of slack: writers round.
+            if t.add_ms(-d).ms_since(lo) < -1.0 {
+                against_end += 1;
+            }
+            if t.add_ms(d).ms_since(hi) > 1.0 {
+                against_start += 1;
+            }
+        }
+    }
+    // Pairs whose start carries no duration but whose end does.
+    for (s, e) in end_of.iter().enumerate().filter_map(|(s, e)| e.map(|e| (s, e))) {
+        let (Some(start), Some(end)) = (events.get(s), events.get(e)) else { continue };
+        if start.duration_ms.is_some() {
+            continue;
+        }
+        let (Some(ts), Some(te), Some(d)) = (start.time, end.time, end.duration_ms) else { continue };
+        if d <= 0.0 {
+            continue;
+        }
+        let err_end = te.add_ms(-d).ms_since(ts).abs();
+        let err_start = te.ms_since(ts).abs();
+        if err_end < err_start {
+            against_start += 1;
+        } else if err_start < err_end {
+            against_end += 1;
+        }
+    }
+    if against_start < against_end { Anchor::Start } else { Anchor::End }
+}
+
+/// The session's known time range: its row's start and end, else its events' extremes.
+fn session_bounds(data: &SessionData) -> Option<(Timestamp, Timestamp)> {
+    let mut lo = data.row.started;
+    let mut hi = data.row.completed;
+    for e in &data.events {
+        if let Some(t) = e.time {
+            if data.row.started.is_none() {
+                lo = Some(lo.map_or(t, |l| l.min(t)));
+            }
+            if data.row.completed.is_none() {
+                hi = Some(hi.map_or(t, |h| h.max(t)));
+            }
+        }
+    }
+    Some((lo?, hi?))
+}
+
+/// Builds the spans and tree of a session with the given anchor.
+#[must_use]
+pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
+    let events = &data.events;
+    let bounds = session_bounds(data);
+    let anchor = match requested {
+        Anchor::Auto => choose_anchor(events, bounds),
+        other => other,
+    };
+    let mut warnings = Vec::new();
+    let end_of = match_pairs(events);
+    let mut folded = vec![false; events.len()];
+    for e in end_of.iter().flatten() {
+        folded[*e] = true;
+    }
+
+    // 1. One raw span per event that is not the end of a pair, with absolute times.
+    struct Raw {
+        event: usize,
+        end_event: Option<usize>,
+        start: Option<Timestamp>,
+        end: Option<Timestamp>,
+        instant: bool,
+        open: bool,
+    }
+    let mut raws: Vec<Raw> = Vec::with_capacity(events.len());
+    let mut raw_of_event = vec![usize::MAX; events.len()];
+    let last_time = bounds.map(|(_, hi)| hi);
+    for (i, e) in events.iter().enumerate() {
+        if folded[i] {
+            continue;
+        }
+        let raw = match end_of[i].and_then(|j| events.get(j).map(|end| (j, end))) {
+            Some((j, end)) => {
+                raw_of_event[j] = raws.len();
+                let (start, stop) = match (e.time, end.time, end.duration_ms) {
+                    (_, Some(te), Some(d)) if anchor == Anchor::End => (Some(te.add_ms(-d)), Some(te)),
+                    (Some(ts), _, Some(d)) => (Some(ts), Some(ts.add_ms(d))),
+                    (None, Some(te), Some(d)) => (Some(te), Some(te.add_ms(d))),
+                    (Some(ts), Some(te), None) if te < ts => {
+                        warnings.push(Warning::trace(&end.id, "ends before its start event; drawn from end to start"));
+                        (Some(te), Some(ts))
+                    }
+                    (ts, te, None) => (ts.or(te), te.or(ts)),
+                    (None, None, Some(_)) => (None, None),
+                };
+                Raw { event: i, end_event: Some(j), start, end: stop, instant: false, open: false }
+            }
+            None => match (e.time, e.duration_ms) {
+                (Some(t), Some(d)) if anchor == Anchor::End => {
+                    Raw { event: i, end_event: None, start: Some(t.add_ms(-d)), end: Some(t), instant: false, open: false }
+                }
+                (Some(t), Some(d)) => {
+                    Raw { event: i, end_event: None, start: Some(t), end: Some(t.add_ms(d)), instant: false, open: false }
+                }
+                (t, _) if starts_a_pair(&e.kind) => {
+                    // A start without its end: open until the session's last known time.
+                    let end = match (t, last_time) {
+                        (Some(t), Some(l)) => Some(t.max(l)),
+                        (t, _) => t,
+                    };
+                    Raw { event: i, end_event: None, start: t, end, instant: false, open: true }
+                }
+                (t, _) => Raw { event: i, end_event: None, start: t, end: t, instant: true, open: false },
+            },
+        };
+        raw_of_event[i] = raws.len();
+        raws.push(raw);
+    }
+
+    // 2. Parents, by the parent id of the span's first event (or, failing that, its end's).
+    let mut first_by_id: HashMap<&str, usize> = HashMap::with_capacity(events.len());
+    let mut duplicate_ids = 0usize;
+    for (i, e) in events.iter().enumerate() {
+        if first_by_id.insert(e.id.as_str(), i).is_some() {
+            duplicate_ids += 1;
+        }
+    }
+    // `insert` kept the last; the first occurrence is the one to link to.
+    for (i, e) in events.iter().enumerate().rev() {
+        first_by_id.insert(e.id.as_str(), i);
+    }
+    if duplicate_ids > 0 {
+        warnings.push(Warning::general(format!(
+            "{duplicate_ids} traces repeat an id already used in this session; children link to the first"
+        )));
+    }
+    let n = raws.len();
+    let mut parent: Vec<Option<usize>> = vec![None; n];
+    for (r, raw) in raws.iter().enumerate() {
+        let e = &events[raw.event];
+        let Some(pid) = e.parent_trace_id.as_deref() else { continue };
+        match first_by_id.get(pid).map(|&pe| raw_of_event[pe]) {
+            Some(p) if p == r => {
+                if pid == e.id {
+                    warnings.push(Warning::trace(&e.id, "is its own parent; shown as a root"));
+                }
+            }
+            Some(p) if p < n => parent[r] = Some(p),
+            _ => warnings.push(Warning::trace(&e.id, format!("parent '{pid}' is not in this session; shown as a root"))),
+        }
+    }
+    // Cut cycles: follow each chain once, iteratively; a chain that meets itself is cut there.
+    let mut state = vec![0u8; n]; // 0 unvisited, 1 on the current path, 2 done
+    let mut path = Vec::new();
+    for v in 0..n {
+        let mut u = v;
+        while state[u] == 0 {
+            state[u] = 1;
+            path.push(u);
+            match parent[u] {
+                None => break,
+                Some(p) if state[p] == 1 => {
+                    parent[u] = None;
+                    warnings.push(Warning::trace(&events[raws[u].event].id, "parent chain loops back to it; cut here and shown as a root"));
+                    break;
+                }
+                Some(p) => u = p,
+            }
+        }
+        for &w in &path {
+            state[w] = 2;
+        }
+        path.clear();
+    }
+
+    // 3. Children ordered by start time (untimed last, then stored order); depth-first order.
+    let order_key = |r: usize| (raws[r].start.is_none(), raws[r].start, raws[r].event);
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut roots = Vec::new();
+    for r in 0..n {
+        match parent[r] {
+            Some(p) => children[p].push(r),
+            None => roots.push(r),
+        }
+    }
+    roots.sort_by_key(|&r| order_key(r));
+    for c in &mut children {
+        c.sort_by_key(|&r| order_key(r));
+    }
+    let origin = raws
+        .iter()
+        .filter_map(|r| r.start)
+        .chain(data.row.started)
+        .min();
+    let rel = |t: Option<Timestamp>| match (t, origin) {
+        (Some(t), Some(o)) => t.ms_since(o),
+        _ => 0.0,
+    };
+    let mut spans: Vec<Span> = Vec::with_capacity(n);
+    let mut span_of_raw = vec![0usize; n];
+    // Stack of (raw index, depth, parent span); children pushed in reverse to pop in order.
+    let mut stack: Vec<(usize, u32, Option<usize>)> = roots.iter().rev().map(|&r| (r, 0, None)).collect();
+    let mut open_subtrees: Vec<usize> = Vec::new();
+    while let Some((r, depth, parent_span)) = stack.pop() {
+        // Close the subtrees this node is not inside of.
+        while let Some(&top) = open_subtrees.last() {
+            if spans[top].depth >= depth {
+                spans[top].subtree_end = spans.len();
+                open_subtrees.pop();
+            } else {
+                break;
+            }
+        }
+        let raw = &raws[r];
+        let first = &events[raw.event];
+        let end = raw.end_event.and_then(|j| events.get(j));
+        let label = if first.info.label.is_empty() {
+            end.map(|e| e.info.label.clone()).unwrap_or_default()
+        } else {
+            first.info.label.clone()
+        };
+        let failed = first.is_error() || end.is_some_and(TraceEvent::is_error);
+        let mut kind = kind_of(first);
+        if kind != SpanKind::Error && failed && end.is_some_and(TraceEvent::is_error) && kind == SpanKind::Other {
+            kind = SpanKind::Error;
+        }
+        let timed = raw.start.is_some() && raw.end.is_some();
+        let start_ms = rel(raw.start);
+        let end_ms = rel(raw.end).max(start_ms);
+        span_of_raw[r] = spans.len();
+        open_subtrees.push(spans.len());
+        spans.push(Span {
+            event: raw.event,
+            end_event: raw.end_event,
+            kind,
+            label,
+            start_ms,
+            end_ms,
+            timed,
+            instant: raw.instant,
+            open: raw.open,
+            failed,
+            depth,
+            parent: parent_span,
+            subtree_end: 0,
+        });
+        let me = spans.len() - 1;
+        for &c in children[r].iter().rev() {
+            stack.push((c, depth.saturating_add(1), Some(me)));
+        }
+    }
+    for top in open_subtrees {
+        spans[top].subtree_end = spans.len();
+    }
+    let span_of_event = raw_of_event.iter().map(|&r| span_of_raw.get(r).copied().unwrap_or(0)).collect();
+    let end_ms = spans
+        .iter()
+        .filter(|s| s.timed)
+        .map(|s| s.end_ms)
+        .chain(data.row.completed.map(|c| rel(Some(c))))
+        .fold(0.0, f64::max);
+    Timeline { origin, spans, anchor, requested, end_ms, span_of_event, warnings }
+}
+
+fn starts_a_pair(kind: &str) -> bool {
+    PAIRS.iter().any(|(s, _, _)| *s == kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventInfo, SessionRow};
+    use crate::time::parse_text;
+
+    fn ev(id: &str, kind: &str, t_ms: i64, dur: Option<f64>, parent: Option<&str>) -> TraceEvent {
+        let base = parse_text("2026-01-01T00:00:00Z").map(|p| p.time).unwrap_or(Timestamp(0));
+        TraceEvent {
+            id: id.into(),
+            kind: kind.into(),
+            time: Some(base.add_ms(t_ms as f64)),
+            duration_ms: dur,
+            parent_trace_id: parent.map(Into::into),
+            info: EventInfo { label: id.into(), ..EventInfo::default() },
+            ..TraceEvent::default()
+        }
+    }
+
+    fn session(events: Vec<TraceEvent>) -> SessionData {
+        SessionData { row: SessionRow::default(), events, warnings: vec![] }
+    }
+
+    #[test]
+    fn pairs_fold_into_one_span_end_anchor() {
+        let mut a = ev("s", "step_started", 0, None, Some("root"));
+        a.info.step_id = Some("s0".into());
+        let mut b = ev("e", "step_completed", 1000, Some(900.0), Some("s"));
+        b.info.step_id = Some("s0".into());
+        let root = ev("root", "trace_started", -10, None, None);
+        let end = ev("end", "trace_ended", 2000, Some(2010.0), Some("root"));
+        let t = build(&session(vec![root, a, b, end]), Anchor::End);
+        assert_eq!(t.spans.len(), 2);
+        assert_eq!(t.spans[0].end_event, Some(3));
+        assert_eq!(t.spans[1].event, 1);
+        assert_eq!(t.spans[1].end_event, Some(2));
+        assert!((t.spans[1].duration_ms() - 900.0).abs() < 1e-6);
+        assert_eq!(t.spans[1].parent, Some(0));
+        assert_eq!(t.spans[0].subtree_end, 2);
+        assert_eq!(t.span_for_event(2), Some(1));
+    }
+
+    #[test]
+    fn orphans_self_parents_and_cycles_become_roots() {
+        let events = vec![
+            ev("a", "x", 0, None, Some("missing")),
+            ev("b", "x", 1, None, Some("b")),
+            ev("c", "x", 2, None, Some("d")),
+            ev("d", "x", 3, None, Some("c")),
+        ];
+        let t = build(&session(events), Anchor::End);
+        assert_eq!(t.spans.len(), 4);
+        let roots = t.spans.iter().filter(|s| s.parent.is_none()).count();
+        assert_eq!(roots, 3, "a, b, and one of the cycle c/d");
+        assert!(t.warnings.iter().any(|w| w.message.contains("not in this session")));
+        assert!(t.warnings.iter().any(|w| w.message.contains("its own parent")));
+        assert!(t.warnings.iter().any(|w| w.message.contains("loops back")));
+    }
+
+    #[test]
+    fn deep_chain_without_recursion() {
+        let n = 200_000;
+        let events: Vec<TraceEvent> = (0..n)
+            .map(|i| {
+                let parent = if i == 0 { None } else { Some(format!("n{}", i - 1)) };
+                ev(&format!("n{i}"), "x", i as i64, None, parent.as_deref())
+            })
+            .collect();
+        let t = build(&session(events), Anchor::End);
+        assert_eq!(t.spans.len(), n);
+        assert_eq!(t.spans[n - 1].depth as usize, n - 1);
+        assert_eq!(t.spans[0].subtree_end, n);
+        assert_eq!(t.ancestors(n - 1).count(), n - 1);
+    }
+
+    #[test]
+    fn duplicate_ids_do_not_loop() {
+        let events = vec![ev("a", "x", 0, None, Some("a")), ev("a", "x", 1, None, Some("a"))];
+        let t = build(&session(events), Anchor::End);
+        assert_eq!(t.spans.len(), 2);
+        assert!(t.warnings.iter().any(|w| w.message.contains("repeat an id")));
+    }
+
+    #[test]
+    fn auto_anchor_follows_the_stamp() {
+        // End-stamped: the result is logged when the call returns.
+        let call = ev("c", "tool_called", 1000, None, None);
+        let result = ev("r", "tool_result", 1500, Some(500.0), Some("c"));
+        assert_eq!(choose_anchor(&[call.clone(), result], None), Anchor::End);
+        // Start-stamped: the result carries the call's start time.
+        let result = ev("r", "tool_result", 1000, Some(500.0), Some("c"));
+        assert_eq!(choose_anchor(&[call, result], None), Anchor::Start);
+    }
+}

@@ -1,0 +1,339 @@
+//! The command line: the headless subcommands over the same core as the app.
+//!
+//! Output goes to stdout; a failure is one `error:` line on stderr and exit code 1 (clap
+//! reports usage errors with exit code 2).
+
+use std::io::{self, BufWriter, Write as _};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::analysis::{self, Anchor};
+use crate::demo::{self, DemoConfig};
+use crate::export::{Export as _, format_cost, format_count, format_duration_ms, json, markdown, text};
+use crate::model::{SearchQuery, SessionRow};
+use crate::store::{Store, display_session_id};
+
+/// Desktop viewer and CLI for AI agent trace databases (`agent_traces.db`).
+#[derive(Debug, Parser)]
+#[command(name = "trace-inspector", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub open: OpenArgs,
+}
+
+/// Arguments that open the desktop app.
+#[derive(Debug, Default, Args)]
+pub struct OpenArgs {
+    /// Trace database to open in the app.
+    pub file: Option<PathBuf>,
+    /// Open this session straight away (id or unique prefix).
+    #[arg(long, requires = "file")]
+    pub session: Option<String>,
+    /// Open the app on a freshly generated demo database.
+    #[arg(long, conflicts_with = "file")]
+    pub demo: bool,
+}
+
+/// Sort keys of the session list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    #[default]
+    Started,
+    Duration,
+    Events,
+    Tokens,
+    Cost,
+    Errors,
+}
+
+/// Headless subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List sessions with their aggregates (newest first).
+    Sessions {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_enum, default_value_t)]
+        sort: SortKey,
+        /// Ascending order (default: descending).
+        #[arg(long)]
+        asc: bool,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Summary of one session: totals, models, tools, slowest calls, errors.
+    Summary {
+        file: PathBuf,
+        session: String,
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Spans of one session in time order.
+    Timeline {
+        file: PathBuf,
+        session: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_enum, default_value_t)]
+        anchor: Anchor,
+    },
+    /// The parent/child tree of one session.
+    Tree {
+        file: PathBuf,
+        session: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_enum, default_value_t)]
+        anchor: Anchor,
+    },
+    /// Traces whose type, data, raw input or raw output contain TEXT.
+    Search {
+        file: PathBuf,
+        text: String,
+        #[arg(long)]
+        session: Option<String>,
+        #[arg(long = "type")]
+        kind: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every column of one trace, raw input and output included.
+    Show {
+        file: PathBuf,
+        trace_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a demo database of realistic agent runs.
+    Demo {
+        out: PathBuf,
+        #[arg(long, default_value_t = 40)]
+        sessions: usize,
+        #[arg(long)]
+        events_per_session: Option<usize>,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Replace OUT if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Runs a subcommand, writing to stdout.
+///
+/// # Errors
+/// Any failure, as one line for `error:`.
+pub fn run(command: Command) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let result = run_to(command, &mut out);
+    // A closed pipe (`| head`) is not an error worth reporting.
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e.into()),
+        Ok(()) => result,
+    }
+}
+
+fn open(file: &Path) -> Result<Store> {
+    Ok(Store::open(file)?)
+}
+
+/// Runs a subcommand, writing to `out`.
+///
+/// # Errors
+/// Any failure, as one line for `error:`.
+pub fn run_to(command: Command, out: &mut dyn io::Write) -> Result<()> {
+    match command {
+        Command::Sessions { file, json, sort, asc, limit } => {
+            let store = open(&file)?;
+            let list = store.list_sessions()?;
+            let mut sessions = list.sessions;
+            sort_sessions(&mut sessions, sort, asc);
+            if let Some(n) = limit {
+                sessions.truncate(n);
+            }
+            if json {
+                serde_json::to_writer_pretty(&mut *out, &sessions)?;
+                writeln!(out)?;
+            } else {
+                write_sessions_table(out, &sessions)?;
+                for w in &list.warnings {
+                    eprintln!("warning: {}", w.message);
+                }
+            }
+        }
+        Command::Summary { file, session, json, markdown: _ } => {
+            let analyzed = load(&file, &session, Anchor::Auto)?;
+            if json {
+                writeln!(out, "{}", json::SummaryJson.export(&analyzed))?;
+            } else {
+                write!(out, "{}", markdown::SummaryMarkdown.export(&analyzed))?;
+            }
+        }
+        Command::Timeline { file, session, json, anchor } => {
+            let analyzed = load(&file, &session, anchor)?;
+            if json {
+                serde_json::to_writer(&mut *out, &json::spans(&analyzed))?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", text::TimelineText.export(&analyzed))?;
+            }
+        }
+        Command::Tree { file, session, json, anchor } => {
+            let analyzed = load(&file, &session, anchor)?;
+            if json {
+                serde_json::to_writer(&mut *out, &json::spans(&analyzed))?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", text::TreeText.export(&analyzed))?;
+            }
+        }
+        Command::Search { file, text, session, kind, json } => {
+            let store = open(&file)?;
+            let session_id = session.map(|s| store.resolve_session(&s)).transpose()?;
+            let query = SearchQuery { text, session_id, kind };
+            let mut first = true;
+            let mut write_err: Option<io::Error> = None;
+            if json {
+                write!(out, "[")?;
+            }
+            let count = store.search(&query, &mut |hit| {
+                let r = if json {
+                    let sep = if first { "\n" } else { ",\n" };
+                    serde_json::to_string(&hit)
+                        .map_err(io::Error::other)
+                        .and_then(|s| write!(out, "{sep}{s}"))
+                } else {
+                    writeln!(out, "{}  {}  {:<16} [{}] {}", hit.timestamp, hit.id, hit.kind, hit.field, hit.snippet)
+                };
+                first = false;
+                match r {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        write_err = Some(e);
+                        ControlFlow::Break(())
+                    }
+                }
+            })?;
+            if let Some(e) = write_err {
+                return Err(e.into());
+            }
+            if json {
+                writeln!(out, "\n]")?;
+            } else {
+                eprintln!("{count} hits");
+            }
+        }
+        Command::Show { file, trace_id, json } => {
+            let store = open(&file)?;
+            let detail = store.trace_detail(&trace_id)?;
+            if json {
+                serde_json::to_writer_pretty(&mut *out, &detail)?;
+                writeln!(out)?;
+            } else {
+                for f in &detail.fields {
+                    let value = f.value.as_deref().unwrap_or("NULL");
+                    if value.contains('\n') || value.len() > 80 {
+                        writeln!(out, "{} ({}, {} bytes):\n{value}", f.name, f.storage, f.size_bytes)?;
+                    } else {
+                        writeln!(out, "{}: {value}", f.name)?;
+                    }
+                }
+                for w in &detail.warnings {
+                    eprintln!("warning: {w}");
+                }
+            }
+        }
+        Command::Demo { out: path, sessions, events_per_session, seed, force } => {
+            if path.exists() {
+                if !force {
+                    bail!("{}: file exists; pass --force to replace it", path.display());
+                }
+                remove_database(&path)?;
+            }
+            let config = DemoConfig { sessions, events_per_session, seed, ..DemoConfig::default() };
+            let started = std::time::Instant::now();
+            let stats = demo::generate(&path, &config).with_context(|| format!("{}: writing the demo database", path.display()))?;
+            writeln!(
+                out,
+                "wrote {} sessions, {} traces to {} in {:.1} s",
+                stats.sessions,
+                stats.traces,
+                path.display(),
+                started.elapsed().as_secs_f64()
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes a database file and its `-wal` / `-shm` companions.
+///
+/// # Errors
+/// When the main file cannot be removed.
+pub fn remove_database(path: &Path) -> Result<()> {
+    std::fs::remove_file(path).with_context(|| format!("{}: cannot remove", path.display()))?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    Ok(())
+}
+
+fn load(file: &Path, session: &str, anchor: Anchor) -> Result<analysis::AnalyzedSession> {
+    let store = open(file)?;
+    let id = store.resolve_session(session)?;
+    let data = store.load_session(&id, None)?;
+    Ok(analysis::analyze(data, anchor))
+}
+
+/// Sorts the session list by a key; ties keep newest first.
+pub fn sort_sessions(sessions: &mut [SessionRow], key: SortKey, ascending: bool) {
+    sessions.sort_by(|a, b| {
+        let o = match key {
+            SortKey::Started => a.started.cmp(&b.started).then_with(|| a.started_at.cmp(&b.started_at)),
+            SortKey::Duration => a.duration_ms.unwrap_or(-1.0).total_cmp(&b.duration_ms.unwrap_or(-1.0)),
+            SortKey::Events => a.event_count.cmp(&b.event_count),
+            SortKey::Tokens => a.total_tokens.cmp(&b.total_tokens),
+            SortKey::Cost => a.total_cost_usd.total_cmp(&b.total_cost_usd),
+            SortKey::Errors => a.error_count.cmp(&b.error_count),
+        };
+        if ascending { o } else { o.reverse() }
+    });
+}
+
+fn write_sessions_table(out: &mut dyn io::Write, sessions: &[SessionRow]) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<19}  {:<9}  {:>7}  {:>10}  {:>9}  {:>10}  {:>6}  {:<36}  task",
+        "started", "status", "events", "duration", "tokens", "cost", "errors", "id"
+    )?;
+    for s in sessions {
+        let started = s.started.map_or_else(|| s.started_at.clone().unwrap_or_default(), |t| t.short());
+        let duration = s.duration_ms.map_or_else(|| "—".to_owned(), format_duration_ms);
+        writeln!(
+            out,
+            "{:<19}  {:<9}  {:>7}  {:>10}  {:>9}  {:>10}  {:>6}  {:<36}  {}",
+            started,
+            s.status,
+            format_count(s.event_count as i64),
+            duration,
+            format_count(s.total_tokens),
+            format_cost(s.total_cost_usd),
+            s.error_count,
+            display_session_id(&s.id),
+            s.task.replace(['\n', '\r'], " ")
+        )?;
+    }
+    Ok(())
+}

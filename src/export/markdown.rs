@@ -1,0 +1,140 @@
+//! The session summary as Markdown, for pasting into an issue or a chat. No raw I/O.
+
+use std::fmt::Write as _;
+
+use crate::analysis::AnalyzedSession;
+use crate::export::{Export, format_cost, format_count, format_duration_ms};
+use crate::time;
+
+/// The Markdown summary.
+pub struct SummaryMarkdown;
+
+/// Makes data safe inside a Markdown table cell or line: `|` escaped, newlines folded.
+#[must_use]
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            '`' => out.push('\''),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn when(raw: Option<&str>) -> String {
+    match raw {
+        None => "—".to_owned(),
+        Some(r) => match time::parse_text(r) {
+            Ok(p) => format!("{} UTC", p.time.short()),
+            Err(_) => escape(r),
+        },
+    }
+}
+
+impl Export for SummaryMarkdown {
+    fn name(&self) -> &'static str {
+        "Markdown summary"
+    }
+
+    fn export(&self, session: &AnalyzedSession) -> String {
+        let s = &session.summary;
+        let mut out = String::new();
+        let task = if s.task.is_empty() { "(no task)".to_owned() } else { escape(&s.task) };
+        let _ = writeln!(out, "## Agent session: {task}\n");
+        let _ = writeln!(out, "| | |\n|---|---|");
+        let _ = writeln!(out, "| Session | `{}` |", escape(&s.session_id));
+        let _ = writeln!(out, "| Status | {} |", escape(&s.status));
+        let _ = writeln!(out, "| Started | {} |", when(s.started_at.as_deref()));
+        let duration = match s.total_duration_ms {
+            Some(d) => format_duration_ms(d),
+            None => format!("{} so far (running)", format_duration_ms(s.timeline_ms)),
+        };
+        let _ = writeln!(out, "| Duration | {duration} |");
+        let _ = writeln!(
+            out,
+            "| Events | {} ({} steps, {} errors, {} failures) |",
+            format_count(s.total_events as i64),
+            s.step_count,
+            s.error_count,
+            s.failure_count
+        );
+        let _ = writeln!(
+            out,
+            "| Tokens | {} ({} in / {} out) |",
+            format_count(s.total_tokens),
+            format_count(s.total_input_tokens),
+            format_count(s.total_output_tokens)
+        );
+        let _ = writeln!(out, "| Cost | {} |", format_cost(s.total_cost_usd));
+        if !s.models_used.is_empty() {
+            let models: Vec<String> = s.models_used.iter().map(|m| escape(m)).collect();
+            let _ = writeln!(out, "| Models | {} |", models.join(", "));
+        }
+        if !s.models.is_empty() {
+            let _ = writeln!(out, "\n### Models\n");
+            let _ = writeln!(out, "| Model | Provider | Calls | Tokens in | Tokens out | Cost |");
+            let _ = writeln!(out, "|---|---|--:|--:|--:|--:|");
+            for m in &s.models {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    escape(&m.model),
+                    escape(m.provider.as_deref().unwrap_or("—")),
+                    m.calls,
+                    format_count(m.input_tokens),
+                    format_count(m.output_tokens),
+                    format_cost(m.cost_usd)
+                );
+            }
+        }
+        if !s.tools.is_empty() {
+            let _ = writeln!(out, "\n### Tools\n");
+            let _ = writeln!(out, "| Tool | Calls | Errors | p50 | p95 | Max | Total |");
+            let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
+            for t in &s.tools {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    escape(&t.tool),
+                    t.calls,
+                    t.errors,
+                    format_duration_ms(t.p50_ms),
+                    format_duration_ms(t.p95_ms),
+                    format_duration_ms(t.max_ms),
+                    format_duration_ms(t.total_ms)
+                );
+            }
+        }
+        if !s.slowest.is_empty() {
+            let _ = writeln!(out, "\n### Slowest calls\n");
+            for (i, c) in s.slowest.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "{}. {} `{}` {} (`{}`)",
+                    i + 1,
+                    format_duration_ms(c.duration_ms),
+                    escape(&c.kind),
+                    escape(&c.label),
+                    escape(&c.id)
+                );
+            }
+        }
+        if !s.errors.is_empty() {
+            let _ = writeln!(out, "\n### Errors\n");
+            for c in s.errors.iter().take(50) {
+                let _ = writeln!(out, "- {} `{}` {} (`{}`)", when(Some(&c.timestamp)), escape(&c.kind), escape(&c.label), escape(&c.id));
+            }
+            if s.errors.len() > 50 {
+                let _ = writeln!(out, "- … and {} more", s.errors.len() - 50);
+            }
+        }
+        if s.warning_count > 0 {
+            let _ = writeln!(out, "\n_{} data warnings while reading this session._", s.warning_count);
+        }
+        out
+    }
+}

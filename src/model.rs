@@ -1,0 +1,216 @@
+//! The data a trace database holds, as plain Rust values: sessions, trace events, warnings.
+//!
+//! Nothing here knows about SQLite or egui. Values come from files we do not trust, so every
+//! field that may be absent or malformed is an `Option`, and what could not be read is said in
+//! a warning attached to the trace or session it concerns.
+
+use serde::Serialize;
+
+use crate::time::Timestamp;
+
+/// A problem with the data that did not stop reading it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// The trace it concerns, if any.
+    pub trace_id: Option<String>,
+    /// What is wrong, in one line.
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning about one trace.
+    #[must_use]
+    pub fn trace(trace_id: &str, message: impl Into<String>) -> Self {
+        Self { trace_id: Some(trace_id.to_owned()), message: message.into() }
+    }
+
+    /// A warning about the session or the file as a whole.
+    #[must_use]
+    pub fn general(message: impl Into<String>) -> Self {
+        Self { trace_id: None, message: message.into() }
+    }
+}
+
+/// One session in the session list, with aggregates computed by the store.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub task: String,
+    pub status: String,
+    /// `started_at` as stored (text), or the first event's time when the session has no row.
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    #[serde(skip)]
+    pub started: Option<Timestamp>,
+    #[serde(skip)]
+    pub completed: Option<Timestamp>,
+    pub event_count: u64,
+    pub total_input_tokens: i64,
+    pub total_output_tokens: i64,
+    pub total_tokens: i64,
+    pub total_cost_usd: f64,
+    pub error_count: u64,
+    /// `completed_at - started_at`, as the reference list gives it; `None` while running.
+    pub duration_ms: Option<f64>,
+    /// Earliest and latest event timestamps as stored (text order).
+    pub first_event_at: Option<String>,
+    pub last_event_at: Option<String>,
+    /// False when the session has no row in `agent_trace_sessions` (derived from its traces).
+    pub has_session_row: bool,
+    pub warnings: Vec<String>,
+}
+
+/// Facts about the open file beyond its sessions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FileInfo {
+    pub path: String,
+    pub size_bytes: u64,
+    pub wal_bytes: Option<u64>,
+    pub has_sessions_table: bool,
+    /// Columns of `agent_traces` this reader knows and the file lacks.
+    pub missing_columns: Vec<String>,
+    /// Columns of `agent_traces` this reader does not know (ignored).
+    pub extra_columns: Vec<String>,
+    pub trace_count: u64,
+    pub retention_days: Option<String>,
+}
+
+/// Everything the session list shows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SessionList {
+    pub file: FileInfo,
+    pub sessions: Vec<SessionRow>,
+    pub warnings: Vec<Warning>,
+}
+
+/// One row of `agent_traces`, without raw input/output (those load only in [`TraceDetail`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TraceEvent {
+    /// SQLite rowid, when the table has one: tells apart traces that share an id.
+    #[serde(skip)]
+    pub rowid: Option<i64>,
+    pub id: String,
+    pub session_id: String,
+    /// The event type (`type` column).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The timestamp as stored, for display.
+    pub timestamp: String,
+    /// The timestamp parsed; `None` when it could not be (a warning says why).
+    #[serde(skip)]
+    pub time: Option<Timestamp>,
+    pub duration_ms: Option<f64>,
+    pub parent_trace_id: Option<String>,
+    /// The `data` column as stored (JSON text when well-formed).
+    pub data: String,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub model_used: Option<String>,
+    pub provider_used: Option<String>,
+    pub cost_usd: Option<f64>,
+    /// Sizes of the raw columns in bytes, `None` when NULL or absent.
+    pub raw_input_bytes: Option<u64>,
+    pub raw_output_bytes: Option<u64>,
+    /// Fields read from `data` for labels and grouping.
+    #[serde(skip)]
+    pub info: EventInfo,
+    pub warnings: Vec<String>,
+}
+
+/// What the views need from an event's `data`, read once at load.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventInfo {
+    /// A short human label (tool name, step description, model, error text…).
+    pub label: String,
+    /// `data.tool` (or `tool_name`/`name` on tool events).
+    pub tool: Option<String>,
+    /// `data.step_id`.
+    pub step_id: Option<String>,
+    /// The event reports a failure (`success: false`, an `error` key on a result, error types).
+    pub failed: bool,
+    /// `data` parsed as a JSON object.
+    pub data_is_object: bool,
+}
+
+impl TraceEvent {
+    /// Input plus output tokens.
+    #[must_use]
+    pub fn total_tokens(&self) -> i64 {
+        self.input_tokens.unwrap_or(0).saturating_add(self.output_tokens.unwrap_or(0))
+    }
+
+    /// True for events of the `error` type and other failure reports.
+    #[must_use]
+    pub fn is_error(&self) -> bool {
+        self.info.failed || is_error_kind(&self.kind)
+    }
+}
+
+/// Event types that are failures by their name.
+#[must_use]
+pub fn is_error_kind(kind: &str) -> bool {
+    matches!(kind, "error" | "budget_exceeded" | "iteration_limit") || kind.ends_with("_failed")
+}
+
+/// A session opened for viewing: its list row and all its events, in stored time order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionData {
+    pub row: SessionRow,
+    pub events: Vec<TraceEvent>,
+    pub warnings: Vec<Warning>,
+}
+
+/// One column of a trace as stored, for the detail view.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Field {
+    pub name: String,
+    /// SQLite storage class: null, integer, real, text, blob.
+    pub storage: &'static str,
+    /// The value as text (cut when longer than the load limit).
+    pub value: Option<String>,
+    /// The stored size in bytes.
+    pub size_bytes: u64,
+    /// True when `value` is only the start of the stored value.
+    pub cut: bool,
+}
+
+/// Every column of one trace, raw input and output included.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TraceDetail {
+    pub id: String,
+    pub fields: Vec<Field>,
+    /// More than one row has this id.
+    pub duplicates: usize,
+    pub warnings: Vec<String>,
+}
+
+impl TraceDetail {
+    /// The field with this column name.
+    #[must_use]
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// One search hit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SearchHit {
+    pub id: String,
+    pub session_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub timestamp: String,
+    /// Which column matched first: type, data, raw_input or raw_output.
+    pub field: String,
+    /// Text around the first match.
+    pub snippet: String,
+}
+
+/// What to search for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Substring, matched case-insensitively for ASCII; `%` and `_` match literally.
+    pub text: String,
+    pub session_id: Option<String>,
+    pub kind: Option<String>,
+}

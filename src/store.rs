@@ -1,0 +1,1265 @@
+//! Read-only access to an `agent_traces.db` file: schema discovery, the session list with
+//! aggregates, one session's events, search, and one trace's every column.
+//!
+//! The file is untrusted and belongs to the user: it is opened read-only, in defensive mode,
+//! with views, triggers and untrusted schema functions off, and `query_only` set. Columns are
+//! discovered with `PRAGMA table_info`; only `id`, `session_id`, `type` and `timestamp` are
+//! required. Every value is read through lenient converters that turn a bad value into a
+//! warning on its trace instead of an error.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read as _;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::config::DbConfig;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, ErrorCode, OpenFlags, Row, params_from_iter};
+use serde::Deserialize;
+
+use crate::error::StoreError;
+use crate::model::{
+    EventInfo, Field, FileInfo, SearchHit, SearchQuery, SessionData, SessionList, SessionRow,
+    TraceDetail, TraceEvent, Warning, is_error_kind,
+};
+use crate::time::{self, Timestamp};
+
+/// How long a query waits for a writer's lock before reporting [`StoreError::Locked`].
+pub const BUSY_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// The most of one raw value loaded for the detail view; longer values are cut (and say so).
+pub const DETAIL_VALUE_LIMIT: usize = 1 << 20;
+
+/// Columns of `agent_traces` this reader understands, in schema order.
+const TRACE_COLUMNS: [&str; 15] = [
+    "id",
+    "session_id",
+    "type",
+    "timestamp",
+    "duration_ms",
+    "parent_trace_id",
+    "data",
+    "input_tokens",
+    "output_tokens",
+    "model_used",
+    "provider_used",
+    "cost_usd",
+    "raw_input",
+    "raw_output",
+    "created_at",
+];
+const REQUIRED_TRACE_COLUMNS: [&str; 4] = ["id", "session_id", "type", "timestamp"];
+
+/// Which known columns exist, under the spelling the file uses.
+#[derive(Clone, Debug, Default)]
+struct Schema {
+    traces: HashMap<&'static str, String>,
+    extra_trace_columns: Vec<String>,
+    /// Columns of `agent_trace_sessions` (by known name), when the table exists with an id.
+    sessions: Option<HashMap<&'static str, String>>,
+    has_settings: bool,
+    has_rowid: bool,
+}
+
+impl Schema {
+    /// A select expression for a trace column: the quoted column, or NULL when absent.
+    fn trace_col(&self, name: &str) -> String {
+        self.traces.get(name).map_or_else(|| "NULL".to_owned(), |c| quote_ident(c))
+    }
+    fn session_col(&self, name: &str) -> String {
+        self.sessions
+            .as_ref()
+            .and_then(|s| s.get(name))
+            .map_or_else(|| "NULL".to_owned(), |c| quote_ident(c))
+    }
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// An open trace database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    schema: Schema,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// A handle that stops the store's running query from another thread.
+pub type Interrupt = rusqlite::InterruptHandle;
+
+impl Store {
+    /// Opens `path` read-only and discovers its schema.
+    ///
+    /// # Errors
+    /// One [`StoreError`] naming the file and the problem: missing, empty, not SQLite, corrupt,
+    /// locked, or without an `agent_traces` table or one of its required columns.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        check_header(path)?;
+        let conn = open_read_only(path)?;
+        let mut store = Store { conn, path: path.to_owned(), schema: Schema::default() };
+        store.schema = store.discover()?;
+        Ok(store)
+    }
+
+    /// The file this store reads.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A handle to cancel a running query from another thread.
+    #[must_use]
+    pub fn interrupt_handle(&self) -> Interrupt {
+        self.conn.get_interrupt_handle()
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        map_sqlite(&self.path, e)
+    }
+
+    fn discover(&self) -> Result<Schema, StoreError> {
+        let mut objects: Vec<(String, String)> = Vec::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT type, name FROM sqlite_schema WHERE type IN ('table','view')")
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([], |r| Ok((lossy(r.get_ref(0)?), lossy(r.get_ref(1)?))))
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                objects.push(row.map_err(|e| self.err(e))?);
+            }
+        }
+        let find = |name: &str| objects.iter().find(|(_, n)| n.eq_ignore_ascii_case(name));
+        match find("agent_traces") {
+            None => {
+                let mut tables: Vec<&str> =
+                    objects.iter().filter(|(t, _)| t == "table").map(|(_, n)| n.as_str()).collect();
+                tables.sort_unstable();
+                let tables = if tables.is_empty() { "none".to_owned() } else { tables.join(", ") };
+                return Err(StoreError::NoTracesTable { path: self.path.clone(), tables });
+            }
+            Some((kind, _)) if kind != "table" => {
+                return Err(StoreError::NotATable { path: self.path.clone(), kind: kind.clone() });
+            }
+            Some(_) => {}
+        }
+        let mut schema = Schema::default();
+        for column in self.table_columns("agent_traces")? {
+            match TRACE_COLUMNS.iter().find(|k| k.eq_ignore_ascii_case(&column)) {
+                Some(known) if !schema.traces.contains_key(known) => {
+                    schema.traces.insert(known, column);
+                }
+                _ => schema.extra_trace_columns.push(column),
+            }
+        }
+        for required in REQUIRED_TRACE_COLUMNS {
+            if !schema.traces.contains_key(required) {
+                return Err(StoreError::MissingColumn { path: self.path.clone(), column: required });
+            }
+        }
+        if matches!(find("agent_trace_sessions"), Some((kind, _)) if kind == "table") {
+            let mut cols = HashMap::new();
+            for column in self.table_columns("agent_trace_sessions")? {
+                for known in ["id", "task", "status", "started_at", "completed_at"] {
+                    if known.eq_ignore_ascii_case(&column) && !cols.contains_key(known) {
+                        cols.insert(known, column.clone());
+                    }
+                }
+            }
+            if cols.contains_key("id") {
+                schema.sessions = Some(cols);
+            }
+        }
+        schema.has_settings = matches!(find("trace_settings"), Some((kind, _)) if kind == "table");
+        // WITHOUT ROWID tables have no rowid; then traces are told apart by id alone.
+        schema.has_rowid = self.conn.prepare("SELECT rowid FROM agent_traces LIMIT 0").is_ok();
+        Ok(schema)
+    }
+
+    fn table_columns(&self, table: &str) -> Result<Vec<String>, StoreError> {
+        let sql = format!("PRAGMA table_info({})", quote_ident(table));
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| Ok(lossy(r.get_ref(1)?))).map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Facts about the file: size, schema differences, trace count, retention setting.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails.
+    pub fn file_info(&self) -> Result<FileInfo, StoreError> {
+        let trace_count: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM agent_traces", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(self.file_info_with(u64::try_from(trace_count).unwrap_or(0)))
+    }
+
+    fn file_info_with(&self, trace_count: u64) -> FileInfo {
+        let size_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        let wal_bytes = std::fs::metadata(wal_path(&self.path)).map(|m| m.len()).ok();
+        let missing_columns = TRACE_COLUMNS
+            .iter()
+            .filter(|c| !self.schema.traces.contains_key(*c))
+            .map(|c| (*c).to_owned())
+            .collect();
+        let retention_days = if self.schema.has_settings {
+            self.conn
+                .query_row("SELECT value FROM trace_settings WHERE key = 'retention_days'", [], |r| {
+                    Ok(lossy(r.get_ref(0)?))
+                })
+                .ok()
+        } else {
+            None
+        };
+        FileInfo {
+            path: self.path.display().to_string(),
+            size_bytes,
+            wal_bytes,
+            has_sessions_table: self.schema.sessions.is_some(),
+            missing_columns,
+            extra_columns: self.schema.extra_trace_columns.clone(),
+            trace_count,
+            retention_days,
+        }
+    }
+
+    /// SQLite's `data_version`: changes whenever another connection commits to the file.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    /// A value that changes when the file's content may have changed: `data_version` plus the
+    /// sizes and modification times of the file and its `-wal` (an immutable open, used when
+    /// no writer is attached, never sees `data_version` move).
+    #[must_use]
+    pub fn change_token(&self) -> ChangeToken {
+        let stat = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().ok()));
+        ChangeToken {
+            data_version: self.data_version().ok(),
+            file: stat(&self.path),
+            wal: stat(&wal_path(&self.path)),
+        }
+    }
+
+    /// All sessions with their aggregates, newest first. Sessions named only by traces (no
+    /// session row, or no sessions table at all) are listed too. Raw I/O is never read.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails.
+    pub fn list_sessions(&self) -> Result<SessionList, StoreError> {
+        let mut warnings = Vec::new();
+        let aggregates = match self.trace_aggregates("SUM") {
+            Ok(a) => a,
+            Err(StoreError::Sqlite { source, .. }) if source.to_string().contains("integer overflow") => {
+                warnings.push(Warning::general(
+                    "token sums exceed the 64-bit integer range; totals are approximate",
+                ));
+                self.trace_aggregates("TOTAL")?
+            }
+            Err(e) => return Err(e),
+        };
+        let mut sessions: Vec<SessionRow> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        if self.schema.sessions.is_some() {
+            let sql = format!(
+                "SELECT {}, {}, {}, {}, {}, typeof({}) FROM agent_trace_sessions",
+                self.schema.session_col("id"),
+                self.schema.session_col("task"),
+                self.schema.session_col("status"),
+                self.schema.session_col("started_at"),
+                self.schema.session_col("completed_at"),
+                self.schema.session_col("id"),
+            );
+            let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                let mut notes = Vec::new();
+                let Some(id) = key_value(r, 0, "id", &mut notes) else {
+                    warnings.push(Warning::general("a session row has a NULL id; skipped"));
+                    continue;
+                };
+                if index.contains_key(&id) {
+                    warnings.push(Warning::general(format!("session id '{id}' appears twice; the first row is shown")));
+                    continue;
+                }
+                let task = text_value(r, 1, "task", &mut notes).unwrap_or_default();
+                let status = text_value(r, 2, "status", &mut notes).unwrap_or_else(|| "unknown".to_owned());
+                let started_at = text_value(r, 3, "started_at", &mut notes);
+                let completed_at = text_value(r, 4, "completed_at", &mut notes);
+                let started = time_of(r, 3, "started_at", &mut notes);
+                let completed = time_of(r, 4, "completed_at", &mut notes);
+                let duration_ms = match (started, completed) {
+                    (Some(s), Some(c)) => Some(c.ms_since(s)),
+                    _ => None,
+                };
+                index.insert(id.clone(), sessions.len());
+                sessions.push(SessionRow {
+                    id,
+                    task,
+                    status,
+                    started_at,
+                    completed_at,
+                    started,
+                    completed,
+                    duration_ms,
+                    has_session_row: true,
+                    warnings: notes,
+                    ..SessionRow::default()
+                });
+            }
+        } else {
+            warnings.push(Warning::general(
+                "no agent_trace_sessions table: sessions are derived from their traces",
+            ));
+        }
+        for agg in aggregates {
+            let i = match index.get(&agg.session_id) {
+                Some(&i) => i,
+                None => {
+                    let started = agg.first_event_at.as_deref().and_then(|t| time::parse_text(t).ok()).map(|p| p.time);
+                    if self.schema.sessions.is_some() {
+                        warnings.push(Warning::general(format!(
+                            "{} traces name session '{}', which has no session row",
+                            agg.event_count,
+                            display_session_id(&agg.session_id)
+                        )));
+                    }
+                    index.insert(agg.session_id.clone(), sessions.len());
+                    sessions.push(SessionRow {
+                        id: agg.session_id.clone(),
+                        status: "unknown".to_owned(),
+                        started_at: agg.first_event_at.clone(),
+                        started,
+                        ..SessionRow::default()
+                    });
+                    sessions.len() - 1
+                }
+            };
+            if let Some(row) = sessions.get_mut(i) {
+                row.event_count = agg.event_count;
+                row.total_input_tokens = agg.input_tokens;
+                row.total_output_tokens = agg.output_tokens;
+                row.total_tokens = agg.input_tokens.saturating_add(agg.output_tokens);
+                row.total_cost_usd = agg.cost_usd;
+                row.error_count = agg.error_count;
+                row.first_event_at = agg.first_event_at;
+                row.last_event_at = agg.last_event_at;
+            }
+        }
+        // Newest first, as the reference list; sessions without a readable start go last.
+        sessions.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.started_at.cmp(&a.started_at)));
+        let trace_count = sessions.iter().map(|s| s.event_count).sum();
+        Ok(SessionList { file: self.file_info_with(trace_count), sessions, warnings })
+    }
+
+    fn trace_aggregates(&self, sum: &str) -> Result<Vec<TraceAggregate>, StoreError> {
+        let s = &self.schema;
+        let sql = format!(
+            "SELECT {sid}, typeof({sid}), COUNT(*), {sum}({tin}), {sum}({tout}), TOTAL({cost}), \
+             SUM({ty} = 'error'), MIN({ts}), MAX({ts}) FROM agent_traces GROUP BY {sid}",
+            sid = s.trace_col("session_id"),
+            tin = s.trace_col("input_tokens"),
+            tout = s.trace_col("output_tokens"),
+            cost = s.trace_col("cost_usd"),
+            ty = s.trace_col("type"),
+            ts = s.trace_col("timestamp"),
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let mut notes = Vec::new();
+            let session_id = key_value(r, 0, "session_id", &mut notes).unwrap_or_default();
+            out.push(TraceAggregate {
+                session_id,
+                event_count: count_value(r, 2),
+                input_tokens: int_value(r, 3, "input_tokens", &mut notes).unwrap_or(0),
+                output_tokens: int_value(r, 4, "output_tokens", &mut notes).unwrap_or(0),
+                cost_usd: float_value(r, 5, "cost_usd", &mut notes).unwrap_or(0.0),
+                error_count: count_value(r, 6),
+                first_event_at: text_value(r, 7, "timestamp", &mut notes),
+                last_event_at: text_value(r, 8, "timestamp", &mut notes),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Finds the session whose id is `query` or starts with it.
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchSession`] or [`StoreError::AmbiguousSession`], or a SQLite failure.
+    pub fn resolve_session(&self, query: &str) -> Result<String, StoreError> {
+        let mut ids: Vec<String> = Vec::new();
+        let mut collect = |sql: String| -> Result<(), StoreError> {
+            let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([query]).map_err(|e| self.err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                if let Some(id) = key_value(r, 0, "id", &mut Vec::new()) {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+            }
+            Ok(())
+        };
+        // substr() keeps '%' and '_' in the user's text literal.
+        if self.schema.sessions.is_some() {
+            collect(format!(
+                "SELECT {id} FROM agent_trace_sessions WHERE substr({id}, 1, length(?1)) = ?1 LIMIT 50",
+                id = self.schema.session_col("id")
+            ))?;
+        }
+        collect(format!(
+            "SELECT DISTINCT {id} FROM agent_traces WHERE {id} >= ?1 AND substr({id}, 1, length(?1)) = ?1 LIMIT 50",
+            id = self.schema.trace_col("session_id")
+        ))?;
+        if let Some(exact) = ids.iter().find(|id| *id == query) {
+            return Ok(exact.clone());
+        }
+        match ids.len() {
+            0 => Err(StoreError::NoSuchSession { path: self.path.clone(), query: query.to_owned() }),
+            1 => Ok(ids.remove(0)),
+            count => Err(StoreError::AmbiguousSession { path: self.path.clone(), query: query.to_owned(), count }),
+        }
+    }
+
+    /// The list row of one session (aggregates included).
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchSession`] when neither table knows it, or a SQLite failure.
+    pub fn session_row(&self, session_id: &str) -> Result<SessionRow, StoreError> {
+        let list = self.list_sessions()?;
+        list.sessions
+            .into_iter()
+            .find(|s| s.id == session_id)
+            .ok_or_else(|| StoreError::NoSuchSession { path: self.path.clone(), query: session_id.to_owned() })
+    }
+
+    /// Loads one session's events (no raw I/O), sorted by time (unreadable times last, in
+    /// stored order). `row` is the session's list row when the caller has it already.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails or the query is interrupted.
+    pub fn load_session(&self, session_id: &str, row: Option<SessionRow>) -> Result<SessionData, StoreError> {
+        let row = match row {
+            Some(r) => r,
+            None => self.session_row(session_id)?,
+        };
+        let (filter, param) = session_filter(&self.schema, session_id);
+        let mut events = self.query_events(&filter, &param, &mut |_| ControlFlow::Continue(()))?;
+        sort_events(&mut events);
+        let mut warnings = Vec::new();
+        for e in &events {
+            for w in &e.warnings {
+                warnings.push(Warning::trace(&e.id, w.clone()));
+            }
+        }
+        warnings.extend(row.warnings.iter().map(|w| Warning::general(w.clone())));
+        Ok(SessionData { row, events, warnings })
+    }
+
+    /// Reads events matching `filter` (a WHERE clause over `agent_traces` with one parameter).
+    /// `progress` sees the count read so far every 4,096 rows and may stop the read.
+    fn query_events(
+        &self,
+        filter: &str,
+        param: &str,
+        progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Vec<TraceEvent>, StoreError> {
+        let s = &self.schema;
+        let rowid = if s.has_rowid { "rowid" } else { "NULL" };
+        let raw_len = |c: &str| match s.traces.get(c) {
+            Some(name) => format!("octet_length({})", quote_ident(name)),
+            None => "NULL".to_owned(),
+        };
+        let sql = format!(
+            "SELECT {rowid}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM agent_traces WHERE {filter}",
+            s.trace_col("id"),
+            s.trace_col("session_id"),
+            s.trace_col("type"),
+            s.trace_col("timestamp"),
+            s.trace_col("duration_ms"),
+            s.trace_col("parent_trace_id"),
+            s.trace_col("data"),
+            s.trace_col("input_tokens"),
+            s.trace_col("output_tokens"),
+            s.trace_col("model_used"),
+            s.trace_col("provider_used"),
+            s.trace_col("cost_usd"),
+            raw_len("raw_input"),
+            raw_len("raw_output"),
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            out.push(event_from_row(r, out.len()));
+            if out.len() % 4096 == 0 && progress(out.len()).is_break() {
+                return Err(StoreError::Cancelled { path: self.path.clone() });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Finds traces whose type, data, raw input or raw output contain `query.text`, calling
+    /// `on_hit` for each as it is found (return `Break` to stop). Returns the number of hits.
+    /// The text is always a bound parameter; `%`, `_` and `\` match literally.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails.
+    pub fn search(
+        &self,
+        query: &SearchQuery,
+        on_hit: &mut dyn FnMut(SearchHit) -> ControlFlow<()>,
+    ) -> Result<usize, StoreError> {
+        let s = &self.schema;
+        let pattern = format!("%{}%", escape_like(&query.text));
+        let searchable: Vec<(&str, String)> = ["type", "data", "raw_input", "raw_output"]
+            .into_iter()
+            .filter_map(|c| s.traces.get(c).map(|n| (c, quote_ident(n))))
+            .collect();
+        let any = searchable
+            .iter()
+            .map(|(_, c)| format!("{c} LIKE ?1 ESCAPE '\\'"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let which = searchable
+            .iter()
+            .map(|(name, c)| format!("WHEN {c} LIKE ?1 ESCAPE '\\' THEN '{name}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let snippet = searchable
+            .iter()
+            .map(|(_, c)| {
+                format!(
+                    "WHEN {c} LIKE ?1 ESCAPE '\\' THEN substr(CAST({c} AS TEXT), max(1, instr(lower(CAST({c} AS TEXT)), lower(?2)) - 40), 160)"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut params: Vec<String> = vec![pattern, query.text.clone()];
+        let mut filter = format!("({any})");
+        if let Some(session) = &query.session_id {
+            let (f, p) = session_filter(s, session);
+            filter = format!("{filter} AND {}", f.replace("?1", &format!("?{}", params.len() + 1)));
+            params.push(p);
+        }
+        if let Some(kind) = &query.kind {
+            filter = format!("{filter} AND {} = ?{}", s.trace_col("type"), params.len() + 1);
+            params.push(kind.clone());
+        }
+        let sql = format!(
+            "SELECT {}, {}, {}, {}, CASE {which} END, CASE {snippet} END FROM agent_traces WHERE {filter}",
+            s.trace_col("id"),
+            s.trace_col("session_id"),
+            s.trace_col("type"),
+            s.trace_col("timestamp"),
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params_from_iter(params.iter())).map_err(|e| self.err(e))?;
+        let mut count = 0;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let mut notes = Vec::new();
+            let hit = SearchHit {
+                id: key_value(r, 0, "id", &mut notes).unwrap_or_default(),
+                session_id: key_value(r, 1, "session_id", &mut notes).unwrap_or_default(),
+                kind: text_value(r, 2, "type", &mut notes).unwrap_or_default(),
+                timestamp: text_value(r, 3, "timestamp", &mut notes).unwrap_or_default(),
+                field: text_value(r, 4, "field", &mut notes).unwrap_or_default(),
+                snippet: text_value(r, 5, "snippet", &mut notes).map(|t| one_line(&t)).unwrap_or_default(),
+            };
+            count += 1;
+            if on_hit(hit).is_break() {
+                break;
+            }
+        }
+        Ok(count)
+    }
+
+    /// Every column of the trace with this id (the first when several share it).
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchTrace`] or a SQLite failure.
+    pub fn trace_detail(&self, id: &str) -> Result<TraceDetail, StoreError> {
+        let filter = key_filter(&self.schema.trace_col("id"), id);
+        self.detail_where(&filter, id, id)
+    }
+
+    /// Every column of the trace in this row (exact even when ids repeat).
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchTrace`] or a SQLite failure.
+    pub fn trace_detail_by_row(&self, rowid: i64, id: &str) -> Result<TraceDetail, StoreError> {
+        if !self.schema.has_rowid {
+            return self.trace_detail(id);
+        }
+        self.detail_where("rowid = ?1", &rowid.to_string(), id)
+    }
+
+    fn detail_where(&self, filter: &str, param: &str, id: &str) -> Result<TraceDetail, StoreError> {
+        let columns = self.table_columns("agent_traces")?;
+        let limit = DETAIL_VALUE_LIMIT;
+        let select = columns
+            .iter()
+            .map(|c| {
+                let q = quote_ident(c);
+                format!(
+                    "typeof({q}), CASE WHEN typeof({q}) = 'blob' THEN substr({q}, 1, 256) ELSE substr({q}, 1, {limit}) END, octet_length({q})"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT {select} FROM agent_traces WHERE {filter} LIMIT 2");
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
+        let mut detail: Option<TraceDetail> = None;
+        let mut count = 0;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            count += 1;
+            if detail.is_some() {
+                continue;
+            }
+            let mut d = TraceDetail { id: id.to_owned(), ..TraceDetail::default() };
+            for (i, name) in columns.iter().enumerate() {
+                let storage = match r.get_ref(i * 3).map_err(|e| self.err(e))? {
+                    ValueRef::Text(t) => match t {
+                        b"integer" => "integer",
+                        b"real" => "real",
+                        b"text" => "text",
+                        b"blob" => "blob",
+                        _ => "null",
+                    },
+                    _ => "null",
+                };
+                let size = r.get_ref(i * 3 + 2).ok().and_then(|v| match v {
+                    ValueRef::Integer(n) => u64::try_from(n).ok(),
+                    _ => None,
+                });
+                let value = match r.get_ref(i * 3 + 1).map_err(|e| self.err(e))? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(n) => Some(n.to_string()),
+                    ValueRef::Real(f) => Some(f.to_string()),
+                    ValueRef::Text(t) => {
+                        if std::str::from_utf8(t).is_err() {
+                            d.warnings.push(format!("{name} is not valid UTF-8; shown with replacement characters"));
+                        }
+                        Some(String::from_utf8_lossy(t).into_owned())
+                    }
+                    ValueRef::Blob(b) => Some(format!("x'{}'", hex(b))),
+                };
+                let size_bytes = size.unwrap_or(0);
+                let shown = value.as_ref().map_or(0, |v| if storage == "blob" { (v.len() - 3) / 2 } else { v.len() });
+                let cut = matches!(storage, "text" | "blob") && (shown as u64) < size_bytes;
+                if cut {
+                    d.warnings.push(format!("{name} is {size_bytes} bytes; only the first {shown} are shown"));
+                }
+                d.fields.push(Field { name: name.clone(), storage, value, size_bytes, cut });
+            }
+            detail = Some(d);
+        }
+        let mut d = detail.ok_or_else(|| StoreError::NoSuchTrace { path: self.path.clone(), id: id.to_owned() })?;
+        d.duplicates = count;
+        if count > 1 {
+            d.warnings.push(format!("more than one trace has the id '{id}'; the first is shown"));
+        }
+        Ok(d)
+    }
+
+    /// Durations of every tool call in the file, with the tool's name and session, for the
+    /// file-wide percentiles that decide which calls are slow. Raw I/O is not read.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails.
+    pub fn tool_durations(&self) -> Result<Vec<ToolDuration>, StoreError> {
+        let s = &self.schema;
+        if !s.traces.contains_key("duration_ms") {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {}, {}, {} FROM agent_traces WHERE {} = 'tool_result' AND {} IS NOT NULL",
+            s.trace_col("session_id"),
+            s.trace_col("data"),
+            s.trace_col("duration_ms"),
+            s.trace_col("type"),
+            s.trace_col("duration_ms"),
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let mut notes = Vec::new();
+            let Some(duration_ms) = float_value(r, 2, "duration_ms", &mut notes).filter(|d| valid_duration(*d)) else {
+                continue;
+            };
+            let data = text_value(r, 1, "data", &mut notes).unwrap_or_default();
+            let tool = serde_json::from_str::<DataFields>(&data)
+                .ok()
+                .and_then(|f| f.tool.or(f.tool_name).or(f.name))
+                .and_then(|v| scalar_text(&v))
+                .unwrap_or_else(|| "(unnamed tool)".to_owned());
+            out.push(ToolDuration {
+                session_id: key_value(r, 0, "session_id", &mut notes).unwrap_or_default(),
+                tool,
+                duration_ms,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// See [`Store::change_token`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeToken {
+    data_version: Option<i64>,
+    file: Option<(u64, Option<std::time::SystemTime>)>,
+    wal: Option<(u64, Option<std::time::SystemTime>)>,
+}
+
+/// One tool call's duration, as [`Store::tool_durations`] gives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolDuration {
+    pub session_id: String,
+    pub tool: String,
+    pub duration_ms: f64,
+}
+
+struct TraceAggregate {
+    session_id: String,
+    event_count: u64,
+    input_tokens: i64,
+    output_tokens: i64,
+    cost_usd: f64,
+    error_count: u64,
+    first_event_at: Option<String>,
+    last_event_at: Option<String>,
+}
+
+/// How the lists show the session id "" (traces with a NULL session id).
+#[must_use]
+pub fn display_session_id(id: &str) -> &str {
+    if id.is_empty() { "(no session id)" } else { id }
+}
+
+/// A WHERE clause (with `?1`) and its parameter selecting one session's traces.
+fn session_filter(schema: &Schema, session_id: &str) -> (String, String) {
+    let col = schema.trace_col("session_id");
+    if session_id.is_empty() {
+        // Traces with a NULL session id are listed under the empty id.
+        (format!("({col} IS NULL AND ?1 = '')"), String::new())
+    } else {
+        (key_filter(&col, session_id), key_param(session_id))
+    }
+}
+
+/// Keys read from blob columns are shown as `x'HEX'`; match them back the same way.
+fn key_filter(col: &str, key: &str) -> String {
+    if is_blob_key(key) {
+        format!("(typeof({col}) = 'blob' AND hex({col}) = ?1)")
+    } else {
+        format!("{col} = ?1")
+    }
+}
+
+fn key_param(key: &str) -> String {
+    if is_blob_key(key) { key[2..key.len() - 1].to_ascii_uppercase() } else { key.to_owned() }
+}
+
+fn is_blob_key(key: &str) -> bool {
+    key.len() >= 3 && key.starts_with("x'") && key.ends_with('\'') && key[2..key.len() - 1].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02X}");
+    }
+    s
+}
+
+/// Sorts events by parsed time; events without one keep their stored order after the rest.
+pub fn sort_events(events: &mut [TraceEvent]) {
+    events.sort_by_key(|e| (e.time.is_none(), e.time));
+}
+
+/// The `-wal` file beside a database.
+#[must_use]
+pub fn wal_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push("-wal");
+    PathBuf::from(p)
+}
+
+fn check_header(path: &Path) -> Result<(), StoreError> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => StoreError::NotFound { path: path.to_owned() },
+        _ => StoreError::Io { path: path.to_owned(), source: e },
+    })?;
+    if meta.is_dir() {
+        return Err(StoreError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory"),
+        });
+    }
+    if meta.len() == 0 {
+        return Err(StoreError::Empty { path: path.to_owned() });
+    }
+    let mut header = [0u8; 16];
+    let mut file = File::open(path).map_err(|e| StoreError::Io { path: path.to_owned(), source: e })?;
+    let n = file.read(&mut header).map_err(|e| StoreError::Io { path: path.to_owned(), source: e })?;
+    if n < 16 || &header != b"SQLite format 3\0" {
+        return Err(StoreError::NotSqlite { path: path.to_owned() });
+    }
+    Ok(())
+}
+
+fn harden(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
+    conn.pragma_update(None, "query_only", true)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(())
+}
+
+/// True when the header says WAL mode (file format versions 2).
+fn is_wal_mode(path: &Path) -> bool {
+    let mut header = [0u8; 20];
+    File::open(path).and_then(|mut f| f.read_exact(&mut header)).is_ok() && header[18] == 2 && header[19] == 2
+}
+
+/// `file:` URI for a path, with every byte outside the unreserved set percent-encoded.
+fn file_uri(path: &Path, query: &str) -> String {
+    use std::fmt::Write as _;
+    let mut uri = String::from("file:");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'~') {
+            uri.push(char::from(b));
+        } else {
+            let _ = write!(uri, "%{b:02X}");
+        }
+    }
+    uri.push('?');
+    uri.push_str(query);
+    uri
+}
+
+fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    // A WAL-mode file with no -wal beside it has no writer attached (a writer keeps its -wal
+    // until it closes). Reading it normally would create an empty -wal and a -shm next to the
+    // user's file; opening it immutable reads the same data and creates nothing.
+    let conn = if is_wal_mode(path) && !wal_path(path).exists() {
+        Connection::open_with_flags(file_uri(path, "immutable=1"), flags | OpenFlags::SQLITE_OPEN_URI)
+    } else {
+        Connection::open_with_flags(path, flags)
+    }
+    .map_err(|e| map_sqlite(path, e))?;
+    harden(&conn).map_err(|e| map_sqlite(path, e))?;
+    // The first read is where SQLite meets the header, the WAL and its index.
+    match conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => Ok(conn),
+        Err(e) if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) => {
+            drop(conn);
+            open_wal_copy(path)
+        }
+        Err(e) => Err(map_sqlite(path, e)),
+    }
+}
+
+/// A WAL-mode file in a folder we cannot write to, whose `-shm` index is missing, cannot be
+/// opened in place. Reading a private copy of the file and its `-wal` keeps every committed
+/// transaction visible without touching the originals.
+fn open_wal_copy(path: &Path) -> Result<Connection, StoreError> {
+    let io = |e| StoreError::Io { path: path.to_owned(), source: e };
+    let dir = std::env::temp_dir().join(format!("trace-inspector-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let copy = dir.join("copy.db");
+    std::fs::copy(path, &copy).map_err(io)?;
+    let wal = wal_path(path);
+    if wal.exists() {
+        std::fs::copy(&wal, wal_path(&copy)).map_err(io)?;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&copy, flags).map_err(|e| map_sqlite(path, e))?;
+    harden(&conn).map_err(|e| map_sqlite(path, e))?;
+    conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| map_sqlite(path, e))?;
+    Ok(conn)
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn map_sqlite(path: &Path, e: rusqlite::Error) -> StoreError {
+    let path = path.to_owned();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked { path },
+        Some(ErrorCode::NotADatabase) => StoreError::NotSqlite { path },
+        Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt { path, detail: e.to_string() },
+        Some(ErrorCode::OperationInterrupted) => StoreError::Cancelled { path },
+        _ => StoreError::Sqlite { path, source: e },
+    }
+}
+
+// ---- lenient value conversion -------------------------------------------------------------
+
+fn lossy(v: ValueRef<'_>) -> String {
+    match v {
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Blob(b) => format!("x'{}'", hex(b)),
+    }
+}
+
+fn get<'r>(r: &'r Row<'_>, i: usize) -> ValueRef<'r> {
+    r.get_ref(i).unwrap_or(ValueRef::Null)
+}
+
+/// Text of a column; invalid UTF-8 is replaced and noted; numbers become text.
+fn text_value(r: &Row<'_>, i: usize, name: &str, notes: &mut Vec<String>) -> Option<String> {
+    match get(r, i) {
+        ValueRef::Null => None,
+        ValueRef::Text(t) => Some(match std::str::from_utf8(t) {
+            Ok(s) => s.to_owned(),
+            Err(_) => {
+                notes.push(format!("{name} is not valid UTF-8; shown with replacement characters"));
+                String::from_utf8_lossy(t).into_owned()
+            }
+        }),
+        ValueRef::Integer(n) => Some(n.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Blob(b) => {
+            notes.push(format!("{name} is a blob of {} bytes, not text", b.len()));
+            Some(String::from_utf8_lossy(b).into_owned())
+        }
+    }
+}
+
+/// An identifier column: text as is, blobs as `x'HEX'` (so they can be looked up again).
+fn key_value(r: &Row<'_>, i: usize, name: &str, notes: &mut Vec<String>) -> Option<String> {
+    match get(r, i) {
+        ValueRef::Blob(b) => {
+            notes.push(format!("{name} is a blob; shown as hex"));
+            Some(format!("x'{}'", hex(b)))
+        }
+        _ => text_value(r, i, name, notes),
+    }
+}
+
+fn count_value(r: &Row<'_>, i: usize) -> u64 {
+    match get(r, i) {
+        ValueRef::Integer(n) => u64::try_from(n).unwrap_or(0),
+        ValueRef::Real(f) if f.is_finite() && f >= 0.0 => f as u64,
+        _ => 0,
+    }
+}
+
+fn int_value(r: &Row<'_>, i: usize, name: &str, notes: &mut Vec<String>) -> Option<i64> {
+    match get(r, i) {
+        ValueRef::Null => None,
+        ValueRef::Integer(n) => Some(n),
+        ValueRef::Real(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18 => Some(f as i64),
+        ValueRef::Real(f) => {
+            notes.push(format!("{name} is {f}, not a whole number; ignored"));
+            None
+        }
+        ValueRef::Text(t) => {
+            let s = String::from_utf8_lossy(t);
+            match s.trim().parse::<i64>() {
+                Ok(n) => {
+                    notes.push(format!("{name} is stored as text ('{}')", clip(&s)));
+                    Some(n)
+                }
+                Err(_) => {
+                    notes.push(format!("{name} is '{}', not a number; ignored", clip(&s)));
+                    None
+                }
+            }
+        }
+        ValueRef::Blob(b) => {
+            notes.push(format!("{name} is a blob of {} bytes, not a number; ignored", b.len()));
+            None
+        }
+    }
+}
+
+fn float_value(r: &Row<'_>, i: usize, name: &str, notes: &mut Vec<String>) -> Option<f64> {
+    let v = match get(r, i) {
+        ValueRef::Null => return None,
+        ValueRef::Integer(n) => n as f64,
+        ValueRef::Real(f) => f,
+        ValueRef::Text(t) => {
+            let s = String::from_utf8_lossy(t);
+            match s.trim().parse::<f64>() {
+                Ok(f) => {
+                    notes.push(format!("{name} is stored as text ('{}')", clip(&s)));
+                    f
+                }
+                Err(_) => {
+                    notes.push(format!("{name} is '{}', not a number; ignored", clip(&s)));
+                    return None;
+                }
+            }
+        }
+        ValueRef::Blob(b) => {
+            notes.push(format!("{name} is a blob of {} bytes, not a number; ignored", b.len()));
+            return None;
+        }
+    };
+    if v.is_finite() {
+        Some(v)
+    } else {
+        notes.push(format!("{name} is {v}; ignored"));
+        None
+    }
+}
+
+/// The longest duration taken at face value: ten years. Longer ones are data errors.
+pub const MAX_DURATION_MS: f64 = 10.0 * 365.25 * 24.0 * 3600.0 * 1000.0;
+
+fn valid_duration(d: f64) -> bool {
+    d.is_finite() && (0.0..=MAX_DURATION_MS).contains(&d)
+}
+
+fn time_of(r: &Row<'_>, i: usize, name: &str, notes: &mut Vec<String>) -> Option<Timestamp> {
+    let parsed = match get(r, i) {
+        ValueRef::Null => return None,
+        ValueRef::Integer(n) => time::parse_number(n as f64),
+        ValueRef::Real(f) => time::parse_number(f),
+        ValueRef::Text(t) => time::parse_text(&String::from_utf8_lossy(t)),
+        ValueRef::Blob(_) => {
+            notes.push(format!("{name} is a blob, not a time; left off the timeline"));
+            return None;
+        }
+    };
+    match parsed {
+        Ok(p) => {
+            if p.naive {
+                notes.push(format!("{name} has no UTC offset; read as UTC"));
+            }
+            Some(p.time)
+        }
+        Err(e) => {
+            notes.push(format!("{name}: {e}; left off the timeline"));
+            None
+        }
+    }
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() > 40 { format!("{}…", s.chars().take(40).collect::<String>()) } else { s.to_owned() }
+}
+
+fn event_from_row(r: &Row<'_>, position: usize) -> TraceEvent {
+    let mut notes = Vec::new();
+    let rowid = match get(r, 0) {
+        ValueRef::Integer(n) => Some(n),
+        _ => None,
+    };
+    let id = key_value(r, 1, "id", &mut notes).unwrap_or_else(|| {
+        notes.push("id is NULL".to_owned());
+        format!("(no id #{})", rowid.map_or(position as i64, |n| n))
+    });
+    let session_id = key_value(r, 2, "session_id", &mut notes).unwrap_or_default();
+    let kind = text_value(r, 3, "type", &mut notes).unwrap_or_else(|| {
+        notes.push("type is NULL".to_owned());
+        "(no type)".to_owned()
+    });
+    let timestamp = text_value(r, 4, "timestamp", &mut notes).unwrap_or_default();
+    let time = time_of(r, 4, "timestamp", &mut notes);
+    if matches!(get(r, 4), ValueRef::Null) {
+        notes.push("timestamp is NULL; left off the timeline".to_owned());
+    }
+    let duration_ms = float_value(r, 5, "duration_ms", &mut notes).and_then(|d| {
+        if valid_duration(d) {
+            Some(d)
+        } else {
+            notes.push(format!("duration_ms {d} is negative or implausibly long; treated as an instant"));
+            None
+        }
+    });
+    let parent_trace_id = key_value(r, 6, "parent_trace_id", &mut notes).filter(|p| !p.is_empty());
+    let data = text_value(r, 7, "data", &mut notes).unwrap_or_default();
+    let input_tokens = int_value(r, 8, "input_tokens", &mut notes);
+    let output_tokens = int_value(r, 9, "output_tokens", &mut notes);
+    let model_used = text_value(r, 10, "model_used", &mut notes).filter(|m| !m.is_empty());
+    let provider_used = text_value(r, 11, "provider_used", &mut notes).filter(|p| !p.is_empty());
+    let cost_usd = float_value(r, 12, "cost_usd", &mut notes);
+    let size = |i| match get(r, i) {
+        ValueRef::Integer(n) => u64::try_from(n).ok(),
+        _ => None,
+    };
+    let raw_input_bytes = size(13);
+    let raw_output_bytes = size(14);
+    let info = event_info(&kind, &data, model_used.as_deref(), &mut notes);
+    TraceEvent {
+        rowid,
+        id,
+        session_id,
+        kind,
+        timestamp,
+        time,
+        duration_ms,
+        parent_trace_id,
+        data,
+        input_tokens,
+        output_tokens,
+        model_used,
+        provider_used,
+        cost_usd,
+        raw_input_bytes,
+        raw_output_bytes,
+        info,
+        warnings: notes,
+    }
+}
+
+/// The few `data` keys the views use. Everything else is skipped unparsed into values.
+#[derive(Deserialize, Default)]
+struct DataFields {
+    tool: Option<serde_json::Value>,
+    tool_name: Option<serde_json::Value>,
+    name: Option<serde_json::Value>,
+    step_id: Option<serde_json::Value>,
+    description: Option<serde_json::Value>,
+    success: Option<serde_json::Value>,
+    error: Option<serde_json::Value>,
+    state: Option<serde_json::Value>,
+    model: Option<serde_json::Value>,
+    from_model: Option<serde_json::Value>,
+    to_model: Option<serde_json::Value>,
+    task: Option<serde_json::Value>,
+    role: Option<serde_json::Value>,
+    status: Option<serde_json::Value>,
+    reason: Option<serde_json::Value>,
+    used: Option<serde_json::Value>,
+    max: Option<serde_json::Value>,
+    message: Option<serde_json::Value>,
+}
+
+fn scalar_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Null => None,
+        other => Some(clip(&other.to_string())),
+    }
+}
+
+const LABEL_CHARS: usize = 120;
+
+/// Reads the label, tool, step id and failure flag of an event from its `data`.
+#[must_use]
+pub fn event_info_of(kind: &str, data: &str, model: Option<&str>) -> (EventInfo, Vec<String>) {
+    let mut notes = Vec::new();
+    let info = event_info(kind, data, model, &mut notes);
+    (info, notes)
+}
+
+fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<String>) -> EventInfo {
+    let (fields, data_is_object) = if data.trim().is_empty() {
+        (DataFields::default(), false)
+    } else {
+        match serde_json::from_str::<DataFields>(data) {
+            Ok(f) => (f, true),
+            Err(e) => {
+                let why = match e.classify() {
+                    serde_json::error::Category::Data => "data is JSON but not an object".to_owned(),
+                    _ => format!("data is not valid JSON ({e})"),
+                };
+                notes.push(why);
+                (DataFields::default(), false)
+            }
+        }
+    };
+    let s = |v: &Option<serde_json::Value>| v.as_ref().and_then(scalar_text);
+    let tool = s(&fields.tool).or_else(|| s(&fields.tool_name)).or_else(|| if kind.contains("tool") { s(&fields.name) } else { None });
+    let step_id = s(&fields.step_id);
+    let error_text = s(&fields.error);
+    let failed = matches!(fields.success, Some(serde_json::Value::Bool(false)))
+        || (error_text.is_some() && kind != "error" && !matches!(fields.success, Some(serde_json::Value::Bool(true))));
+    let label = match kind {
+        "message" => model.map(str::to_owned).or_else(|| s(&fields.role)).unwrap_or_default(),
+        "tool_called" | "tool_result" => tool.clone().unwrap_or_default(),
+        "step_started" | "step_completed" => match (&step_id, s(&fields.description)) {
+            (Some(id), Some(d)) => format!("{id}: {d}"),
+            (Some(id), None) => id.clone(),
+            (None, Some(d)) => d,
+            (None, None) => String::new(),
+        },
+        "error" => error_text.clone().or_else(|| s(&fields.message)).unwrap_or_default(),
+        "state_change" => s(&fields.state).unwrap_or_default(),
+        "model_selected" => s(&fields.model).or_else(|| model.map(str::to_owned)).unwrap_or_default(),
+        "model_switched" => match (s(&fields.from_model), s(&fields.to_model)) {
+            (Some(a), Some(b)) => format!("{a} → {b}"),
+            (None, Some(b)) => format!("→ {b}"),
+            _ => model.map(str::to_owned).unwrap_or_default(),
+        },
+        "trace_started" => s(&fields.task).unwrap_or_default(),
+        "trace_ended" | "completed" | "cancelled" => s(&fields.status).or_else(|| s(&fields.reason)).unwrap_or_default(),
+        "budget_warning" | "budget_exceeded" => match (s(&fields.used), s(&fields.max)) {
+            (Some(u), Some(m)) => format!("{u} / {m}"),
+            _ => String::new(),
+        },
+        _ => tool
+            .clone()
+            .or_else(|| s(&fields.message))
+            .or_else(|| s(&fields.description))
+            .or_else(|| error_text.clone())
+            .or_else(|| model.map(str::to_owned))
+            .unwrap_or_default(),
+    };
+    let label = if is_error_kind(kind) || !failed {
+        label
+    } else {
+        match &error_text {
+            Some(err) if !label.is_empty() => format!("{label}: {err}"),
+            _ => label,
+        }
+    };
+    let label: String = one_line(&label);
+    let label = if label.chars().count() > LABEL_CHARS {
+        format!("{}…", label.chars().take(LABEL_CHARS).collect::<String>())
+    } else {
+        label
+    };
+    EventInfo { label, tool, step_id, failed, data_is_object }
+}

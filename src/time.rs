@@ -1,0 +1,340 @@
+//! Timestamp parsing for the many forms agent writers use, and formatting for display.
+//!
+//! Every accepted time becomes a [`Timestamp`]: nanoseconds since the Unix epoch, UTC. Years
+//! outside [`MIN_YEAR`]..=[`MAX_YEAR`] are refused so that one absurd value cannot stretch a
+//! timeline over centuries (and so the nanosecond count always fits in an `i64`).
+
+use std::fmt;
+
+use chrono::{DateTime, Datelike as _, NaiveDate, SecondsFormat, Utc};
+
+/// Earliest year accepted on a timeline.
+pub const MIN_YEAR: i32 = 1900;
+/// Latest year accepted on a timeline.
+pub const MAX_YEAR: i32 = 2200;
+
+const NS_PER_MS: i64 = 1_000_000;
+const NS_PER_S: i64 = 1_000_000_000;
+
+/// A point in time: nanoseconds since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+/// What parsing made of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parsed {
+    pub time: Timestamp,
+    /// The text had no UTC offset; it was read as UTC.
+    pub naive: bool,
+}
+
+/// Why a value is not a usable time.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("timestamp is empty")]
+    Empty,
+    #[error("timestamp '{0}' is not in a known form")]
+    Unknown(String),
+    #[error("timestamp '{0}' is not a real date or time")]
+    Impossible(String),
+    #[error("timestamp '{0}' is outside the years {MIN_YEAR}..={MAX_YEAR}")]
+    OutOfRange(String),
+}
+
+impl Timestamp {
+    /// Milliseconds from `origin` to `self` (negative when earlier).
+    #[must_use]
+    pub fn ms_since(self, origin: Timestamp) -> f64 {
+        // Both are inside the accepted year range, so the difference fits easily.
+        (self.0 - origin.0) as f64 / NS_PER_MS as f64
+    }
+
+    /// The time `ms` milliseconds after `self` (saturating; non-finite counts as zero).
+    #[must_use]
+    pub fn add_ms(self, ms: f64) -> Timestamp {
+        if !ms.is_finite() {
+            return self;
+        }
+        let ns = (ms * NS_PER_MS as f64).clamp(i64::MIN as f64, i64::MAX as f64) as i64;
+        Timestamp(self.0.saturating_add(ns))
+    }
+
+    /// Converts to a chrono value for display.
+    #[must_use]
+    pub fn to_chrono(self) -> DateTime<Utc> {
+        DateTime::from_timestamp_nanos(self.0)
+    }
+
+    /// From a chrono value; `None` outside the accepted years.
+    #[must_use]
+    pub fn from_chrono(t: DateTime<Utc>) -> Option<Timestamp> {
+        if !(MIN_YEAR..=MAX_YEAR).contains(&t.year()) {
+            return None;
+        }
+        t.timestamp_nanos_opt().map(Timestamp)
+    }
+
+    /// RFC 3339 in UTC with microseconds, e.g. `2026-11-20T09:59:07.754847Z`.
+    #[must_use]
+    pub fn rfc3339_micros(self) -> String {
+        self.to_chrono().to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+
+    /// Compact local-free display: `2026-11-20 09:59:07`.
+    #[must_use]
+    pub fn short(self) -> String {
+        self.to_chrono().format("%Y-%m-%d %H:%M:%S").to_string()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rfc3339_micros())
+    }
+}
+
+/// Parses a timestamp stored as text: ISO-8601 (offset, `Z` or none; `T` or space; fractions
+/// to nanoseconds) or a number of Unix seconds / milliseconds / microseconds / nanoseconds.
+///
+/// # Errors
+/// A [`TimeError`] naming the value when it is empty, unknown, impossible or out of range.
+pub fn parse_text(text: &str) -> Result<Parsed, TimeError> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(TimeError::Empty);
+    }
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+' || b == b'e' || b == b'E')
+        && !looks_like_date(s)
+    {
+        return match s.parse::<f64>() {
+            Ok(n) => parse_number(n).map_err(|_| TimeError::OutOfRange(clip(s))),
+            Err(_) => Err(TimeError::Unknown(clip(s))),
+        };
+    }
+    parse_iso(s)
+}
+
+fn looks_like_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 10 && b[4] == b'-' && b[7] == b'-'
+}
+
+/// Parses a number of Unix seconds, milliseconds, microseconds or nanoseconds, told apart by
+/// magnitude (seconds up to 1e11, i.e. the year 5138; milliseconds up to 1e14; and so on).
+///
+/// # Errors
+/// [`TimeError::OutOfRange`] for non-finite values and years outside the accepted range.
+pub fn parse_number(n: f64) -> Result<Parsed, TimeError> {
+    if !n.is_finite() {
+        return Err(TimeError::OutOfRange(n.to_string()));
+    }
+    let a = n.abs();
+    let ns = if a < 1e11 {
+        n * NS_PER_S as f64
+    } else if a < 1e14 {
+        n * NS_PER_MS as f64
+    } else if a < 1e17 {
+        n * 1e3
+    } else {
+        n
+    };
+    if !(i64::MIN as f64..=i64::MAX as f64).contains(&ns) {
+        return Err(TimeError::OutOfRange(n.to_string()));
+    }
+    let t = Timestamp(ns.round() as i64);
+    if Timestamp::from_chrono(t.to_chrono()).is_none() {
+        return Err(TimeError::OutOfRange(n.to_string()));
+    }
+    Ok(Parsed { time: t, naive: false })
+}
+
+/// A small cursor over ASCII digits.
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn digits(&mut self, n: usize) -> Option<u32> {
+        let end = self.i.checked_add(n)?;
+        let part = self.b.get(self.i..end)?;
+        let mut v = 0u32;
+        for &c in part {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + u32::from(c - b'0');
+        }
+        self.i = end;
+        Some(v)
+    }
+    fn eat(&mut self, c: u8) -> bool {
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() > 64 {
+        let mut out: String = s.chars().take(64).collect();
+        out.push('…');
+        out
+    } else {
+        s.to_owned()
+    }
+}
+
+fn parse_iso(s: &str) -> Result<Parsed, TimeError> {
+    let unknown = || TimeError::Unknown(clip(s));
+    let mut c = Cursor { b: s.as_bytes(), i: 0 };
+    let year = c.digits(4).ok_or_else(unknown)?;
+    if !c.eat(b'-') {
+        return Err(unknown());
+    }
+    let month = c.digits(2).ok_or_else(unknown)?;
+    if !c.eat(b'-') {
+        return Err(unknown());
+    }
+    let day = c.digits(2).ok_or_else(unknown)?;
+    let (mut hour, mut minute, mut second, mut nanos) = (0, 0, 0, 0u32);
+    let mut naive = true;
+    let mut offset_s: i64 = 0;
+    if c.eat(b'T') || c.eat(b't') || c.eat(b' ') {
+        hour = c.digits(2).ok_or_else(unknown)?;
+        if !c.eat(b':') {
+            return Err(unknown());
+        }
+        minute = c.digits(2).ok_or_else(unknown)?;
+        if c.eat(b':') {
+            second = c.digits(2).ok_or_else(unknown)?;
+            if c.eat(b'.') || c.eat(b',') {
+                let start = c.i;
+                let mut scale = 100_000_000u32;
+                while let Some(d) = c.peek().filter(u8::is_ascii_digit) {
+                    nanos += u32::from(d - b'0') * scale;
+                    scale /= 10;
+                    c.i += 1;
+                }
+                if c.i == start {
+                    return Err(unknown());
+                }
+            }
+        }
+        // Optional space before the zone, as some writers emit "… +00:00" or "… UTC".
+        let _ = c.eat(b' ');
+        match c.peek() {
+            None => {}
+            Some(b'Z' | b'z') => {
+                c.i += 1;
+                naive = false;
+            }
+            Some(sign @ (b'+' | b'-')) => {
+                c.i += 1;
+                let oh = c.digits(2).ok_or_else(unknown)?;
+                let _ = c.eat(b':');
+                let om = if c.peek().is_some() { c.digits(2).ok_or_else(unknown)? } else { 0 };
+                if oh > 23 || om > 59 {
+                    return Err(TimeError::Impossible(clip(s)));
+                }
+                let sign = if sign == b'-' { -1 } else { 1 };
+                offset_s = sign * i64::from(oh * 3600 + om * 60);
+                naive = false;
+            }
+            Some(_) => {
+                if s[c.i..].eq_ignore_ascii_case("UTC") || s[c.i..].eq_ignore_ascii_case("GMT") {
+                    c.i = s.len();
+                    naive = false;
+                } else {
+                    return Err(unknown());
+                }
+            }
+        }
+    }
+    if c.i != s.len() {
+        return Err(unknown());
+    }
+    let year = i32::try_from(year).map_err(|_| unknown())?;
+    let date = NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| TimeError::Impossible(clip(s)))?;
+    // A leap second ("23:59:60") is folded into the next second's start.
+    let (second, leap) = if second == 60 { (59, true) } else { (second, false) };
+    let dt = date
+        .and_hms_nano_opt(hour, minute, second, nanos)
+        .ok_or_else(|| TimeError::Impossible(clip(s)))?;
+    if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+        return Err(TimeError::OutOfRange(clip(s)));
+    }
+    let utc = dt.and_utc().timestamp_nanos_opt().ok_or_else(|| TimeError::OutOfRange(clip(s)))?;
+    let ns = utc - offset_s * NS_PER_S + if leap { NS_PER_S } else { 0 };
+    Ok(Parsed { time: Timestamp(ns), naive })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Parsed {
+        parse_text(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn python_isoformat_with_and_without_fraction() {
+        let a = t("2026-11-20T09:59:07.754847+00:00");
+        assert!(!a.naive);
+        assert_eq!(a.time.rfc3339_micros(), "2026-11-20T09:59:07.754847Z");
+        let b = t("2026-11-20T09:59:07+00:00");
+        assert_eq!(b.time.rfc3339_micros(), "2026-11-20T09:59:07.000000Z");
+    }
+
+    #[test]
+    fn offsets_z_space_and_nanoseconds() {
+        let base = t("2026-11-20T09:59:07.123456789Z").time;
+        assert_eq!(base.0 % 1_000_000_000, 123_456_789);
+        assert_eq!(t("2026-11-20 10:59:07.123456789+01:00").time, base);
+        assert_eq!(t("2026-11-20T08:59:07.123456789-0100").time, base);
+        assert_eq!(t("2026-11-20T09:59:07.123456789 UTC").time, base);
+    }
+
+    #[test]
+    fn naive_is_utc_and_flagged() {
+        let n = t("2026-11-20 09:59:07");
+        assert!(n.naive);
+        assert_eq!(n.time, t("2026-11-20T09:59:07Z").time);
+    }
+
+    #[test]
+    fn unix_numbers_by_magnitude() {
+        let want = t("2026-11-20T09:59:07Z").time;
+        let secs = want.0 / 1_000_000_000;
+        assert_eq!(t(&secs.to_string()).time, want);
+        assert_eq!(t(&(secs * 1000).to_string()).time, want);
+        assert_eq!(parse_number(secs as f64 + 0.5).map(|p| p.time.0 - want.0), Ok(500_000_000));
+    }
+
+    #[test]
+    fn bad_forms_are_named() {
+        assert_eq!(parse_text(""), Err(TimeError::Empty));
+        assert!(matches!(parse_text("yesterday"), Err(TimeError::Unknown(_))));
+        assert!(matches!(parse_text("2026-02-30T00:00:00Z"), Err(TimeError::Impossible(_))));
+        assert!(matches!(parse_text("2026-11-20T25:00:00Z"), Err(TimeError::Impossible(_))));
+        assert!(matches!(parse_text("0001-01-01T00:00:00Z"), Err(TimeError::OutOfRange(_))));
+        assert!(matches!(parse_text("9999-12-31T23:59:59Z"), Err(TimeError::OutOfRange(_))));
+        assert!(matches!(parse_text("2026-11-20T09:59:07+00:00garbage"), Err(TimeError::Unknown(_))));
+        assert!(parse_number(f64::NAN).is_err());
+        assert!(parse_number(1e300).is_err());
+    }
+
+    #[test]
+    fn add_and_difference() {
+        let a = t("2026-11-20T09:59:07Z").time;
+        let b = a.add_ms(1500.25);
+        assert!((b.ms_since(a) - 1500.25).abs() < 1e-6);
+        assert_eq!(a.add_ms(f64::NAN), a);
+    }
+}
