@@ -209,9 +209,7 @@ pub fn run_to(command: Command, out: &mut dyn io::Write) -> Result<()> {
             let count = store.search(&query, &mut |hit| {
                 let r = if json {
                     let sep = if first { "\n" } else { ",\n" };
-                    serde_json::to_string(&hit)
-                        .map_err(io::Error::other)
-                        .and_then(|s| write!(out, "{sep}{s}"))
+                    serde_json::to_string(&hit).map_err(io::Error::other).and_then(|s| write!(out, "{sep}{s}"))
                 } else {
                     writeln!(out, "{}  {}  {:<16} [{}] {}", hit.timestamp, hit.id, hit.kind, hit.field, hit.snippet)
                 };
@@ -262,7 +260,8 @@ pub fn run_to(command: Command, out: &mut dyn io::Write) -> Result<()> {
             }
             let config = DemoConfig { sessions, events_per_session, seed, ..DemoConfig::default() };
             let started = std::time::Instant::now();
-            let stats = demo::generate(&path, &config).with_context(|| format!("{}: writing the demo database", path.display()))?;
+            let stats = demo::generate(&path, &config)
+                .with_context(|| format!("{}: writing the demo database", path.display()))?;
             writeln!(
                 out,
                 "wrote {} sessions, {} traces to {} in {:.1} s",

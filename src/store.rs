@@ -21,8 +21,8 @@ use serde::Deserialize;
 
 use crate::error::StoreError;
 use crate::model::{
-    EventInfo, Field, FileInfo, SearchHit, SearchQuery, SessionData, SessionList, SessionRow,
-    TraceDetail, TraceEvent, Warning, is_error_kind,
+    EventInfo, Field, FileInfo, SearchHit, SearchQuery, SessionData, SessionList, SessionRow, TraceDetail, TraceEvent,
+    Warning, is_error_kind,
 };
 use crate::time::{self, Timestamp};
 
@@ -69,10 +69,7 @@ impl Schema {
         self.traces.get(name).map_or_else(|| "NULL".to_owned(), |c| quote_ident(c))
     }
     fn session_col(&self, name: &str) -> String {
-        self.sessions
-            .as_ref()
-            .and_then(|s| s.get(name))
-            .map_or_else(|| "NULL".to_owned(), |c| quote_ident(c))
+        self.sessions.as_ref().and_then(|s| s.get(name)).map_or_else(|| "NULL".to_owned(), |c| quote_ident(c))
     }
 }
 
@@ -133,9 +130,8 @@ impl Store {
                 .conn
                 .prepare("SELECT type, name FROM sqlite_schema WHERE type IN ('table','view')")
                 .map_err(|e| self.err(e))?;
-            let rows = stmt
-                .query_map([], |r| Ok((lossy(r.get_ref(0)?), lossy(r.get_ref(1)?))))
-                .map_err(|e| self.err(e))?;
+            let rows =
+                stmt.query_map([], |r| Ok((lossy(r.get_ref(0)?), lossy(r.get_ref(1)?)))).map_err(|e| self.err(e))?;
             for row in rows {
                 objects.push(row.map_err(|e| self.err(e))?);
             }
@@ -199,21 +195,16 @@ impl Store {
     /// # Errors
     /// A [`StoreError`] when SQLite fails.
     pub fn file_info(&self) -> Result<FileInfo, StoreError> {
-        let trace_count: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM agent_traces", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        let trace_count: i64 =
+            self.conn.query_row("SELECT COUNT(*) FROM agent_traces", [], |r| r.get(0)).map_err(|e| self.err(e))?;
         Ok(self.file_info_with(u64::try_from(trace_count).unwrap_or(0)))
     }
 
     fn file_info_with(&self, trace_count: u64) -> FileInfo {
         let size_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         let wal_bytes = std::fs::metadata(wal_path(&self.path)).map(|m| m.len()).ok();
-        let missing_columns = TRACE_COLUMNS
-            .iter()
-            .filter(|c| !self.schema.traces.contains_key(*c))
-            .map(|c| (*c).to_owned())
-            .collect();
+        let missing_columns =
+            TRACE_COLUMNS.iter().filter(|c| !self.schema.traces.contains_key(*c)).map(|c| (*c).to_owned()).collect();
         let retention_days = if self.schema.has_settings {
             self.conn
                 .query_row("SELECT value FROM trace_settings WHERE key = 'retention_days'", [], |r| {
@@ -249,11 +240,7 @@ impl Store {
     #[must_use]
     pub fn change_token(&self) -> ChangeToken {
         let stat = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().ok()));
-        ChangeToken {
-            data_version: self.data_version().ok(),
-            file: stat(&self.path),
-            wal: stat(&wal_path(&self.path)),
-        }
+        ChangeToken { data_version: self.data_version().ok(), file: stat(&self.path), wal: stat(&wal_path(&self.path)) }
     }
 
     /// All sessions with their aggregates, newest first. Sessions named only by traces (no
@@ -266,9 +253,7 @@ impl Store {
         let aggregates = match self.trace_aggregates("SUM") {
             Ok(a) => a,
             Err(StoreError::Sqlite { source, .. }) if source.to_string().contains("integer overflow") => {
-                warnings.push(Warning::general(
-                    "token sums exceed the 64-bit integer range; totals are approximate",
-                ));
+                warnings.push(Warning::general("token sums exceed the 64-bit integer range; totals are approximate"));
                 self.trace_aggregates("TOTAL")?
             }
             Err(e) => return Err(e),
@@ -323,9 +308,7 @@ impl Store {
                 });
             }
         } else {
-            warnings.push(Warning::general(
-                "no agent_trace_sessions table: sessions are derived from their traces",
-            ));
+            warnings.push(Warning::general("no agent_trace_sessions table: sessions are derived from their traces"));
         }
         for agg in aggregates {
             let i = match index.get(&agg.session_id) {
@@ -533,11 +516,7 @@ impl Store {
             .into_iter()
             .filter_map(|c| s.traces.get(c).map(|n| (c, quote_ident(n))))
             .collect();
-        let any = searchable
-            .iter()
-            .map(|(_, c)| format!("{c} LIKE ?1 ESCAPE '\\'"))
-            .collect::<Vec<_>>()
-            .join(" OR ");
+        let any = searchable.iter().map(|(_, c)| format!("{c} LIKE ?1 ESCAPE '\\'")).collect::<Vec<_>>().join(" OR ");
         let which = searchable
             .iter()
             .map(|(name, c)| format!("WHEN {c} LIKE ?1 ESCAPE '\\' THEN '{name}'"))
@@ -768,11 +747,7 @@ fn session_filter(schema: &Schema, session_id: &str) -> (String, String) {
 
 /// Keys read from blob columns are shown as `x'HEX'`; match them back the same way.
 fn key_filter(col: &str, key: &str) -> String {
-    if is_blob_key(key) {
-        format!("(typeof({col}) = 'blob' AND hex({col}) = ?1)")
-    } else {
-        format!("{col} = ?1")
-    }
+    if is_blob_key(key) { format!("(typeof({col}) = 'blob' AND hex({col}) = ?1)") } else { format!("{col} = ?1") }
 }
 
 fn key_param(key: &str) -> String {
@@ -780,7 +755,10 @@ fn key_param(key: &str) -> String {
 }
 
 fn is_blob_key(key: &str) -> bool {
-    key.len() >= 3 && key.starts_with("x'") && key.ends_with('\'') && key[2..key.len() - 1].bytes().all(|b| b.is_ascii_hexdigit())
+    key.len() >= 3
+        && key.starts_with("x'")
+        && key.ends_with('\'')
+        && key[2..key.len() - 1].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn escape_like(text: &str) -> String {
@@ -1211,7 +1189,9 @@ fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<Strin
         }
     };
     let s = |v: &Option<serde_json::Value>| v.as_ref().and_then(scalar_text);
-    let tool = s(&fields.tool).or_else(|| s(&fields.tool_name)).or_else(|| if kind.contains("tool") { s(&fields.name) } else { None });
+    let tool = s(&fields.tool)
+        .or_else(|| s(&fields.tool_name))
+        .or_else(|| if kind.contains("tool") { s(&fields.name) } else { None });
     let step_id = s(&fields.step_id);
     let error_text = s(&fields.error);
     let failed = matches!(fields.success, Some(serde_json::Value::Bool(false)))
@@ -1234,7 +1214,9 @@ fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<Strin
             _ => model.map(str::to_owned).unwrap_or_default(),
         },
         "trace_started" => s(&fields.task).unwrap_or_default(),
-        "trace_ended" | "completed" | "cancelled" => s(&fields.status).or_else(|| s(&fields.reason)).unwrap_or_default(),
+        "trace_ended" | "completed" | "cancelled" => {
+            s(&fields.status).or_else(|| s(&fields.reason)).unwrap_or_default()
+        }
         "budget_warning" | "budget_exceeded" => match (s(&fields.used), s(&fields.max)) {
             (Some(u), Some(m)) => format!("{u} / {m}"),
             _ => String::new(),

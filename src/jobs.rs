@@ -1,0 +1,408 @@
+//! Background work for the app: every SQLite read runs on a named thread and its result comes
+//! back over a channel, so the window never waits on the database.
+//!
+//! One job of a kind runs at a time: a newer request supersedes the older one (its result is
+//! dropped by generation number, and its query is interrupted). A file locked by a writer is
+//! retried once a second with a visible message until it opens or the job is cancelled.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
+use crate::error::StoreError;
+use crate::model::{SearchHit, SearchQuery, SessionList, SessionRow, TraceDetail};
+use crate::store::{Interrupt, Store};
+
+/// The kinds of background job; one of each runs at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    Open,
+    Session,
+    Search,
+    Detail,
+    Demo,
+}
+
+const KINDS: usize = 5;
+
+impl JobKind {
+    fn slot(self) -> usize {
+        match self {
+            JobKind::Open => 0,
+            JobKind::Session => 1,
+            JobKind::Search => 2,
+            JobKind::Detail => 3,
+            JobKind::Demo => 4,
+        }
+    }
+}
+
+/// What a job sends back.
+#[derive(Debug)]
+pub enum Reply {
+    /// Still working; shown in the status bar.
+    Progress { kind: JobKind, message: String },
+    /// The session list of a newly opened (or reloaded) file.
+    Opened { path: PathBuf, list: SessionList, elapsed: Duration, reload: bool },
+    /// File-wide slow-call statistics, after the list.
+    Slow { path: PathBuf, index: SlowIndex },
+    /// A session loaded and analysed.
+    Session { session: Box<AnalyzedSession>, elapsed: Duration, reload: bool },
+    /// Search hits so far; `done` on the last batch.
+    Hits { hits: Vec<SearchHit>, done: bool },
+    /// One trace's every column.
+    Detail { detail: Box<TraceDetail> },
+    /// A demo database was written.
+    DemoReady { path: PathBuf },
+    /// The open file changed on disk.
+    Changed { path: PathBuf },
+    /// A job failed; `error` is one line naming the file and the problem.
+    Failed { kind: JobKind, error: String },
+}
+
+struct Envelope {
+    kind: JobKind,
+    generation: u64,
+    reply: Reply,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u64,
+    cancel: Arc<AtomicBool>,
+    interrupt: Arc<Mutex<Option<Interrupt>>>,
+    running: bool,
+}
+
+/// Callback that wakes the UI when a reply is waiting.
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
+/// The app's background jobs.
+pub struct Jobs {
+    tx: Sender<Envelope>,
+    rx: Receiver<Envelope>,
+    wake: Wake,
+    slots: [Slot; KINDS],
+    watch_stop: Option<Arc<AtomicBool>>,
+}
+
+/// What a job's thread gets to report and check cancellation.
+struct Ctx {
+    kind: JobKind,
+    generation: u64,
+    tx: Sender<Envelope>,
+    wake: Wake,
+    cancel: Arc<AtomicBool>,
+    interrupt: Arc<Mutex<Option<Interrupt>>>,
+}
+
+impl Ctx {
+    fn send(&self, reply: Reply) {
+        let _ = self.tx.send(Envelope { kind: self.kind, generation: self.generation, reply });
+        (self.wake)();
+    }
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+    /// Opens the store, retrying while a writer holds a lock.
+    fn open(&self, path: &Path) -> Result<Store, StoreError> {
+        let mut attempt = 0u32;
+        loop {
+            match Store::open(path) {
+                Err(e) if e.is_locked() && !self.cancelled() && attempt < 60 => {
+                    attempt += 1;
+                    self.send(Reply::Progress {
+                        kind: self.kind,
+                        message: format!("{}: locked by another process; retrying ({attempt})…", path.display()),
+                    });
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                Ok(store) => {
+                    if let Ok(mut slot) = self.interrupt.lock() {
+                        *slot = Some(store.interrupt_handle());
+                    }
+                    return Ok(store);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    /// Runs a read, retrying while a writer holds a lock.
+    fn retry<T>(&self, path: &Path, mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut attempt = 0u32;
+        loop {
+            match f() {
+                Err(e) if e.is_locked() && !self.cancelled() && attempt < 60 => {
+                    attempt += 1;
+                    self.send(Reply::Progress {
+                        kind: self.kind,
+                        message: format!("{}: locked by another process; retrying ({attempt})…", path.display()),
+                    });
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                other => return other,
+            }
+        }
+    }
+    fn fail(&self, e: &StoreError) {
+        if !matches!(e, StoreError::Cancelled { .. }) {
+            log::warn!("{e}");
+            self.send(Reply::Failed { kind: self.kind, error: e.to_string() });
+        }
+    }
+}
+
+impl Jobs {
+    /// A job runner that calls `wake` whenever a reply is sent.
+    #[must_use]
+    pub fn new(wake: Wake) -> Self {
+        let (tx, rx) = channel();
+        Self { tx, rx, wake, slots: Default::default(), watch_stop: None }
+    }
+
+    /// True while a job of this kind runs.
+    #[must_use]
+    pub fn is_running(&self, kind: JobKind) -> bool {
+        self.slots[kind.slot()].running
+    }
+
+    /// True when no job runs.
+    #[must_use]
+    pub fn is_idle(&self) -> bool {
+        self.slots.iter().all(|s| !s.running)
+    }
+
+    /// Stops the running job of this kind (its result, if any, is dropped).
+    pub fn cancel(&mut self, kind: JobKind) {
+        let slot = &mut self.slots[kind.slot()];
+        slot.cancel.store(true, Ordering::Relaxed);
+        if let Ok(mut i) = slot.interrupt.lock() {
+            if let Some(handle) = i.take() {
+                handle.interrupt();
+            }
+        }
+        slot.generation += 1;
+        slot.running = false;
+    }
+
+    fn start(&mut self, kind: JobKind, name: &str, work: impl FnOnce(&Ctx) + Send + 'static) {
+        self.cancel(kind);
+        let slot = &mut self.slots[kind.slot()];
+        slot.cancel = Arc::new(AtomicBool::new(false));
+        slot.interrupt = Arc::new(Mutex::new(None));
+        slot.running = true;
+        let ctx = Ctx {
+            kind,
+            generation: slot.generation,
+            tx: self.tx.clone(),
+            wake: self.wake.clone(),
+            cancel: slot.cancel.clone(),
+            interrupt: slot.interrupt.clone(),
+        };
+        let spawned = std::thread::Builder::new().name(format!("ti-{name}")).spawn(move || work(&ctx));
+        if let Err(e) = spawned {
+            let _ = self.tx.send(Envelope {
+                kind,
+                generation: self.slots[kind.slot()].generation,
+                reply: Reply::Failed { kind, error: format!("cannot start a worker thread: {e}") },
+            });
+        }
+    }
+
+    /// Opens a file: the session list, then the file-wide slow-call index.
+    pub fn open(&mut self, path: PathBuf, reload: bool) {
+        self.start(JobKind::Open, "open", move |ctx| {
+            let started = Instant::now();
+            ctx.send(Reply::Progress { kind: JobKind::Open, message: format!("Opening {}…", path.display()) });
+            let store = match ctx.open(&path) {
+                Ok(s) => s,
+                Err(e) => return ctx.fail(&e),
+            };
+            let list = match ctx.retry(&path, || store.list_sessions()) {
+                Ok(l) => l,
+                Err(e) => return ctx.fail(&e),
+            };
+            ctx.send(Reply::Opened { path: path.clone(), list, elapsed: started.elapsed(), reload });
+            if ctx.cancelled() {
+                return;
+            }
+            match ctx.retry(&path, || store.tool_durations()) {
+                Ok(d) => ctx.send(Reply::Slow { path, index: SlowIndex::from_durations(&d) }),
+                Err(e) => ctx.fail(&e),
+            }
+        });
+    }
+
+    /// Loads and analyses one session.
+    pub fn load_session(&mut self, path: PathBuf, row: SessionRow, anchor: Anchor, reload: bool) {
+        self.start(JobKind::Session, "session", move |ctx| {
+            let started = Instant::now();
+            ctx.send(Reply::Progress {
+                kind: JobKind::Session,
+                message: format!("Loading {} events…", crate::export::format_count(row.event_count as i64)),
+            });
+            let store = match ctx.open(&path) {
+                Ok(s) => s,
+                Err(e) => return ctx.fail(&e),
+            };
+            let id = row.id.clone();
+            let data = match ctx.retry(&path, || store.load_session(&id, Some(row.clone()))) {
+                Ok(d) => d,
+                Err(e) => return ctx.fail(&e),
+            };
+            if ctx.cancelled() {
+                return;
+            }
+            let session = analysis::analyze(data, anchor);
+            ctx.send(Reply::Session { session: Box::new(session), elapsed: started.elapsed(), reload });
+        });
+    }
+
+    /// Searches the file; hits stream back in batches.
+    pub fn search(&mut self, path: PathBuf, query: SearchQuery) {
+        self.start(JobKind::Search, "search", move |ctx| {
+            let store = match ctx.open(&path) {
+                Ok(s) => s,
+                Err(e) => return ctx.fail(&e),
+            };
+            let mut batch = Vec::new();
+            let mut last_flush = Instant::now();
+            let result = store.search(&query, &mut |hit| {
+                batch.push(hit);
+                if last_flush.elapsed() > Duration::from_millis(100) {
+                    ctx.send(Reply::Hits { hits: std::mem::take(&mut batch), done: false });
+                    last_flush = Instant::now();
+                }
+                if ctx.cancelled() { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) }
+            });
+            match result {
+                Ok(_) => ctx.send(Reply::Hits { hits: batch, done: true }),
+                Err(e) => ctx.fail(&e),
+            }
+        });
+    }
+
+    /// Loads every column of one trace (raw I/O included).
+    pub fn detail(&mut self, path: PathBuf, rowid: Option<i64>, id: String) {
+        self.start(JobKind::Detail, "detail", move |ctx| {
+            let store = match ctx.open(&path) {
+                Ok(s) => s,
+                Err(e) => return ctx.fail(&e),
+            };
+            let result = match rowid {
+                Some(r) => store.trace_detail_by_row(r, &id),
+                None => store.trace_detail(&id),
+            };
+            match result {
+                Ok(d) => ctx.send(Reply::Detail { detail: Box::new(d) }),
+                Err(e) => ctx.fail(&e),
+            }
+        });
+    }
+
+    /// Writes a demo database to `path` (replacing it), then reports it.
+    pub fn demo(&mut self, path: PathBuf) {
+        self.start(JobKind::Demo, "demo", move |ctx| {
+            ctx.send(Reply::Progress { kind: JobKind::Demo, message: "Generating the demo database…".to_owned() });
+            match write_demo(&path) {
+                Ok(()) => ctx.send(Reply::DemoReady { path }),
+                Err(e) => ctx.send(Reply::Failed { kind: JobKind::Demo, error: format!("{e:#}") }),
+            }
+        });
+    }
+
+    /// Watches `path` for changes (about once a second) until another file is watched.
+    pub fn watch(&mut self, path: PathBuf) {
+        if let Some(stop) = self.watch_stop.take() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        self.watch_stop = Some(stop.clone());
+        let tx = self.tx.clone();
+        let wake = self.wake.clone();
+        let _ = std::thread::Builder::new().name("ti-watch".to_owned()).spawn(move || {
+            let mut store: Option<Store> = None;
+            let mut last = None;
+            while !stop.load(Ordering::Relaxed) {
+                // Reopen each time: an immutable open (no writer attached) never sees changes,
+                // and a writer appearing later creates the -wal that a fresh open follows.
+                let token = match Store::open(&path) {
+                    Ok(s) => {
+                        let t = s.change_token();
+                        store = Some(s);
+                        Some(t)
+                    }
+                    Err(_) => store.as_ref().map(Store::change_token),
+                };
+                if let Some(token) = token {
+                    if last.is_some() && last.as_ref() != Some(&token) {
+                        let _ = tx.send(Envelope {
+                            kind: JobKind::Open,
+                            generation: u64::MAX,
+                            reply: Reply::Changed { path: path.clone() },
+                        });
+                        wake();
+                    }
+                    last = Some(token);
+                }
+                std::thread::sleep(Duration::from_millis(1000));
+            }
+        });
+    }
+
+    /// Stops watching.
+    pub fn unwatch(&mut self) {
+        if let Some(stop) = self.watch_stop.take() {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Replies that arrived, oldest first; those of superseded jobs are dropped.
+    pub fn poll(&mut self) -> Vec<Reply> {
+        let mut out = Vec::new();
+        while let Ok(env) = self.rx.try_recv() {
+            let slot = &mut self.slots[env.kind.slot()];
+            let current = env.generation == slot.generation || env.generation == u64::MAX;
+            if !current {
+                continue;
+            }
+            let finished = match &env.reply {
+                Reply::Progress { .. } | Reply::Changed { .. } | Reply::Opened { .. } => false,
+                Reply::Hits { done, .. } => *done,
+                _ => true,
+            };
+            if finished && env.generation != u64::MAX {
+                slot.running = false;
+            }
+            out.push(env.reply);
+        }
+        out
+    }
+}
+
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        self.unwatch();
+        for kind in [JobKind::Open, JobKind::Session, JobKind::Search, JobKind::Detail] {
+            self.cancel(kind);
+        }
+    }
+}
+
+/// Writes the demo database the app opens with `--demo` (40 sessions, fixed seed).
+///
+/// # Errors
+/// When the file cannot be replaced or written.
+pub fn write_demo(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        crate::cli::remove_database(path)?;
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::demo::generate(path, &crate::demo::DemoConfig::default())?;
+    Ok(())
+}

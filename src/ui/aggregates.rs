@@ -1,0 +1,189 @@
+//! The side panel: totals, per-model and per-tool tables (with a small duration histogram per
+//! tool), the slowest calls, event counts by type and the data's warnings.
+
+use egui::{CollapsingHeader, Grid, RichText, Sense, Stroke, vec2};
+
+use crate::analysis::AnalyzedSession;
+use crate::analysis::summary::ToolStats;
+use crate::export::{format_cost, format_count, format_duration_ms};
+use crate::ui::theme::Theme;
+
+/// What the side panel asks the app to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum AggregateAction {
+    /// Select this span, scroll to it and zoom to it.
+    Focus(usize),
+}
+
+/// Warnings listed before "… N more".
+const WARNINGS_SHOWN: usize = 100;
+
+/// Draws the panel for a session.
+pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme) -> Vec<AggregateAction> {
+    let mut actions = Vec::new();
+    let s = &session.summary;
+    ui.heading("Totals");
+    Grid::new("totals").num_columns(2).show(ui, |ui| {
+        let mut row = |name: &str, value: String| {
+            ui.label(RichText::new(name).color(theme.muted));
+            ui.label(value);
+            ui.end_row();
+        };
+        row(
+            "Duration",
+            match s.total_duration_ms {
+                Some(d) => format_duration_ms(d),
+                None => format!("{} so far", format_duration_ms(s.timeline_ms)),
+            },
+        );
+        row("Events", format_count(s.total_events as i64));
+        row("Steps", format_count(s.step_count as i64));
+        row("Errors", format!("{} ({} failures)", s.error_count, s.failure_count));
+        row("Tokens in", format_count(s.total_input_tokens));
+        row("Tokens out", format_count(s.total_output_tokens));
+        row("Tokens", format_count(s.total_tokens));
+        row("Cost", format_cost(s.total_cost_usd));
+        row("Anchor", format!("timestamps mark the {} of work", s.anchor));
+    });
+
+    if !s.models.is_empty() {
+        ui.separator();
+        ui.heading("Models");
+        Grid::new("models").num_columns(5).striped(true).show(ui, |ui| {
+            for h in ["Model", "Calls", "In", "Out", "Cost"] {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
+            for m in &s.models {
+                ui.label(&m.model).on_hover_text(m.provider.as_deref().unwrap_or("unknown provider"));
+                ui.label(m.calls.to_string());
+                ui.label(format_count(m.input_tokens));
+                ui.label(format_count(m.output_tokens));
+                ui.label(format_cost(m.cost_usd));
+                ui.end_row();
+            }
+        });
+    }
+
+    if !s.tools.is_empty() {
+        ui.separator();
+        ui.heading("Tools");
+        let longest = s.tools.iter().map(|t| t.max_ms).fold(0.0, f64::max);
+        Grid::new("tools").num_columns(7).striped(true).show(ui, |ui| {
+            for h in ["Tool", "Calls", "Err", "p50", "p95", "Max", "Spread"] {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
+            for t in &s.tools {
+                ui.label(&t.tool);
+                ui.label(t.calls.to_string());
+                let err = RichText::new(t.errors.to_string());
+                ui.label(if t.errors > 0 { err.color(theme.error) } else { err });
+                ui.label(format_duration_ms(t.p50_ms));
+                ui.label(format_duration_ms(t.p95_ms));
+                ui.label(format_duration_ms(t.max_ms));
+                histogram_ui(ui, t, longest, theme);
+                ui.end_row();
+            }
+        });
+    }
+
+    if !s.slowest.is_empty() {
+        ui.separator();
+        ui.heading("Slowest calls");
+        for c in &s.slowest {
+            let text = format!("{}  {}  {}", format_duration_ms(c.duration_ms), c.kind, c.label);
+            if ui
+                .add(egui::Button::new(text).frame(false))
+                .on_hover_text("Select, scroll and zoom to this call")
+                .clicked()
+            {
+                actions.push(AggregateAction::Focus(c.span));
+            }
+        }
+    }
+
+    if !s.errors.is_empty() {
+        ui.separator();
+        CollapsingHeader::new(RichText::new(format!("Errors ({})", s.errors.len())).color(theme.error))
+            .default_open(true)
+            .show(ui, |ui| {
+                for c in s.errors.iter().take(WARNINGS_SHOWN) {
+                    if ui.add(egui::Button::new(format!("{}  {}", c.kind, c.label)).frame(false)).clicked() {
+                        actions.push(AggregateAction::Focus(c.span));
+                    }
+                }
+            });
+    }
+
+    ui.separator();
+    CollapsingHeader::new("Events by type").default_open(false).show(ui, |ui| {
+        Grid::new("event-counts").num_columns(2).show(ui, |ui| {
+            let mut counts: Vec<(&String, &u64)> = s.event_counts.iter().collect();
+            counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for (kind, n) in counts {
+                ui.label(RichText::new(kind).monospace());
+                ui.label(format_count(*n as i64));
+                ui.end_row();
+            }
+        });
+    });
+
+    let warnings: Vec<&crate::model::Warning> =
+        session.data.warnings.iter().chain(&session.timeline.warnings).collect();
+    if !warnings.is_empty() {
+        ui.separator();
+        CollapsingHeader::new(RichText::new(format!("Data warnings ({})", warnings.len())).color(theme.warning))
+            .default_open(false)
+            .show(ui, |ui| {
+                for w in warnings.iter().take(WARNINGS_SHOWN) {
+                    let text = match &w.trace_id {
+                        Some(id) => format!("{id}: {}", w.message),
+                        None => w.message.clone(),
+                    };
+                    ui.label(RichText::new(text).small());
+                }
+                if warnings.len() > WARNINGS_SHOWN {
+                    ui.label(format!("… and {} more", warnings.len() - WARNINGS_SHOWN));
+                }
+            });
+    }
+    actions
+}
+
+/// A tiny histogram of one tool's durations on a log scale up to the longest call of any tool.
+fn histogram_ui(ui: &mut egui::Ui, tool: &ToolStats, longest_ms: f64, theme: &Theme) {
+    const BINS: usize = 16;
+    let (rect, response) = ui.allocate_exact_size(vec2(96.0, 14.0), Sense::hover());
+    if tool.durations_ms.is_empty() || longest_ms <= 0.0 {
+        return;
+    }
+    let mut bins = [0u32; BINS];
+    let top = (longest_ms + 1.0).ln();
+    for d in &tool.durations_ms {
+        let b = (((d + 1.0).ln() / top) * BINS as f64) as usize;
+        bins[b.min(BINS - 1)] += 1;
+    }
+    let most = f32::from(u16::try_from(*bins.iter().max().unwrap_or(&1)).unwrap_or(u16::MAX)).max(1.0);
+    let painter = ui.painter_at(rect);
+    let w = rect.width() / BINS as f32;
+    for (i, &n) in bins.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        let h = (f32::from(u16::try_from(n).unwrap_or(u16::MAX)) / most).max(0.15) * rect.height();
+        let x = rect.left() + i as f32 * w;
+        let bar = egui::Rect::from_min_max(egui::pos2(x, rect.bottom() - h), egui::pos2(x + w - 1.0, rect.bottom()));
+        painter.rect_filled(bar, 0.0, theme.tool);
+    }
+    painter.line_segment([rect.left_bottom(), rect.right_bottom()], Stroke::new(1.0, theme.grid));
+    response.on_hover_text(format!(
+        "{} calls; mean {}, p50 {}, p95 {}, max {} (log scale to the slowest call of any tool)",
+        tool.durations_ms.len(),
+        format_duration_ms(tool.mean_ms),
+        format_duration_ms(tool.p50_ms),
+        format_duration_ms(tool.p95_ms),
+        format_duration_ms(tool.max_ms)
+    ));
+}

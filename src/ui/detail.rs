@@ -1,0 +1,218 @@
+//! The detail of the selected trace: every field, `data` as a JSON tree, raw input and output
+//! (loaded on demand) with copy buttons, and the trace's warnings.
+
+use egui::{RichText, ScrollArea};
+
+use crate::export::{format_cost, format_count, format_duration_ms};
+use crate::model::{TraceDetail, TraceEvent};
+use crate::ui::json_tree;
+use crate::ui::theme::Theme;
+
+/// What the detail panel asks the app to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum DetailAction {
+    /// Put this text on the clipboard; the string names what was copied.
+    Copy { text: String, what: String },
+    /// Show this event (the other half of a pair).
+    ShowEvent(usize),
+}
+
+/// View state: the parsed `data` of the shown event, cached.
+#[derive(Debug, Default)]
+pub struct DetailView {
+    parsed_for: Option<(usize, usize)>,
+    parsed: Option<serde_json::Value>,
+}
+
+/// Everything the panel shows for one event.
+pub struct DetailInput<'a> {
+    pub event_index: usize,
+    pub event: &'a TraceEvent,
+    /// The span's other event (start ↔ end of a pair), with its index.
+    pub partner: Option<(usize, &'a TraceEvent)>,
+    /// Every column, once loaded.
+    pub detail: Option<&'a TraceDetail>,
+    pub loading: bool,
+    pub slow_note: Option<String>,
+    pub theme: &'a Theme,
+}
+
+impl DetailView {
+    /// Draws the panel.
+    pub fn ui(&mut self, ui: &mut egui::Ui, input: &DetailInput<'_>) -> Vec<DetailAction> {
+        let mut actions = Vec::new();
+        let e = input.event;
+        let theme = input.theme;
+        ui.horizontal_wrapped(|ui| {
+            ui.heading(RichText::new(&e.kind).monospace());
+            ui.label(&e.info.label);
+        });
+        if let Some((pi, partner)) = input.partner {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Pair:").color(theme.muted));
+                if ui.button(format!("Show {}", partner.kind)).clicked() {
+                    actions.push(DetailAction::ShowEvent(pi));
+                }
+            });
+        }
+        if let Some(note) = &input.slow_note {
+            ui.label(RichText::new(note).color(theme.slow));
+        }
+        egui::Grid::new("detail-fields").num_columns(2).striped(true).show(ui, |ui| {
+            let field = |ui: &mut egui::Ui, name: &str, value: String| {
+                ui.label(RichText::new(name).color(theme.muted));
+                ui.add(egui::Label::new(RichText::new(value).monospace()).wrap());
+                ui.end_row();
+            };
+            field(ui, "id", e.id.clone());
+            field(ui, "session_id", e.session_id.clone());
+            field(ui, "timestamp", e.timestamp.clone());
+            if let Some(d) = e.duration_ms {
+                field(ui, "duration_ms", format!("{d} ({})", format_duration_ms(d)));
+            }
+            if let Some(p) = &e.parent_trace_id {
+                field(ui, "parent_trace_id", p.clone());
+            }
+            if e.input_tokens.is_some() || e.output_tokens.is_some() {
+                field(
+                    ui,
+                    "tokens",
+                    format!(
+                        "{} in / {} out",
+                        e.input_tokens.map_or_else(|| "—".to_owned(), format_count),
+                        e.output_tokens.map_or_else(|| "—".to_owned(), format_count)
+                    ),
+                );
+            }
+            if let Some(m) = &e.model_used {
+                field(ui, "model_used", m.clone());
+            }
+            if let Some(p) = &e.provider_used {
+                field(ui, "provider_used", p.clone());
+            }
+            if let Some(c) = e.cost_usd {
+                field(ui, "cost_usd", format!("{c} ({})", format_cost(c)));
+            }
+            if let Some(d) = input.detail {
+                // Columns the event list does not carry (created_at, extra columns).
+                for f in &d.fields {
+                    let known = [
+                        "id",
+                        "session_id",
+                        "type",
+                        "timestamp",
+                        "duration_ms",
+                        "parent_trace_id",
+                        "data",
+                        "input_tokens",
+                        "output_tokens",
+                        "model_used",
+                        "provider_used",
+                        "cost_usd",
+                        "raw_input",
+                        "raw_output",
+                    ];
+                    if known.iter().any(|k| k.eq_ignore_ascii_case(&f.name)) {
+                        continue;
+                    }
+                    field(ui, &f.name, f.value.clone().unwrap_or_else(|| "NULL".to_owned()));
+                }
+            }
+        });
+
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.strong("data");
+            if ui.small_button("Copy").on_hover_text("Copy data as stored").clicked() {
+                actions.push(DetailAction::Copy { text: e.data.clone(), what: "data".to_owned() });
+            }
+        });
+        let key = (input.event_index, e.data.len());
+        if self.parsed_for != Some(key) {
+            self.parsed = serde_json::from_str(&e.data).ok();
+            self.parsed_for = Some(key);
+        }
+        match &self.parsed {
+            Some(v) => json_tree::ui(ui, v, theme),
+            None => {
+                ui.label(RichText::new("not JSON; shown as stored").color(theme.warning));
+                raw_text_ui(ui, "data-raw", &e.data, 120.0);
+            }
+        }
+
+        for (column, size) in [("raw_input", e.raw_input_bytes), ("raw_output", e.raw_output_bytes)] {
+            ui.separator();
+            let field = input.detail.and_then(|d| d.field(column));
+            ui.horizontal(|ui| {
+                ui.strong(column);
+                match (size, field) {
+                    (None, _) => {
+                        ui.label(RichText::new("NULL").color(theme.muted));
+                    }
+                    (Some(bytes), Some(f)) => {
+                        let note = if f.cut {
+                            format!(
+                                "{} bytes, first {} shown",
+                                format_count(bytes as i64),
+                                format_count(f.value.as_ref().map_or(0, String::len) as i64)
+                            )
+                        } else {
+                            format!("{} bytes", format_count(bytes as i64))
+                        };
+                        ui.label(RichText::new(note).color(if f.cut { theme.warning } else { theme.muted }));
+                        if let Some(v) = &f.value {
+                            if ui.small_button("Copy").on_hover_text(format!("Copy {column}")).clicked() {
+                                actions.push(DetailAction::Copy { text: v.clone(), what: column.to_owned() });
+                            }
+                        }
+                    }
+                    (Some(bytes), None) => {
+                        ui.label(RichText::new(format!("{} bytes", format_count(bytes as i64))).color(theme.muted));
+                        if input.loading {
+                            ui.spinner();
+                        }
+                    }
+                }
+            });
+            if let Some(v) = field.and_then(|f| f.value.as_deref()) {
+                raw_text_ui(ui, column, v, 220.0);
+            }
+        }
+
+        let warnings: Vec<&String> =
+            e.warnings.iter().chain(input.detail.map(|d| d.warnings.iter()).into_iter().flatten()).collect();
+        if !warnings.is_empty() {
+            ui.separator();
+            ui.strong(RichText::new(format!("{} warnings", warnings.len())).color(theme.warning));
+            for w in warnings {
+                ui.label(RichText::new(format!("! {w}")).color(theme.warning));
+            }
+        }
+        actions
+    }
+}
+
+/// Monospace, scrollable, selectable, read-only text. Very long values show their start
+/// (the full value goes to the clipboard with Copy).
+fn raw_text_ui(ui: &mut egui::Ui, id: &str, text: &str, max_height: f32) {
+    const SHOWN: usize = 64 * 1024;
+    let shown = if text.len() > SHOWN {
+        let mut end = SHOWN;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        &text[..end]
+    } else {
+        text
+    };
+    ScrollArea::vertical().id_salt(id).max_height(max_height).auto_shrink([false, true]).show(ui, |ui| {
+        let mut view = shown;
+        ui.add(egui::TextEdit::multiline(&mut view).code_editor().desired_width(f32::INFINITY).desired_rows(3));
+    });
+    if shown.len() < text.len() {
+        ui.label(
+            RichText::new(format!("showing the first {} of {} bytes; Copy takes all", shown.len(), text.len())).small(),
+        );
+    }
+}

@@ -1,0 +1,371 @@
+//! The session list: a sortable, filterable, virtualized table (egui_extras).
+
+use egui::{Key, RichText, Sense};
+use egui_extras::{Column, TableBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::SlowIndex;
+use crate::export::{format_cost, format_count, format_duration_ms};
+use crate::model::SessionRow;
+use crate::store::display_session_id;
+use crate::ui::theme::Theme;
+
+/// Columns of the table; every one sorts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortColumn {
+    #[default]
+    Started,
+    Task,
+    Status,
+    Events,
+    Duration,
+    TokensIn,
+    TokensOut,
+    Cost,
+    Errors,
+    Slow,
+}
+
+impl SortColumn {
+    /// All columns in display order.
+    pub const ALL: [SortColumn; 10] = [
+        SortColumn::Started,
+        SortColumn::Task,
+        SortColumn::Status,
+        SortColumn::Events,
+        SortColumn::Duration,
+        SortColumn::TokensIn,
+        SortColumn::TokensOut,
+        SortColumn::Cost,
+        SortColumn::Errors,
+        SortColumn::Slow,
+    ];
+
+    /// Header text.
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            SortColumn::Started => "Started",
+            SortColumn::Task => "Task",
+            SortColumn::Status => "Status",
+            SortColumn::Events => "Events",
+            SortColumn::Duration => "Duration",
+            SortColumn::TokensIn => "Tokens in",
+            SortColumn::TokensOut => "Tokens out",
+            SortColumn::Cost => "Cost",
+            SortColumn::Errors => "Errors",
+            SortColumn::Slow => "Slow calls",
+        }
+    }
+}
+
+/// Sort order, persisted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sort {
+    pub column: SortColumn,
+    pub ascending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Self { column: SortColumn::Started, ascending: false }
+    }
+}
+
+/// Status filter choices.
+pub const STATUSES: [&str; 5] = ["running", "completed", "failed", "cancelled", "unknown"];
+
+/// What the table asks the app to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum TableAction {
+    Open(String),
+    Sort(Sort),
+}
+
+/// View state of the table: filter text, status filter, cursor and the prepared row order.
+#[derive(Debug, Default)]
+pub struct SessionsTable {
+    pub filter: String,
+    /// Empty = all statuses.
+    pub status: Option<String>,
+    /// Row under the keyboard cursor (index into `order`).
+    pub cursor: Option<usize>,
+    order: Vec<usize>,
+    /// What `order` was computed for: (rows len, first id, sort, filter, status, slow calls).
+    key: Option<(usize, Option<String>, Sort, String, Option<String>, usize)>,
+    scroll_to_cursor: bool,
+}
+
+/// Sorts the sessions by a column; ties fall back to newest first.
+#[must_use]
+pub fn sorted_indices(
+    rows: &[SessionRow],
+    slow: Option<&SlowIndex>,
+    sort: Sort,
+    filter: &str,
+    status: Option<&str>,
+) -> Vec<usize> {
+    let needle = filter.trim().to_lowercase();
+    let mut order: Vec<usize> = (0..rows.len())
+        .filter(|&i| {
+            let r = &rows[i];
+            (needle.is_empty() || r.task.to_lowercase().contains(&needle) || r.id.to_lowercase().contains(&needle))
+                && status.is_none_or(|s| r.status == s)
+        })
+        .collect();
+    let slow_of = |r: &SessionRow| slow.and_then(|s| s.slow_by_session.get(&r.id)).copied().unwrap_or(0);
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&rows[a], &rows[b]);
+        let o = match sort.column {
+            SortColumn::Started => x.started.cmp(&y.started).then_with(|| x.started_at.cmp(&y.started_at)),
+            SortColumn::Task => x.task.to_lowercase().cmp(&y.task.to_lowercase()),
+            SortColumn::Status => x.status.cmp(&y.status),
+            SortColumn::Events => x.event_count.cmp(&y.event_count),
+            SortColumn::Duration => x.duration_ms.unwrap_or(-1.0).total_cmp(&y.duration_ms.unwrap_or(-1.0)),
+            SortColumn::TokensIn => x.total_input_tokens.cmp(&y.total_input_tokens),
+            SortColumn::TokensOut => x.total_output_tokens.cmp(&y.total_output_tokens),
+            SortColumn::Cost => x.total_cost_usd.total_cmp(&y.total_cost_usd),
+            SortColumn::Errors => x.error_count.cmp(&y.error_count),
+            SortColumn::Slow => slow_of(x).cmp(&slow_of(y)),
+        };
+        let o = if sort.ascending { o } else { o.reverse() };
+        o.then_with(|| y.started.cmp(&x.started)).then(a.cmp(&b))
+    });
+    order
+}
+
+impl SessionsTable {
+    /// The row order shown (indices into the session list).
+    #[must_use]
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// Recomputes the order when the data, sort or filters changed.
+    pub fn prepare(&mut self, rows: &[SessionRow], slow: Option<&SlowIndex>, sort: Sort) {
+        let key = (
+            rows.len(),
+            rows.first().map(|r| r.id.clone()),
+            sort,
+            self.filter.clone(),
+            self.status.clone(),
+            slow.map_or(0, |s| s.calls),
+        );
+        if self.key.as_ref() != Some(&key) {
+            self.order = sorted_indices(rows, slow, sort, &self.filter, self.status.as_deref());
+            self.key = Some(key);
+            if self.cursor.is_some_and(|c| c >= self.order.len()) {
+                self.cursor = self.order.len().checked_sub(1);
+            }
+        }
+    }
+
+    /// Forces a re-sort on the next frame (after a reload with the same length).
+    pub fn invalidate(&mut self) {
+        self.key = None;
+    }
+
+    /// Draws the filter bar and the table.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        rows: &[SessionRow],
+        slow: Option<&SlowIndex>,
+        sort: Sort,
+        theme: &Theme,
+    ) -> Vec<TableAction> {
+        let mut actions = Vec::new();
+        ui.horizontal(|ui| {
+            ui.label("Filter:");
+            let edit = egui::TextEdit::singleline(&mut self.filter).hint_text("task or id").desired_width(220.0);
+            ui.add(edit).on_hover_text("Show sessions whose task or id contains this text");
+            egui::ComboBox::new("status-filter", "Status")
+                .selected_text(self.status.as_deref().unwrap_or("any status"))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.status, None, "any status");
+                    for s in STATUSES {
+                        ui.selectable_value(&mut self.status, Some(s.to_owned()), s);
+                    }
+                });
+            ui.label(RichText::new(format!("{} of {} sessions", self.order.len(), rows.len())).color(theme.muted));
+        });
+        self.prepare(rows, slow, sort);
+        self.keyboard(ui, &mut actions, rows);
+
+        let row_height = theme.row_height;
+        let mut table = TableBuilder::new(ui)
+            .id_salt("sessions")
+            .striped(true)
+            .resizable(true)
+            .sense(Sense::click())
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(Column::initial(140.0).at_least(90.0))
+            .column(Column::initial(340.0).at_least(80.0).clip(true))
+            .column(Column::initial(80.0))
+            .columns(Column::initial(72.0).at_least(50.0), 7)
+            .min_scrolled_height(0.0);
+        if self.scroll_to_cursor {
+            if let Some(c) = self.cursor {
+                table = table.scroll_to_row(c, None);
+            }
+            self.scroll_to_cursor = false;
+        }
+        table
+            .header(row_height + 4.0, |mut header| {
+                for column in SortColumn::ALL {
+                    header.col(|ui| {
+                        let arrow =
+                            if sort.column == column { if sort.ascending { " ▲" } else { " ▼" } } else { "" };
+                        let clicked = ui
+                            .add(
+                                egui::Button::new(RichText::new(format!("{}{arrow}", column.title())).strong())
+                                    .frame(false),
+                            )
+                            .on_hover_text("Sort by this column; click again to reverse")
+                            .clicked();
+                        if clicked {
+                            let ascending = if sort.column == column {
+                                !sort.ascending
+                            } else {
+                                matches!(column, SortColumn::Task | SortColumn::Status)
+                            };
+                            actions.push(TableAction::Sort(Sort { column, ascending }));
+                        }
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(row_height, self.order.len(), |mut row| {
+                    let i = row.index();
+                    let Some(r) = self.order.get(i).and_then(|&k| rows.get(k)) else { return };
+                    row.set_selected(self.cursor == Some(i));
+                    row.col(|ui| {
+                        let started = r.started.map_or_else(|| r.started_at.clone().unwrap_or_default(), |t| t.short());
+                        ui.label(RichText::new(started).monospace());
+                    });
+                    row.col(|ui| {
+                        let task =
+                            if r.task.is_empty() { display_session_id(&r.id).to_owned() } else { r.task.clone() };
+                        ui.label(task).on_hover_text(format!("{}\n{}", r.task, display_session_id(&r.id)));
+                    });
+                    row.col(|ui| {
+                        ui.label(RichText::new(&r.status).color(theme.status(&r.status)));
+                    });
+                    row.col(|ui| {
+                        ui.label(format_count(r.event_count as i64));
+                    });
+                    row.col(|ui| {
+                        ui.label(r.duration_ms.map_or_else(|| "—".to_owned(), format_duration_ms));
+                    });
+                    row.col(|ui| {
+                        ui.label(format_count(r.total_input_tokens));
+                    });
+                    row.col(|ui| {
+                        ui.label(format_count(r.total_output_tokens));
+                    });
+                    row.col(|ui| {
+                        ui.label(format_cost(r.total_cost_usd));
+                    });
+                    row.col(|ui| {
+                        let t = RichText::new(r.error_count.to_string());
+                        ui.label(if r.error_count > 0 { t.color(theme.error) } else { t });
+                    });
+                    row.col(|ui| {
+                        match slow.map(|s| s.slow_by_session.get(&r.id).copied().unwrap_or(0)) {
+                            Some(n) if n > 0 => ui.label(RichText::new(n.to_string()).color(theme.slow)),
+                            Some(_) => ui.label("0"),
+                            None => ui.label(RichText::new("…").color(theme.muted)),
+                        };
+                    });
+                    let response = row.response();
+                    if response.clicked() {
+                        self.cursor = Some(i);
+                    }
+                    if response.double_clicked() || (response.clicked() && !response.ctx.input(|i| i.modifiers.any())) {
+                        actions.push(TableAction::Open(r.id.clone()));
+                    }
+                });
+            });
+        actions
+    }
+
+    fn keyboard(&mut self, ui: &egui::Ui, actions: &mut Vec<TableAction>, rows: &[SessionRow]) {
+        if ui.ctx().egui_wants_keyboard_input() {
+            return;
+        }
+        let n = self.order.len();
+        if n == 0 {
+            return;
+        }
+        let (down, up, enter, home, end, page_down, page_up) = ui.input(|i| {
+            (
+                i.key_pressed(Key::ArrowDown) || i.key_pressed(Key::J),
+                i.key_pressed(Key::ArrowUp) || i.key_pressed(Key::K),
+                i.key_pressed(Key::Enter),
+                i.key_pressed(Key::Home),
+                i.key_pressed(Key::End),
+                i.key_pressed(Key::PageDown),
+                i.key_pressed(Key::PageUp),
+            )
+        });
+        let current = self.cursor.unwrap_or(0);
+        let next = if down {
+            Some(if self.cursor.is_none() { 0 } else { (current + 1).min(n - 1) })
+        } else if up {
+            Some(current.saturating_sub(1))
+        } else if home {
+            Some(0)
+        } else if end {
+            Some(n - 1)
+        } else if page_down {
+            Some((current + 20).min(n - 1))
+        } else if page_up {
+            Some(current.saturating_sub(20))
+        } else {
+            None
+        };
+        if let Some(next) = next {
+            self.cursor = Some(next);
+            self.scroll_to_cursor = true;
+        }
+        if enter {
+            if let Some(r) = self.cursor.and_then(|c| self.order.get(c)).and_then(|&k| rows.get(k)) {
+                actions.push(TableAction::Open(r.id.clone()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+
+    fn row(id: &str, started: i64, events: u64, cost: f64, status: &str) -> SessionRow {
+        SessionRow {
+            id: id.into(),
+            task: format!("task {id}"),
+            status: status.into(),
+            started: Some(Timestamp(started)),
+            event_count: events,
+            total_cost_usd: cost,
+            ..SessionRow::default()
+        }
+    }
+
+    #[test]
+    fn sorts_filters_and_reverses() {
+        let rows =
+            vec![row("a", 1, 30, 0.5, "completed"), row("b", 3, 10, 0.1, "running"), row("c", 2, 20, 0.9, "completed")];
+        let by = |column, ascending| sorted_indices(&rows, None, Sort { column, ascending }, "", None);
+        assert_eq!(by(SortColumn::Started, false), vec![1, 2, 0]);
+        assert_eq!(by(SortColumn::Started, true), vec![0, 2, 1]);
+        assert_eq!(by(SortColumn::Events, false), vec![0, 2, 1]);
+        assert_eq!(by(SortColumn::Cost, true), vec![1, 0, 2]);
+        let filtered = sorted_indices(&rows, None, Sort::default(), "TASK C", None);
+        assert_eq!(filtered, vec![2]);
+        let status = sorted_indices(&rows, None, Sort::default(), "", Some("completed"));
+        assert_eq!(status, vec![2, 0]);
+    }
+}

@@ -1,0 +1,120 @@
+//! The welcome screen: every way to get a file in, side by side, so the one that works on this
+//! machine is always in sight (the file dialog needs a desktop portal or zenity).
+
+use std::path::{Path, PathBuf};
+
+use egui::RichText;
+
+use crate::ui::theme::Theme;
+
+/// What the welcome screen asks the app to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum WelcomeAction {
+    OpenDialog,
+    OpenDemo,
+    Open(PathBuf),
+    ForgetRecent(PathBuf),
+}
+
+/// View state: the path being typed.
+#[derive(Debug, Default)]
+pub struct Welcome {
+    pub path: String,
+}
+
+/// The trace database agents write by default, when it exists.
+#[must_use]
+pub fn default_database() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    let p = Path::new(&home).join(".skynette").join("agent_traces.db");
+    p.is_file().then_some(p)
+}
+
+impl Welcome {
+    /// Draws the screen. `dialog_failed` says the file dialog could not open last time.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        recent: &[PathBuf],
+        dialog_failed: bool,
+        error: Option<&str>,
+        theme: &Theme,
+    ) -> Vec<WelcomeAction> {
+        let mut actions = Vec::new();
+        ui.add_space(24.0);
+        ui.vertical_centered(|ui| {
+            ui.heading(RichText::new("trace-inspector").size(28.0));
+            ui.label("See what your agent did: runs, time, tool calls, tokens, cost and failures.");
+        });
+        ui.add_space(16.0);
+        if let Some(e) = error {
+            ui.label(RichText::new(format!("Error: {e}")).color(theme.error));
+            ui.add_space(8.0);
+        }
+        ui.horizontal(|ui| {
+            if ui.button("Open…").on_hover_text("Choose an agent_traces.db file (Ctrl+O)").clicked() {
+                actions.push(WelcomeAction::OpenDialog);
+            }
+            if ui.button("Open demo database").on_hover_text("Generate 40 realistic agent runs and open them").clicked()
+            {
+                actions.push(WelcomeAction::OpenDemo);
+            }
+            if let Some(p) = default_database() {
+                if ui.button(format!("Open {}", p.display())).clicked() {
+                    actions.push(WelcomeAction::Open(p));
+                }
+            }
+        });
+        if dialog_failed {
+            ui.label(
+                RichText::new(
+                    "The file dialog is not available on this system (no desktop portal and no zenity). \
+                     Type a path below, drop a file onto the window, pick a recent file, \
+                     or start with `trace-inspector FILE`.",
+                )
+                .color(theme.warning),
+            );
+        }
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            ui.label("Path:");
+            let edit = ui.add(
+                egui::TextEdit::singleline(&mut self.path).hint_text("/path/to/agent_traces.db").desired_width(420.0),
+            );
+            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Open path").clicked() || enter) && !self.path.trim().is_empty() {
+                actions.push(WelcomeAction::Open(PathBuf::from(expand_home(self.path.trim()))));
+            }
+        });
+        ui.label(RichText::new("…or drop a trace database anywhere on this window.").color(theme.muted));
+        ui.add_space(12.0);
+        ui.strong("Recent files");
+        if recent.is_empty() {
+            ui.label(RichText::new("none yet").color(theme.muted));
+        }
+        for p in recent {
+            ui.horizontal(|ui| {
+                let exists = p.is_file();
+                let text = RichText::new(p.display().to_string());
+                let text = if exists { text } else { text.color(theme.muted).strikethrough() };
+                if ui.add(egui::Button::new(text).frame(false)).clicked() {
+                    actions.push(WelcomeAction::Open(p.clone()));
+                }
+                if ui.small_button("×").on_hover_text("Forget this file").clicked() {
+                    actions.push(WelcomeAction::ForgetRecent(p.clone()));
+                }
+            });
+        }
+        actions
+    }
+}
+
+/// `~/x` → `$HOME/x`.
+#[must_use]
+pub fn expand_home(path: &str) -> String {
+    match (path.strip_prefix("~/"), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) => format!("{home}/{rest}"),
+        _ => path.to_owned(),
+    }
+}

@@ -1,0 +1,283 @@
+//! The real app struct driven by egui_kittest on the fixture: open, sort, open a session, select,
+//! collapse, search, copy, and the error screen. A few image snapshots of the main screens.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::OutputCommand;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use trace_inspector::analysis::SpanKind;
+use trace_inspector::app::{Command, Screen, State, TraceApp};
+use trace_inspector::cli::OpenArgs;
+use trace_inspector::ui::sessions_table::SortColumn;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/skynette-40.db")
+}
+
+fn harness() -> Harness<'static, TraceApp> {
+    let h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .with_max_steps(10_000)
+        .build_eframe(|cc| TraceApp::with_state(&cc.egui_ctx, State::default(), OpenArgs::default()));
+    // The fixture's data holds CJK text, which the built-in fonts lack: the app draws boxes.
+    h.ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
+    h
+}
+
+/// Runs frames until the app's background jobs are done (they run on real threads).
+fn settle(h: &mut Harness<'_, TraceApp>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        h.step();
+        if h.state().is_idle() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "background work did not finish");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.run_steps(3);
+}
+
+fn opened() -> Harness<'static, TraceApp> {
+    let mut h = harness();
+    h.state_mut().command(Command::Open(fixture()));
+    settle(&mut h);
+    h
+}
+
+fn copied_text(h: &Harness<'_, TraceApp>) -> Option<String> {
+    h.output().platform_output.commands.iter().find_map(|c| match c {
+        OutputCommand::CopyText(t) => Some(t.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn opening_a_file_lists_its_sessions() {
+    let h = opened();
+    let app = h.state();
+    assert_eq!(app.screen, Screen::Sessions);
+    let file = app.file.as_ref().expect("file open");
+    assert_eq!(file.list.sessions.len(), 40);
+    assert_eq!(file.list.file.trace_count, 1582);
+    assert_eq!(app.table.order().len(), 40);
+    assert!(app.state.recent.first().is_some_and(|p| p.ends_with("skynette-40.db")));
+    assert!(h.get_all_by_label("Research vector databases").count() >= 2);
+}
+
+#[test]
+fn every_column_sorts_by_click_and_reverses_on_the_second() {
+    let mut h = opened();
+    for column in SortColumn::ALL {
+        let mut first_direction = None;
+        for click in 0..2 {
+            let header = h
+                .get_all_by_role(egui::accesskit::Role::Button)
+                .find(|n| n.accesskit_node().label().is_some_and(|l| l.starts_with(column.title())))
+                .expect("a header button");
+            header.click();
+            h.run_steps(2);
+            let app = h.state();
+            let sort = app.state.sort;
+            assert_eq!(sort.column, column);
+            let rows = &app.file.as_ref().expect("file").list.sessions;
+            let slow = app.file.as_ref().and_then(|f| f.slow.as_ref());
+            let key = |i: usize| -> f64 {
+                let r = &rows[i];
+                match column {
+                    SortColumn::Started => r.started.map_or(f64::MIN, |t| t.0 as f64),
+                    SortColumn::Task | SortColumn::Status => 0.0,
+                    SortColumn::Events => r.event_count as f64,
+                    SortColumn::Duration => r.duration_ms.unwrap_or(-1.0),
+                    SortColumn::TokensIn => r.total_input_tokens as f64,
+                    SortColumn::TokensOut => r.total_output_tokens as f64,
+                    SortColumn::Cost => r.total_cost_usd,
+                    SortColumn::Errors => r.error_count as f64,
+                    SortColumn::Slow => slow.and_then(|s| s.slow_by_session.get(&r.id)).copied().unwrap_or(0) as f64,
+                }
+            };
+            let order = app.table.order();
+            let text = |i: usize| {
+                if column == SortColumn::Task { rows[i].task.to_lowercase() } else { rows[i].status.clone() }
+            };
+            for w in order.windows(2) {
+                if matches!(column, SortColumn::Task | SortColumn::Status) {
+                    let (a, b) = (text(w[0]), text(w[1]));
+                    assert!(if sort.ascending { a <= b } else { a >= b }, "{column:?} click {click}: {a} / {b}");
+                } else {
+                    let (a, b) = (key(w[0]), key(w[1]));
+                    assert!(if sort.ascending { a <= b } else { a >= b }, "{column:?} click {click}: {a} / {b}");
+                }
+            }
+            // The second click reverses the first.
+            match first_direction {
+                None => first_direction = Some(sort.ascending),
+                Some(first) => assert_ne!(first, sort.ascending, "{column:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn keyboard_opens_a_session_and_escape_goes_back() {
+    let mut h = opened();
+    h.key_press(egui::Key::ArrowDown);
+    h.key_press(egui::Key::ArrowDown);
+    h.step();
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    let app = h.state();
+    assert_eq!(app.screen, Screen::Session);
+    let view = app.session.as_ref().expect("session");
+    // Newest first: the second row is the second newest session.
+    assert_eq!(view.session.data.row.id, "22d3da9a-c9ea-58a3-0f83-aadd22173b94");
+    assert_eq!(view.session.data.events.len(), 52);
+    assert!(h.query_all_by_label("Refactor the payment module").count() >= 1);
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert_eq!(h.state().screen, Screen::Sessions);
+}
+
+fn open_session(h: &mut Harness<'_, TraceApp>, task: &str) {
+    h.get_all_by_label(task).next().expect("a row with this task").click();
+    settle(h);
+    assert_eq!(h.state().screen, Screen::Session);
+}
+
+#[test]
+fn selecting_a_tree_row_shows_its_detail_with_raw_io() {
+    let mut h = opened();
+    open_session(&mut h, "Answer the support ticket #4411");
+    let view = h.state().session.as_ref().expect("session");
+    // The first LLM call of the session.
+    let span = view.session.timeline.spans.iter().position(|s| s.kind == SpanKind::Llm).expect("an llm call");
+    let event = &view.session.data.events[view.session.timeline.spans[span].event];
+    let (id, raw_in) = (event.id.clone(), event.raw_input_bytes);
+    let title = h
+        .get_all_by_role(egui::accesskit::Role::TreeItem)
+        .find(|n| n.accesskit_node().label().is_some_and(|l| l.starts_with("message")))
+        .map(|n| n.accesskit_node().label().unwrap_or_default())
+        .expect("a message row in the tree");
+    h.get_by_label(&title).click();
+    settle(&mut h);
+    let view = h.state().session.as_ref().expect("session");
+    assert_eq!(view.selected, Some(span));
+    let detail = view.detail.as_ref().expect("detail loaded");
+    assert_eq!(detail.id, id);
+    let raw = detail.field("raw_input").expect("raw_input column");
+    assert_eq!(raw.size_bytes, raw_in.expect("fixture messages have raw input"));
+    h.get_by_label(&id);
+}
+
+#[test]
+fn collapsing_a_node_hides_its_subtree() {
+    let mut h = opened();
+    open_session(&mut h, "Answer the support ticket #4411");
+    let before = h.state().session.as_ref().expect("session").rows.len();
+    let toggle = h
+        .get_all_by_role(egui::accesskit::Role::DisclosureTriangle)
+        .find(|n| n.accesskit_node().label().is_some_and(|l| l.starts_with("Collapse step_started")))
+        .map(|n| n.accesskit_node().label().unwrap_or_default())
+        .expect("a step toggle");
+    h.get_all_by_label(&toggle).next().expect("toggle").click();
+    h.run_steps(2);
+    let view = h.state().session.as_ref().expect("session");
+    let collapsed = view.collapsed.iter().position(|c| *c).expect("one collapsed span");
+    let hidden = view.session.timeline.spans[collapsed].descendants(collapsed);
+    assert!(hidden > 0);
+    assert_eq!(view.rows.len(), before - hidden);
+    assert!(view.rows.iter().all(|&r| r <= collapsed || r >= view.session.timeline.spans[collapsed].subtree_end));
+}
+
+#[test]
+fn search_highlights_hits_and_only_matches_filters() {
+    let mut h = opened();
+    open_session(&mut h, "Refactor the payment module");
+    h.state_mut().session.as_mut().expect("session").search.text = "http_request".to_owned();
+    h.get_by_label("Search").click();
+    settle(&mut h);
+    let view = h.state().session.as_ref().expect("session");
+    let expected = view
+        .session
+        .data
+        .events
+        .iter()
+        .filter(|e| e.kind.contains("http_request") || e.data.to_lowercase().contains("http_request"))
+        .count();
+    assert!(expected > 0);
+    assert!(view.search.hit_count >= expected, "{} < {expected}", view.search.hit_count);
+    let hit_spans = view.search.hits.iter().filter(|h| **h).count();
+    assert!(hit_spans > 0);
+    // The first hit is selected.
+    assert!(view.selected.is_some_and(|s| view.search.hits[s]));
+    h.get_by_label("Only matches").click();
+    h.run_steps(2);
+    let view = h.state().session.as_ref().expect("session");
+    // Only hits and their ancestors remain.
+    assert!(view.rows.len() < view.session.timeline.spans.len());
+    for &r in &view.rows {
+        let span_end = view.session.timeline.spans[r].subtree_end;
+        assert!((r..span_end).any(|d| view.search.hits[d]), "row {r} neither a hit nor above one");
+    }
+}
+
+#[test]
+fn copy_summary_puts_the_markdown_on_the_clipboard() {
+    let mut h = opened();
+    open_session(&mut h, "Refactor the payment module");
+    h.get_by_label("Copy summary").click();
+    h.step();
+    let text = copied_text(&h).expect("a copy command");
+    assert!(text.starts_with("## Agent session: Refactor the payment module"), "{text}");
+    assert!(text.contains("| Status | completed |"));
+    assert!(text.contains("| Tokens | 18,405 (16,124 in / 2,281 out) |"));
+    assert!(text.contains("### Tools"));
+    assert!(text.contains("### Slowest calls"));
+    // The shortcut does the same.
+    h.run_steps(2);
+    // One event, so the step is one frame and its output is the frame that copied.
+    let modifiers = egui::Modifiers { ctrl: true, shift: true, command: true, ..Default::default() };
+    h.event(egui::Event::Key { key: egui::Key::C, physical_key: None, pressed: true, repeat: false, modifiers });
+    h.step();
+    assert_eq!(copied_text(&h).as_deref(), Some(text.as_str()));
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_shows_one_error_line_and_keeps_the_open_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("notes.db");
+    std::fs::write(&bad, "hello, this is text\n").expect("write");
+    let mut h = harness();
+    h.state_mut().command(Command::Open(bad.clone()));
+    settle(&mut h);
+    let error = h.state().error.clone().expect("an error");
+    assert!(error.contains("notes.db") && error.contains("not an SQLite database"), "{error}");
+    h.get_by_label_contains("not an SQLite database");
+    // With a file open, a failed open keeps it.
+    h.state_mut().command(Command::Open(fixture()));
+    settle(&mut h);
+    h.state_mut().command(Command::Open(bad));
+    settle(&mut h);
+    assert!(h.state().file.as_ref().is_some_and(|f| f.path.ends_with("skynette-40.db")));
+    assert!(h.state().error.as_deref().is_some_and(|e| e.contains("not an SQLite database")));
+}
+
+#[test]
+fn snapshots_of_the_main_screens() {
+    let mut h = harness();
+    // The status bar shows load times and the path, which vary from run to run.
+    h.mask(egui::Rect::from_min_max(egui::pos2(0.0, 860.0), egui::pos2(1400.0, 900.0)));
+    // A few hundred pixels of slack: text anti-aliasing may differ between GPU drivers.
+    let options = egui_kittest::SnapshotOptions::new().max_failed_pixels(400);
+    h.run_steps(10);
+    h.snapshot_options("welcome", &options);
+    h.state_mut().command(Command::Open(PathBuf::from("tests/data/skynette-40.db")));
+    settle(&mut h);
+    h.run_steps(10);
+    h.snapshot_options("sessions", &options);
+    open_session(&mut h, "Refactor the payment module");
+    h.run_steps(10);
+    h.snapshot_options("session", &options);
+}
