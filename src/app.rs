@@ -1024,7 +1024,10 @@ impl TraceApp {
             let running = v.session.data.row.status == "running";
             let origin = v.session.timeline.origin?;
             let now = crate::time::Timestamp::from_chrono(chrono::Utc::now())?;
-            running.then(|| now.ms_since(origin))
+            let now_ms = now.ms_since(origin);
+            // A "running" session silent for an hour is stale, not live: don't stretch it to now.
+            let fresh = now_ms - v.session.timeline.end_ms < 3_600_000.0;
+            (running && fresh).then_some(now_ms)
         });
         if now_ms.is_some() {
             ui.ctx().request_repaint_after(Duration::from_secs(1));

@@ -403,6 +403,8 @@ pub fn write_demo(path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    crate::demo::generate(path, &crate::demo::DemoConfig::default())?;
+    // Start an hour back so the newest session is running now, as in a live agent's file.
+    let start = chrono::Utc::now() - chrono::Duration::minutes(65);
+    crate::demo::generate(path, &crate::demo::DemoConfig { start, ..crate::demo::DemoConfig::default() })?;
     Ok(())
 }
