@@ -8,6 +8,7 @@
 //! built without recursion: orphans become roots, cycles and self-parents are cut, each with a
 //! warning. Spans are stored in depth-first order, so a subtree is a contiguous range.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
@@ -168,41 +169,73 @@ fn pair_key(e: &TraceEvent, key: PairKey) -> Option<&str> {
     }
 }
 
+/// Each id's first event, and how many events repeat an id already seen.
+fn first_index_by_id(events: &[TraceEvent]) -> (HashMap<&str, usize>, usize) {
+    let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(events.len());
+    let mut duplicates = 0;
+    for (i, e) in events.iter().enumerate() {
+        match by_id.entry(e.id.as_str()) {
+            Entry::Occupied(_) => duplicates += 1,
+            Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
+    }
+    (by_id, duplicates)
+}
+
 /// For each event, the index of the event that completes it (start → end).
+///
+/// The writer links an end to its start by parent id; that link is trusted first, whatever the
+/// order of the two timestamps (an end stamped at the start of its work may sort before its
+/// start). Ends without such a link take the oldest open start with the same key.
 fn match_pairs(events: &[TraceEvent]) -> Vec<Option<usize>> {
+    match_pairs_with(events, &first_index_by_id(events).0)
+}
+
+/// [`match_pairs`] with each id's first event already indexed.
+fn match_pairs_with(events: &[TraceEvent], by_id: &HashMap<&str, usize>) -> Vec<Option<usize>> {
     let mut end_of: Vec<Option<usize>> = vec![None; events.len()];
     let mut is_end = vec![false; events.len()];
-    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    let pair_of = |kind: &str| PAIRS.iter().find(|(_, end, _)| *end == kind).copied();
+    for (i, e) in events.iter().enumerate() {
+        let Some((start, _, _)) = pair_of(&e.kind) else { continue };
+        let linked = e
+            .parent_trace_id
+            .as_deref()
+            .and_then(|p| by_id.get(p).copied())
+            .filter(|&s| events.get(s).is_some_and(|se| se.kind == start) && end_of[s].is_none());
+        if let Some(s) = linked {
+            end_of[s] = Some(i);
+            is_end[i] = true;
+        }
+    }
     // Open starts per (start type, key), oldest first.
     let mut open: HashMap<(&str, Option<&str>), VecDeque<usize>> = HashMap::new();
     for (i, e) in events.iter().enumerate() {
-        by_id.entry(e.id.as_str()).or_insert(i);
         for (start, end, key) in PAIRS {
             if e.kind == start {
-                open.entry((start, pair_key(e, key))).or_default().push_back(i);
+                if end_of[i].is_none() {
+                    open.entry((start, pair_key(e, key))).or_default().push_back(i);
+                }
                 break;
             }
             if e.kind != end {
                 continue;
             }
-            // The writer links an end to its start by parent id; trust that first.
-            let by_parent = e
-                .parent_trace_id
-                .as_deref()
-                .and_then(|p| by_id.get(p).copied())
-                .filter(|&s| events.get(s).is_some_and(|se| se.kind == start) && end_of[s].is_none() && !is_end[s]);
-            let found = by_parent.or_else(|| {
-                let queue = open.get_mut(&(start, pair_key(e, key)))?;
-                while let Some(s) = queue.pop_front() {
-                    if end_of[s].is_none() {
-                        return Some(s);
+            if !is_end[i] {
+                let found = open.get_mut(&(start, pair_key(e, key))).and_then(|queue| {
+                    while let Some(s) = queue.pop_front() {
+                        if end_of[s].is_none() {
+                            return Some(s);
+                        }
                     }
+                    None
+                });
+                if let Some(s) = found {
+                    end_of[s] = Some(i);
+                    is_end[i] = true;
                 }
-                None
-            });
-            if let Some(s) = found {
-                end_of[s] = Some(i);
-                is_end[i] = true;
             }
             break;
         }
@@ -233,7 +266,11 @@ fn kind_of(e: &TraceEvent) -> SpanKind {
 /// reading that pushes it outside the session's known time range.
 #[must_use]
 pub fn choose_anchor(events: &[TraceEvent], bounds: Option<(Timestamp, Timestamp)>) -> Anchor {
-    let end_of = match_pairs(events);
+    choose_anchor_with(events, &match_pairs(events), bounds)
+}
+
+/// [`choose_anchor`] over pairs already matched.
+fn choose_anchor_with(events: &[TraceEvent], end_of: &[Option<usize>], bounds: Option<(Timestamp, Timestamp)>) -> Anchor {
     let mut is_end = vec![false; events.len()];
     for e in end_of.iter().flatten() {
         if let Some(flag) = is_end.get_mut(*e) {
@@ -313,12 +350,14 @@ fn session_bounds(data: &SessionData) -> Option<(Timestamp, Timestamp)> {
 pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     let events = &data.events;
     let bounds = session_bounds(data);
+    // Ids are hashed once: pairs, the anchor and the parent links all use this map.
+    let (first_by_id, duplicate_ids) = first_index_by_id(events);
+    let end_of = match_pairs_with(events, &first_by_id);
     let anchor = match requested {
-        Anchor::Auto => choose_anchor(events, bounds),
+        Anchor::Auto => choose_anchor_with(events, &end_of, bounds),
         other => other,
     };
     let mut warnings = Vec::new();
-    let end_of = match_pairs(events);
     let mut folded = vec![false; events.len()];
     for e in end_of.iter().flatten() {
         folded[*e] = true;
@@ -357,12 +396,22 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
                 Raw { event: i, end_event: Some(j), start, end: stop, instant: false, open: false }
             }
             None => match (e.time, e.duration_ms) {
-                (Some(t), Some(d)) if anchor == Anchor::End => {
-                    Raw { event: i, end_event: None, start: Some(t.add_ms(-d)), end: Some(t), instant: false, open: false }
-                }
-                (Some(t), Some(d)) => {
-                    Raw { event: i, end_event: None, start: Some(t), end: Some(t.add_ms(d)), instant: false, open: false }
-                }
+                (Some(t), Some(d)) if anchor == Anchor::End => Raw {
+                    event: i,
+                    end_event: None,
+                    start: Some(t.add_ms(-d)),
+                    end: Some(t),
+                    instant: false,
+                    open: false,
+                },
+                (Some(t), Some(d)) => Raw {
+                    event: i,
+                    end_event: None,
+                    start: Some(t),
+                    end: Some(t.add_ms(d)),
+                    instant: false,
+                    open: false,
+                },
                 (t, _) if starts_a_pair(&e.kind) => {
                     // A start without its end: open until the session's last known time.
                     let end = match (t, last_time) {
@@ -379,17 +428,6 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     }
 
     // 2. Parents, by the parent id of the span's first event (or, failing that, its end's).
-    let mut first_by_id: HashMap<&str, usize> = HashMap::with_capacity(events.len());
-    let mut duplicate_ids = 0usize;
-    for (i, e) in events.iter().enumerate() {
-        if first_by_id.insert(e.id.as_str(), i).is_some() {
-            duplicate_ids += 1;
-        }
-    }
-    // `insert` kept the last; the first occurrence is the one to link to.
-    for (i, e) in events.iter().enumerate().rev() {
-        first_by_id.insert(e.id.as_str(), i);
-    }
     if duplicate_ids > 0 {
         warnings.push(Warning::general(format!(
             "{duplicate_ids} traces repeat an id already used in this session; children link to the first"
@@ -407,7 +445,9 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
                 }
             }
             Some(p) if p < n => parent[r] = Some(p),
-            _ => warnings.push(Warning::trace(&e.id, format!("parent '{pid}' is not in this session; shown as a root"))),
+            _ => {
+                warnings.push(Warning::trace(&e.id, format!("parent '{pid}' is not in this session; shown as a root")))
+            }
         }
     }
     // Cut cycles: follow each chain once, iteratively; a chain that meets itself is cut there.
@@ -422,7 +462,10 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
                 None => break,
                 Some(p) if state[p] == 1 => {
                     parent[u] = None;
-                    warnings.push(Warning::trace(&events[raws[u].event].id, "parent chain loops back to it; cut here and shown as a root"));
+                    warnings.push(Warning::trace(
+                        &events[raws[u].event].id,
+                        "parent chain loops back to it; cut here and shown as a root",
+                    ));
                     break;
                 }
                 Some(p) => u = p,
@@ -438,8 +481,8 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     let order_key = |r: usize| (raws[r].start.is_none(), raws[r].start, raws[r].event);
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut roots = Vec::new();
-    for r in 0..n {
-        match parent[r] {
+    for (r, p) in parent.iter().enumerate() {
+        match *p {
             Some(p) => children[p].push(r),
             None => roots.push(r),
         }
@@ -448,11 +491,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     for c in &mut children {
         c.sort_by_key(|&r| order_key(r));
     }
-    let origin = raws
-        .iter()
-        .filter_map(|r| r.start)
-        .chain(data.row.started)
-        .min();
+    let origin = raws.iter().filter_map(|r| r.start).chain(data.row.started).min();
     let rel = |t: Option<Timestamp>| match (t, origin) {
         (Some(t), Some(o)) => t.ms_since(o),
         _ => 0.0,

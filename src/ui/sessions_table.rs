@@ -83,6 +83,9 @@ pub enum TableAction {
     Sort(Sort),
 }
 
+/// What a prepared order was computed for: rows, first id, sort, filter, status, slow calls.
+type OrderKey = (usize, Option<String>, Sort, String, Option<String>, usize);
+
 /// View state of the table: filter text, status filter, cursor and the prepared row order.
 #[derive(Debug, Default)]
 pub struct SessionsTable {
@@ -93,7 +96,7 @@ pub struct SessionsTable {
     pub cursor: Option<usize>,
     order: Vec<usize>,
     /// What `order` was computed for: (rows len, first id, sort, filter, status, slow calls).
-    key: Option<(usize, Option<String>, Sort, String, Option<String>, usize)>,
+    key: Option<OrderKey>,
     scroll_to_cursor: bool,
 }
 
@@ -329,11 +332,10 @@ impl SessionsTable {
             self.cursor = Some(next);
             self.scroll_to_cursor = true;
         }
-        if enter {
-            if let Some(r) = self.cursor.and_then(|c| self.order.get(c)).and_then(|&k| rows.get(k)) {
+        if enter
+            && let Some(r) = self.cursor.and_then(|c| self.order.get(c)).and_then(|&k| rows.get(k)) {
                 actions.push(TableAction::Open(r.id.clone()));
             }
-        }
     }
 }
 
