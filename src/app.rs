@@ -411,10 +411,10 @@ impl TraceApp {
                     if let Some(view) = self.session.as_mut() {
                         for hit in hits {
                             view.search.hit_count += 1;
-                            if let Some(span) = view.span_of_id(&hit.id) {
-                                if let Some(flag) = view.search.hits.get_mut(span) {
-                                    *flag = true;
-                                }
+                            if let Some(span) = view.span_of_id(&hit.id)
+                                && let Some(flag) = view.search.hits.get_mut(span)
+                            {
+                                *flag = true;
                             }
                         }
                         view.refresh_rows();
@@ -661,10 +661,10 @@ impl TraceApp {
                 }
             }
             Command::ZoomTo(span) => {
-                if let Some(view) = self.session.as_mut() {
-                    if let Some(s) = view.session.timeline.spans.get(span) {
-                        view.gantt.zoom_to_span(s);
-                    }
+                if let Some(view) = self.session.as_mut()
+                    && let Some(s) = view.session.timeline.spans.get(span)
+                {
+                    view.gantt.zoom_to_span(s);
                 }
             }
             Command::Fit => {
@@ -758,11 +758,9 @@ impl TraceApp {
         if let Some(e) = view.session.data.events.get(event) {
             self.jobs.detail(f.path.clone(), e.rowid, e.id.clone());
         }
-        if scroll {
-            if let Some(row) = view.reveal(span) {
-                view.gantt.scroll_to_row(row);
-                view.tree.scroll_to_row(row);
-            }
+        if scroll && let Some(row) = view.reveal(span) {
+            view.gantt.scroll_to_row(row);
+            view.tree.scroll_to_row(row);
         }
         if zoom {
             view.gantt.zoom_to_span(&s);
@@ -1194,10 +1192,10 @@ impl TraceApp {
                 if ui.button("Fit").on_hover_text("Show the whole session (double-click the chart)").clicked() {
                     commands.push(Command::Fit);
                 }
-                if let Some(sel) = view.selected {
-                    if ui.button("Zoom to selection").clicked() {
-                        commands.push(Command::ZoomTo(sel));
-                    }
+                if let Some(sel) = view.selected
+                    && ui.button("Zoom to selection").clicked()
+                {
+                    commands.push(Command::ZoomTo(sel));
                 }
                 if ui.button("Expand all").clicked() {
                     commands.push(Command::ExpandAll);

@@ -179,10 +179,10 @@ impl Jobs {
     pub fn cancel(&mut self, kind: JobKind) {
         let slot = &mut self.slots[kind.slot()];
         slot.cancel.store(true, Ordering::Relaxed);
-        if let Ok(mut i) = slot.interrupt.lock() {
-            if let Some(handle) = i.take() {
-                handle.interrupt();
-            }
+        if let Ok(mut i) = slot.interrupt.lock()
+            && let Some(handle) = i.take()
+        {
+            handle.interrupt();
         }
         slot.generation += 1;
         slot.running = false;

@@ -264,9 +264,7 @@ fn parse_iso(s: &str) -> Result<Parsed, TimeError> {
     let date = NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| TimeError::Impossible(clip(s)))?;
     // A leap second ("23:59:60") is folded into the next second's start.
     let (second, leap) = if second == 60 { (59, true) } else { (second, false) };
-    let dt = date
-        .and_hms_nano_opt(hour, minute, second, nanos)
-        .ok_or_else(|| TimeError::Impossible(clip(s)))?;
+    let dt = date.and_hms_nano_opt(hour, minute, second, nanos).ok_or_else(|| TimeError::Impossible(clip(s)))?;
     if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
         return Err(TimeError::OutOfRange(clip(s)));
     }

@@ -14,7 +14,8 @@ fn trace(id: &str, session: &str, kind: &str, second: i64, parent: Option<&str>)
         id: id.to_owned(),
         session_id: session.to_owned(),
         kind: kind.to_owned(),
-        timestamp: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).single().expect("time") + chrono::Duration::seconds(second),
+        timestamp: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).single().expect("time")
+            + chrono::Duration::seconds(second),
         duration_ms: None,
         parent_id: parent.map(str::to_owned),
         data: serde_json::json!({"step_id": format!("s{second}")}),

@@ -39,10 +39,10 @@ impl SpanFilter {
         if self.errors_only && !span.failed {
             return false;
         }
-        if let Some(min) = self.min_duration_ms {
-            if span.instant || span.duration_ms() < min {
-                return false;
-            }
+        if let Some(min) = self.min_duration_ms
+            && (span.instant || span.duration_ms() < min)
+        {
+            return false;
         }
         if self.slow_only && !is_slow_span(span, events, slow, self.slow_threshold_ms) {
             return false;

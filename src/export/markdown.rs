@@ -126,7 +126,14 @@ impl Export for SummaryMarkdown {
         if !s.errors.is_empty() {
             let _ = writeln!(out, "\n### Errors\n");
             for c in s.errors.iter().take(50) {
-                let _ = writeln!(out, "- {} `{}` {} (`{}`)", when(Some(&c.timestamp)), escape(&c.kind), escape(&c.label), escape(&c.id));
+                let _ = writeln!(
+                    out,
+                    "- {} `{}` {} (`{}`)",
+                    when(Some(&c.timestamp)),
+                    escape(&c.kind),
+                    escape(&c.label),
+                    escape(&c.id)
+                );
             }
             if s.errors.len() > 50 {
                 let _ = writeln!(out, "- … and {} more", s.errors.len() - 50);

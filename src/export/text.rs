@@ -21,11 +21,21 @@ fn line_tail(session: &AnalyzedSession, span: usize) -> String {
     } else if !s.instant && s.timed {
         let _ = write!(tail, "  [{}]", format_duration_ms(s.duration_ms()));
     }
-    let tokens: i64 = [Some(s.event), s.end_event].into_iter().flatten().filter_map(|e| events.get(e)).map(crate::model::TraceEvent::total_tokens).sum();
+    let tokens: i64 = [Some(s.event), s.end_event]
+        .into_iter()
+        .flatten()
+        .filter_map(|e| events.get(e))
+        .map(crate::model::TraceEvent::total_tokens)
+        .sum();
     if tokens > 0 {
         let _ = write!(tail, "  {} tok", format_count(tokens));
     }
-    let cost: f64 = [Some(s.event), s.end_event].into_iter().flatten().filter_map(|e| events.get(e)).filter_map(|e| e.cost_usd).sum();
+    let cost: f64 = [Some(s.event), s.end_event]
+        .into_iter()
+        .flatten()
+        .filter_map(|e| events.get(e))
+        .filter_map(|e| e.cost_usd)
+        .sum();
     if cost > 0.0 {
         let _ = write!(tail, "  {}", format_cost(cost));
     }
@@ -84,7 +94,14 @@ impl Export for TreeText {
             // Deep chains stay readable: indentation stops growing at 40 levels.
             let depth = s.depth.min(40) as usize;
             let deeper = if s.depth > 40 { format!("[depth {}] ", s.depth) } else { String::new() };
-            let _ = writeln!(out, "{}{deeper}{} {}{}", "  ".repeat(depth), kind_text(session, i), s.label, line_tail(session, i));
+            let _ = writeln!(
+                out,
+                "{}{deeper}{} {}{}",
+                "  ".repeat(depth),
+                kind_text(session, i),
+                s.label,
+                line_tail(session, i)
+            );
         }
         out
     }

@@ -161,10 +161,10 @@ impl DetailView {
                             format!("{} bytes", format_count(bytes as i64))
                         };
                         ui.label(RichText::new(note).color(if f.cut { theme.warning } else { theme.muted }));
-                        if let Some(v) = &f.value {
-                            if ui.small_button("Copy").on_hover_text(format!("Copy {column}")).clicked() {
-                                actions.push(DetailAction::Copy { text: v.clone(), what: column.to_owned() });
-                            }
+                        if let Some(v) = &f.value
+                            && ui.small_button("Copy").on_hover_text(format!("Copy {column}")).clicked()
+                        {
+                            actions.push(DetailAction::Copy { text: v.clone(), what: column.to_owned() });
                         }
                     }
                     (Some(bytes), None) => {

@@ -60,10 +60,10 @@ impl Welcome {
             {
                 actions.push(WelcomeAction::OpenDemo);
             }
-            if let Some(p) = default_database() {
-                if ui.button(format!("Open {}", p.display())).clicked() {
-                    actions.push(WelcomeAction::Open(p));
-                }
+            if let Some(p) = default_database()
+                && ui.button(format!("Open {}", p.display())).clicked()
+            {
+                actions.push(WelcomeAction::Open(p));
             }
         });
         if dialog_failed {
