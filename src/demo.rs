@@ -223,10 +223,46 @@ const URLS: [&str; 6] = [
 /// Words for raw I/O and short texts; some non-ASCII so escaping and truncation by
 /// characters get exercised.
 const WORDS: [&str; 40] = [
-    "the", "agent", "tool", "query", "result", "search", "file", "data", "plan", "step", "model",
-    "token", "error", "retry", "context", "user", "answer", "table", "price", "latency", "and",
-    "with", "for", "from", "issue", "build", "test", "a", "is", "to", "naïve", "ünïcødé",
-    "日本語", "🙂", "Grüße", "café", "Ελληνικά", "привет", "数据", "—",
+    "the",
+    "agent",
+    "tool",
+    "query",
+    "result",
+    "search",
+    "file",
+    "data",
+    "plan",
+    "step",
+    "model",
+    "token",
+    "error",
+    "retry",
+    "context",
+    "user",
+    "answer",
+    "table",
+    "price",
+    "latency",
+    "and",
+    "with",
+    "for",
+    "from",
+    "issue",
+    "build",
+    "test",
+    "a",
+    "is",
+    "to",
+    "naïve",
+    "ünïcødé",
+    "日本語",
+    "🙂",
+    "Grüße",
+    "café",
+    "Ελληνικά",
+    "привет",
+    "数据",
+    "—",
 ];
 
 /// Bytes of text raw I/O and short texts are cut from.
@@ -516,7 +552,8 @@ impl<'c> Generator<'c> {
             w.end_session(self.session_id.as_str(), outcome.status(), to_time(end_us))?;
         }
         // Sessions follow each other: mostly a minute or two apart, now and then hours.
-        let gap_s = if self.rng.chance(0.05) { self.rng.exponential(3.0 * 3600.0) } else { 2.0 + self.rng.exponential(90.0) };
+        let gap_s =
+            if self.rng.chance(0.05) { self.rng.exponential(3.0 * 3600.0) } else { 2.0 + self.rng.exponential(90.0) };
         self.next_start_us = now_us + (gap_s * 1e6) as i64;
         Ok(())
     }
@@ -600,12 +637,7 @@ impl<'c> Generator<'c> {
         let tools = (0..tool_count)
             .map(|_| (self.rng.weighted(TOOLS.iter().map(|t| t.weight)), self.rng.chance(TOOL_FAILURE_RATE)))
             .collect();
-        StepShape {
-            messages,
-            tools,
-            model_switch: self.rng.chance(0.04),
-            budget_warning: self.rng.chance(0.03),
-        }
+        StepShape { messages, tools, model_switch: self.rng.chance(0.04), budget_warning: self.rng.chance(0.03) }
     }
 
     /// Writes one step, stopping early only when the budget runs out (running sessions).
@@ -661,7 +693,13 @@ impl<'c> Generator<'c> {
         self.push_snippet(20, 60);
         self.data.push('}');
         let duration_ms = (*now_us - started_us) as f64 / 1000.0;
-        self.emit(w, "step_completed", *now_us, Some(step), &Extras { duration_ms: Some(duration_ms), ..Extras::default() })?;
+        self.emit(
+            w,
+            "step_completed",
+            *now_us,
+            Some(step),
+            &Extras { duration_ms: Some(duration_ms), ..Extras::default() },
+        )?;
         Ok(())
     }
 
@@ -670,8 +708,8 @@ impl<'c> Generator<'c> {
         let model = self.model;
         let input_tokens = self.rng.log_normal(1200.0, 0.7).clamp(40.0, 120_000.0).round() as i64;
         let output_tokens = self.rng.log_normal(250.0, 0.8).clamp(5.0, 8_000.0).round() as i64;
-        let cost_usd = input_tokens as f64 * model.usd_per_m_input / 1e6
-            + output_tokens as f64 * model.usd_per_m_output / 1e6;
+        let cost_usd =
+            input_tokens as f64 * model.usd_per_m_input / 1e6 + output_tokens as f64 * model.usd_per_m_output / 1e6;
         let mut duration_ms = (self.rng.log_normal(500.0, 0.5) + output_tokens as f64 * model.ms_per_output_token)
             * self.rng.log_normal(1.0, 0.25);
         if self.rng.chance(0.003) {
@@ -689,8 +727,13 @@ impl<'c> Generator<'c> {
             self.fill_raw_output(500.0, 0.8);
         }
         let usage = LlmUsage { model, input_tokens, output_tokens, cost_usd };
-        let extras =
-            Extras { duration_ms: Some(duration_ms), usage: Some(&usage), raw_input: raw, raw_output: raw, ..Extras::default() };
+        let extras = Extras {
+            duration_ms: Some(duration_ms),
+            usage: Some(&usage),
+            raw_input: raw,
+            raw_output: raw,
+            ..Extras::default()
+        };
         self.emit(w, "message", *now_us, parent, &extras)?;
         Ok(())
     }
@@ -806,7 +849,8 @@ impl<'c> Generator<'c> {
                     }
                     _ => {
                         let tool = self.rng.pick(&TOOLS).name;
-                        let _ = write!(self.data, "{{\"error\": \"giving up after 3 retries: {tool} failed: timeout\"}}");
+                        let _ =
+                            write!(self.data, "{{\"error\": \"giving up after 3 retries: {tool} failed: timeout\"}}");
                         "error"
                     }
                 },
@@ -821,7 +865,13 @@ impl<'c> Generator<'c> {
             push_json_str(&mut self.data, outcome.status());
             self.data.push('}');
             let duration_ms = (*now_us - start_us) as f64 / 1000.0;
-            self.emit(w, "trace_ended", *now_us, root, &Extras { duration_ms: Some(duration_ms), ..Extras::default() })?;
+            self.emit(
+                w,
+                "trace_ended",
+                *now_us,
+                root,
+                &Extras { duration_ms: Some(duration_ms), ..Extras::default() },
+            )?;
         }
         Ok(*now_us)
     }
@@ -837,7 +887,14 @@ impl<'c> Generator<'c> {
     }
 
     /// Writes one event with `self.data` (and the raw buffers when asked); returns its id.
-    fn emit(&mut self, w: &TraceWriter, kind: &str, at_us: i64, parent: Option<Id>, extras: &Extras<'_>) -> Result<Id, WriterError> {
+    fn emit(
+        &mut self,
+        w: &TraceWriter,
+        kind: &str,
+        at_us: i64,
+        parent: Option<Id>,
+        extras: &Extras<'_>,
+    ) -> Result<Id, WriterError> {
         let id = Id::random(&mut self.rng);
         self.timestamp.clear();
         push_timestamp(&mut self.timestamp, to_time(at_us));
@@ -948,7 +1005,8 @@ impl<'c> Generator<'c> {
             "sql_query" => {
                 self.data.push_str("{\"sql\": ");
                 let limit = self.rng.between(1, 200);
-                let _ = write!(self.scratch(), "SELECT id, status, total FROM orders WHERE status = 'open' LIMIT {limit}");
+                let _ =
+                    write!(self.scratch(), "SELECT id, status, total FROM orders WHERE status = 'open' LIMIT {limit}");
                 push_json_str(&mut self.data, &self.scratch);
                 self.data.push('}');
             }
@@ -974,7 +1032,11 @@ impl<'c> Generator<'c> {
 
 /// A time from µs since the epoch; saturates instead of failing far outside chrono's range.
 fn to_time(us: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(us).unwrap_or(if us < 0 { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC })
+    DateTime::from_timestamp_micros(us).unwrap_or(if us < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
 }
 
 /// Pseudo-text that raw I/O and short texts are cut from: words, punctuation, line breaks.

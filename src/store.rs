@@ -392,10 +392,10 @@ impl Store {
             let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
             let mut rows = stmt.query([query]).map_err(|e| self.err(e))?;
             while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-                if let Some(id) = key_value(r, 0, "id", &mut Vec::new()) {
-                    if !ids.contains(&id) {
-                        ids.push(id);
-                    }
+                if let Some(id) = key_value(r, 0, "id", &mut Vec::new())
+                    && !ids.contains(&id)
+                {
+                    ids.push(id);
                 }
             }
             Ok(())

@@ -183,9 +183,8 @@ impl TraceWriter {
     /// # Errors
     /// [`WriterError::NoSuchSession`] when no session has that id; [`WriterError::Sqlite`].
     pub fn end_session(&self, id: &str, status: &str, completed_at: DateTime<Utc>) -> Result<(), WriterError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("UPDATE agent_trace_sessions SET status = ?2, completed_at = ?3 WHERE id = ?1")?;
+        let mut stmt =
+            self.conn.prepare_cached("UPDATE agent_trace_sessions SET status = ?2, completed_at = ?3 WHERE id = ?1")?;
         let changed = stmt.execute(params![id, status, format_timestamp(completed_at)])?;
         if changed == 0 {
             return Err(WriterError::NoSuchSession(id.to_owned()));
@@ -250,9 +249,7 @@ impl TraceWriter {
     /// [`WriterError::BadRetention`] when the stored value is not a whole number;
     /// [`WriterError::Sqlite`].
     pub fn retention_days(&self) -> Result<u32, WriterError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT value FROM trace_settings WHERE key = 'retention_days'")?;
+        let mut stmt = self.conn.prepare_cached("SELECT value FROM trace_settings WHERE key = 'retention_days'")?;
         let value: Option<String> = stmt.query_row([], |row| row.get(0)).optional()?;
         match value {
             None => Ok(DEFAULT_RETENTION_DAYS),
@@ -537,7 +534,8 @@ mod tests {
 
     #[test]
     fn hand_built_strings_match_serializer() -> Result<(), WriterError> {
-        let texts = ["plain", "quote \" and \\ back", "tab\tnew\nline\r\u{8}\u{c}", "\u{1}\u{1f}\u{7f}", "naïve 日本語 🙂", ""];
+        let texts =
+            ["plain", "quote \" and \\ back", "tab\tnew\nline\r\u{8}\u{c}", "\u{1}\u{1f}\u{7f}", "naïve 日本語 🙂", ""];
         for text in texts {
             let mut by_hand = String::new();
             push_json_str(&mut by_hand, text);

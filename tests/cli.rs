@@ -24,8 +24,9 @@ fn json(args: &[&str]) -> Value {
 }
 
 fn expected() -> Value {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/skynette-40.expected.json"))
-        .expect("expected json");
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/skynette-40.expected.json"))
+            .expect("expected json");
     serde_json::from_str(&text).expect("json")
 }
 
@@ -54,11 +55,13 @@ fn sessions_json_has_the_reference_keys_and_values() {
 fn sessions_sort_and_limit() {
     let f = fixture();
     let by_cost = json(&["sessions", f.to_str().expect("path"), "--json", "--sort", "cost", "--limit", "5"]);
-    let costs: Vec<f64> = by_cost.as_array().expect("array").iter().map(|s| s["total_cost_usd"].as_f64().unwrap_or(-1.0)).collect();
+    let costs: Vec<f64> =
+        by_cost.as_array().expect("array").iter().map(|s| s["total_cost_usd"].as_f64().unwrap_or(-1.0)).collect();
     assert_eq!(costs.len(), 5);
     assert!(costs.windows(2).all(|w| w[0] >= w[1]), "{costs:?}");
     let asc = json(&["sessions", f.to_str().expect("path"), "--json", "--sort", "events", "--asc"]);
-    let events: Vec<u64> = asc.as_array().expect("array").iter().map(|s| s["event_count"].as_u64().unwrap_or(0)).collect();
+    let events: Vec<u64> =
+        asc.as_array().expect("array").iter().map(|s| s["event_count"].as_u64().unwrap_or(0)).collect();
     assert!(events.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(events.len(), 40);
 }
@@ -69,7 +72,15 @@ fn summary_by_prefix_matches_the_reference_and_markdown_escapes() {
     let id = "0a75442e-d2e5-be70-5148-651462bd5789";
     let ours = json(&["summary", f.to_str().expect("path"), &id[..8], "--json"]);
     let theirs = &expected()["summaries"][id];
-    for key in ["total_events", "step_count", "error_count", "total_tokens", "total_cost_usd", "total_duration_ms", "event_counts"] {
+    for key in [
+        "total_events",
+        "step_count",
+        "error_count",
+        "total_tokens",
+        "total_cost_usd",
+        "total_duration_ms",
+        "event_counts",
+    ] {
         assert!(close(&ours[key], &theirs[key]), "{key}");
     }
     // write_file, web_search, sql_query, run_code, browser_navigate.
@@ -169,8 +180,9 @@ fn start_stamped_copy(dir: &Path) -> PathBuf {
     std::fs::copy(fixture(), &copy).expect("copy");
     let conn = rusqlite::Connection::open(&copy).expect("open copy");
     let rows: Vec<(String, String, f64)> = {
-        let mut stmt =
-            conn.prepare("SELECT id, timestamp, duration_ms FROM agent_traces WHERE duration_ms IS NOT NULL").expect("prepare");
+        let mut stmt = conn
+            .prepare("SELECT id, timestamp, duration_ms FROM agent_traces WHERE duration_ms IS NOT NULL")
+            .expect("prepare");
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("query").map(|r| r.expect("row")).collect()
     };
     for (id, ts, d) in rows {

@@ -86,7 +86,9 @@ fn opening_changes_nothing() {
         let _ = store.trace_detail("a7e9bec0-a11b-464f-b4e3-f96fce6390f0").expect("detail");
     }
     assert_eq!(std::fs::read(&path).expect("read"), before);
-    let names: Vec<String> =
-        std::fs::read_dir(dir.path()).expect("dir").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names, vec!["skynette-40.db".to_owned()], "no -wal or -shm created beside the file");
 }

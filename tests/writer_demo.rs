@@ -65,8 +65,7 @@ type LlmColumns = (Option<i64>, Option<i64>, Option<String>, Option<String>, Opt
 
 fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<Column>> {
     let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})"))?;
-    stmt.query_map([], |row| Ok((row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)))?
-        .collect()
+    stmt.query_map([], |row| Ok((row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)))?.collect()
 }
 
 fn schema_rows(conn: &Connection) -> rusqlite::Result<Vec<SchemaRow>> {
@@ -115,7 +114,8 @@ fn schema_matches_reference_writer() -> TestResult {
         columns(&conn, "trace_settings")?,
         vec![(s("key"), s("TEXT"), 0, None, 1), (s("value"), s("TEXT"), 1, None, 0)]
     );
-    let value: String = conn.query_row("SELECT value FROM trace_settings WHERE key = 'retention_days'", [], |r| r.get(0))?;
+    let value: String =
+        conn.query_row("SELECT value FROM trace_settings WHERE key = 'retention_days'", [], |r| r.get(0))?;
     assert_eq!(value, "30");
 
     // Same tables, indexes and even the same CREATE text as a file the reference wrote.
@@ -163,7 +163,10 @@ fn sessions_start_running_and_end_with_status() -> TestResult {
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
-    assert_eq!(row, ("Fix the build — naïve".into(), "2026-11-20T09:00:00.500000+00:00".into(), None, "running".into()));
+    assert_eq!(
+        row,
+        ("Fix the build — naïve".into(), "2026-11-20T09:00:00.500000+00:00".into(), None, "running".into())
+    );
 
     writer.end_session("s1", "failed", time("2026-11-20T09:01:00+00:00")?)?;
     let row: (Option<String>, String) =
@@ -287,7 +290,10 @@ fn raw_io_is_cut_to_4096_characters() -> TestResult {
         assert!(text.starts_with(&input), "{id}: a prefix of the original");
     }
     assert_eq!(RAW_IO_MAX_CHARS, 4096);
-    let nulls = count(&conn, "SELECT count(*) FROM agent_traces WHERE id = 'none' AND raw_input IS NULL AND raw_output IS NULL")?;
+    let nulls = count(
+        &conn,
+        "SELECT count(*) FROM agent_traces WHERE id = 'none' AND raw_input IS NULL AND raw_output IS NULL",
+    )?;
     assert_eq!(nulls, 1);
     Ok(())
 }
@@ -340,11 +346,9 @@ fn retention_defaults_to_30_and_can_be_set() -> TestResult {
     assert_eq!(DEFAULT_RETENTION_DAYS, 30);
     writer.set_retention_days(7)?;
     assert_eq!(writer.retention_days()?, 7);
-    let stored: String = read_only(&path)?.query_row(
-        "SELECT value FROM trace_settings WHERE key = 'retention_days'",
-        [],
-        |r| r.get(0),
-    )?;
+    let stored: String =
+        read_only(&path)?
+            .query_row("SELECT value FROM trace_settings WHERE key = 'retention_days'", [], |r| r.get(0))?;
     assert_eq!(stored, "7");
 
     let conn = Connection::open(&path)?;
@@ -456,7 +460,8 @@ fn demo(config: &DemoConfig) -> Result<(tempfile::TempDir, PathBuf, DemoStats), 
 fn dump(path: &Path) -> Result<String, Box<dyn Error>> {
     let conn = read_only(path)?;
     let mut out = String::new();
-    let mut stmt = conn.prepare("SELECT id, task, started_at, completed_at, status FROM agent_trace_sessions ORDER BY rowid")?;
+    let mut stmt =
+        conn.prepare("SELECT id, task, started_at, completed_at, status FROM agent_trace_sessions ORDER BY rowid")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         for i in 0..5 {
@@ -505,7 +510,8 @@ fn demo_default_config_matches_the_brief() {
 #[test]
 fn demo_exact_event_counts() -> TestResult {
     for n in [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 13, 100, 257] {
-        let (_dir, path, stats) = demo(&DemoConfig { sessions: 6, events_per_session: Some(n), seed: n as u64, ..DemoConfig::default() })?;
+        let (_dir, path, stats) =
+            demo(&DemoConfig { sessions: 6, events_per_session: Some(n), seed: n as u64, ..DemoConfig::default() })?;
         assert_eq!(stats, DemoStats { sessions: 6, traces: 6 * n }, "n = {n}");
         let conn = read_only(&path)?;
         let mut stmt = conn.prepare(
@@ -517,12 +523,16 @@ fn demo_exact_event_counts() -> TestResult {
         for (id, status, events) in counts {
             assert_eq!(events, n as i64, "session {id} with n = {n}");
             let first: Option<String> = conn
-                .query_row("SELECT type FROM agent_traces WHERE session_id = ?1 ORDER BY rowid LIMIT 1", [&id], |r| r.get(0))
-                .ok();
-            let last: Option<String> = conn
-                .query_row("SELECT type FROM agent_traces WHERE session_id = ?1 ORDER BY rowid DESC LIMIT 1", [&id], |r| {
+                .query_row("SELECT type FROM agent_traces WHERE session_id = ?1 ORDER BY rowid LIMIT 1", [&id], |r| {
                     r.get(0)
                 })
+                .ok();
+            let last: Option<String> = conn
+                .query_row(
+                    "SELECT type FROM agent_traces WHERE session_id = ?1 ORDER BY rowid DESC LIMIT 1",
+                    [&id],
+                    |r| r.get(0),
+                )
                 .ok();
             if n >= 1 {
                 assert_eq!(first.as_deref(), Some("trace_started"));
@@ -549,7 +559,13 @@ fn demo_has_exactly_one_running_session_the_newest() -> TestResult {
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     assert_eq!((status.as_str(), completed_at), ("running", None));
-    assert_eq!(count(&conn, &format!("SELECT count(*) FROM agent_traces WHERE session_id = '{newest}' AND type = 'trace_ended'"))?, 0);
+    assert_eq!(
+        count(
+            &conn,
+            &format!("SELECT count(*) FROM agent_traces WHERE session_id = '{newest}' AND type = 'trace_ended'")
+        )?,
+        0
+    );
 
     // Every finished session: completed_at = its trace_ended time, which says the same status,
     // right after the matching final event.
@@ -558,8 +574,9 @@ fn demo_has_exactly_one_running_session_the_newest() -> TestResult {
          (SELECT type FROM agent_traces f WHERE f.session_id = s.id AND f.rowid < e.rowid ORDER BY f.rowid DESC LIMIT 1) \
          FROM agent_trace_sessions s JOIN agent_traces e ON e.session_id = s.id AND e.type = 'trace_ended'",
     )?;
-    let rows: Vec<(String, Option<String>, String, String, String)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
+    let rows: Vec<(String, Option<String>, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<Result<_, _>>()?;
     assert_eq!(rows.len(), 39);
     let mut statuses = BTreeSet::new();
     for (status, completed_at, ended_at, ended_status, final_kind) in rows {
@@ -578,7 +595,8 @@ fn demo_has_exactly_one_running_session_the_newest() -> TestResult {
 
     // Sessions follow each other in time.
     let mut stmt = conn.prepare("SELECT started_at, completed_at FROM agent_trace_sessions ORDER BY rowid")?;
-    let spans: Vec<(String, Option<String>)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let spans: Vec<(String, Option<String>)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
     for pair in spans.windows(2) {
         let (end, next_start) = (pair[0].1.as_deref().ok_or("finished session without end")?, &pair[1].0);
         assert!(time(end)? < time(next_start)?, "{end} !< {next_start}");
@@ -643,17 +661,38 @@ fn demo_has_all_event_types_in_the_reference_structure() -> TestResult {
     )?;
     assert_eq!(mismatched, 0);
     // Columns are used where the reference uses them.
-    assert_eq!(count(&conn, "SELECT count(*) FROM agent_traces WHERE model_used IS NOT NULL AND type NOT IN ('message', 'model_selected', 'model_switched')")?, 0);
-    assert_eq!(count(&conn, "SELECT count(*) FROM agent_traces WHERE type IN ('model_selected', 'model_switched') AND (model_used IS NULL OR provider_used IS NULL)")?, 0);
     assert_eq!(
-        count(&conn, "SELECT count(*) FROM agent_traces WHERE model_used IS NOT json_extract(data, '$.to_model') AND type = 'model_switched'")?,
+        count(
+            &conn,
+            "SELECT count(*) FROM agent_traces WHERE model_used IS NOT NULL AND type NOT IN ('message', 'model_selected', 'model_switched')"
+        )?,
         0
     );
     assert_eq!(
-        count(&conn, "SELECT count(*) FROM agent_traces WHERE (duration_ms IS NOT NULL) != (type IN ('message', 'tool_result', 'step_completed', 'trace_ended'))")?,
+        count(
+            &conn,
+            "SELECT count(*) FROM agent_traces WHERE type IN ('model_selected', 'model_switched') AND (model_used IS NULL OR provider_used IS NULL)"
+        )?,
         0
     );
-    assert_eq!(count(&conn, "SELECT count(*) FROM agent_traces WHERE json_valid(data) = 0 OR json_type(data) != 'object'")?, 0);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM agent_traces WHERE model_used IS NOT json_extract(data, '$.to_model') AND type = 'model_switched'"
+        )?,
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM agent_traces WHERE (duration_ms IS NOT NULL) != (type IN ('message', 'tool_result', 'step_completed', 'trace_ended'))"
+        )?,
+        0
+    );
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM agent_traces WHERE json_valid(data) = 0 OR json_type(data) != 'object'")?,
+        0
+    );
     Ok(())
 }
 
@@ -772,8 +811,9 @@ fn demo_messages_carry_tokens_and_cost_from_the_price_table() -> TestResult {
     let mut stmt = conn.prepare(
         "SELECT input_tokens, output_tokens, model_used, provider_used, cost_usd FROM agent_traces WHERE type = 'message'",
     )?;
-    let rows: Vec<LlmColumns> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
+    let rows: Vec<LlmColumns> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<Result<_, _>>()?;
     assert!(rows.len() > 1000);
     let mut models = BTreeSet::new();
     for (input, output, model, provider, cost) in rows {
@@ -792,7 +832,13 @@ fn demo_messages_carry_tokens_and_cost_from_the_price_table() -> TestResult {
         models.insert(model);
     }
     assert_eq!(models.len(), 5, "{models:?}");
-    assert_eq!(count(&conn, "SELECT count(*) FROM agent_traces WHERE type != 'message' AND (input_tokens IS NOT NULL OR cost_usd IS NOT NULL)")?, 0);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM agent_traces WHERE type != 'message' AND (input_tokens IS NOT NULL OR cost_usd IS NOT NULL)"
+        )?,
+        0
+    );
     Ok(())
 }
 
@@ -801,20 +847,30 @@ fn demo_raw_io_is_realistic_and_optional() -> TestResult {
     let (_dir, path, _) = demo(&DemoConfig { sessions: 100, ..DemoConfig::default() })?;
     let conn = read_only(&path)?;
     assert_eq!(
-        count(&conn, "SELECT count(*) FROM agent_traces WHERE type = 'message' AND (raw_input IS NULL OR raw_output IS NULL)")?,
+        count(
+            &conn,
+            "SELECT count(*) FROM agent_traces WHERE type = 'message' AND (raw_input IS NULL OR raw_output IS NULL)"
+        )?,
         0
     );
     assert_eq!(count(&conn, "SELECT count(*) FROM agent_traces WHERE type = 'tool_result' AND raw_output IS NULL")?, 0);
     assert_eq!(
-        count(&conn, "SELECT count(*) FROM agent_traces WHERE type NOT IN ('message', 'tool_result') AND (raw_input IS NOT NULL OR raw_output IS NOT NULL)")?,
+        count(
+            &conn,
+            "SELECT count(*) FROM agent_traces WHERE type NOT IN ('message', 'tool_result') AND (raw_input IS NOT NULL OR raw_output IS NOT NULL)"
+        )?,
         0
     );
     // SQLite's length() counts characters for text.
     assert_eq!(count(&conn, "SELECT max(max(length(raw_input)), max(length(raw_output))) FROM agent_traces")?, 4096);
-    assert!(count(&conn, "SELECT count(*) FROM agent_traces WHERE length(raw_input) = 4096 OR length(raw_output) = 4096")? > 5);
+    assert!(
+        count(&conn, "SELECT count(*) FROM agent_traces WHERE length(raw_input) = 4096 OR length(raw_output) = 4096")?
+            > 5
+    );
     assert!(count(&conn, "SELECT count(*) FROM agent_traces WHERE length(raw_output) < 200")? > 5);
     assert!(
-        count(&conn, "SELECT count(*) FROM agent_traces WHERE length(CAST(raw_output AS BLOB)) > length(raw_output)")? > 100,
+        count(&conn, "SELECT count(*) FROM agent_traces WHERE length(CAST(raw_output AS BLOB)) > length(raw_output)")?
+            > 100,
         "non-ASCII text"
     );
     let average_bytes: f64 = conn.query_row(
@@ -827,13 +883,17 @@ fn demo_raw_io_is_realistic_and_optional() -> TestResult {
 
     let (_dir2, bare, _) = demo(&DemoConfig { sessions: 10, raw_io: false, ..DemoConfig::default() })?;
     let conn = read_only(&bare)?;
-    assert_eq!(count(&conn, "SELECT count(*) FROM agent_traces WHERE raw_input IS NOT NULL OR raw_output IS NOT NULL")?, 0);
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM agent_traces WHERE raw_input IS NOT NULL OR raw_output IS NOT NULL")?,
+        0
+    );
     Ok(())
 }
 
 #[test]
 fn demo_single_long_session_is_broad_and_spans_hours() -> TestResult {
-    let (_dir, path, stats) = demo(&DemoConfig { sessions: 1, events_per_session: Some(20_000), raw_io: false, ..DemoConfig::default() })?;
+    let (_dir, path, stats) =
+        demo(&DemoConfig { sessions: 1, events_per_session: Some(20_000), raw_io: false, ..DemoConfig::default() })?;
     assert_eq!(stats, DemoStats { sessions: 1, traces: 20_000 });
     let conn = read_only(&path)?;
     assert_eq!(count(&conn, "SELECT count(*) FROM agent_trace_sessions WHERE status = 'running'")?, 1);

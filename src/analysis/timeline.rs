@@ -270,7 +270,11 @@ pub fn choose_anchor(events: &[TraceEvent], bounds: Option<(Timestamp, Timestamp
 }
 
 /// [`choose_anchor`] over pairs already matched.
-fn choose_anchor_with(events: &[TraceEvent], end_of: &[Option<usize>], bounds: Option<(Timestamp, Timestamp)>) -> Anchor {
+fn choose_anchor_with(
+    events: &[TraceEvent],
+    end_of: &[Option<usize>],
+    bounds: Option<(Timestamp, Timestamp)>,
+) -> Anchor {
     let mut is_end = vec![false; events.len()];
     for e in end_of.iter().flatten() {
         if let Some(flag) = is_end.get_mut(*e) {

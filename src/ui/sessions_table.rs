@@ -332,10 +332,9 @@ impl SessionsTable {
             self.cursor = Some(next);
             self.scroll_to_cursor = true;
         }
-        if enter
-            && let Some(r) = self.cursor.and_then(|c| self.order.get(c)).and_then(|&k| rows.get(k)) {
-                actions.push(TableAction::Open(r.id.clone()));
-            }
+        if enter && let Some(r) = self.cursor.and_then(|c| self.order.get(c)).and_then(|&k| rows.get(k)) {
+            actions.push(TableAction::Open(r.id.clone()));
+        }
     }
 }
 
