@@ -749,7 +749,12 @@ impl TraceApp {
     fn select(&mut self, span: usize, scroll: bool, zoom: bool) {
         let (Some(view), Some(f)) = (self.session.as_mut(), self.file.as_ref()) else { return };
         let Some(s) = view.session.timeline.spans.get(span) else { return };
-        let (event, s) = (s.event, s.clone());
+        // A pair's result (a tool's output, a step's result) is what people open a call for.
+        let events = &view.session.data.events;
+        let result = s
+            .end_event
+            .filter(|&e| events.get(e).is_some_and(|e| e.raw_output_bytes.is_some() || e.raw_input_bytes.is_some()));
+        let (event, s) = (result.unwrap_or(s.event), s.clone());
         view.selected = Some(span);
         view.detail_event = Some(event);
         view.detail = None;

@@ -281,3 +281,43 @@ fn snapshots_of_the_main_screens() {
     h.run_steps(10);
     h.snapshot_options("session", &options);
 }
+
+#[test]
+fn clicking_a_gantt_bar_selects_it_and_shows_its_detail() {
+    let mut h = opened();
+    open_session(&mut h, "Refactor the payment module");
+    h.run_steps(3);
+    let (pos, span, id) = {
+        let view = h.state().session.as_ref().expect("session");
+        let spans = &view.session.timeline.spans;
+        // The first tool call shown: a bar wide enough to hit.
+        let (row, &span) = view
+            .rows
+            .iter()
+            .enumerate()
+            .find(|(_, s)| spans[**s].kind == SpanKind::Tool && spans[**s].duration_ms() > 500.0)
+            .expect("a tool call row");
+        let pos = view.gantt.bar_center(&spans[span], row, 20.0).expect("the bar is on screen");
+        // The detail shows the call's result, which carries the raw output.
+        let result = spans[span].end_event.expect("a tool call has a result");
+        (pos, span, view.session.data.events[result].id.clone())
+    };
+    h.hover_at(pos);
+    h.step();
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+    settle(&mut h);
+    let view = h.state().session.as_ref().expect("session");
+    assert_eq!(view.selected, Some(span));
+    assert_eq!(view.detail.as_ref().map(|d| d.id.as_str()), Some(id.as_str()));
+    // The detail panel shows the trace's id and its raw output size.
+    h.get_by_label(&id);
+    assert!(h.query_all_by_label_contains("bytes").count() >= 1);
+}

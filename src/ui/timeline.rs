@@ -743,6 +743,18 @@ impl GanttView {
         if self.last.extent_ms > 0.0 { clamp_view(view, self.last.extent_ms) } else { view }
     }
 
+    /// Where the last frame drew the middle of `span`'s bar, shown in display row `row`, when
+    /// that row was on screen. For automation and tests that click bars like a person would.
+    #[must_use]
+    pub fn bar_center(&self, span: &Span, row: usize, row_height: f32) -> Option<Pos2> {
+        if !self.last.drawn.contains(&row) || !span.timed {
+            return None;
+        }
+        let x = time_to_x((span.start_ms + span.end_ms) / 2.0, self.last.view, self.last.layout.bars.x_range());
+        let y = self.last.layout.bars.top() + (row as f32 + 0.5) * row_height - self.scroll_y;
+        Some(pos2(x, y))
+    }
+
     /// Draws the chart in all the space `ui` has and returns what the user asked for.
     #[must_use]
     pub fn ui(&mut self, ui: &mut Ui, input: &RowsInput) -> Vec<RowAction> {
