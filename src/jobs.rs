@@ -107,28 +107,14 @@ impl Ctx {
     fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
-    /// Opens the store, retrying while a writer holds a lock.
+    /// Opens the store, retrying while a writer holds a lock; the store's query can then be
+    /// interrupted by a cancel.
     fn open(&self, path: &Path) -> Result<Store, StoreError> {
-        let mut attempt = 0u32;
-        loop {
-            match Store::open(path) {
-                Err(e) if e.is_locked() && !self.cancelled() && attempt < 60 => {
-                    attempt += 1;
-                    self.send(Reply::Progress {
-                        kind: self.kind,
-                        message: format!("{}: locked by another process; retrying ({attempt})…", path.display()),
-                    });
-                    std::thread::sleep(Duration::from_secs(1));
-                }
-                Ok(store) => {
-                    if let Ok(mut slot) = self.interrupt.lock() {
-                        *slot = Some(store.interrupt_handle());
-                    }
-                    return Ok(store);
-                }
-                Err(e) => return Err(e),
-            }
+        let store = self.retry(path, || Store::open(path))?;
+        if let Ok(mut slot) = self.interrupt.lock() {
+            *slot = Some(store.interrupt_handle());
         }
+        Ok(store)
     }
     /// Runs a read, retrying while a writer holds a lock.
     fn retry<T>(&self, path: &Path, mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {

@@ -33,7 +33,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_millis(1500);
 pub const DETAIL_VALUE_LIMIT: usize = 1 << 20;
 
 /// Columns of `agent_traces` this reader understands, in schema order.
-const TRACE_COLUMNS: [&str; 15] = [
+pub const TRACE_COLUMNS: [&str; 15] = [
     "id",
     "session_id",
     "type",

@@ -97,23 +97,11 @@ impl DetailView {
             if let Some(d) = input.detail {
                 // Columns the event list does not carry (created_at, extra columns).
                 for f in &d.fields {
-                    let known = [
-                        "id",
-                        "session_id",
-                        "type",
-                        "timestamp",
-                        "duration_ms",
-                        "parent_trace_id",
-                        "data",
-                        "input_tokens",
-                        "output_tokens",
-                        "model_used",
-                        "provider_used",
-                        "cost_usd",
-                        "raw_input",
-                        "raw_output",
-                    ];
-                    if known.iter().any(|k| k.eq_ignore_ascii_case(&f.name)) {
+                    // created_at and any extra columns: the rest is shown above or below.
+                    let shown_elsewhere = crate::store::TRACE_COLUMNS
+                        .iter()
+                        .any(|k| *k != "created_at" && k.eq_ignore_ascii_case(&f.name));
+                    if shown_elsewhere {
                         continue;
                     }
                     field(ui, &f.name, f.value.clone().unwrap_or_else(|| "NULL".to_owned()));
