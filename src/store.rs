@@ -7,6 +7,7 @@
 //! required. Every value is read through lenient converters that turn a bad value into a
 //! warning on its trace instead of an error.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read as _;
@@ -61,6 +62,8 @@ struct Schema {
     sessions: Option<HashMap<&'static str, String>>,
     has_settings: bool,
     has_rowid: bool,
+    /// `agent_traces` declares no collation: text compares byte by byte, as Rust does.
+    binary_text: bool,
 }
 
 impl Schema {
@@ -180,6 +183,14 @@ impl Store {
         schema.has_settings = matches!(find("trace_settings"), Some((kind, _)) if kind == "table");
         // WITHOUT ROWID tables have no rowid; then traces are told apart by id alone.
         schema.has_rowid = self.conn.prepare("SELECT rowid FROM agent_traces LIMIT 0").is_ok();
+        schema.binary_text = self
+            .conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'agent_traces' COLLATE NOCASE",
+                [],
+                |r| Ok(lossy(r.get_ref(0)?)),
+            )
+            .is_ok_and(|sql| !sql.to_ascii_lowercase().contains("collate"));
         Ok(schema)
     }
 
@@ -249,20 +260,34 @@ impl Store {
     /// # Errors
     /// A [`StoreError`] when SQLite fails.
     pub fn list_sessions(&self) -> Result<SessionList, StoreError> {
+        self.sessions_where(None)
+    }
+
+    /// The session list, or with `only` just the rows (and aggregates) of that session id.
+    fn sessions_where(&self, only: Option<&str>) -> Result<SessionList, StoreError> {
+        self.sessions_with(only, None)
+    }
+
+    /// [`Store::sessions_where`], with the trace aggregates already computed when given.
+    fn sessions_with(&self, only: Option<&str>, known: Option<Vec<TraceAggregate>>) -> Result<SessionList, StoreError> {
         let mut warnings = Vec::new();
-        let aggregates = match self.trace_aggregates("SUM") {
+        let aggregates = match known.map_or_else(|| self.trace_aggregates("SUM", only), Ok) {
             Ok(a) => a,
             Err(StoreError::Sqlite { source, .. }) if source.to_string().contains("integer overflow") => {
                 warnings.push(Warning::general("token sums exceed the 64-bit integer range; totals are approximate"));
-                self.trace_aggregates("TOTAL")?
+                self.trace_aggregates("TOTAL", only)?
             }
             Err(e) => return Err(e),
         };
         let mut sessions: Vec<SessionRow> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         if self.schema.sessions.is_some() {
+            let (filter, params) = match only {
+                Some(id) => (format!("WHERE {}", key_filter(&self.schema.session_col("id"), id)), vec![key_param(id)]),
+                None => (String::new(), Vec::new()),
+            };
             let sql = format!(
-                "SELECT {}, {}, {}, {}, {}, typeof({}) FROM agent_trace_sessions",
+                "SELECT {}, {}, {}, {}, {}, typeof({}) FROM agent_trace_sessions {filter}",
                 self.schema.session_col("id"),
                 self.schema.session_col("task"),
                 self.schema.session_col("status"),
@@ -271,7 +296,7 @@ impl Store {
                 self.schema.session_col("id"),
             );
             let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query(params_from_iter(params.iter())).map_err(|e| self.err(e))?;
             while let Some(r) = rows.next().map_err(|e| self.err(e))? {
                 let mut notes = Vec::new();
                 let Some(id) = key_value(r, 0, "id", &mut notes) else {
@@ -350,11 +375,20 @@ impl Store {
         Ok(SessionList { file: self.file_info_with(trace_count), sessions, warnings })
     }
 
-    fn trace_aggregates(&self, sum: &str) -> Result<Vec<TraceAggregate>, StoreError> {
+    fn trace_aggregates(&self, sum: &str, only: Option<&str>) -> Result<Vec<TraceAggregate>, StoreError> {
         let s = &self.schema;
+        // One session: its traces by the session index (NULL and '' both list as "").
+        let (filter, params) = match only {
+            Some("") => {
+                let col = s.trace_col("session_id");
+                (format!("WHERE ({col} IS NULL OR {col} = '')"), Vec::new())
+            }
+            Some(id) => (format!("WHERE {}", key_filter(&s.trace_col("session_id"), id)), vec![key_param(id)]),
+            None => (String::new(), Vec::new()),
+        };
         let sql = format!(
             "SELECT {sid}, typeof({sid}), COUNT(*), {sum}({tin}), {sum}({tout}), TOTAL({cost}), \
-             SUM({ty} = 'error'), MIN({ts}), MAX({ts}) FROM agent_traces GROUP BY {sid}",
+             SUM({ty} = 'error'), MIN({ts}), MAX({ts}) FROM agent_traces {filter} GROUP BY {sid}",
             sid = s.trace_col("session_id"),
             tin = s.trace_col("input_tokens"),
             tout = s.trace_col("output_tokens"),
@@ -363,7 +397,7 @@ impl Store {
             ts = s.trace_col("timestamp"),
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params_from_iter(params.iter())).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let mut notes = Vec::new();
@@ -387,6 +421,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::NoSuchSession`] or [`StoreError::AmbiguousSession`], or a SQLite failure.
     pub fn resolve_session(&self, query: &str) -> Result<String, StoreError> {
+        if self.is_exact_session_id(query)? {
+            return Ok(query.to_owned());
+        }
         let mut ids: Vec<String> = Vec::new();
         let mut collect = |sql: String| -> Result<(), StoreError> {
             let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
@@ -421,15 +458,37 @@ impl Store {
         }
     }
 
+    /// True when a session row or a trace has exactly this session id (the common case of
+    /// [`Store::resolve_session`], answered by one index probe instead of a prefix scan).
+    fn is_exact_session_id(&self, query: &str) -> Result<bool, StoreError> {
+        if query.is_empty() {
+            return Ok(false);
+        }
+        // The binary comparison keeps a NOCASE column from matching another spelling.
+        let probe = |table: &str, col: String| {
+            let sql =
+                format!("SELECT 1 FROM {table} WHERE {col} = ?1 AND CAST({col} AS BLOB) = CAST(?1 AS BLOB) LIMIT 1");
+            self.conn.prepare(&sql).and_then(|mut stmt| stmt.exists([query])).map_err(|e| self.err(e))
+        };
+        if self.schema.sessions.is_some() && probe("agent_trace_sessions", self.schema.session_col("id"))? {
+            return Ok(true);
+        }
+        probe("agent_traces", self.schema.trace_col("session_id"))
+    }
+
     /// The list row of one session (aggregates included).
     ///
     /// # Errors
     /// [`StoreError::NoSuchSession`] when neither table knows it, or a SQLite failure.
     pub fn session_row(&self, session_id: &str) -> Result<SessionRow, StoreError> {
-        let list = self.list_sessions()?;
-        list.sessions
-            .into_iter()
-            .find(|s| s.id == session_id)
+        // Only this session's rows: a whole-file aggregate would read every trace of the file.
+        let find = |list: SessionList| list.sessions.into_iter().find(|s| s.id == session_id);
+        if let Some(row) = find(self.sessions_where(Some(session_id))?) {
+            return Ok(row);
+        }
+        // An id that only matches as the list spells it (numbers stored in an untyped
+        // column, say): take it from the whole list.
+        find(self.list_sessions()?)
             .ok_or_else(|| StoreError::NoSuchSession { path: self.path.clone(), query: session_id.to_owned() })
     }
 
@@ -439,12 +498,37 @@ impl Store {
     /// # Errors
     /// A [`StoreError`] when SQLite fails or the query is interrupted.
     pub fn load_session(&self, session_id: &str, row: Option<SessionRow>) -> Result<SessionData, StoreError> {
-        let row = match row {
-            Some(r) => r,
-            None => self.session_row(session_id)?,
-        };
         let (filter, param) = session_filter(&self.schema, session_id);
-        let mut events = self.query_events(&filter, &param, &mut |_| ControlFlow::Continue(()))?;
+        let no_progress = &mut |_| ControlFlow::Continue(());
+        let (row, mut events) = match row {
+            Some(row) => {
+                // The row's count sizes the vector once (a hint: the file may have changed since).
+                let capacity = usize::try_from(row.event_count).unwrap_or(0).min(1 << 22);
+                let events = self.query_events(&filter, &param, capacity, None, no_progress)?;
+                (row, events)
+            }
+            None => {
+                // The row's aggregates are summed while the events are read: one pass over the
+                // session's traces instead of two. Values SQLite would have to convert (or a
+                // declared collation) send the aggregates back to SQL, so they always match
+                // the session list's.
+                let mut sums = (self.schema.binary_text && !session_id.is_empty() && !is_blob_key(session_id))
+                    .then(RowSums::default);
+                let events = self.query_events(&filter, &param, 0, sums.as_mut(), no_progress)?;
+                let known = sums.and_then(|s| s.aggregates(session_id));
+                let row = match known {
+                    Some(a) => {
+                        self.sessions_with(Some(session_id), Some(a))?.sessions.into_iter().find(|s| s.id == session_id)
+                    }
+                    None => None,
+                };
+                let row = match row {
+                    Some(r) => r,
+                    None => self.session_row(session_id)?,
+                };
+                (row, events)
+            }
+        };
         sort_events(&mut events);
         let mut warnings = Vec::new();
         for e in &events {
@@ -462,6 +546,8 @@ impl Store {
         &self,
         filter: &str,
         param: &str,
+        capacity: usize,
+        mut sums: Option<&mut RowSums>,
         progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Vec<TraceEvent>, StoreError> {
         let s = &self.schema;
@@ -489,8 +575,11 @@ impl Store {
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(capacity);
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            if let Some(sums) = sums.as_deref_mut() {
+                sums.add(r);
+            }
             out.push(event_from_row(r, out.len()));
             if out.len() % 4096 == 0 && progress(out.len()).is_break() {
                 return Err(StoreError::Cancelled { path: self.path.clone() });
@@ -717,6 +806,200 @@ pub struct ToolDuration {
     pub duration_ms: f64,
 }
 
+/// The aggregates of [`Store::trace_aggregates`] for one session, summed in Rust over the rows
+/// of its events with SQLite's own arithmetic (`SUM`, `TOTAL` with Kahan–Babuška–Neumaier
+/// compensation, `MIN`/`MAX` of text by bytes). Only plain values are taken: the first value
+/// SQLite would convert (text numbers, blobs, a non-text id, type or timestamp) or an integer
+/// overflow marks the sums unusable, and the caller asks SQL instead.
+struct RowSums {
+    usable: bool,
+    count: u64,
+    input: i64,
+    output: i64,
+    cost: SqlSum,
+    errors: u64,
+    first: Option<String>,
+    last: Option<String>,
+}
+
+impl Default for RowSums {
+    fn default() -> Self {
+        Self {
+            usable: true,
+            count: 0,
+            input: 0,
+            output: 0,
+            cost: SqlSum::default(),
+            errors: 0,
+            first: None,
+            last: None,
+        }
+    }
+}
+
+impl RowSums {
+    /// Adds one row of the events query (columns as [`Store::query_events`] selects them).
+    fn add(&mut self, r: &Row<'_>) {
+        if !self.usable {
+            return;
+        }
+        self.count += 1;
+        let ok = matches!(get(r, 2), ValueRef::Text(_))
+            && add_int(&mut self.input, get(r, 8))
+            && add_int(&mut self.output, get(r, 9))
+            && match get(r, 12) {
+                ValueRef::Null => true,
+                ValueRef::Integer(n) => {
+                    self.cost.step_int(n);
+                    true
+                }
+                ValueRef::Real(f) => {
+                    self.cost.step_real(f);
+                    true
+                }
+                _ => false,
+            }
+            && match get(r, 3) {
+                ValueRef::Null => true,
+                ValueRef::Text(t) => {
+                    self.errors += u64::from(t == b"error");
+                    true
+                }
+                _ => false,
+            }
+            && match get(r, 4) {
+                ValueRef::Null => true,
+                ValueRef::Text(t) => match std::str::from_utf8(t) {
+                    Ok(t) => {
+                        if self.first.as_deref().is_none_or(|f| t < f) {
+                            self.first = Some(t.to_owned());
+                        }
+                        if self.last.as_deref().is_none_or(|l| t > l) {
+                            self.last = Some(t.to_owned());
+                        }
+                        true
+                    }
+                    Err(_) => false,
+                },
+                _ => false,
+            };
+        self.usable = ok;
+    }
+
+    /// The session's aggregates as `trace_aggregates` gives them; `None` when unusable.
+    fn aggregates(self, session_id: &str) -> Option<Vec<TraceAggregate>> {
+        if !self.usable {
+            return None;
+        }
+        if self.count == 0 {
+            return Some(Vec::new());
+        }
+        let cost = self.cost.total();
+        Some(vec![TraceAggregate {
+            session_id: session_id.to_owned(),
+            event_count: self.count,
+            input_tokens: self.input,
+            output_tokens: self.output,
+            cost_usd: if cost.is_finite() { cost } else { 0.0 },
+            error_count: self.errors,
+            first_event_at: self.first,
+            last_event_at: self.last,
+        }])
+    }
+}
+
+/// `SUM` of an integer column: plain integers only, without overflow.
+fn add_int(sum: &mut i64, v: ValueRef<'_>) -> bool {
+    match v {
+        ValueRef::Null => true,
+        ValueRef::Integer(n) => match sum.checked_add(n) {
+            Some(s) => {
+                *sum = s;
+                true
+            }
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+/// SQLite's `SumCtx` for integer and real inputs (`sumStep` and `totalFinalize`).
+#[derive(Default)]
+struct SqlSum {
+    r_sum: f64,
+    r_err: f64,
+    i_sum: i64,
+    approx: bool,
+    overflow: bool,
+}
+
+impl SqlSum {
+    const BIG: i64 = 4_503_599_627_370_496;
+
+    fn kbn(&mut self, r: f64) {
+        let s = self.r_sum;
+        let t = s + r;
+        if s.abs() > r.abs() {
+            self.r_err += (s - t) + r;
+        } else {
+            self.r_err += (r - t) + s;
+        }
+        self.r_sum = t;
+    }
+
+    fn kbn_int(&mut self, v: i64) {
+        if v <= -Self::BIG || v >= Self::BIG {
+            let small = v % 16384;
+            self.kbn((v - small) as f64);
+            self.kbn(small as f64);
+        } else {
+            self.kbn(v as f64);
+        }
+    }
+
+    fn init(&mut self, v: i64) {
+        if v <= -Self::BIG || v >= Self::BIG {
+            let small = v % 16384;
+            self.r_sum = (v - small) as f64;
+            self.r_err = small as f64;
+        } else {
+            self.r_sum = v as f64;
+            self.r_err = 0.0;
+        }
+    }
+
+    fn step_int(&mut self, v: i64) {
+        if self.approx {
+            self.kbn_int(v);
+        } else if let Some(x) = self.i_sum.checked_add(v) {
+            self.i_sum = x;
+        } else {
+            self.overflow = true;
+            self.init(self.i_sum);
+            self.approx = true;
+            self.kbn_int(v);
+        }
+    }
+
+    fn step_real(&mut self, v: f64) {
+        if self.approx {
+            self.overflow = false;
+        } else {
+            self.init(self.i_sum);
+            self.approx = true;
+        }
+        self.kbn(v);
+    }
+
+    /// `TOTAL(x)`.
+    fn total(&self) -> f64 {
+        if !self.approx {
+            return self.i_sum as f64;
+        }
+        if self.r_err.is_finite() { self.r_sum + self.r_err } else { self.r_sum }
+    }
+}
+
 struct TraceAggregate {
     session_id: String,
     event_count: u64,
@@ -773,6 +1056,9 @@ fn escape_like(text: &str) -> String {
 }
 
 fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
@@ -787,6 +1073,10 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Sorts events by parsed time; events without one keep their stored order after the rest.
 pub fn sort_events(events: &mut [TraceEvent]) {
+    // Rows usually come in time order already; checking is far cheaper than moving them.
+    if events.is_sorted_by_key(|e| (e.time.is_none(), e.time)) {
+        return;
+    }
     events.sort_by_key(|e| (e.time.is_none(), e.time));
 }
 
@@ -831,6 +1121,18 @@ fn harden(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// How much of the file SQLite may memory-map (it caps this at its compile-time maximum, 2 GB).
+pub const MMAP_BYTES: i64 = 1 << 31;
+
+/// Reads pages through a memory map instead of `pread` into SQLite's small page cache: a
+/// whole-file scan (search, the session list) then copies nothing, and a second pass over the
+/// same pages (a session's row, then its events) finds them mapped. Only reads are mapped
+/// (the connection is read-only); SQLite re-maps when another connection grows the file, and
+/// falls back to plain reads when the map cannot be made.
+fn map_file(conn: &Connection) {
+    let _ = conn.query_row(&format!("PRAGMA mmap_size = {MMAP_BYTES}"), [], |_| Ok(()));
+}
+
 /// True when the header says WAL mode (file format versions 2).
 fn is_wal_mode(path: &Path) -> bool {
     let mut header = [0u8; 20];
@@ -865,6 +1167,7 @@ fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     }
     .map_err(|e| map_sqlite(path, e))?;
     harden(&conn).map_err(|e| map_sqlite(path, e))?;
+    map_file(&conn);
     // The first read is where SQLite meets the header, the WAL and its index.
     match conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)) {
         Ok(_) => Ok(conn),
@@ -892,6 +1195,7 @@ fn open_wal_copy(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(&copy, flags).map_err(|e| map_sqlite(path, e))?;
     harden(&conn).map_err(|e| map_sqlite(path, e))?;
+    map_file(&conn);
     conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
         .map_err(|e| map_sqlite(path, e))?;
     Ok(conn)
@@ -1131,34 +1435,110 @@ fn event_from_row(r: &Row<'_>, position: usize) -> TraceEvent {
 
 /// The few `data` keys the views use. Everything else is skipped unparsed into values.
 #[derive(Deserialize, Default)]
-struct DataFields {
-    tool: Option<serde_json::Value>,
-    tool_name: Option<serde_json::Value>,
-    name: Option<serde_json::Value>,
-    step_id: Option<serde_json::Value>,
-    description: Option<serde_json::Value>,
-    success: Option<serde_json::Value>,
-    error: Option<serde_json::Value>,
-    state: Option<serde_json::Value>,
-    model: Option<serde_json::Value>,
-    from_model: Option<serde_json::Value>,
-    to_model: Option<serde_json::Value>,
-    task: Option<serde_json::Value>,
-    role: Option<serde_json::Value>,
-    status: Option<serde_json::Value>,
-    reason: Option<serde_json::Value>,
-    used: Option<serde_json::Value>,
-    max: Option<serde_json::Value>,
-    message: Option<serde_json::Value>,
+struct DataFields<'a> {
+    #[serde(borrow)]
+    tool: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    tool_name: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    name: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    step_id: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    description: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    success: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    error: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    state: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    model: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    from_model: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    to_model: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    task: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    role: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    status: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    reason: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    used: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    max: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    message: Option<Scalar<'a>>,
 }
 
-fn scalar_text(v: &serde_json::Value) -> Option<String> {
+/// One `data` value as the labels use it. Strings without escapes are borrowed from the JSON
+/// text, so reading the few keys costs no allocation; objects and arrays keep their value
+/// (a label shows them as JSON text).
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Num(serde_json::Number),
+    Bool(bool),
+    Null,
+    Other(serde_json::Value),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Scalar<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v.into()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(serde_json::Number::from_f64(v).map_or(Scalar::Null, Scalar::Num))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Scalar::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                serde_json::Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Scalar::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+fn scalar_text(v: &Scalar<'_>) -> Option<String> {
     match v {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        serde_json::Value::Null => None,
-        other => Some(clip(&other.to_string())),
+        Scalar::Str(s) => Some(s.as_ref().to_owned()),
+        Scalar::Num(n) => Some(n.to_string()),
+        Scalar::Bool(b) => Some(b.to_string()),
+        Scalar::Null | Scalar::Other(serde_json::Value::Null) => None,
+        Scalar::Other(serde_json::Value::String(s)) => Some(s.clone()),
+        Scalar::Other(other) => Some(clip(&other.to_string())),
     }
 }
 
@@ -1188,14 +1568,14 @@ fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<Strin
             }
         }
     };
-    let s = |v: &Option<serde_json::Value>| v.as_ref().and_then(scalar_text);
+    let s = |v: &Option<Scalar<'_>>| v.as_ref().and_then(scalar_text);
     let tool = s(&fields.tool)
         .or_else(|| s(&fields.tool_name))
         .or_else(|| if kind.contains("tool") { s(&fields.name) } else { None });
     let step_id = s(&fields.step_id);
     let error_text = s(&fields.error);
-    let failed = matches!(fields.success, Some(serde_json::Value::Bool(false)))
-        || (error_text.is_some() && kind != "error" && !matches!(fields.success, Some(serde_json::Value::Bool(true))));
+    let failed = matches!(fields.success, Some(Scalar::Bool(false)))
+        || (error_text.is_some() && kind != "error" && !matches!(fields.success, Some(Scalar::Bool(true))));
     let label = match kind {
         "message" => model.map(str::to_owned).or_else(|| s(&fields.role)).unwrap_or_default(),
         "tool_called" | "tool_result" => tool.clone().unwrap_or_default(),
@@ -1237,8 +1617,9 @@ fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<Strin
             _ => label,
         }
     };
-    let label: String = one_line(&label);
-    let label = if label.chars().count() > LABEL_CHARS {
+    let label = if label.chars().any(char::is_control) { one_line(&label) } else { label };
+    // A string of at most LABEL_CHARS bytes has at most that many characters.
+    let label = if label.len() > LABEL_CHARS && label.chars().count() > LABEL_CHARS {
         format!("{}…", label.chars().take(LABEL_CHARS).collect::<String>())
     } else {
         label

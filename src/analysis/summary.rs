@@ -109,7 +109,13 @@ pub fn summarize(data: &SessionData, timeline: &Timeline) -> Summary {
     let mut models: Vec<ModelStats> = Vec::new();
     let mut model_index: HashMap<&str, usize> = HashMap::new();
     for e in &data.events {
-        *s.event_counts.entry(e.kind.clone()).or_default() += 1;
+        // Look up before inserting: a key is cloned once per type, not once per event.
+        match s.event_counts.get_mut(&e.kind) {
+            Some(n) => *n += 1,
+            None => {
+                s.event_counts.insert(e.kind.clone(), 1);
+            }
+        }
         match e.kind.as_str() {
             "step_completed" => s.step_count += 1,
             "error" => s.error_count += 1,
@@ -153,16 +159,18 @@ pub fn summarize(data: &SessionData, timeline: &Timeline) -> Summary {
         let tool = span_tool(span, &data.events);
         let is_tool = span.kind == SpanKind::Tool || (tool.is_some() && span.kind == SpanKind::Error);
         if is_tool {
-            let t = tools.entry(tool.unwrap_or("(unnamed tool)").to_owned()).or_insert_with(|| ToolStats {
-                tool: tool.unwrap_or("(unnamed tool)").to_owned(),
-                ..ToolStats::default()
-            });
-            t.calls += 1;
-            if span.failed {
-                t.errors += 1;
+            let name = tool.unwrap_or("(unnamed tool)");
+            if !tools.contains_key(name) {
+                tools.insert(name.to_owned(), ToolStats { tool: name.to_owned(), ..ToolStats::default() });
             }
-            if finished {
-                t.durations_ms.push(span.duration_ms());
+            if let Some(t) = tools.get_mut(name) {
+                t.calls += 1;
+                if span.failed {
+                    t.errors += 1;
+                }
+                if finished {
+                    t.durations_ms.push(span.duration_ms());
+                }
             }
         }
         if finished && (is_tool || span.kind == SpanKind::Llm) {

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# End-to-end speed of the CLI against sqlite3 running the equivalent query on the same file.
+#
+#   scripts/bench.sh            # build, generate (once), measure, print the table
+#
+# Environment:
+#   BENCH_DIR    where the generated files live (default target/bench-data); reused if present
+#   RUNS         timed runs per case (default 10), after WARMUP untimed runs (default 3)
+#   SKIP_BUILD=1 use the existing target/release/trace-inspector
+#   WORD         the rare word searched for (default 4411: one demo task in twenty names
+#                support ticket #4411)
+#
+# Needs sqlite3; uses hyperfine when installed (apt-get install -y hyperfine sqlite3), else a
+# timing loop with medians. Timings are warm-cache medians: each case runs WARMUP times first.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BENCH_DIR=${BENCH_DIR:-target/bench-data}
+RUNS=${RUNS:-10}
+WARMUP=${WARMUP:-3}
+WORD=${WORD:-4411}
+BIN=${BIN:-target/release/trace-inspector}
+
+command -v sqlite3 >/dev/null || { echo "sqlite3 is needed: apt-get install -y sqlite3" >&2; exit 1; }
+
+if [[ "${SKIP_BUILD:-}" != 1 ]]; then
+    echo "building release binary…" >&2
+    nice -n 5 cargo build --release --quiet --bin trace-inspector
+fi
+
+mkdir -p "$BENCH_DIR"
+BIG="$BENCH_DIR/big.db"
+ONE="$BENCH_DIR/one-100k.db"
+if [[ ! -s "$BIG" ]]; then
+    nice -n 5 "$BIN" demo "$BIG" --sessions 6000 --seed 42 --force >&2
+fi
+if [[ ! -s "$ONE" ]]; then
+    nice -n 5 "$BIN" demo "$ONE" --sessions 1 --events-per-session 100000 --seed 42 --force >&2
+fi
+SESSION=$(sqlite3 "$ONE" "SELECT id FROM agent_trace_sessions LIMIT 1")
+
+# Reference queries, as sqlite3 would answer them.
+Q_LIST="SELECT s.id, s.task, s.status, s.started_at, s.completed_at, COUNT(t.id),
+  SUM(COALESCE(t.input_tokens,0)+COALESCE(t.output_tokens,0)), SUM(t.cost_usd)
+  FROM agent_trace_sessions s LEFT JOIN agent_traces t ON t.session_id = s.id
+  GROUP BY s.id ORDER BY s.started_at DESC"
+Q_SESSION="SELECT id, session_id, type, timestamp, duration_ms, parent_trace_id, data, input_tokens,
+  output_tokens, model_used, provider_used, cost_usd FROM agent_traces WHERE session_id = '$SESSION'"
+# The same WHERE as Store::search: every searchable column, LIKE with an escape character.
+PAT="%${WORD}%"
+Q_SEARCH="SELECT id, session_id, type, timestamp FROM agent_traces WHERE type LIKE '$PAT' ESCAPE '\\'
+  OR data LIKE '$PAT' ESCAPE '\\' OR raw_input LIKE '$PAT' ESCAPE '\\' OR raw_output LIKE '$PAT' ESCAPE '\\'"
+
+# One line each: the case table below is split on newlines and '|'.
+Q_LIST=$(tr '\n' ' ' <<<"$Q_LIST")
+Q_SESSION=$(tr '\n' ' ' <<<"$Q_SESSION")
+Q_SEARCH=$(tr '\n' ' ' <<<"$Q_SEARCH")
+
+# name | ours | sqlite3 | target ratio
+CASES=(
+    "sessions (6000 sessions)|$BIN sessions $BIG --json|sqlite3 $BIG \"$Q_LIST\"|1.2"
+    "timeline (100k-event session)|$BIN timeline $ONE $SESSION --json|sqlite3 $ONE \"$Q_SESSION\"|2.0"
+    "search '$WORD' (all traces, raw I/O)|$BIN search $BIG $WORD --json|sqlite3 $BIG \"$Q_SEARCH\"|1.2"
+)
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# median_ms COMMAND: warm-cache median wall time of COMMAND (output discarded), in ms.
+median_ms() {
+    local cmd=$1
+    if command -v hyperfine >/dev/null; then
+        hyperfine --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$TMP/h.json" \
+            --output=null "$cmd" >/dev/null 2>&1
+        python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.1f" % (r["median"]*1000))' "$TMP/h.json"
+    else
+        local i times=()
+        for ((i = 0; i < WARMUP; i++)); do bash -c "$cmd" >/dev/null 2>&1; done
+        for ((i = 0; i < RUNS; i++)); do
+            local t0 t1
+            t0=$(date +%s%N)
+            bash -c "$cmd" >/dev/null 2>&1
+            t1=$(date +%s%N)
+            times+=($(( (t1 - t0) / 1000 )))
+        done
+        printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
+    fi
+}
+
+# Sanity: both sides answer (and agree on the number of rows where that is comparable).
+ours_sessions=$("$BIN" sessions "$BIG" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+ref_sessions=$(sqlite3 "$BIG" "SELECT COUNT(*) FROM agent_trace_sessions")
+ours_hits=$("$BIN" search "$BIG" "$WORD" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+ref_hits=$(sqlite3 "$BIG" "$Q_SEARCH" | wc -l)
+echo "sessions: ours $ours_sessions, sqlite3 $ref_sessions; search hits: ours $ours_hits, sqlite3 $ref_hits" >&2
+
+printf '\n%-40s %10s %12s %7s %7s  %s\n' "case" "ours ms" "sqlite3 ms" "ratio" "target" "result"
+fail=0
+for c in "${CASES[@]}"; do
+    IFS='|' read -r name ours ref target <<<"$c"
+    o=$(median_ms "$ours")
+    r=$(median_ms "$ref")
+    ratio=$(python3 -c "print('%.2f' % ($o / $r))")
+    ok=$(python3 -c "print('pass' if $ratio <= $target else 'FAIL')")
+    [[ $ok == pass ]] || fail=1
+    printf '%-40s %10s %12s %6sx %6sx  %s\n' "$name" "$o" "$r" "$ratio" "$target" "$ok"
+done
+
+# Peak memory of opening the big session.
+rss_kb=$(/usr/bin/time -v "$BIN" timeline "$ONE" "$SESSION" --json 2>&1 >/dev/null | awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}')
+printf '\npeak RSS, timeline --json of the 100k-event session: %.1f MB\n' "$(python3 -c "print($rss_kb / 1024)")"
+printf 'files: %s %s MB, %s %s MB\n' "$BIG" "$(du -m "$BIG" | cut -f1)" "$ONE" "$(du -m "$ONE" | cut -f1)"
+printf 'machine: %s cores, %s, %s RAM\n' "$(nproc)" "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \
+    "$(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo)"
+exit $fail
