@@ -383,14 +383,33 @@ impl Drop for Jobs {
 /// # Errors
 /// When the file cannot be replaced or written.
 pub fn write_demo(path: &Path) -> anyhow::Result<()> {
-    if path.exists() {
-        crate::cli::remove_database(path)?;
-    }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    // Start an hour back so the newest session is running now, as in a live agent's file.
-    let start = chrono::Utc::now() - chrono::Duration::minutes(65);
-    crate::demo::generate(path, &crate::demo::DemoConfig { start, ..crate::demo::DemoConfig::default() })?;
+    // Lay the runs out so the newest, still running, logged its last event half a minute ago,
+    // as in a live agent's file: generate once to learn how long the runs take, then again
+    // shifted so they end now. Both passes are deterministic (same seed).
+    let mut config = crate::demo::DemoConfig::default();
+    let mut last = None;
+    for _ in 0..2 {
+        if path.exists() {
+            crate::cli::remove_database(path)?;
+        }
+        crate::demo::generate(path, &config)?;
+        if last.is_some() {
+            break;
+        }
+        let list = Store::open(path)?.list_sessions()?;
+        last = list
+            .sessions
+            .iter()
+            .filter_map(|s| s.last_event_at.as_deref())
+            .filter_map(|t| crate::time::parse_text(t).ok())
+            .map(|p| p.time)
+            .max();
+        let Some(end) = last else { break };
+        let shift_ms = chrono::Utc::now().timestamp_millis() - 30_000 - end.0 / 1_000_000;
+        config.start += chrono::Duration::milliseconds(shift_ms);
+    }
     Ok(())
 }
