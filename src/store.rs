@@ -13,6 +13,8 @@ use std::fs::File;
 use std::io::Read as _;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
+use std::thread::ScopedJoinHandle;
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
@@ -575,17 +577,49 @@ impl Store {
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
-        let mut out = Vec::with_capacity(capacity);
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            if let Some(sums) = sums.as_deref_mut() {
-                sums.add(r);
+        // Reading `data` for labels is a third of the work per row and needs nothing from
+        // SQLite: a second thread does it for full batches while this one keeps stepping.
+        std::thread::scope(|scope| {
+            let mut batch: Vec<TraceEvent> = Vec::with_capacity(LABEL_BATCH.min(capacity.max(64)));
+            let mut labeller: Option<(SyncSender<Vec<TraceEvent>>, ScopedJoinHandle<'_, Vec<TraceEvent>>)> = None;
+            let mut read = 0usize;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                if let Some(sums) = sums.as_deref_mut() {
+                    sums.add(r);
+                }
+                batch.push(event_from_row(r, read));
+                read += 1;
+                if batch.len() == LABEL_BATCH {
+                    let (tx, _) = labeller.get_or_insert_with(|| {
+                        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<TraceEvent>>(4);
+                        let handle = scope.spawn(move || {
+                            let mut out = Vec::with_capacity(capacity);
+                            for mut batch in rx {
+                                label_events(&mut batch);
+                                out.append(&mut batch);
+                            }
+                            out
+                        });
+                        (tx, handle)
+                    });
+                    // A send fails only when the labeller died; its join below says why.
+                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(LABEL_BATCH)));
+                }
+                if read % 4096 == 0 && progress(read).is_break() {
+                    return Err(StoreError::Cancelled { path: self.path.clone() });
+                }
             }
-            out.push(event_from_row(r, out.len()));
-            if out.len() % 4096 == 0 && progress(out.len()).is_break() {
-                return Err(StoreError::Cancelled { path: self.path.clone() });
-            }
-        }
-        Ok(out)
+            label_events(&mut batch);
+            Ok(match labeller {
+                None => batch,
+                Some((tx, handle)) => {
+                    drop(tx);
+                    let mut out = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    out.append(&mut batch);
+                    out
+                }
+            })
+        })
     }
 
     /// Finds traces whose type, data, raw input or raw output contain `query.text`, calling
@@ -1121,18 +1155,6 @@ fn harden(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// How much of the file SQLite may memory-map (it caps this at its compile-time maximum, 2 GB).
-pub const MMAP_BYTES: i64 = 1 << 31;
-
-/// Reads pages through a memory map instead of `pread` into SQLite's small page cache: a
-/// whole-file scan (search, the session list) then copies nothing, and a second pass over the
-/// same pages (a session's row, then its events) finds them mapped. Only reads are mapped
-/// (the connection is read-only); SQLite re-maps when another connection grows the file, and
-/// falls back to plain reads when the map cannot be made.
-fn map_file(conn: &Connection) {
-    let _ = conn.query_row(&format!("PRAGMA mmap_size = {MMAP_BYTES}"), [], |_| Ok(()));
-}
-
 /// True when the header says WAL mode (file format versions 2).
 fn is_wal_mode(path: &Path) -> bool {
     let mut header = [0u8; 20];
@@ -1167,7 +1189,6 @@ fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     }
     .map_err(|e| map_sqlite(path, e))?;
     harden(&conn).map_err(|e| map_sqlite(path, e))?;
-    map_file(&conn);
     // The first read is where SQLite meets the header, the WAL and its index.
     match conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)) {
         Ok(_) => Ok(conn),
@@ -1195,7 +1216,6 @@ fn open_wal_copy(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(&copy, flags).map_err(|e| map_sqlite(path, e))?;
     harden(&conn).map_err(|e| map_sqlite(path, e))?;
-    map_file(&conn);
     conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
         .map_err(|e| map_sqlite(path, e))?;
     Ok(conn)
@@ -1410,7 +1430,7 @@ fn event_from_row(r: &Row<'_>, position: usize) -> TraceEvent {
     };
     let raw_input_bytes = size(13);
     let raw_output_bytes = size(14);
-    let info = event_info(&kind, &data, model_used.as_deref(), &mut notes);
+    // `info` (and its notes, which come last) is read from `data` by `label_events`.
     TraceEvent {
         rowid,
         id,
@@ -1428,8 +1448,19 @@ fn event_from_row(r: &Row<'_>, position: usize) -> TraceEvent {
         cost_usd,
         raw_input_bytes,
         raw_output_bytes,
-        info,
+        info: EventInfo::default(),
         warnings: notes,
+    }
+}
+
+/// Events per batch handed to the labelling thread.
+const LABEL_BATCH: usize = 2048;
+
+/// Reads each event's label, tool, step id and failure flag from its `data` (the last step of
+/// turning a row into an event; its notes follow the row's own).
+fn label_events(events: &mut [TraceEvent]) {
+    for e in events {
+        e.info = event_info(&e.kind, &e.data, e.model_used.as_deref(), &mut e.warnings);
     }
 }
 

@@ -277,21 +277,39 @@ fn first_index_by_id(events: &[TraceEvent]) -> (IdMap<&str, usize>, usize) {
 /// order of the two timestamps (an end stamped at the start of its work may sort before its
 /// start). Ends without such a link take the oldest open start with the same key.
 fn match_pairs(events: &[TraceEvent]) -> Vec<Option<usize>> {
-    match_pairs_with(events, &first_index_by_id(events).0)
+    match_pairs_with(events, &parent_events(events, &first_index_by_id(events).0))
+}
+
+/// For each event, the first event with its parent id (`None` without a parent id or when no
+/// event has it). Agents log children right after their parent, so most parents are among the
+/// few found last; comparing against those first skips most hash-table probes.
+fn parent_events(events: &[TraceEvent], by_id: &IdMap<&str, usize>) -> Vec<Option<usize>> {
+    const RECENT: usize = 4;
+    let mut recent: [(&str, usize); RECENT] = [("", 0); RECENT];
+    let mut next = 0;
+    events
+        .iter()
+        .map(|e| {
+            let pid = e.parent_trace_id.as_deref()?;
+            if let Some(&(_, i)) = recent.iter().find(|(id, _)| *id == pid && !pid.is_empty()) {
+                return Some(i);
+            }
+            let (&id, &i) = by_id.get_key_value(pid)?;
+            recent[next] = (id, i);
+            next = (next + 1) % RECENT;
+            Some(i)
+        })
+        .collect()
 }
 
 /// [`match_pairs`] with each id's first event already indexed.
-fn match_pairs_with(events: &[TraceEvent], by_id: &IdMap<&str, usize>) -> Vec<Option<usize>> {
+fn match_pairs_with(events: &[TraceEvent], parent_of: &[Option<usize>]) -> Vec<Option<usize>> {
     let mut end_of: Vec<Option<usize>> = vec![None; events.len()];
     let mut is_end = vec![false; events.len()];
     let pair_of = |kind: &str| PAIRS.iter().find(|(_, end, _)| *end == kind).copied();
     for (i, e) in events.iter().enumerate() {
         let Some((start, _, _)) = pair_of(&e.kind) else { continue };
-        let linked = e
-            .parent_trace_id
-            .as_deref()
-            .and_then(|p| by_id.get(p).copied())
-            .filter(|&s| events.get(s).is_some_and(|se| se.kind == start) && end_of[s].is_none());
+        let linked = parent_of[i].filter(|&s| events.get(s).is_some_and(|se| se.kind == start) && end_of[s].is_none());
         if let Some(s) = linked {
             end_of[s] = Some(i);
             is_end[i] = true;
@@ -443,7 +461,9 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     let bounds = session_bounds(data);
     // Ids are hashed once: pairs, the anchor and the parent links all use this map.
     let (first_by_id, duplicate_ids) = first_index_by_id(events);
-    let end_of = match_pairs_with(events, &first_by_id);
+    let parent_of = parent_events(events, &first_by_id);
+    drop(first_by_id);
+    let end_of = match_pairs_with(events, &parent_of);
     let anchor = match requested {
         Anchor::Auto => choose_anchor_with(events, &end_of, bounds),
         other => other,
@@ -529,7 +549,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     for (r, raw) in raws.iter().enumerate() {
         let e = &events[raw.event];
         let Some(pid) = e.parent_trace_id.as_deref() else { continue };
-        match first_by_id.get(pid).map(|&pe| raw_of_event[pe]) {
+        match parent_of[raw.event].map(|pe| raw_of_event[pe]) {
             Some(p) if p == r => {
                 if pid == e.id {
                     warnings.push(Warning::trace(&e.id, "is its own parent; shown as a root"));

@@ -1,0 +1,153 @@
+//! CPU time per frame of the views, headless: `egui::Context::run_ui` (layout, painting, hover
+//! handling) plus `Context::tessellate`, in a 1600×1000 point viewport, over `FRAMES` frames
+//! after a warm-up, the pointer moving a little every frame so hover code runs.
+//!
+//! Cases (one line each, `NAME spans=N median_ms=X p99_ms=Y`):
+//! - `gantt_zoomed_out`: the Gantt chart of a session of about 100,000 spans, all of it shown;
+//! - `gantt_mid_zoom`: the same chart zoomed to a fiftieth of the session, scrolled to its middle;
+//! - `tree`: the span tree of the same session, all rows expanded;
+//! - `table`: the sessions table with 10,000 sessions.
+//!
+//! The data comes from `demo::generate` (no raw I/O, which the views never read) in a
+//! temporary directory. Run with `cargo bench --bench frame`.
+
+use std::time::Instant;
+
+use egui::{Event, Pos2, RawInput, Rect, pos2, vec2};
+use trace_inspector::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
+use trace_inspector::demo::{self, DemoConfig};
+use trace_inspector::model::SessionRow;
+use trace_inspector::store::Store;
+use trace_inspector::ui::sessions_table::{SessionsTable, Sort};
+use trace_inspector::ui::theme::Theme;
+use trace_inspector::ui::timeline::{GanttView, RowsInput};
+use trace_inspector::ui::tree::{TreeView, visible_rows};
+
+const SPANS: usize = 100_000;
+const SESSIONS: usize = 10_000;
+const VIEW: (f32, f32) = (1600.0, 1000.0);
+const WARM_UP: usize = 20;
+const FRAMES: usize = 200;
+
+/// Runs `FRAMES` timed frames of `draw` and returns the per-frame times in ms, sorted.
+fn time_frames(mut draw: impl FnMut(&mut egui::Ui, usize)) -> Vec<f64> {
+    let ctx = egui::Context::default();
+    let screen = Rect::from_min_size(Pos2::ZERO, vec2(VIEW.0, VIEW.1));
+    let mut times = Vec::with_capacity(FRAMES);
+    for frame in 0..WARM_UP + FRAMES {
+        // Wander over the middle of the view: rows, bars and tooltips get hovered.
+        let wobble = (frame % 40) as f32;
+        let pointer = pos2(VIEW.0 * 0.55 + wobble * 3.0, VIEW.1 * 0.45 + wobble);
+        let input = RawInput {
+            screen_rect: Some(screen),
+            time: Some(frame as f64 / 60.0),
+            predicted_dt: 1.0 / 60.0,
+            events: vec![Event::PointerMoved(pointer)],
+            ..RawInput::default()
+        };
+        let started = Instant::now();
+        let output = ctx.run_ui(input, |ui| draw(ui, frame));
+        let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        if frame == WARM_UP + FRAMES - 1 && std::env::var_os("FRAME_DEBUG").is_some() {
+            let vertices: usize = primitives
+                .iter()
+                .map(|p| match &p.primitive {
+                    egui::epaint::Primitive::Mesh(m) => m.vertices.len(),
+                    egui::epaint::Primitive::Callback(_) => 0,
+                })
+                .sum();
+            eprintln!("last frame: {} primitives, {vertices} vertices", primitives.len());
+        }
+        std::hint::black_box(primitives);
+        if frame >= WARM_UP {
+            times.push(elapsed);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    times
+}
+
+fn report(name: &str, what: &str, count: usize, times: &[f64]) {
+    let pick = |q: f64| times[((q * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1];
+    println!("{name} {what}={count} median_ms={:.2} p99_ms={:.2}", pick(0.5), pick(0.99));
+}
+
+/// A session of about `SPANS` spans (pairs fold into one span: the demo's runs give about
+/// 0.593 spans per event).
+fn big_session(dir: &std::path::Path) -> AnalyzedSession {
+    let path = dir.join("frame-spans.db");
+    let events = SPANS * 1000 / 593;
+    let config = DemoConfig { sessions: 1, events_per_session: Some(events), raw_io: false, ..DemoConfig::default() };
+    demo::generate(&path, &config).unwrap_or_else(|e| panic!("demo: {e}"));
+    let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let list = store.list_sessions().unwrap_or_else(|e| panic!("{e}"));
+    let row = list.sessions[0].clone();
+    let id = row.id.clone();
+    let data = store.load_session(&id, Some(row)).unwrap_or_else(|e| panic!("{e}"));
+    analysis::analyze(data, Anchor::Auto)
+}
+
+fn sessions(dir: &std::path::Path) -> (Vec<SessionRow>, SlowIndex) {
+    let path = dir.join("frame-sessions.db");
+    let config = DemoConfig { sessions: SESSIONS, raw_io: false, ..DemoConfig::default() };
+    demo::generate(&path, &config).unwrap_or_else(|e| panic!("demo: {e}"));
+    let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let rows = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions;
+    let slow = SlowIndex::from_durations(&store.tool_durations().unwrap_or_else(|e| panic!("{e}")));
+    (rows, slow)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+    let session = big_session(dir.path());
+    let theme = Theme::new(true);
+    let n = session.timeline.spans.len();
+    let collapsed = vec![false; n];
+    let slow = vec![false; n];
+    let rows = visible_rows(&session.timeline, &collapsed, None);
+    let input = RowsInput {
+        session: &session,
+        rows: &rows,
+        collapsed: &collapsed,
+        selected: None,
+        hits: &[],
+        slow: &slow,
+        now_ms: None,
+        theme: &theme,
+    };
+
+    let mut gantt = GanttView::new();
+    let times = time_frames(|ui, _| {
+        let _ = gantt.ui(ui, &input);
+    });
+    report("gantt_zoomed_out", "spans", n, &times);
+
+    let mut gantt = GanttView::new();
+    let extent = session.timeline.end_ms;
+    let times = time_frames(|ui, frame| {
+        if frame == 1 {
+            // After the first frame the chart knows the session's length.
+            gantt.zoom_by(50.0, extent / 2.0);
+            gantt.scroll_to_row(rows.len() / 2);
+        }
+        let _ = gantt.ui(ui, &input);
+    });
+    report("gantt_mid_zoom", "spans", n, &times);
+
+    let mut tree = TreeView::new();
+    let times = time_frames(|ui, frame| {
+        if frame == 0 {
+            tree.scroll_to_row(rows.len() / 2);
+        }
+        let _ = tree.ui(ui, &input);
+    });
+    report("tree", "spans", n, &times);
+
+    let (sessions, slow_index) = sessions(dir.path());
+    let mut table = SessionsTable::default();
+    let times = time_frames(|ui, _| {
+        let _ = table.ui(ui, &sessions, Some(&slow_index), Sort::default(), &theme);
+    });
+    report("table", "sessions", sessions.len(), &times);
+}
