@@ -179,13 +179,11 @@ pub struct SessionView {
     pub search: SearchState,
     pub slow: Vec<bool>,
     pub loaded_in: Duration,
-    event_by_id: HashMap<String, usize>,
 }
 
 impl SessionView {
     fn new(session: AnalyzedSession, loaded_in: Duration) -> Self {
         let n = session.timeline.spans.len();
-        let event_by_id = session.data.events.iter().enumerate().rev().map(|(i, e)| (e.id.clone(), i)).collect();
         let mut view = Self {
             session,
             collapsed: vec![false; n],
@@ -202,16 +200,28 @@ impl SessionView {
             search: SearchState::default(),
             slow: Vec::new(),
             loaded_in,
-            event_by_id,
         };
         view.refresh_rows();
         view
     }
 
-    /// The span holding the event with this id.
+    /// The span holding the (first) event with this id. A scan: for many ids use [`Self::spans_by_id`].
     #[must_use]
     pub fn span_of_id(&self, id: &str) -> Option<usize> {
-        self.event_by_id.get(id).and_then(|&e| self.session.timeline.span_for_event(e))
+        let event = self.session.data.events.iter().position(|e| e.id == id)?;
+        self.session.timeline.span_for_event(event)
+    }
+
+    /// Span of each event id, built on demand (not kept: 100,000 ids would cost megabytes).
+    fn spans_by_id(&self) -> HashMap<&str, usize> {
+        let t = &self.session.timeline;
+        let mut map = HashMap::with_capacity(self.session.data.events.len());
+        for (i, e) in self.session.data.events.iter().enumerate() {
+            if let Some(span) = t.span_for_event(i) {
+                map.entry(e.id.as_str()).or_insert(span);
+            }
+        }
+        map
     }
 
     fn recompute_slow(&mut self, slow: Option<&SlowIndex>, threshold_ms: Option<f64>) {
@@ -409,11 +419,13 @@ impl TraceApp {
                 Reply::Session { session, elapsed, reload } => self.session_loaded(*session, elapsed, reload),
                 Reply::Hits { hits, done } => {
                     if let Some(view) = self.session.as_mut() {
-                        for hit in hits {
-                            view.search.hit_count += 1;
-                            if let Some(span) = view.span_of_id(&hit.id)
-                                && let Some(flag) = view.search.hits.get_mut(span)
-                            {
+                        view.search.hit_count += hits.len();
+                        let spans: Vec<usize> = {
+                            let by_id = view.spans_by_id();
+                            hits.iter().filter_map(|h| by_id.get(h.id.as_str()).copied()).collect()
+                        };
+                        for span in spans {
+                            if let Some(flag) = view.search.hits.get_mut(span) {
                                 *flag = true;
                             }
                         }
@@ -504,12 +516,16 @@ impl TraceApp {
                 view.threshold_text = old.threshold_text;
                 view.search.text = old.search.text;
                 view.search.only_matches = old.search.only_matches;
-                for id in collapsed_ids {
-                    if let Some(s) = view.span_of_id(&id) {
-                        view.collapsed[s] = true;
-                    }
+                let (collapsed, selected) = {
+                    let by_id = view.spans_by_id();
+                    let collapsed: Vec<usize> =
+                        collapsed_ids.iter().filter_map(|id| by_id.get(id.as_str()).copied()).collect();
+                    (collapsed, selected_id.as_deref().and_then(|id| by_id.get(id).copied()))
+                };
+                for s in collapsed {
+                    view.collapsed[s] = true;
                 }
-                view.selected = selected_id.as_deref().and_then(|id| view.span_of_id(id));
+                view.selected = selected;
                 view.detail_event = view.selected.and_then(|s| view.session.timeline.spans.get(s)).map(|s| s.event);
                 view.detail = old.detail;
                 view.recompute_slow(self.file.as_ref().and_then(|f| f.slow.as_ref()), threshold);
