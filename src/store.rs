@@ -87,6 +87,9 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     schema: Schema,
+    /// The `file:` URI of a file opened immutable (no writer attached): another connection
+    /// opened on it sees exactly the same data, so a big read can be split between two.
+    immutable_uri: Option<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -106,8 +109,8 @@ impl Store {
     /// locked, or without an `agent_traces` table or one of its required columns.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         check_header(path)?;
-        let conn = open_read_only(path)?;
-        let mut store = Store { conn, path: path.to_owned(), schema: Schema::default() };
+        let (conn, immutable_uri) = open_read_only(path)?;
+        let mut store = Store { conn, path: path.to_owned(), schema: Schema::default(), immutable_uri };
         store.schema = store.discover()?;
         Ok(store)
     }
@@ -501,12 +504,14 @@ impl Store {
     /// A [`StoreError`] when SQLite fails or the query is interrupted.
     pub fn load_session(&self, session_id: &str, row: Option<SessionRow>) -> Result<SessionData, StoreError> {
         let (filter, param) = session_filter(&self.schema, session_id);
+        // A plain id filters with `session_id = ?1` (blob ids and the NULL session do not).
+        let splittable = !session_id.is_empty() && !is_blob_key(session_id);
         let no_progress = &mut |_| ControlFlow::Continue(());
         let (row, mut events) = match row {
             Some(row) => {
                 // The row's count sizes the vector once (a hint: the file may have changed since).
                 let capacity = usize::try_from(row.event_count).unwrap_or(0).min(1 << 22);
-                let events = self.query_events(&filter, &param, capacity, None, no_progress)?;
+                let events = self.query_events(&filter, &param, capacity, splittable, None, no_progress)?;
                 (row, events)
             }
             None => {
@@ -516,7 +521,7 @@ impl Store {
                 // the session list's.
                 let mut sums = (self.schema.binary_text && !session_id.is_empty() && !is_blob_key(session_id))
                     .then(RowSums::default);
-                let events = self.query_events(&filter, &param, 0, sums.as_mut(), no_progress)?;
+                let events = self.query_events(&filter, &param, 0, splittable, sums.as_mut(), no_progress)?;
                 let known = sums.and_then(|s| s.aggregates(session_id));
                 let row = match known {
                     Some(a) => {
@@ -543,13 +548,16 @@ impl Store {
     }
 
     /// Reads events matching `filter` (a WHERE clause over `agent_traces` with one parameter).
-    /// `progress` sees the count read so far every 4,096 rows and may stop the read.
+    /// `progress` sees the count read so far every 4,096 rows and may stop the read. With
+    /// `splittable` (the filter is a plain `column = ?1`) a big read of an immutable file is
+    /// split by rowid between this connection and a second one.
     fn query_events(
         &self,
         filter: &str,
         param: &str,
         capacity: usize,
-        mut sums: Option<&mut RowSums>,
+        splittable: bool,
+        sums: Option<&mut RowSums>,
         progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Vec<TraceEvent>, StoreError> {
         let s = &self.schema;
@@ -575,13 +583,17 @@ impl Store {
             raw_len("raw_input"),
             raw_len("raw_output"),
         );
+        if splittable && let Some((uri, middle)) = self.split_point(filter, param)? {
+            return self.query_events_split(&sql, param, uri, middle, capacity, sums, progress);
+        }
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
+        let mut sums = sums;
         // Reading `data` for labels is a third of the work per row and needs nothing from
         // SQLite: a second thread does it for full batches while this one keeps stepping.
         std::thread::scope(|scope| {
             let mut batch: Vec<TraceEvent> = Vec::with_capacity(LABEL_BATCH.min(capacity.max(64)));
-            let mut labeller: Option<(SyncSender<Vec<TraceEvent>>, ScopedJoinHandle<'_, Vec<TraceEvent>>)> = None;
+            let mut labeller: Option<Labeller<'_>> = None;
             let mut read = 0usize;
             while let Some(r) = rows.next().map_err(|e| self.err(e))? {
                 if let Some(sums) = sums.as_deref_mut() {
@@ -605,7 +617,7 @@ impl Store {
                     // A send fails only when the labeller died; its join below says why.
                     let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(LABEL_BATCH)));
                 }
-                if read % 4096 == 0 && progress(read).is_break() {
+                if read.is_multiple_of(4096) && progress(read).is_break() {
                     return Err(StoreError::Cancelled { path: self.path.clone() });
                 }
             }
@@ -619,6 +631,95 @@ impl Store {
                     out
                 }
             })
+        })
+    }
+
+    /// For a read worth splitting (an immutable file, rows spread over many rowids): the
+    /// URI to open a second connection with and the first rowid of the upper half.
+    fn split_point(&self, filter: &str, param: &str) -> Result<Option<(&str, i64)>, StoreError> {
+        let Some(uri) = self.immutable_uri.as_deref() else { return Ok(None) };
+        if !self.schema.has_rowid {
+            return Ok(None);
+        }
+        // Each is one index probe.
+        let bound = |f: &str| -> Result<Option<i64>, StoreError> {
+            self.conn
+                .query_row(&format!("SELECT {f}(rowid) FROM agent_traces WHERE {filter}"), [param], |r| r.get(0))
+                .map_err(|e| self.err(e))
+        };
+        let (Some(lo), Some(hi)) = (bound("MIN")?, bound("MAX")?) else { return Ok(None) };
+        if hi.saturating_sub(lo) < SPLIT_MIN_ROWS {
+            return Ok(None);
+        }
+        Ok(Some((uri, lo + (hi - lo) / 2 + 1)))
+    }
+
+    /// [`Store::query_events`] in two rowid ranges at once: below `middle` here, from `middle`
+    /// on a second connection to the same immutable file; the halves join in rowid order, so
+    /// the result (and the sums) are those of one read.
+    #[allow(clippy::too_many_arguments)]
+    fn query_events_split(
+        &self,
+        sql: &str,
+        param: &str,
+        uri: &str,
+        middle: i64,
+        capacity: usize,
+        sums: Option<&mut RowSums>,
+        progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Vec<TraceEvent>, StoreError> {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let path = self.path.as_path();
+        let want_sums = sums.is_some();
+        let mut sums = sums;
+        std::thread::scope(|scope| {
+            let upper = scope.spawn(|| -> Result<(Vec<TraceEvent>, Option<RowSums>), StoreError> {
+                let conn = open_immutable(uri).map_err(|e| map_sqlite(path, e))?;
+                harden(&conn).map_err(|e| map_sqlite(path, e))?;
+                let mut stmt = conn.prepare(&format!("{sql} AND rowid >= ?2")).map_err(|e| map_sqlite(path, e))?;
+                let mut rows = stmt.query(rusqlite::params![param, middle]).map_err(|e| map_sqlite(path, e))?;
+                let mut sums = want_sums.then(RowSums::default);
+                let mut out = Vec::with_capacity(capacity / 2);
+                while let Some(r) = rows.next().map_err(|e| map_sqlite(path, e))? {
+                    if let Some(sums) = sums.as_mut() {
+                        sums.add(r);
+                    }
+                    out.push(event_from_row(r, out.len()));
+                    if out.len().is_multiple_of(4096) && stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(StoreError::Cancelled { path: path.to_owned() });
+                    }
+                }
+                label_events(&mut out);
+                Ok((out, sums))
+            });
+            let lower = (|| -> Result<Vec<TraceEvent>, StoreError> {
+                let mut stmt = self.conn.prepare(&format!("{sql} AND rowid < ?2")).map_err(|e| self.err(e))?;
+                let mut rows = stmt.query(rusqlite::params![param, middle]).map_err(|e| self.err(e))?;
+                let mut out = Vec::with_capacity(capacity);
+                while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                    if let Some(sums) = sums.as_deref_mut() {
+                        sums.add(r);
+                    }
+                    out.push(event_from_row(r, out.len()));
+                    // The halves are read at the same pace: report twice this half's count.
+                    if out.len().is_multiple_of(4096) && progress(out.len() * 2).is_break() {
+                        return Err(StoreError::Cancelled { path: self.path.clone() });
+                    }
+                }
+                label_events(&mut out);
+                Ok(out)
+            })();
+            if lower.is_err() {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            let upper = upper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let mut events = lower?;
+            let (mut upper_events, upper_sums) = upper?;
+            events.append(&mut upper_events);
+            if let (Some(sums), Some(later)) = (sums, upper_sums) {
+                sums.merge(later);
+            }
+            Ok(events)
         })
     }
 
@@ -850,24 +951,23 @@ struct RowSums {
     count: u64,
     input: i64,
     output: i64,
-    cost: SqlSum,
+    /// `cost_usd` values in row order: `TOTAL` is summed at the end, so sums of parts read
+    /// in parallel still add up in SQLite's order.
+    costs: Vec<Cost>,
     errors: u64,
     first: Option<String>,
     last: Option<String>,
 }
 
+#[derive(Clone, Copy)]
+enum Cost {
+    Int(i64),
+    Real(f64),
+}
+
 impl Default for RowSums {
     fn default() -> Self {
-        Self {
-            usable: true,
-            count: 0,
-            input: 0,
-            output: 0,
-            cost: SqlSum::default(),
-            errors: 0,
-            first: None,
-            last: None,
-        }
+        Self { usable: true, count: 0, input: 0, output: 0, costs: Vec::new(), errors: 0, first: None, last: None }
     }
 }
 
@@ -884,11 +984,11 @@ impl RowSums {
             && match get(r, 12) {
                 ValueRef::Null => true,
                 ValueRef::Integer(n) => {
-                    self.cost.step_int(n);
+                    self.costs.push(Cost::Int(n));
                     true
                 }
                 ValueRef::Real(f) => {
-                    self.cost.step_real(f);
+                    self.costs.push(Cost::Real(f));
                     true
                 }
                 _ => false,
@@ -905,12 +1005,8 @@ impl RowSums {
                 ValueRef::Null => true,
                 ValueRef::Text(t) => match std::str::from_utf8(t) {
                     Ok(t) => {
-                        if self.first.as_deref().is_none_or(|f| t < f) {
-                            self.first = Some(t.to_owned());
-                        }
-                        if self.last.as_deref().is_none_or(|l| t > l) {
-                            self.last = Some(t.to_owned());
-                        }
+                        keep_extreme(&mut self.first, t, std::cmp::Ordering::Less);
+                        keep_extreme(&mut self.last, t, std::cmp::Ordering::Greater);
                         true
                     }
                     Err(_) => false,
@@ -920,15 +1016,41 @@ impl RowSums {
         self.usable = ok;
     }
 
+    /// Appends the sums of the rows that follow these.
+    fn merge(&mut self, later: RowSums) {
+        self.usable &= later.usable;
+        self.count += later.count;
+        match (self.input.checked_add(later.input), self.output.checked_add(later.output)) {
+            (Some(i), Some(o)) => (self.input, self.output) = (i, o),
+            // Only a near-overflowing total gets here; SQL then sums it exactly.
+            _ => self.usable = false,
+        }
+        self.costs.extend(later.costs);
+        self.errors += later.errors;
+        if let Some(t) = later.first.as_deref() {
+            keep_extreme(&mut self.first, t, std::cmp::Ordering::Less);
+        }
+        if let Some(t) = later.last.as_deref() {
+            keep_extreme(&mut self.last, t, std::cmp::Ordering::Greater);
+        }
+    }
+
     /// The session's aggregates as `trace_aggregates` gives them; `None` when unusable.
     fn aggregates(self, session_id: &str) -> Option<Vec<TraceAggregate>> {
-        if !self.usable {
+        if !self.usable || self.count > MAX_SUMMED_ROWS {
             return None;
         }
         if self.count == 0 {
             return Some(Vec::new());
         }
-        let cost = self.cost.total();
+        let mut sum = SqlSum::default();
+        for c in &self.costs {
+            match *c {
+                Cost::Int(n) => sum.step_int(n),
+                Cost::Real(f) => sum.step_real(f),
+            }
+        }
+        let cost = sum.total();
         Some(vec![TraceAggregate {
             session_id: session_id.to_owned(),
             event_count: self.count,
@@ -942,11 +1064,29 @@ impl RowSums {
     }
 }
 
-/// `SUM` of an integer column: plain integers only, without overflow.
+/// `MIN` (with `Less`) or `MAX` of text by bytes, reusing the kept string's buffer.
+fn keep_extreme(kept: &mut Option<String>, t: &str, want: std::cmp::Ordering) {
+    match kept {
+        Some(k) if t.cmp(k.as_str()) == want => {
+            k.clear();
+            k.push_str(t);
+        }
+        Some(_) => {}
+        None => *kept = Some(t.to_owned()),
+    }
+}
+
+/// Token counts up to this size are summed here; with fewer than `MAX_SUMMED_ROWS` rows no
+/// running total (in any order or split) can overflow, so SQLite's overflow error cannot be
+/// missed. Anything larger is left to SQL.
+const MAX_SUMMED_TOKENS: i64 = 1 << 40;
+const MAX_SUMMED_ROWS: u64 = 1 << 22;
+
+/// `SUM` of an integer column: plain integers of a sane size only.
 fn add_int(sum: &mut i64, v: ValueRef<'_>) -> bool {
     match v {
         ValueRef::Null => true,
-        ValueRef::Integer(n) => match sum.checked_add(n) {
+        ValueRef::Integer(n) if n.abs() <= MAX_SUMMED_TOKENS => match sum.checked_add(n) {
             Some(s) => {
                 *sum = s;
                 true
@@ -964,7 +1104,6 @@ struct SqlSum {
     r_err: f64,
     i_sum: i64,
     approx: bool,
-    overflow: bool,
 }
 
 impl SqlSum {
@@ -1008,7 +1147,6 @@ impl SqlSum {
         } else if let Some(x) = self.i_sum.checked_add(v) {
             self.i_sum = x;
         } else {
-            self.overflow = true;
             self.init(self.i_sum);
             self.approx = true;
             self.kbn_int(v);
@@ -1016,9 +1154,7 @@ impl SqlSum {
     }
 
     fn step_real(&mut self, v: f64) {
-        if self.approx {
-            self.overflow = false;
-        } else {
+        if !self.approx {
             self.init(self.i_sum);
             self.approx = true;
         }
@@ -1034,6 +1170,7 @@ impl SqlSum {
     }
 }
 
+#[derive(Debug, PartialEq)]
 struct TraceAggregate {
     session_id: String,
     event_count: u64,
@@ -1177,27 +1314,33 @@ fn file_uri(path: &Path, query: &str) -> String {
     uri
 }
 
-fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+/// Opens the file read-only; with the `file:` URI when it was opened immutable.
+fn open_read_only(path: &Path) -> Result<(Connection, Option<String>), StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     // A WAL-mode file with no -wal beside it has no writer attached (a writer keeps its -wal
     // until it closes). Reading it normally would create an empty -wal and a -shm next to the
     // user's file; opening it immutable reads the same data and creates nothing.
-    let conn = if is_wal_mode(path) && !wal_path(path).exists() {
-        Connection::open_with_flags(file_uri(path, "immutable=1"), flags | OpenFlags::SQLITE_OPEN_URI)
-    } else {
-        Connection::open_with_flags(path, flags)
+    let immutable = (is_wal_mode(path) && !wal_path(path).exists()).then(|| file_uri(path, "immutable=1"));
+    let conn = match &immutable {
+        Some(uri) => open_immutable(uri),
+        None => Connection::open_with_flags(path, flags),
     }
     .map_err(|e| map_sqlite(path, e))?;
     harden(&conn).map_err(|e| map_sqlite(path, e))?;
     // The first read is where SQLite meets the header, the WAL and its index.
     match conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)) {
-        Ok(_) => Ok(conn),
+        Ok(_) => Ok((conn, immutable)),
         Err(e) if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) => {
             drop(conn);
-            open_wal_copy(path)
+            Ok((open_wal_copy(path)?, None))
         }
         Err(e) => Err(map_sqlite(path, e)),
     }
+}
+
+fn open_immutable(uri: &str) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    Connection::open_with_flags(uri, flags)
 }
 
 /// A WAL-mode file in a folder we cannot write to, whose `-shm` index is missing, cannot be
@@ -1453,6 +1596,12 @@ fn event_from_row(r: &Row<'_>, position: usize) -> TraceEvent {
     }
 }
 
+/// Rowids a session's traces must span before reading them is split between two threads.
+const SPLIT_MIN_ROWS: i64 = 16_384;
+
+/// The labelling thread: where to send batches, and its handle.
+type Labeller<'scope> = (SyncSender<Vec<TraceEvent>>, ScopedJoinHandle<'scope, Vec<TraceEvent>>);
+
 /// Events per batch handed to the labelling thread.
 const LABEL_BATCH: usize = 2048;
 
@@ -1656,4 +1805,60 @@ fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<Strin
         label
     };
     EventInfo { label, tool, step_id, failed, data_is_object }
+}
+
+#[cfg(test)]
+mod speed_path_tests {
+    //! The fast paths of a session load (sums in Rust, two-thread reads) give what the plain
+    //! paths give.
+    use super::*;
+    use crate::demo::{self, DemoConfig};
+
+    fn demo_file(sessions: usize, events: Option<usize>) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("agent_traces.db");
+        let config = DemoConfig { sessions, events_per_session: events, seed: 11, ..DemoConfig::default() };
+        demo::generate(&path, &config).unwrap_or_else(|e| panic!("{e}"));
+        (dir, path)
+    }
+
+    #[test]
+    fn split_read_and_rust_sums_match_one_read_and_sql() {
+        let (_dir, path) = demo_file(1, Some(30_000));
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.immutable_uri.is_some(), "a closed demo file opens immutable");
+        let id = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions[0].id.clone();
+        let (filter, param) = session_filter(&store.schema, &id);
+        let read = |split: bool| {
+            let mut sums = RowSums::default();
+            let events = store
+                .query_events(&filter, &param, 0, split, Some(&mut sums), &mut |_| ControlFlow::Continue(()))
+                .unwrap_or_else(|e| panic!("{e}"));
+            (events, sums.aggregates(&id))
+        };
+        assert!(store.split_point(&filter, &param).unwrap_or_else(|e| panic!("{e}")).is_some());
+        let (one, one_sums) = read(false);
+        let (two, two_sums) = read(true);
+        assert_eq!(one.len(), 30_000);
+        assert!(one == two, "the split read differs from the single read");
+        let sql = store.trace_aggregates("SUM", Some(&id)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(one_sums.as_ref(), Some(&sql));
+        assert_eq!(two_sums.as_ref(), Some(&sql));
+        let loaded = store.load_session(&id, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(Some(&loaded.row), store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions.first());
+        let mut sorted = one;
+        sort_events(&mut sorted);
+        assert!(loaded.events == sorted, "load_session gives the events of one read, sorted");
+    }
+
+    #[test]
+    fn loaded_rows_equal_list_rows() {
+        let (_dir, path) = demo_file(30, None);
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        for row in store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions {
+            let loaded = store.load_session(&row.id, None).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(loaded.row, row);
+            assert_eq!(loaded.events.len() as u64, row.event_count);
+        }
+    }
 }
