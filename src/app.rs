@@ -1057,7 +1057,7 @@ impl TraceApp {
         if self.state.show_summary {
             egui::Panel::right("summary-panel").default_size(360.0).resizable(true).show(ui, |ui| {
                 egui::ScrollArea::vertical().id_salt("summary-scroll").show(ui, |ui| {
-                    for a in aggregates::ui(ui, &view.session, &theme) {
+                    for a in aggregates::ui(ui, &view.session, &theme, now_ms) {
                         match a {
                             AggregateAction::Focus(span) => {
                                 commands.push(Command::SelectSpan { span, scroll: true, zoom: true })

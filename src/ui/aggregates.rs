@@ -19,8 +19,8 @@ pub enum AggregateAction {
 /// Warnings listed before "… N more".
 const WARNINGS_SHOWN: usize = 100;
 
-/// Draws the panel for a session.
-pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme) -> Vec<AggregateAction> {
+/// Draws the panel for a session. `now_ms` (from the origin) is given while it is running.
+pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: Option<f64>) -> Vec<AggregateAction> {
     let mut actions = Vec::new();
     let s = &session.summary;
     ui.heading("Totals");
@@ -34,7 +34,7 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme) -> Vec<Ag
             "Duration",
             match s.total_duration_ms {
                 Some(d) => format_duration_ms(d),
-                None => format!("{} so far", format_duration_ms(s.timeline_ms)),
+                None => format!("{} so far", format_duration_ms(now_ms.unwrap_or(s.timeline_ms))),
             },
         );
         row("Events", format_count(s.total_events as i64));
