@@ -90,6 +90,9 @@ pub struct Store {
     /// The `file:` URI of a file opened immutable (no writer attached): another connection
     /// opened on it sees exactly the same data, so a big read can be split between two.
     immutable_uri: Option<String>,
+    /// The private copy read instead of the file, when there is one. Declared after `conn`
+    /// so the connection closes before the copy is removed.
+    _copy: Option<PrivateCopy>,
 }
 
 impl std::fmt::Debug for Store {
@@ -109,8 +112,8 @@ impl Store {
     /// locked, or without an `agent_traces` table or one of its required columns.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         check_header(path)?;
-        let (conn, immutable_uri) = open_read_only(path)?;
-        let mut store = Store { conn, path: path.to_owned(), schema: Schema::default(), immutable_uri };
+        let (conn, immutable_uri, copy) = open_read_only(path)?;
+        let mut store = Store { conn, path: path.to_owned(), schema: Schema::default(), immutable_uri, _copy: copy };
         store.schema = store.discover()?;
         Ok(store)
     }
@@ -391,13 +394,24 @@ impl Store {
             Some(id) => (format!("WHERE {}", key_filter(&s.trace_col("session_id"), id)), vec![key_param(id)]),
             None => (String::new(), Vec::new()),
         };
+        // The sums count what the per-trace converters accept: whole numbers (integers, whole
+        // reals, numeric text) and finite costs. One real among the tokens would otherwise turn
+        // SUM into a float, and one infinite cost would make the whole total infinite.
+        let whole = |c: String| {
+            format!(
+                "CASE WHEN typeof({c}) = 'integer' THEN {c} \
+                 WHEN typeof({c}) = 'real' AND {c} = CAST({c} AS INTEGER) THEN CAST({c} AS INTEGER) \
+                 WHEN typeof({c}) = 'text' THEN CAST(trim({c}) AS INTEGER) END"
+            )
+        };
+        let finite = |c: String| format!("CASE WHEN abs({c}) <= 1.7976931348623157e308 THEN {c} END");
         let sql = format!(
             "SELECT {sid}, typeof({sid}), COUNT(*), {sum}({tin}), {sum}({tout}), TOTAL({cost}), \
              SUM({ty} = 'error'), MIN({ts}), MAX({ts}) FROM agent_traces {filter} GROUP BY {sid}",
             sid = s.trace_col("session_id"),
-            tin = s.trace_col("input_tokens"),
-            tout = s.trace_col("output_tokens"),
-            cost = s.trace_col("cost_usd"),
+            tin = whole(s.trace_col("input_tokens")),
+            tout = whole(s.trace_col("output_tokens")),
+            cost = finite(s.trace_col("cost_usd")),
             ty = s.trace_col("type"),
             ts = s.trace_col("timestamp"),
         );
@@ -410,8 +424,8 @@ impl Store {
             out.push(TraceAggregate {
                 session_id,
                 event_count: count_value(r, 2),
-                input_tokens: int_value(r, 3, "input_tokens", &mut notes).unwrap_or(0),
-                output_tokens: int_value(r, 4, "output_tokens", &mut notes).unwrap_or(0),
+                input_tokens: sum_value(r, 3),
+                output_tokens: sum_value(r, 4),
                 cost_usd: float_value(r, 5, "cost_usd", &mut notes).unwrap_or(0.0),
                 error_count: count_value(r, 6),
                 first_event_at: text_value(r, 7, "timestamp", &mut notes),
@@ -800,7 +814,7 @@ impl Store {
     /// [`StoreError::NoSuchTrace`] or a SQLite failure.
     pub fn trace_detail(&self, id: &str) -> Result<TraceDetail, StoreError> {
         let filter = key_filter(&self.schema.trace_col("id"), id);
-        self.detail_where(&filter, id, id)
+        self.detail_where(&filter, &key_param(id), id)
     }
 
     /// Every column of the trace in this row (exact even when ids repeat).
@@ -987,6 +1001,8 @@ impl RowSums {
                     self.costs.push(Cost::Int(n));
                     true
                 }
+                // As the SQL total: an infinite cost is left out (it is a warning on its trace).
+                ValueRef::Real(f) if !f.is_finite() => true,
                 ValueRef::Real(f) => {
                     self.costs.push(Cost::Real(f));
                     true
@@ -1292,10 +1308,11 @@ fn harden(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// True when the header says WAL mode (file format versions 2).
+/// True when the header says WAL mode. SQLite opens the WAL (creating `-wal` and `-shm`)
+/// whenever the read version, byte 19, is 2, whatever the write version (byte 18) says.
 fn is_wal_mode(path: &Path) -> bool {
     let mut header = [0u8; 20];
-    File::open(path).and_then(|mut f| f.read_exact(&mut header)).is_ok() && header[18] == 2 && header[19] == 2
+    File::open(path).and_then(|mut f| f.read_exact(&mut header)).is_ok() && header[19] == 2
 }
 
 /// `file:` URI for a path, with every byte outside the unreserved set percent-encoded.
@@ -1314,8 +1331,9 @@ fn file_uri(path: &Path, query: &str) -> String {
     uri
 }
 
-/// Opens the file read-only; with the `file:` URI when it was opened immutable.
-fn open_read_only(path: &Path) -> Result<(Connection, Option<String>), StoreError> {
+/// Opens the file read-only; with the `file:` URI when it was opened immutable, and the
+/// private copy when it had to be read from one.
+fn open_read_only(path: &Path) -> Result<(Connection, Option<String>, Option<PrivateCopy>), StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     // A WAL-mode file with no -wal beside it has no writer attached (a writer keeps its -wal
     // until it closes). Reading it normally would create an empty -wal and a -shm next to the
@@ -1329,10 +1347,11 @@ fn open_read_only(path: &Path) -> Result<(Connection, Option<String>), StoreErro
     harden(&conn).map_err(|e| map_sqlite(path, e))?;
     // The first read is where SQLite meets the header, the WAL and its index.
     match conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)) {
-        Ok(_) => Ok((conn, immutable)),
+        Ok(_) => Ok((conn, immutable, None)),
         Err(e) if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) => {
             drop(conn);
-            Ok((open_wal_copy(path)?, None))
+            let (conn, copy) = open_wal_copy(path)?;
+            Ok((conn, None, Some(copy)))
         }
         Err(e) => Err(map_sqlite(path, e)),
     }
@@ -1343,13 +1362,29 @@ fn open_immutable(uri: &str) -> rusqlite::Result<Connection> {
     Connection::open_with_flags(uri, flags)
 }
 
+/// A folder under the system temp folder holding a private copy of a database; removed when
+/// dropped (a copy can be as large as the user's file, so none may be left behind).
+struct PrivateCopy {
+    dir: PathBuf,
+}
+
+impl Drop for PrivateCopy {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+            log::warn!("{}: cannot remove the private copy: {e}", self.dir.display());
+        }
+    }
+}
+
 /// A WAL-mode file in a folder we cannot write to, whose `-shm` index is missing, cannot be
 /// opened in place. Reading a private copy of the file and its `-wal` keeps every committed
 /// transaction visible without touching the originals.
-fn open_wal_copy(path: &Path) -> Result<Connection, StoreError> {
+fn open_wal_copy(path: &Path) -> Result<(Connection, PrivateCopy), StoreError> {
     let io = |e| StoreError::Io { path: path.to_owned(), source: e };
     let dir = std::env::temp_dir().join(format!("trace-inspector-{}-{}", std::process::id(), unique()));
     std::fs::create_dir_all(&dir).map_err(io)?;
+    // From here on every return, early or not, removes the folder when `guard` drops.
+    let guard = PrivateCopy { dir: dir.clone() };
     let copy = dir.join("copy.db");
     std::fs::copy(path, &copy).map_err(io)?;
     let wal = wal_path(path);
@@ -1361,7 +1396,7 @@ fn open_wal_copy(path: &Path) -> Result<Connection, StoreError> {
     harden(&conn).map_err(|e| map_sqlite(path, e))?;
     conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
         .map_err(|e| map_sqlite(path, e))?;
-    Ok(conn)
+    Ok((conn, guard))
 }
 
 fn unique() -> u64 {
@@ -1372,13 +1407,31 @@ fn unique() -> u64 {
 
 fn map_sqlite(path: &Path, e: rusqlite::Error) -> StoreError {
     let path = path.to_owned();
+    // SQLite quotes schema text in some messages ("malformed database schema (…) - …"), line
+    // breaks and all; an error is one line.
+    let e = match e {
+        rusqlite::Error::SqliteFailure(code, Some(message))
+            if message.contains(char::is_control) || message.len() > 300 =>
+        {
+            rusqlite::Error::SqliteFailure(code, Some(one_line_message(&message)))
+        }
+        other => other,
+    };
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked { path },
-        Some(ErrorCode::NotADatabase) => StoreError::NotSqlite { path },
+        // The magic string was checked before SQLite saw the file: the rest of the header is bad.
+        Some(ErrorCode::NotADatabase) => StoreError::Corrupt { path, detail: e.to_string() },
         Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt { path, detail: e.to_string() },
         Some(ErrorCode::OperationInterrupted) => StoreError::Cancelled { path },
         _ => StoreError::Sqlite { path, source: e },
     }
+}
+
+/// Whitespace runs (line breaks included) become one space; cut to 300 characters.
+fn one_line_message(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let joined = one_line(&joined);
+    if joined.chars().count() > 300 { format!("{}…", joined.chars().take(300).collect::<String>()) } else { joined }
 }
 
 // ---- lenient value conversion -------------------------------------------------------------
@@ -1432,6 +1485,16 @@ fn count_value(r: &Row<'_>, i: usize) -> u64 {
     match get(r, i) {
         ValueRef::Integer(n) => u64::try_from(n).unwrap_or(0),
         ValueRef::Real(f) if f.is_finite() && f >= 0.0 => f as u64,
+        _ => 0,
+    }
+}
+
+/// A token sum: exact from SUM, or TOTAL's float saturated to the `i64` range on overflow.
+fn sum_value(r: &Row<'_>, i: usize) -> i64 {
+    match get(r, i) {
+        ValueRef::Integer(n) => n,
+        // `as` saturates: 2^63 becomes i64::MAX.
+        ValueRef::Real(f) if f.is_finite() => f as i64,
         _ => 0,
     }
 }
@@ -1733,17 +1796,39 @@ pub fn event_info_of(kind: &str, data: &str, model: Option<&str>) -> (EventInfo,
 }
 
 fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<String>) -> EventInfo {
+    // `data` rewritten without repeated keys, when it has some; the fields borrow from it.
+    let deduplicated: String;
     let (fields, data_is_object) = if data.trim().is_empty() {
         (DataFields::default(), false)
     } else {
         match serde_json::from_str::<DataFields>(data) {
+            // serde also reads a struct from an array of its fields in order: an array of
+            // exactly 18 values would pass as an object whose `tool` is the first.
+            Ok(_) if !data.trim_start().starts_with('{') => {
+                notes.push("data is JSON but not an object".to_owned());
+                (DataFields::default(), false)
+            }
             Ok(f) => (f, true),
-            Err(e) => {
-                let why = match e.classify() {
-                    serde_json::error::Category::Data => "data is JSON but not an object".to_owned(),
-                    _ => format!("data is not valid JSON ({e})"),
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                // An object can still fail here: a key read above appears twice. Read it as a
+                // map then (the last value of a repeated key wins), and say so.
+                deduplicated = match serde_json::from_str::<serde_json::Value>(data) {
+                    Ok(object @ serde_json::Value::Object(_)) => object.to_string(),
+                    _ => String::new(),
                 };
-                notes.push(why);
+                match serde_json::from_str::<DataFields>(&deduplicated) {
+                    Ok(f) => {
+                        notes.push(format!("data repeats a key ({e}); the last value is used"));
+                        (f, true)
+                    }
+                    Err(_) => {
+                        notes.push("data is JSON but not an object".to_owned());
+                        (DataFields::default(), false)
+                    }
+                }
+            }
+            Err(e) => {
+                notes.push(format!("data is not valid JSON ({e})"));
                 (DataFields::default(), false)
             }
         }

@@ -45,8 +45,8 @@ impl Timestamp {
     /// Milliseconds from `origin` to `self` (negative when earlier).
     #[must_use]
     pub fn ms_since(self, origin: Timestamp) -> f64 {
-        // Both are inside the accepted year range, so the difference fits easily.
-        (self.0 - origin.0) as f64 / NS_PER_MS as f64
+        // Two times in the accepted years can be 9.5e18 ns apart, past i64::MAX.
+        (i128::from(self.0) - i128::from(origin.0)) as f64 / NS_PER_MS as f64
     }
 
     /// The time `ms` milliseconds after `self` (saturating; non-finite counts as zero).
@@ -55,8 +55,10 @@ impl Timestamp {
         if !ms.is_finite() {
             return self;
         }
-        let ns = (ms * NS_PER_MS as f64).clamp(i64::MIN as f64, i64::MAX as f64) as i64;
-        Timestamp(self.0.saturating_add(ns))
+        // In i128: a step across the whole accepted range (9.5e18 ns) does not fit an i64.
+        let ns = (ms * NS_PER_MS as f64).clamp(-2e19, 2e19) as i128;
+        let sum = (i128::from(self.0) + ns).clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+        Timestamp(i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX }))
     }
 
     /// Converts to a chrono value for display.
@@ -269,8 +271,12 @@ fn parse_iso(s: &str) -> Result<Parsed, TimeError> {
         return Err(TimeError::OutOfRange(clip(s)));
     }
     let utc = dt.and_utc().timestamp_nanos_opt().ok_or_else(|| TimeError::OutOfRange(clip(s)))?;
-    let ns = utc - offset_s * NS_PER_S + if leap { NS_PER_S } else { 0 };
-    Ok(Parsed { time: Timestamp(ns), naive })
+    let time = Timestamp(utc - offset_s * NS_PER_S + if leap { NS_PER_S } else { 0 });
+    // The offset or a leap second can carry a time over the edge of the accepted years.
+    if Timestamp::from_chrono(time.to_chrono()).is_none() {
+        return Err(TimeError::OutOfRange(clip(s)));
+    }
+    Ok(Parsed { time, naive })
 }
 
 #[cfg(test)]
@@ -323,6 +329,11 @@ mod tests {
         assert!(matches!(parse_text("2026-11-20T25:00:00Z"), Err(TimeError::Impossible(_))));
         assert!(matches!(parse_text("0001-01-01T00:00:00Z"), Err(TimeError::OutOfRange(_))));
         assert!(matches!(parse_text("9999-12-31T23:59:59Z"), Err(TimeError::OutOfRange(_))));
+        // Found by fuzzing: the offset or a leap second carries these past the edge.
+        assert!(matches!(parse_text("2200-12-31T23:59:60.9"), Err(TimeError::OutOfRange(_))));
+        assert!(matches!(parse_text("2200-12-31T23:59:59-01:00"), Err(TimeError::OutOfRange(_))));
+        assert!(matches!(parse_text("1900-01-01T00:30:00+01:00"), Err(TimeError::OutOfRange(_))));
+        assert!(parse_text("1900-01-01T01:00:00+01:00").is_ok());
         assert!(matches!(parse_text("2026-11-20T09:59:07+00:00garbage"), Err(TimeError::Unknown(_))));
         assert!(parse_number(f64::NAN).is_err());
         assert!(parse_number(1e300).is_err());
@@ -334,5 +345,17 @@ mod tests {
         let b = a.add_ms(1500.25);
         assert!((b.ms_since(a) - 1500.25).abs() < 1e-6);
         assert_eq!(a.add_ms(f64::NAN), a);
+    }
+
+    #[test]
+    fn difference_across_the_whole_accepted_range() {
+        let first = t("1900-01-01T00:00:00Z").time;
+        let last = t("2200-12-31T23:59:59Z").time;
+        assert_eq!(last.ms_since(first), 9_498_643_199_000.0);
+        assert_eq!(first.ms_since(last), -9_498_643_199_000.0);
+        // f64 milliseconds over three centuries are exact to about a microsecond.
+        assert!((first.add_ms(last.ms_since(first)).0 - last.0).abs() < 2048);
+        assert_eq!(last.add_ms(f64::MAX), Timestamp(i64::MAX));
+        assert_eq!(first.add_ms(f64::MIN), Timestamp(i64::MIN));
     }
 }
