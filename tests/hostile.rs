@@ -1266,14 +1266,21 @@ fn wal_file_left_without_writer_in_a_read_only_folder() {
 
     // The CLI: as an ordinary user when we are root, so the folder really is read-only to it.
     let copies_before = private_copies();
+    // `nobody` may not reach the build folder (under /root, say): it runs a copy from /tmp.
+    let bin_dir = tempfile::tempdir().expect("temporary folder");
+    let bin = bin_dir.path().join("trace-inspector");
+    if !bits_bind {
+        std::fs::copy(env!("CARGO_BIN_EXE_trace-inspector"), &bin).expect("copy the binary");
+        std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
     for_cli.untouched(|| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_trace-inspector"));
+        let mut command = Command::new(if bits_bind { Path::new(env!("CARGO_BIN_EXE_trace-inspector")) } else { &bin });
         command.args(["sessions", for_cli.file(), "--json"]);
         if !bits_bind {
             use std::os::unix::process::CommandExt as _;
             // `nobody`: the folder (0555) and files (0444) are readable, not writable, to it.
             // Its private copy goes to /tmp, which anyone may write.
-            command.uid(65_534).gid(65_534).env_remove("TMPDIR");
+            command.uid(65_534).gid(65_534).env_remove("TMPDIR").current_dir("/tmp");
         }
         let run = run_command(&mut command);
         run.ok();
