@@ -146,15 +146,8 @@ pub fn spans(bytes: &[u8]) {
         let _ = json::SummaryJson.export(&analyzed);
         let _ = json::TimelineJson.export(&analyzed);
         let _ = markdown::SummaryMarkdown.export(&analyzed);
-        // Known bug, reported (fuzz/regressions/spans/crash-629c…): `export::text::line_tail`
-        // adds a pair's tokens with `sum()`, which overflows past i64::MAX. Skipped for those
-        // sessions until it saturates; remove this guard then.
-        let huge_tokens =
-            analyzed.data.events.iter().any(|e| e.total_tokens() > i64::MAX / 2 || e.total_tokens() < i64::MIN / 2);
-        if !huge_tokens {
-            let _ = text::TimelineText.export(&analyzed);
-            let _ = text::TreeText.export(&analyzed);
-        }
+        let _ = text::TimelineText.export(&analyzed);
+        let _ = text::TreeText.export(&analyzed);
         let filters = [
             SpanFilter::default(),
             SpanFilter { errors_only: true, ..SpanFilter::default() },

@@ -119,7 +119,11 @@ fn schema_matches_reference_writer() -> TestResult {
     assert_eq!(value, "30");
 
     // Same tables, indexes and even the same CREATE text as a file the reference wrote.
-    let reference = read_only(&fixture())?;
+    // A private copy: a plain read-only open of a WAL file creates -wal/-shm beside it.
+    let copy_dir = tempfile::tempdir()?;
+    let copy = copy_dir.path().join("reference.db");
+    std::fs::copy(fixture(), &copy)?;
+    let reference = read_only(&copy)?;
     assert_eq!(schema_rows(&conn)?, schema_rows(&reference)?);
     let names: Vec<String> = schema_rows(&conn)?.into_iter().map(|row| row.1).collect();
     for index in ["idx_traces_session", "idx_traces_timestamp", "idx_traces_type"] {

@@ -26,7 +26,7 @@ fn line_tail(session: &AnalyzedSession, span: usize) -> String {
         .flatten()
         .filter_map(|e| events.get(e))
         .map(crate::model::TraceEvent::total_tokens)
-        .sum();
+        .fold(0i64, i64::saturating_add);
     if tokens > 0 {
         let _ = write!(tail, "  {} tok", format_count(tokens));
     }
