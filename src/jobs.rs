@@ -310,19 +310,19 @@ impl Jobs {
         let tx = self.tx.clone();
         let wake = self.wake.clone();
         let _ = std::thread::Builder::new().name("ti-watch".to_owned()).spawn(move || {
+            // One connection for the whole watch, never reopened: opening a file re-reads its
+            // header through a plain file handle, and on Unix closing any handle to a file drops
+            // every lock this process holds on it, so a loader reading in rollback-journal mode
+            // could lose its shared lock. The token still sees every change: data_version for a
+            // normal open, and the sizes and times of the file and its -wal (which an immutable
+            // open, used when no writer was attached, cannot follow through data_version).
             let mut store: Option<Store> = None;
             let mut last = None;
             while !stop.load(Ordering::Relaxed) {
-                // Reopen each time: an immutable open (no writer attached) never sees changes,
-                // and a writer appearing later creates the -wal that a fresh open follows.
-                let token = match Store::open(&path) {
-                    Ok(s) => {
-                        let t = s.change_token();
-                        store = Some(s);
-                        Some(t)
-                    }
-                    Err(_) => store.as_ref().map(Store::change_token),
-                };
+                if store.is_none() {
+                    store = Store::open(&path).ok();
+                }
+                let token = store.as_ref().map(Store::change_token);
                 if let Some(token) = token {
                     if last.is_some() && last.as_ref() != Some(&token) {
                         let _ = tx.send(Envelope {
