@@ -145,3 +145,17 @@ impl Export for SummaryMarkdown {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn table_cells_stay_one_cell_on_one_line() {
+        assert_eq!(escape("a|b"), "a\\|b");
+        assert_eq!(escape("line one\nline two\r\n"), "line one line two  ");
+        assert_eq!(escape("`code`"), "'code'");
+        assert_eq!(escape("bell\u{7}"), "bell");
+        assert_eq!(escape("naïve 日本語"), "naïve 日本語");
+    }
+}
