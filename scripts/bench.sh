@@ -5,7 +5,8 @@
 #
 # Environment:
 #   BENCH_DIR    where the generated files live (default target/bench-data); reused if present
-#   RUNS         timed runs per case (default 10), after WARMUP untimed runs (default 3)
+#   RUNS         timed runs per case and side (default 20), after WARMUP untimed runs (default 3);
+#                the two sides alternate in rounds of ROUND runs (default 5)
 #   SKIP_BUILD=1 use the existing target/release/trace-inspector
 #   WORD         the rare word searched for (default 4411: one demo task in twenty names
 #                support ticket #4411)
@@ -16,7 +17,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 BENCH_DIR=${BENCH_DIR:-target/bench-data}
-RUNS=${RUNS:-10}
+RUNS=${RUNS:-20}
+ROUND=${ROUND:-5}
 WARMUP=${WARMUP:-3}
 WORD=${WORD:-4411}
 BIN=${BIN:-target/release/trace-inspector}
@@ -66,25 +68,38 @@ CASES=(
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# median_ms COMMAND: warm-cache median wall time of COMMAND (output discarded), in ms.
-median_ms() {
-    local cmd=$1
+# times_ms COMMAND RUNS: RUNS warm wall times of COMMAND (output discarded), in ms, one a line.
+times_ms() {
+    local cmd=$1 runs=$2
     if command -v hyperfine >/dev/null; then
-        hyperfine --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$TMP/h.json" \
+        hyperfine --style none --warmup 1 --runs "$runs" --export-json "$TMP/h.json" \
             --output=null "$cmd" >/dev/null 2>&1
-        python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.1f" % (r["median"]*1000))' "$TMP/h.json"
+        python3 -c 'import json,sys; [print("%.3f" % (t*1000)) for t in json.load(open(sys.argv[1]))["results"][0]["times"]]' "$TMP/h.json"
     else
-        local i times=()
-        for ((i = 0; i < WARMUP; i++)); do bash -c "$cmd" >/dev/null 2>&1; done
-        for ((i = 0; i < RUNS; i++)); do
-            local t0 t1
+        local i t0 t1
+        bash -c "$cmd" >/dev/null 2>&1
+        for ((i = 0; i < runs; i++)); do
             t0=$(date +%s%N)
             bash -c "$cmd" >/dev/null 2>&1
             t1=$(date +%s%N)
-            times+=($(( (t1 - t0) / 1000 )))
+            echo "$(( (t1 - t0) / 1000 ))" | awk '{printf "%.3f\n", $1/1000}'
         done
-        printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
     fi
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m}'; }
+
+# median_pair OURS REF: medians of both, measured in alternating rounds so that a machine
+# busy with other work slows both sides alike. Prints "ours ref".
+median_pair() {
+    local ours=$1 ref=$2 round rounds=$(( (RUNS + ROUND - 1) / ROUND ))
+    : >"$TMP/ours"; : >"$TMP/ref"
+    for ((i = 0; i < WARMUP; i++)); do bash -c "$ours" >/dev/null 2>&1; bash -c "$ref" >/dev/null 2>&1; done
+    for ((round = 0; round < rounds; round++)); do
+        times_ms "$ours" "$ROUND" >>"$TMP/ours"
+        times_ms "$ref" "$ROUND" >>"$TMP/ref"
+    done
+    echo "$(median <"$TMP/ours") $(median <"$TMP/ref")"
 }
 
 # Sanity: both sides answer (and agree on the number of rows where that is comparable).
@@ -98,8 +113,7 @@ printf '\n%-40s %10s %12s %7s %7s  %s\n' "case" "ours ms" "sqlite3 ms" "ratio" "
 fail=0
 for c in "${CASES[@]}"; do
     IFS='|' read -r name ours ref target <<<"$c"
-    o=$(median_ms "$ours")
-    r=$(median_ms "$ref")
+    read -r o r <<<"$(median_pair "$ours" "$ref")"
     ratio=$(python3 -c "print('%.2f' % ($o / $r))")
     ok=$(python3 -c "print('pass' if $ratio <= $target else 'FAIL')")
     [[ $ok == pass ]] || fail=1

@@ -397,14 +397,17 @@ impl Store {
         // The sums count what the per-trace converters accept: whole numbers (integers, whole
         // reals, numeric text) and finite costs. One real among the tokens would otherwise turn
         // SUM into a float, and one infinite cost would make the whole total infinite.
+        // `CASE typeof(c) WHEN` reads the value's type once, and the common types (integer,
+        // NULL) are tested first: the list reads every trace of the file through these.
         let whole = |c: String| {
             format!(
-                "CASE WHEN typeof({c}) = 'integer' THEN {c} \
-                 WHEN typeof({c}) = 'real' AND {c} = CAST({c} AS INTEGER) THEN CAST({c} AS INTEGER) \
-                 WHEN typeof({c}) = 'text' THEN CAST(trim({c}) AS INTEGER) END"
+                "CASE typeof({c}) WHEN 'integer' THEN {c} WHEN 'null' THEN NULL \
+                 WHEN 'real' THEN CASE WHEN {c} = CAST({c} AS INTEGER) THEN CAST({c} AS INTEGER) END \
+                 WHEN 'text' THEN CAST(trim({c}) AS INTEGER) END"
             )
         };
-        let finite = |c: String| format!("CASE WHEN abs({c}) <= 1.7976931348623157e308 THEN {c} END");
+        let finite =
+            |c: String| format!("CASE WHEN {c} IS NULL THEN NULL WHEN abs({c}) <= 1.7976931348623157e308 THEN {c} END");
         let sql = format!(
             "SELECT {sid}, typeof({sid}), COUNT(*), {sum}({tin}), {sum}({tout}), TOTAL({cost}), \
              SUM({ty} = 'error'), MIN({ts}), MAX({ts}) FROM agent_traces {filter} GROUP BY {sid}",
