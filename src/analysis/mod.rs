@@ -48,7 +48,19 @@ pub struct AnalyzedSession {
 /// Builds the timeline and summary of a loaded session.
 #[must_use]
 pub fn analyze(data: crate::model::SessionData, anchor: Anchor) -> AnalyzedSession {
-    let timeline = timeline::build(&data, anchor);
-    let summary = summary::summarize(&data, &timeline);
+    // A big session's event totals are summed on a second thread while the timeline is built.
+    let (timeline, mut summary) = if data.events.len() >= PARALLEL_EVENTS {
+        std::thread::scope(|scope| {
+            let totals = scope.spawn(|| summary::event_totals(&data));
+            let timeline = timeline::build(&data, anchor);
+            (timeline, totals.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        })
+    } else {
+        (timeline::build(&data, anchor), summary::event_totals(&data))
+    };
+    summary::add_spans(&mut summary, &data, &timeline);
     AnalyzedSession { data, timeline, summary }
 }
+
+/// Sessions with at least this many events are analysed on two threads.
+const PARALLEL_EVENTS: usize = 20_000;

@@ -93,6 +93,14 @@ pub struct CallRef {
 /// Computes the summary of a loaded session over its timeline.
 #[must_use]
 pub fn summarize(data: &SessionData, timeline: &Timeline) -> Summary {
+    let mut s = event_totals(data);
+    add_spans(&mut s, data, timeline);
+    s
+}
+
+/// The part of the summary read from the events alone, which needs no timeline (so
+/// [`crate::analysis::analyze`] computes it while the timeline is built).
+pub(crate) fn event_totals(data: &SessionData) -> Summary {
     let row = &data.row;
     let mut s = Summary {
         session_id: row.id.clone(),
@@ -102,8 +110,7 @@ pub fn summarize(data: &SessionData, timeline: &Timeline) -> Summary {
         completed_at: row.completed_at.clone(),
         total_duration_ms: row.duration_ms,
         total_events: data.events.len() as u64,
-        anchor: timeline.anchor.name(),
-        warning_count: data.warnings.len() + timeline.warnings.len(),
+        warning_count: data.warnings.len(),
         ..Summary::default()
     };
     let mut models: Vec<ModelStats> = Vec::new();
@@ -151,7 +158,14 @@ pub fn summarize(data: &SessionData, timeline: &Timeline) -> Summary {
     s.total_tokens = s.total_input_tokens.saturating_add(s.total_output_tokens);
     models.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then_with(|| b.calls.cmp(&a.calls)));
     s.models = models;
+    s
+}
 
+/// Completes [`event_totals`] with what the timeline knows: the anchor, tools, the slowest
+/// calls and the failed spans.
+pub(crate) fn add_spans(s: &mut Summary, data: &SessionData, timeline: &Timeline) {
+    s.anchor = timeline.anchor.name();
+    s.warning_count += timeline.warnings.len();
     let mut tools: BTreeMap<String, ToolStats> = BTreeMap::new();
     let mut calls: Vec<(f64, usize)> = Vec::new();
     for (i, span) in timeline.spans.iter().enumerate() {
@@ -196,7 +210,6 @@ pub fn summarize(data: &SessionData, timeline: &Timeline) -> Summary {
     calls.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     s.slowest = calls.iter().take(SLOWEST_LISTED).map(|&(_, i)| call_ref(data, timeline, i)).collect();
     s.timeline_ms = timeline.end_ms;
-    s
 }
 
 fn call_ref(data: &SessionData, timeline: &Timeline, span: usize) -> CallRef {
