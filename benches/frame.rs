@@ -134,6 +134,10 @@ fn main() {
         let _ = gantt.ui(ui, &input);
     });
     report("gantt_mid_zoom", "spans", n, &times);
+    if std::env::var_os("FRAME_DEBUG").is_some() {
+        let (a, b) = gantt.view_range_ms();
+        eprintln!("mid zoom shows {a:.0}..{b:.0} ms of {extent:.0} ms");
+    }
 
     let mut tree = TreeView::new();
     let times = time_frames(|ui, frame| {
