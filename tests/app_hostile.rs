@@ -107,3 +107,85 @@ fn bad_values_give_a_partial_view_with_warnings() {
     assert_eq!(view.session.summary.total_input_tokens, 7);
     assert_eq!(std::fs::read(&path).expect("read"), before);
 }
+
+/// Not a test on its own: holds an exclusive lock with a pending write on the file named by
+/// `APP_LOCK_HOLDER` until told to commit. Another process, since POSIX locks are per process.
+#[test]
+fn app_lock_holder_child() {
+    let Some(path) = std::env::var_os("APP_LOCK_HOLDER") else { return };
+    let writer = rusqlite::Connection::open(path).expect("writer");
+    writer
+        .execute_batch(
+            "BEGIN EXCLUSIVE;
+             INSERT INTO agent_traces VALUES ('t2', 's1', 'message', '2026-11-20T09:00:01Z');",
+        )
+        .expect("exclusive lock with a pending write");
+    println!("\nholder: locked");
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    writer.execute_batch("COMMIT").expect("commit");
+    println!("holder: committed");
+}
+
+#[test]
+fn a_locked_file_shows_a_visible_wait_and_opens_once_the_writer_commits() {
+    use std::io::{BufRead as _, Write as _};
+    use std::process::{Command as Process, Stdio};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = db(
+        dir.path(),
+        "locked.db",
+        "PRAGMA journal_mode=DELETE;
+         CREATE TABLE agent_traces (id TEXT, session_id TEXT, type TEXT, timestamp TEXT);
+         INSERT INTO agent_traces VALUES ('t1', 's1', 'trace_started', '2026-11-20T09:00:00Z');",
+    );
+    let mut holder = Process::new(std::env::current_exe().expect("test binary"))
+        .args(["app_lock_holder_child", "--exact", "--nocapture", "--test-threads=1"])
+        .env("APP_LOCK_HOLDER", &path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("lock holder");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = holder.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |want: &str| loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line == want => break,
+            Ok(_) => {}
+            Err(e) => panic!("the lock holder never said '{want}': {e}"),
+        }
+    };
+    wait_for("holder: locked");
+
+    let mut h = harness();
+    h.state_mut().command(Command::Open(path.clone()));
+    // The window keeps drawing frames while the open waits, and says why it waits.
+    let started = Instant::now();
+    let mut frames = 0;
+    let mut saw_wait = false;
+    while started.elapsed() < Duration::from_secs(4) {
+        h.step();
+        frames += 1;
+        saw_wait |= h.state().progress.as_deref().is_some_and(|p| p.contains("locked by another process; retrying"));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(saw_wait, "no visible wait: {:?}", h.state().progress);
+    assert!(frames > 100, "the window stalled: {frames} frames in 4 s");
+    assert!(h.state().file.is_none() && h.state().error.is_none());
+
+    holder.stdin.take().expect("stdin").write_all(b"commit\n").expect("tell the holder");
+    wait_for("holder: committed");
+    let _ = holder.wait();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(h.state().file.is_some() && h.state().is_idle()) {
+        assert!(Instant::now() < deadline, "never opened after the commit");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(h.state().file.as_ref().map(|f| f.list.file.trace_count), Some(2));
+}
