@@ -9,6 +9,8 @@ use egui_kittest::kittest::Queryable as _;
 use trace_inspector::app::{Command, Screen, State, TraceApp};
 use trace_inspector::cli::OpenArgs;
 
+mod common;
+
 fn harness() -> Harness<'static, TraceApp> {
     let h = Harness::builder()
         .with_size([1200.0, 800.0])
@@ -129,8 +131,6 @@ fn app_lock_holder_child() {
 
 #[test]
 fn a_locked_file_shows_a_visible_wait_and_opens_once_the_writer_commits() {
-    use std::io::{BufRead as _, Write as _};
-    use std::process::{Command as Process, Stdio};
     let dir = tempfile::tempdir().expect("tempdir");
     let path = db(
         dir.path(),
@@ -139,28 +139,7 @@ fn a_locked_file_shows_a_visible_wait_and_opens_once_the_writer_commits() {
          CREATE TABLE agent_traces (id TEXT, session_id TEXT, type TEXT, timestamp TEXT);
          INSERT INTO agent_traces VALUES ('t1', 's1', 'trace_started', '2026-11-20T09:00:00Z');",
     );
-    let mut holder = Process::new(std::env::current_exe().expect("test binary"))
-        .args(["app_lock_holder_child", "--exact", "--nocapture", "--test-threads=1"])
-        .env("APP_LOCK_HOLDER", &path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("lock holder");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = holder.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let wait_for = |want: &str| loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line == want => break,
-            Ok(_) => {}
-            Err(e) => panic!("the lock holder never said '{want}': {e}"),
-        }
-    };
-    wait_for("holder: locked");
+    let holder = common::LockHolder::start("app_lock_holder_child", "APP_LOCK_HOLDER", &path);
 
     let mut h = harness();
     h.state_mut().command(Command::Open(path.clone()));
@@ -178,9 +157,7 @@ fn a_locked_file_shows_a_visible_wait_and_opens_once_the_writer_commits() {
     assert!(frames > 100, "the window stalled: {frames} frames in 4 s");
     assert!(h.state().file.is_none() && h.state().error.is_none());
 
-    holder.stdin.take().expect("stdin").write_all(b"commit\n").expect("tell the holder");
-    wait_for("holder: committed");
-    let _ = holder.wait();
+    holder.commit();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !(h.state().file.is_some() && h.state().is_idle()) {
         assert!(Instant::now() < deadline, "never opened after the commit");

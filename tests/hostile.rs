@@ -14,6 +14,8 @@ use std::io::Read as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+mod common;
 use std::time::{Duration, Instant};
 
 use chrono::DateTime;
@@ -1380,31 +1382,8 @@ fn lock_holder_child() {
 
 #[test]
 fn exclusive_writer_lock_reports_locked_then_reads() {
-    use std::io::{BufRead as _, Write as _};
     let case = Case::sql(&format!("{SCHEMA}{GOOD_ROWS}"));
-    let mut holder = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["lock_holder_child", "--exact", "--nocapture", "--test-threads=1"])
-        .env("HOSTILE_LOCK_HOLDER", &case.path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("lock holder");
-    // The holder's lines arrive on a channel, so a holder that never answers fails the test.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = holder.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let wait_for = |want: &str| loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line == want => break,
-            Ok(_) => {}
-            Err(e) => panic!("the lock holder never said '{want}': {e}"),
-        }
-    };
-    wait_for("holder: locked");
+    let holder = common::LockHolder::start("lock_holder_child", "HOSTILE_LOCK_HOLDER", &case.path);
     assert!(case.files().contains_key("agent_traces.db-journal"), "the pending write has a journal");
     case.untouched(|| {
         let started = Instant::now();
@@ -1426,9 +1405,7 @@ fn exclusive_writer_lock_reports_locked_then_reads() {
         }
         assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
     });
-    writeln!(holder.stdin.take().expect("stdin")).expect("tell the holder to commit");
-    wait_for("holder: committed");
-    assert!(holder.wait().expect("holder exit").success());
+    holder.commit();
     let list = case.list();
     assert_eq!(session(&list, "good").event_count, 4, "after the commit the new row is read");
     assert_eq!(json_session(&case.sessions_json(), "good")["event_count"], 4);
