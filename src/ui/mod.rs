@@ -9,3 +9,16 @@ pub mod theme;
 pub mod timeline;
 pub mod tree;
 pub mod welcome;
+
+/// A session of one `tool_called` event whose spans are given as they are: big synthetic
+/// timelines for the views' tests.
+#[cfg(test)]
+pub(crate) fn synthetic_session(spans: Vec<crate::analysis::Span>, end_ms: f64) -> crate::analysis::AnalyzedSession {
+    use crate::model::{SessionData, TraceEvent};
+    let events = vec![TraceEvent { kind: "tool_called".to_owned(), ..TraceEvent::default() }];
+    crate::analysis::AnalyzedSession {
+        data: SessionData { events, ..SessionData::default() },
+        timeline: crate::analysis::Timeline { spans, end_ms, ..crate::analysis::Timeline::default() },
+        ..crate::analysis::AnalyzedSession::default()
+    }
+}

@@ -1767,16 +1767,7 @@ pub(crate) mod tests {
         // A click on the label text (not the toggle) selects: row 2 is now the LLM call.
         let labels = harness.state().view.last.layout.labels;
         let pos = pos2(labels.right() - 20.0, labels.top() + 2.5 * 20.0);
-        harness.hover_at(pos);
-        for pressed in [true, false] {
-            harness.event(egui::Event::PointerButton {
-                pos,
-                button: egui::PointerButton::Primary,
-                pressed,
-                modifiers: egui::Modifiers::NONE,
-            });
-        }
-        harness.run();
+        click_at(&mut harness, pos, 1);
         assert_eq!(harness.state().actions, vec![RowAction::Select(3)]);
     }
 
@@ -1844,13 +1835,7 @@ pub(crate) mod tests {
             })
             .collect();
         spans[0] = span(SpanKind::Session, "root", (0.0, n as f64 * 10.0 + 25.0), 0, None, n);
-        let events = vec![TraceEvent { kind: "tool_called".to_owned(), ..TraceEvent::default() }];
-        let timeline = Timeline { end_ms: n as f64 * 10.0 + 25.0, spans, ..Timeline::default() };
-        let session = AnalyzedSession {
-            data: SessionData { events, ..SessionData::default() },
-            timeline,
-            ..AnalyzedSession::default()
-        };
+        let session = crate::ui::synthetic_session(spans, n as f64 * 10.0 + 25.0);
         let theme = Theme::new(true);
         let mut harness = gantt_harness(&session, &theme, Host::new(GanttView::new(), n));
         harness.run();
@@ -1955,16 +1940,7 @@ pub(crate) mod tests {
         assert_eq!(harness.state().view.view_range_ms(), fit_view(12_000.0));
         let last = harness.state().view.last.clone();
         let pos = pos2(time_to_x(11_000.0, last.view, last.layout.bars.x_range()), last.layout.bars.top() + 3.5 * 20.0);
-        harness.hover_at(pos);
-        for pressed in [true, false] {
-            harness.event(egui::Event::PointerButton {
-                pos,
-                button: egui::PointerButton::Primary,
-                pressed,
-                modifiers: egui::Modifiers::NONE,
-            });
-        }
-        harness.run();
+        click_at(&mut harness, pos, 1);
         assert_eq!(harness.state().actions, vec![RowAction::Select(3)]);
         assert!(harness.query_by_label("open: no end logged").is_some());
         assert!(harness.query_by_label("6.00 s so far").is_some());

@@ -226,7 +226,6 @@ mod tests {
 
     use super::*;
     use crate::analysis::{AnalyzedSession, Span, SpanKind};
-    use crate::model::{SessionData, TraceEvent};
     use crate::ui::theme::Theme;
     use crate::ui::timeline::tests::{Host, sample_session};
 
@@ -372,13 +371,7 @@ mod tests {
     fn scroll_to_row_brings_a_far_row_into_view() {
         let n = 1000;
         let spans = (0..n).map(|i| Span { event: 0, label: format!("call {i}"), ..span(i, 0, None, i + 1) }).collect();
-        let events = vec![TraceEvent { kind: "tool_called".to_owned(), ..TraceEvent::default() }];
-        let timeline = Timeline { spans, end_ms: n as f64 + 1.0, ..Timeline::default() };
-        let session = AnalyzedSession {
-            data: SessionData { events, ..SessionData::default() },
-            timeline,
-            ..AnalyzedSession::default()
-        };
+        let session = crate::ui::synthetic_session(spans, n as f64 + 1.0);
         let theme = Theme::new(true);
         let mut harness = tree_harness(&session, &theme, Host::new(TreeView::new(), n));
         harness.run();
