@@ -558,14 +558,6 @@ impl TraceApp {
         let path = file.path.clone();
         self.jobs.open(path.clone(), true);
         if let Some(view) = self.session.as_ref() {
-            let id = view.session.data.row.id.clone();
-            let row = self
-                .file
-                .as_ref()
-                .and_then(|f| f.list.sessions.iter().find(|s| s.id == id).cloned())
-                .unwrap_or_else(|| view.session.data.row.clone());
-            // The list row is refreshed by the reload above; the session's own row is re-read.
-            let _ = row;
             self.jobs.load_session(path, view.session.data.row.clone(), self.state.anchor, true);
         }
     }

@@ -222,7 +222,7 @@ impl Jobs {
         });
     }
 
-    /// Loads and analyses one session.
+    /// Loads and analyses one session; `row` is its list row (re-read from the file on a reload).
     pub fn load_session(&mut self, path: PathBuf, row: SessionRow, anchor: Anchor, reload: bool) {
         self.start(JobKind::Session, "session", move |ctx| {
             let started = Instant::now();
@@ -235,7 +235,9 @@ impl Jobs {
                 Err(e) => return ctx.fail(&e),
             };
             let id = row.id.clone();
-            let data = match ctx.retry(&path, || store.load_session(&id, Some(row.clone()))) {
+            // A reload re-reads the row too: a live session's status, end and totals move.
+            let known = (!reload).then_some(row);
+            let data = match ctx.retry(&path, || store.load_session(&id, known.clone())) {
                 Ok(d) => d,
                 Err(e) => return ctx.fail(&e),
             };

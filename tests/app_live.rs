@@ -68,6 +68,7 @@ fn new_events_appear_and_the_users_place_is_kept() {
     // new session.
     writer.save_trace(&trace("b0", "live-1", "model_selected", 0, Some("root"))).expect("trace");
     writer.save_trace(&trace("a2", "live-1", "state_change", 3, Some("a"))).expect("trace");
+    writer.end_session("live-1", "completed", t0 + chrono::Duration::seconds(4)).expect("end");
     writer.start_session("live-2", "Second task", t0 + chrono::Duration::seconds(60)).expect("session");
     writer.save_trace(&trace("x", "live-2", "trace_started", 60, None)).expect("trace");
 
@@ -84,4 +85,7 @@ fn new_events_appear_and_the_users_place_is_kept() {
     assert!(view.collapsed[step_now], "the collapsed node stays collapsed");
     assert!(app.file.as_ref().is_some_and(|f| f.changed_at.is_some()), "the status bar knows when it changed");
     assert_eq!(app.screen, Screen::Session);
+    // The session's own row is read again: it has ended since it was opened.
+    assert_eq!(view.session.data.row.status, "completed");
+    assert_eq!(view.session.summary.total_duration_ms, Some(4000.0));
 }
