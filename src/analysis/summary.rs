@@ -71,9 +71,31 @@ pub struct ToolStats {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub max_ms: f64,
-    /// Finished calls' durations, sorted (for histograms).
+    /// Finished calls' durations, sorted.
     #[serde(skip)]
     pub durations_ms: Vec<f64>,
+    /// Calls per bin of [`HISTOGRAM_BINS`] log-scale bins from 0 to the slowest finished call
+    /// of any tool in the session (so tools compare at a glance).
+    #[serde(skip)]
+    pub histogram: Vec<u32>,
+}
+
+/// Bins of [`ToolStats::histogram`].
+pub const HISTOGRAM_BINS: usize = 16;
+
+/// Counts `durations_ms` into log-scale bins from 0 to `longest_ms`.
+#[must_use]
+pub fn log_histogram(durations_ms: &[f64], longest_ms: f64) -> Vec<u32> {
+    let mut bins = vec![0u32; HISTOGRAM_BINS];
+    if longest_ms <= 0.0 || !longest_ms.is_finite() {
+        return bins;
+    }
+    let top = (longest_ms + 1.0).ln();
+    for d in durations_ms {
+        let b = (((d.max(0.0) + 1.0).ln() / top) * HISTOGRAM_BINS as f64) as usize;
+        bins[b.min(HISTOGRAM_BINS - 1)] += 1;
+    }
+    bins
 }
 
 /// A reference to one span, for the slowest-calls and errors lists.
@@ -204,6 +226,10 @@ pub(crate) fn add_spans(s: &mut Summary, data: &SessionData, timeline: &Timeline
         t.p95_ms = quantile_sorted(&t.durations_ms, 0.95).unwrap_or(0.0);
         t.max_ms = t.durations_ms.last().copied().unwrap_or(0.0);
     }
+    let longest = tools.values().map(|t| t.max_ms).fold(0.0, f64::max);
+    for t in tools.values_mut() {
+        t.histogram = log_histogram(&t.durations_ms, longest);
+    }
     let mut tools: Vec<ToolStats> = tools.into_values().collect();
     tools.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
     s.tools = tools;
@@ -223,5 +249,20 @@ fn call_ref(data: &SessionData, timeline: &Timeline, span: usize) -> CallRef {
         timestamp: first.map(|e| e.timestamp.clone()).unwrap_or_default(),
         duration_ms: sp.duration_ms(),
         span,
+    }
+}
+
+#[cfg(test)]
+mod histogram_tests {
+    use super::log_histogram;
+
+    #[test]
+    fn log_bins_span_zero_to_the_longest_call() {
+        let bins = log_histogram(&[0.0, 1.0, 999.0, 1000.0], 1000.0);
+        assert_eq!(bins.len(), 16);
+        assert_eq!(bins.iter().sum::<u32>(), 4);
+        assert_eq!(bins[0], 1, "0 ms");
+        assert_eq!(bins[15], 2, "the longest calls");
+        assert_eq!(log_histogram(&[5.0], 0.0).iter().sum::<u32>(), 0);
     }
 }

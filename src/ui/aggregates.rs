@@ -69,7 +69,6 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
     if !s.tools.is_empty() {
         ui.separator();
         ui.heading("Tools");
-        let longest = s.tools.iter().map(|t| t.max_ms).fold(0.0, f64::max);
         Grid::new("tools").num_columns(7).striped(true).show(ui, |ui| {
             for h in ["Tool", "Calls", "Err", "p50", "p95", "Max", "Spread"] {
                 ui.label(RichText::new(h).strong());
@@ -83,7 +82,7 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
                 ui.label(format_duration_ms(t.p50_ms));
                 ui.label(format_duration_ms(t.p95_ms));
                 ui.label(format_duration_ms(t.max_ms));
-                histogram_ui(ui, t, longest, theme);
+                histogram_ui(ui, t, theme);
                 ui.end_row();
             }
         });
@@ -152,22 +151,16 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
     actions
 }
 
-/// A tiny histogram of one tool's durations on a log scale up to the longest call of any tool.
-fn histogram_ui(ui: &mut egui::Ui, tool: &ToolStats, longest_ms: f64, theme: &Theme) {
-    const BINS: usize = 16;
+/// A tiny histogram of one tool's durations (bins computed with the summary, not per frame).
+fn histogram_ui(ui: &mut egui::Ui, tool: &ToolStats, theme: &Theme) {
     let (rect, response) = ui.allocate_exact_size(vec2(96.0, 14.0), Sense::hover());
-    if tool.durations_ms.is_empty() || longest_ms <= 0.0 {
+    let bins = &tool.histogram;
+    if bins.is_empty() || tool.durations_ms.is_empty() {
         return;
-    }
-    let mut bins = [0u32; BINS];
-    let top = (longest_ms + 1.0).ln();
-    for d in &tool.durations_ms {
-        let b = (((d + 1.0).ln() / top) * BINS as f64) as usize;
-        bins[b.min(BINS - 1)] += 1;
     }
     let most = f32::from(u16::try_from(*bins.iter().max().unwrap_or(&1)).unwrap_or(u16::MAX)).max(1.0);
     let painter = ui.painter_at(rect);
-    let w = rect.width() / BINS as f32;
+    let w = rect.width() / bins.len() as f32;
     for (i, &n) in bins.iter().enumerate() {
         if n == 0 {
             continue;
