@@ -21,6 +21,16 @@ pub enum WelcomeAction {
 #[derive(Debug, Default)]
 pub struct Welcome {
     pub path: String,
+    /// What the file system said about the recent files and the default database, asked once
+    /// per change of the recent list rather than every frame.
+    checked: Option<Checked>,
+}
+
+#[derive(Debug)]
+struct Checked {
+    recent: Vec<PathBuf>,
+    exists: Vec<bool>,
+    default_database: Option<PathBuf>,
 }
 
 /// The trace database agents write by default, when it exists.
@@ -42,6 +52,14 @@ impl Welcome {
         theme: &Theme,
     ) -> Vec<WelcomeAction> {
         let mut actions = Vec::new();
+        if self.checked.as_ref().is_none_or(|c| c.recent != recent) {
+            self.checked = Some(Checked {
+                recent: recent.to_vec(),
+                exists: recent.iter().map(|p| p.is_file()).collect(),
+                default_database: default_database(),
+            });
+        }
+        let checked = self.checked.as_ref();
         ui.add_space(24.0);
         ui.vertical_centered(|ui| {
             ui.heading(RichText::new("trace-inspector").size(28.0));
@@ -60,7 +78,7 @@ impl Welcome {
             {
                 actions.push(WelcomeAction::OpenDemo);
             }
-            if let Some(p) = default_database()
+            if let Some(p) = checked.and_then(|c| c.default_database.clone())
                 && ui.button(format!("Open {}", p.display())).clicked()
             {
                 actions.push(WelcomeAction::Open(p));
@@ -93,9 +111,9 @@ impl Welcome {
         if recent.is_empty() {
             ui.label(RichText::new("none yet").color(theme.muted));
         }
-        for p in recent {
+        for (i, p) in recent.iter().enumerate() {
             ui.horizontal(|ui| {
-                let exists = p.is_file();
+                let exists = checked.and_then(|c| c.exists.get(i)).copied().unwrap_or(true);
                 let text = RichText::new(p.display().to_string());
                 let text = if exists { text } else { text.color(theme.muted).strikethrough() };
                 if ui.add(egui::Button::new(text).frame(false)).clicked() {
