@@ -155,7 +155,6 @@ pub struct SearchState {
     pub hits: Vec<bool>,
     /// Hit spans in row order.
     pub hit_spans: Vec<usize>,
-    pub cursor: usize,
     pub hit_count: usize,
     pub only_matches: bool,
 }
@@ -237,21 +236,14 @@ impl SessionView {
         let filtering = !self.filter.is_empty() || (self.search.only_matches && self.search.searched.is_some());
         let keep: Option<Vec<bool>> = filtering.then(|| {
             let events = &self.session.data.events;
+            // The core filter decides everything but "slow", which the view has worked out
+            // already (file-wide p95 and the user's threshold) in `self.slow`.
+            let filter = SpanFilter { slow_only: false, ..self.filter.clone() };
+            let no_index = SlowIndex::default();
             (0..t.spans.len())
                 .map(|i| {
-                    let s = &t.spans[i];
-                    let passes_filter = {
-                        let kinds_ok = self.filter.kinds.is_empty()
-                            || [Some(s.event), s.end_event]
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|e| events.get(e))
-                                .any(|e| self.filter.kinds.contains(&e.kind));
-                        let errors_ok = !self.filter.errors_only || s.failed;
-                        let min_ok = self.filter.min_duration_ms.is_none_or(|m| !s.instant && s.duration_ms() >= m);
-                        let slow_ok = !self.filter.slow_only || self.slow.get(i).copied().unwrap_or(false);
-                        kinds_ok && errors_ok && min_ok && slow_ok
-                    };
+                    let passes_filter = filter.keeps(&t.spans[i], events, &no_index)
+                        && (!self.filter.slow_only || self.slow.get(i).copied().unwrap_or(false));
                     let passes_search = !self.search.only_matches || self.search.hits.get(i).copied().unwrap_or(false);
                     passes_filter && passes_search
                 })
@@ -706,7 +698,6 @@ impl TraceApp {
                 let n = view.session.timeline.spans.len();
                 view.search.hits = vec![false; n];
                 view.search.hit_count = 0;
-                view.search.cursor = 0;
                 if text.is_empty() {
                     view.search.searched = None;
                     self.jobs.cancel(JobKind::Search);
@@ -731,7 +722,6 @@ impl TraceApp {
                     (None, true) => 0,
                     (None, false) => n - 1,
                 };
-                view.search.cursor = next;
                 let span = view.search.hit_spans[next];
                 self.select(span, true, false);
             }
