@@ -786,7 +786,7 @@ impl TraceApp {
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F5)) {
             self.commands.push(Command::Reload);
         }
-        let typing = ctx.egui_wants_keyboard_input();
+        let typing = ctx.text_edit_focused();
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
             if typing {
                 ctx.memory_mut(|m| {

@@ -320,4 +320,33 @@ fn clicking_a_gantt_bar_selects_it_and_shows_its_detail() {
     // The detail panel shows the trace's id and its raw output size.
     h.get_by_label(&id);
     assert!(h.query_all_by_label_contains("bytes").count() >= 1);
+    // The click gave the chart keyboard focus; the app's keys still work: down moves the
+    // selection to the next row, and / goes to the search box.
+    let next = {
+        let view = h.state().session.as_ref().expect("session");
+        let row = view.rows.iter().position(|&r| r == span).expect("selected row");
+        view.rows[row + 1]
+    };
+    h.key_press(egui::Key::ArrowDown);
+    settle(&mut h);
+    assert_eq!(h.state().session.as_ref().and_then(|v| v.selected), Some(next));
+    h.key_press(egui::Key::Slash);
+    h.run_steps(2);
+    assert!(h.ctx.memory(|m| m.has_focus(egui::Id::unique("session-search"))));
+}
+
+#[test]
+fn slash_focuses_the_search_box_and_enter_searches() {
+    let mut h = opened();
+    open_session(&mut h, "Refactor the payment module");
+    h.key_press(egui::Key::Slash);
+    h.run_steps(2);
+    assert!(h.ctx.memory(|m| m.has_focus(egui::Id::unique("session-search"))), "search box focused");
+    h.event(egui::Event::Text("timeout".to_owned()));
+    h.step();
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    let view = h.state().session.as_ref().expect("session");
+    assert_eq!(view.search.searched.as_deref(), Some("timeout"));
+    assert!(view.search.hit_count >= 2, "{}", view.search.hit_count);
 }

@@ -294,7 +294,7 @@ impl SessionsTable {
     }
 
     fn keyboard(&mut self, ui: &egui::Ui, actions: &mut Vec<TableAction>, rows: &[SessionRow]) {
-        if ui.ctx().egui_wants_keyboard_input() {
+        if ui.ctx().text_edit_focused() {
             return;
         }
         let n = self.order.len();
