@@ -803,6 +803,8 @@ impl TraceApp {
         }
         if self.screen == Screen::Session {
             if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Slash)) {
+                // The same key press also arrives as the text "/": it must not land in the box.
+                ctx.input_mut(|i| i.events.retain(|e| !matches!(e, egui::Event::Text(t) if t == "/")));
                 ctx.memory_mut(|m| m.request_focus(egui::Id::unique("session-search")));
             }
             let (down, up, left, right, enter) = ctx.input(|i| {

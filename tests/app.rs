@@ -339,7 +339,16 @@ fn clicking_a_gantt_bar_selects_it_and_shows_its_detail() {
 fn slash_focuses_the_search_box_and_enter_searches() {
     let mut h = opened();
     open_session(&mut h, "Refactor the payment module");
-    h.key_press(egui::Key::Slash);
+    // A real key press brings the key and its text in one frame.
+    h.event(egui::Event::Key {
+        key: egui::Key::Slash,
+        physical_key: None,
+        pressed: true,
+        repeat: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.input_mut().events.push(egui::Event::Text("/".to_owned()));
+    h.step();
     h.run_steps(2);
     assert!(h.ctx.memory(|m| m.has_focus(egui::Id::unique("session-search"))), "search box focused");
     h.event(egui::Event::Text("timeout".to_owned()));
