@@ -424,7 +424,11 @@ impl TraceApp {
                         view.refresh_rows();
                         if done {
                             let n = view.search.hit_count;
-                            self.progress = Some(format!("{n} matching traces"));
+                            self.progress = Some(if n == 1 {
+                                "1 matching trace".to_owned()
+                            } else {
+                                format!("{n} matching traces")
+                            });
                             if n > 0 && view.selected.is_none() {
                                 self.commands.push(Command::NextHit);
                             }
@@ -1135,7 +1139,8 @@ impl TraceApp {
                     commands.push(Command::Search);
                 }
                 if view.search.searched.is_some() {
-                    ui.label(format!("{} hits", view.search.hit_count));
+                    let n = view.search.hit_count;
+                    ui.label(if n == 1 { "1 hit".to_owned() } else { format!("{n} hits") });
                     if ui.small_button("▲").on_hover_text("Previous hit").clicked() {
                         commands.push(Command::PrevHit);
                     }
