@@ -134,13 +134,27 @@ pub enum Command {
 pub fn run(command: Command) -> Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let result = run_to(command, &mut out);
+    let result = run_with(command, &mut out, Ending::ProcessExits);
     // A closed pipe (`| head`) is not an error worth reporting.
+    if result.as_ref().is_err_and(is_broken_pipe) {
+        return Ok(());
+    }
     match out.flush() {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(e.into()),
         Ok(()) => result,
     }
+}
+
+/// The reader of our output went away.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        let kind = cause
+            .downcast_ref::<io::Error>()
+            .map(io::Error::kind)
+            .or_else(|| cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
+        kind == Some(io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn open(file: &Path) -> Result<Store> {
@@ -152,6 +166,29 @@ fn open(file: &Path) -> Result<Store> {
 /// # Errors
 /// Any failure, as one line for `error:`.
 pub fn run_to(command: Command, out: &mut dyn io::Write) -> Result<()> {
+    run_with(command, out, Ending::Return)
+}
+
+/// What follows a subcommand.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The caller goes on (tests, embedding): everything is freed.
+    Return,
+    /// The process exits right after: a loaded session is left for the OS to reclaim, since
+    /// freeing a few hundred thousand small allocations one by one is wasted time.
+    ProcessExits,
+}
+
+impl Ending {
+    fn release<T>(self, value: T) {
+        match self {
+            Ending::Return => drop(value),
+            Ending::ProcessExits => std::mem::forget(value),
+        }
+    }
+}
+
+fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result<()> {
     match command {
         Command::Sessions { file, json, sort, asc, limit } => {
             let store = open(&file)?;
@@ -178,24 +215,27 @@ pub fn run_to(command: Command, out: &mut dyn io::Write) -> Result<()> {
             } else {
                 write!(out, "{}", markdown::SummaryMarkdown.export(&analyzed))?;
             }
+            ending.release(analyzed);
         }
         Command::Timeline { file, session, json, anchor } => {
             let analyzed = load(&file, &session, anchor)?;
             if json {
-                serde_json::to_writer(&mut *out, &json::spans(&analyzed))?;
+                json::write_spans(&analyzed, out)?;
                 writeln!(out)?;
             } else {
                 write!(out, "{}", text::TimelineText.export(&analyzed))?;
             }
+            ending.release(analyzed);
         }
         Command::Tree { file, session, json, anchor } => {
             let analyzed = load(&file, &session, anchor)?;
             if json {
-                serde_json::to_writer(&mut *out, &json::spans(&analyzed))?;
+                json::write_spans(&analyzed, out)?;
                 writeln!(out)?;
             } else {
                 write!(out, "{}", text::TreeText.export(&analyzed))?;
             }
+            ending.release(analyzed);
         }
         Command::Search { file, text, session, kind, json } => {
             let store = open(&file)?;

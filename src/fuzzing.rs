@@ -130,10 +130,10 @@ pub fn spans(bytes: &[u8]) {
     let durations: Vec<ToolDuration> = data
         .events
         .iter()
-        .filter(|e| e.kind == "tool_result")
+        .filter(|e| &*e.kind == "tool_result")
         .filter_map(|e| {
             Some(ToolDuration {
-                session_id: e.session_id.clone(),
+                session_id: e.session_id.to_string(),
                 tool: e.info.tool.clone().unwrap_or_default(),
                 duration_ms: e.duration_ms?,
             })
@@ -245,16 +245,15 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
         events.push(TraceEvent {
             rowid: i64::try_from(i).ok(),
             id,
-            session_id: "s".to_owned(),
-            kind,
+            session_id: "s".into(),
+            kind: kind.into(),
             timestamp: time.map(Timestamp::rfc3339_micros).unwrap_or_default(),
             time,
             duration_ms,
             parent_trace_id,
-            data,
             input_tokens,
             output_tokens,
-            model_used,
+            model_used: model_used.map(Into::into),
             cost_usd,
             info,
             warnings,

@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use trace_inspector::cli::{self, Cli};
 
+/// mimalloc: a session load makes hundreds of thousands of small allocations on several
+/// threads, which it serves markedly faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     // The last line of defence: a bug must still end in one readable line, not a backtrace.

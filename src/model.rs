@@ -4,6 +4,8 @@
 //! field that may be absent or malformed is an `Option`, and what could not be read is said in
 //! a warning attached to the trace or session it concerns.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::time::Timestamp;
@@ -83,17 +85,19 @@ pub struct SessionList {
     pub warnings: Vec<Warning>,
 }
 
-/// One row of `agent_traces`, without raw input/output (those load only in [`TraceDetail`]).
+/// One row of `agent_traces`, without `data` and raw input/output: those load only in
+/// [`TraceDetail`]; what the views need from `data` is read at load into [`EventInfo`].
+/// Values repeated across a session (its id, event types, models, providers) are shared.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TraceEvent {
     /// SQLite rowid, when the table has one: tells apart traces that share an id.
     #[serde(skip)]
     pub rowid: Option<i64>,
     pub id: String,
-    pub session_id: String,
+    pub session_id: Arc<str>,
     /// The event type (`type` column).
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Arc<str>,
     /// The timestamp as stored, for display.
     pub timestamp: String,
     /// The timestamp parsed; `None` when it could not be (a warning says why).
@@ -101,12 +105,10 @@ pub struct TraceEvent {
     pub time: Option<Timestamp>,
     pub duration_ms: Option<f64>,
     pub parent_trace_id: Option<String>,
-    /// The `data` column as stored (JSON text when well-formed).
-    pub data: String,
     pub input_tokens: Option<i64>,
     pub output_tokens: Option<i64>,
-    pub model_used: Option<String>,
-    pub provider_used: Option<String>,
+    pub model_used: Option<Arc<str>>,
+    pub provider_used: Option<Arc<str>>,
     pub cost_usd: Option<f64>,
     /// Sizes of the raw columns in bytes, `None` when NULL or absent.
     pub raw_input_bytes: Option<u64>,
@@ -120,8 +122,9 @@ pub struct TraceEvent {
 /// What the views need from an event's `data`, read once at load.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventInfo {
-    /// A short human label (tool name, step description, model, error text…).
-    pub label: String,
+    /// A short human label (tool name, step description, model, error text…), shared with
+    /// the span drawn for the event.
+    pub label: Arc<str>,
     /// `data.tool` (or `tool_name`/`name` on tool events).
     pub tool: Option<String>,
     /// `data.step_id`.

@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::Read as _;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::thread::ScopedJoinHandle;
 use std::time::Duration;
@@ -33,6 +34,7 @@ use crate::time::{self, Timestamp};
 pub const BUSY_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// The most of one raw value loaded for the detail view; longer values are cut (and say so).
+/// `data` is never cut: it is the JSON the detail view shows as a tree.
 pub const DETAIL_VALUE_LIMIT: usize = 1 << 20;
 
 /// Columns of `agent_traces` this reader understands, in schema order.
@@ -606,26 +608,27 @@ impl Store {
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
         let mut sums = sums;
+        let mut interner = Interner::default();
         // Reading `data` for labels is a third of the work per row and needs nothing from
         // SQLite: a second thread does it for full batches while this one keeps stepping.
         std::thread::scope(|scope| {
-            let mut batch: Vec<TraceEvent> = Vec::with_capacity(LABEL_BATCH.min(capacity.max(64)));
+            let mut batch: Unlabelled = Vec::with_capacity(LABEL_BATCH.min(capacity.max(64)));
             let mut labeller: Option<Labeller<'_>> = None;
             let mut read = 0usize;
             while let Some(r) = rows.next().map_err(|e| self.err(e))? {
                 if let Some(sums) = sums.as_deref_mut() {
                     sums.add(r);
                 }
-                batch.push(event_from_row(r, read));
+                let (event, data) = event_from_row(r, read, &mut interner);
+                batch.push((event, data.into_owned()));
                 read += 1;
                 if batch.len() == LABEL_BATCH {
                     let (tx, _) = labeller.get_or_insert_with(|| {
-                        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<TraceEvent>>(4);
+                        let (tx, rx) = std::sync::mpsc::sync_channel::<Unlabelled>(4);
                         let handle = scope.spawn(move || {
                             let mut out = Vec::with_capacity(capacity);
-                            for mut batch in rx {
-                                label_events(&mut batch);
-                                out.append(&mut batch);
+                            for batch in rx {
+                                label_batch(batch, &mut out);
                             }
                             out
                         });
@@ -638,16 +641,15 @@ impl Store {
                     return Err(StoreError::Cancelled { path: self.path.clone() });
                 }
             }
-            label_events(&mut batch);
-            Ok(match labeller {
-                None => batch,
+            let mut out = match labeller {
+                None => Vec::with_capacity(batch.len()),
                 Some((tx, handle)) => {
                     drop(tx);
-                    let mut out = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    out.append(&mut batch);
-                    out
+                    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                 }
-            })
+            };
+            label_batch(batch, &mut out);
+            Ok(out)
         })
     }
 
@@ -689,43 +691,49 @@ impl Store {
         let path = self.path.as_path();
         let want_sums = sums.is_some();
         let mut sums = sums;
+        // Each half labels its events as it reads them: both threads are busy already.
+        let read_half = |conn: &Connection,
+                         range: &str,
+                         capacity: usize,
+                         mut sums: Option<&mut RowSums>,
+                         step: &mut dyn FnMut(usize) -> bool|
+         -> rusqlite::Result<Option<Vec<TraceEvent>>> {
+            let mut stmt = conn.prepare(&format!("{sql} AND {range}"))?;
+            let mut rows = stmt.query(rusqlite::params![param, middle])?;
+            let mut out = Vec::with_capacity(capacity);
+            let mut interner = Interner::default();
+            while let Some(r) = rows.next()? {
+                if let Some(sums) = sums.as_deref_mut() {
+                    sums.add(r);
+                }
+                let (mut event, data) = event_from_row(r, out.len(), &mut interner);
+                label_event(&mut event, &data);
+                out.push(event);
+                if out.len().is_multiple_of(4096) && !step(out.len()) {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(out))
+        };
+        let cancelled = || StoreError::Cancelled { path: path.to_owned() };
         std::thread::scope(|scope| {
             let upper = scope.spawn(|| -> Result<(Vec<TraceEvent>, Option<RowSums>), StoreError> {
                 let conn = open_immutable(uri).map_err(|e| map_sqlite(path, e))?;
                 harden(&conn).map_err(|e| map_sqlite(path, e))?;
-                let mut stmt = conn.prepare(&format!("{sql} AND rowid >= ?2")).map_err(|e| map_sqlite(path, e))?;
-                let mut rows = stmt.query(rusqlite::params![param, middle]).map_err(|e| map_sqlite(path, e))?;
                 let mut sums = want_sums.then(RowSums::default);
-                let mut out = Vec::with_capacity(capacity / 2);
-                while let Some(r) = rows.next().map_err(|e| map_sqlite(path, e))? {
-                    if let Some(sums) = sums.as_mut() {
-                        sums.add(r);
-                    }
-                    out.push(event_from_row(r, out.len()));
-                    if out.len().is_multiple_of(4096) && stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        return Err(StoreError::Cancelled { path: path.to_owned() });
-                    }
-                }
-                label_events(&mut out);
+                let out = read_half(&conn, "rowid >= ?2", capacity / 2, sums.as_mut(), &mut |_| {
+                    !stop.load(std::sync::atomic::Ordering::Relaxed)
+                })
+                .map_err(|e| map_sqlite(path, e))?
+                .ok_or_else(cancelled)?;
                 Ok((out, sums))
             });
-            let lower = (|| -> Result<Vec<TraceEvent>, StoreError> {
-                let mut stmt = self.conn.prepare(&format!("{sql} AND rowid < ?2")).map_err(|e| self.err(e))?;
-                let mut rows = stmt.query(rusqlite::params![param, middle]).map_err(|e| self.err(e))?;
-                let mut out = Vec::with_capacity(capacity);
-                while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-                    if let Some(sums) = sums.as_deref_mut() {
-                        sums.add(r);
-                    }
-                    out.push(event_from_row(r, out.len()));
-                    // The halves are read at the same pace: report twice this half's count.
-                    if out.len().is_multiple_of(4096) && progress(out.len() * 2).is_break() {
-                        return Err(StoreError::Cancelled { path: self.path.clone() });
-                    }
-                }
-                label_events(&mut out);
-                Ok(out)
-            })();
+            // The halves are read at the same pace: report twice this half's count.
+            let lower = read_half(&self.conn, "rowid < ?2", capacity, sums.as_deref_mut(), &mut |n| {
+                progress(n * 2).is_continue()
+            })
+            .map_err(|e| self.err(e))
+            .and_then(|out| out.ok_or_else(cancelled));
             if lower.is_err() {
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
             }
@@ -838,8 +846,10 @@ impl Store {
             .iter()
             .map(|c| {
                 let q = quote_ident(c);
+                // `data` comes whole: the detail view reads it as a JSON tree.
+                let text = if c.eq_ignore_ascii_case("data") { q.clone() } else { format!("substr({q}, 1, {limit})") };
                 format!(
-                    "typeof({q}), CASE WHEN typeof({q}) = 'blob' THEN substr({q}, 1, 256) ELSE substr({q}, 1, {limit}) END, octet_length({q})"
+                    "typeof({q}), CASE WHEN typeof({q}) = 'blob' THEN substr({q}, 1, 256) ELSE {text} END, octet_length({q})"
                 )
             })
             .collect::<Vec<_>>()
@@ -1598,7 +1608,71 @@ fn clip(s: &str) -> String {
     if s.chars().count() > 40 { format!("{}…", s.chars().take(40).collect::<String>()) } else { s.to_owned() }
 }
 
-fn event_from_row(r: &Row<'_>, position: usize) -> TraceEvent {
+/// Hands out one shared copy of each short text a session repeats (its id, event types,
+/// models, providers), so a big session holds a handful of these strings, not one per event.
+/// Only the first [`Interner::KEPT`] distinct values are kept; past that each gets its own copy.
+#[derive(Default)]
+struct Interner {
+    kept: Vec<Arc<str>>,
+}
+
+impl Interner {
+    const KEPT: usize = 64;
+
+    fn get(&mut self, text: &str) -> Arc<str> {
+        // Most recent first: rows of one session repeat the last few values.
+        if let Some(found) = self.kept.iter().rev().find(|k| ***k == *text) {
+            return Arc::clone(found);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        if self.kept.len() < Self::KEPT {
+            self.kept.push(Arc::clone(&shared));
+        }
+        shared
+    }
+}
+
+/// Text of a column as [`text_value`] reads it, shared through `interner` when it is valid
+/// UTF-8 text (the common case needs no copy at all once the value has been seen).
+fn shared_text(
+    r: &Row<'_>,
+    i: usize,
+    name: &str,
+    notes: &mut Vec<String>,
+    interner: &mut Interner,
+) -> Option<Arc<str>> {
+    if let ValueRef::Text(t) = get(r, i)
+        && let Ok(text) = std::str::from_utf8(t)
+    {
+        return Some(interner.get(text));
+    }
+    text_value(r, i, name, notes).map(|t| interner.get(&t))
+}
+
+/// [`shared_text`] for an identifier column (blobs as `x'HEX'`, like [`key_value`]).
+fn shared_key(r: &Row<'_>, i: usize, name: &str, notes: &mut Vec<String>, interner: &mut Interner) -> Option<Arc<str>> {
+    match get(r, i) {
+        ValueRef::Blob(_) => key_value(r, i, name, notes).map(|t| interner.get(&t)),
+        _ => shared_text(r, i, name, notes, interner),
+    }
+}
+
+/// The `data` column as text, borrowed from the row when it is valid UTF-8 text.
+fn data_text<'r>(r: &'r Row<'_>, notes: &mut Vec<String>) -> Cow<'r, str> {
+    if let ValueRef::Text(t) = get(r, DATA_COLUMN)
+        && let Ok(text) = std::str::from_utf8(t)
+    {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text_value(r, DATA_COLUMN, "data", notes).unwrap_or_default())
+}
+
+/// Where `data` sits in the rows [`Store::query_events`] selects.
+const DATA_COLUMN: usize = 7;
+
+/// Turns a row into an event, and gives its `data` text for [`label_event`] (the event does
+/// not keep it: the detail view reads it again).
+fn event_from_row<'r>(r: &'r Row<'_>, position: usize, interner: &mut Interner) -> (TraceEvent, Cow<'r, str>) {
     let mut notes = Vec::new();
     let rowid = match get(r, 0) {
         ValueRef::Integer(n) => Some(n),
@@ -1608,10 +1682,10 @@ fn event_from_row(r: &Row<'_>, position: usize) -> TraceEvent {
         notes.push("id is NULL".to_owned());
         format!("(no id #{})", rowid.map_or(position as i64, |n| n))
     });
-    let session_id = key_value(r, 2, "session_id", &mut notes).unwrap_or_default();
-    let kind = text_value(r, 3, "type", &mut notes).unwrap_or_else(|| {
+    let session_id = shared_key(r, 2, "session_id", &mut notes, interner).unwrap_or_default();
+    let kind = shared_text(r, 3, "type", &mut notes, interner).unwrap_or_else(|| {
         notes.push("type is NULL".to_owned());
-        "(no type)".to_owned()
+        interner.get("(no type)")
     });
     let timestamp = text_value(r, 4, "timestamp", &mut notes).unwrap_or_default();
     let time = time_of(r, 4, "timestamp", &mut notes);
@@ -1627,11 +1701,11 @@ fn event_from_row(r: &Row<'_>, position: usize) -> TraceEvent {
         }
     });
     let parent_trace_id = key_value(r, 6, "parent_trace_id", &mut notes).filter(|p| !p.is_empty());
-    let data = text_value(r, 7, "data", &mut notes).unwrap_or_default();
+    let data = data_text(r, &mut notes);
     let input_tokens = int_value(r, 8, "input_tokens", &mut notes);
     let output_tokens = int_value(r, 9, "output_tokens", &mut notes);
-    let model_used = text_value(r, 10, "model_used", &mut notes).filter(|m| !m.is_empty());
-    let provider_used = text_value(r, 11, "provider_used", &mut notes).filter(|p| !p.is_empty());
+    let model_used = shared_text(r, 10, "model_used", &mut notes, interner).filter(|m| !m.is_empty());
+    let provider_used = shared_text(r, 11, "provider_used", &mut notes, interner).filter(|p| !p.is_empty());
     let cost_usd = float_value(r, 12, "cost_usd", &mut notes);
     let size = |i| match get(r, i) {
         ValueRef::Integer(n) => u64::try_from(n).ok(),
@@ -1639,8 +1713,8 @@ fn event_from_row(r: &Row<'_>, position: usize) -> TraceEvent {
     };
     let raw_input_bytes = size(13);
     let raw_output_bytes = size(14);
-    // `info` (and its notes, which come last) is read from `data` by `label_events`.
-    TraceEvent {
+    // `info` (and its notes, which come last) is read from `data` by `label_event`.
+    let event = TraceEvent {
         rowid,
         id,
         session_id,
@@ -1649,7 +1723,6 @@ fn event_from_row(r: &Row<'_>, position: usize) -> TraceEvent {
         time,
         duration_ms,
         parent_trace_id,
-        data,
         input_tokens,
         output_tokens,
         model_used,
@@ -1659,24 +1732,34 @@ fn event_from_row(r: &Row<'_>, position: usize) -> TraceEvent {
         raw_output_bytes,
         info: EventInfo::default(),
         warnings: notes,
-    }
+    };
+    (event, data)
 }
 
 /// Rowids a session's traces must span before reading them is split between two threads.
 const SPLIT_MIN_ROWS: i64 = 16_384;
 
+/// Events with their `data` text, waiting to be labelled.
+type Unlabelled = Vec<(TraceEvent, String)>;
+
 /// The labelling thread: where to send batches, and its handle.
-type Labeller<'scope> = (SyncSender<Vec<TraceEvent>>, ScopedJoinHandle<'scope, Vec<TraceEvent>>);
+type Labeller<'scope> = (SyncSender<Unlabelled>, ScopedJoinHandle<'scope, Vec<TraceEvent>>);
 
 /// Events per batch handed to the labelling thread.
 const LABEL_BATCH: usize = 2048;
 
 /// Reads each event's label, tool, step id and failure flag from its `data` (the last step of
 /// turning a row into an event; its notes follow the row's own).
-fn label_events(events: &mut [TraceEvent]) {
-    for e in events {
-        e.info = event_info(&e.kind, &e.data, e.model_used.as_deref(), &mut e.warnings);
-    }
+fn label_event(e: &mut TraceEvent, data: &str) {
+    e.info = event_info(&e.kind, data, e.model_used.as_deref(), &mut e.warnings);
+}
+
+/// [`label_event`] for a batch, moving the events to `out`.
+fn label_batch(batch: Unlabelled, out: &mut Vec<TraceEvent>) {
+    out.extend(batch.into_iter().map(|(mut e, data)| {
+        label_event(&mut e, &data);
+        e
+    }));
 }
 
 /// The few `data` keys the views use. Everything else is skipped unparsed into values.
@@ -1892,7 +1975,7 @@ fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<Strin
     } else {
         label
     };
-    EventInfo { label, tool, step_id, failed, data_is_object }
+    EventInfo { label: label.into(), tool, step_id, failed, data_is_object }
 }
 
 #[cfg(test)]

@@ -79,7 +79,38 @@ impl Timestamp {
     /// RFC 3339 in UTC with microseconds, e.g. `2026-11-20T09:59:07.754847Z`.
     #[must_use]
     pub fn rfc3339_micros(self) -> String {
-        self.to_chrono().to_rfc3339_opts(SecondsFormat::Micros, true)
+        match self.rfc3339_micros_bytes() {
+            Some(bytes) => bytes.iter().map(|&b| char::from(b)).collect(),
+            None => self.to_chrono().to_rfc3339_opts(SecondsFormat::Micros, true),
+        }
+    }
+
+    /// [`Timestamp::rfc3339_micros`] as ASCII bytes in a fixed buffer, with no allocation (the
+    /// exports write hundreds of thousands of these); `None` outside the years 0 to 9999.
+    #[must_use]
+    pub fn rfc3339_micros_bytes(self) -> Option<[u8; 27]> {
+        let secs = self.0.div_euclid(NS_PER_S);
+        let micros = self.0.rem_euclid(NS_PER_S) / 1_000;
+        let (year, month, day) = civil_date(secs.div_euclid(86_400));
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        let of_day = secs.rem_euclid(86_400);
+        let mut out = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |end: usize, digits: usize, mut value: i64| {
+            for slot in out[end - digits..end].iter_mut().rev() {
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(4, 4, year);
+        put(7, 2, month);
+        put(10, 2, day);
+        put(13, 2, of_day / 3_600);
+        put(16, 2, of_day / 60 % 60);
+        put(19, 2, of_day % 60);
+        put(26, 6, micros);
+        Some(out)
     }
 
     /// Compact local-free display: `2026-11-20 09:59:07`.
@@ -93,6 +124,22 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.rfc3339_micros())
     }
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01.
+fn civil_date(days: i64) -> (i64, i64, i64) {
+    // Count from 0000-03-01 so that the leap day ends each 4-, 100- and 400-year cycle.
+    let from_march_0000 = days + 719_468;
+    let cycle = from_march_0000.div_euclid(146_097);
+    let day_of_cycle = from_march_0000.rem_euclid(146_097);
+    let year_of_cycle = (day_of_cycle - day_of_cycle / 1_460 + day_of_cycle / 36_524 - day_of_cycle / 146_096) / 365;
+    let day_of_year = day_of_cycle - (365 * year_of_cycle + year_of_cycle / 4 - year_of_cycle / 100);
+    // Months from March: 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 31, 28/29 days.
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = year_of_cycle + cycle * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Parses a timestamp stored as text: ISO-8601 (offset, `Z` or none; `T` or space; fractions
@@ -285,6 +332,38 @@ mod tests {
 
     fn t(s: &str) -> Parsed {
         parse_text(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn fast_rfc3339_agrees_with_chrono() {
+        let chrono_text = |t: Timestamp| t.to_chrono().to_rfc3339_opts(SecondsFormat::Micros, true);
+        // Day and year edges, leap days, before 1970, and the ends of the accepted range.
+        let mut cases: Vec<i64> = vec![
+            0,
+            -1,
+            1,
+            951_782_400 * NS_PER_S,               // 2000-02-29
+            951_868_799 * NS_PER_S + 999_999_999, // 2000-02-29T23:59:59.999999999
+            -2_208_988_800 * NS_PER_S,            // 1900-01-01
+            4_107_542_399 * NS_PER_S,             // 2100-02-28T23:59:59
+            7_258_118_399 * NS_PER_S,             // 2199-12-31T23:59:59
+            i64::MIN,
+            i64::MAX,
+        ];
+        // And a spread of pseudo-random instants over the whole i64 range.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cases.push(x as i64);
+        }
+        for ns in cases {
+            let t = Timestamp(ns);
+            assert_eq!(t.rfc3339_micros(), chrono_text(t), "{ns} ns");
+            let bytes = t.rfc3339_micros_bytes().map(|b| String::from_utf8_lossy(&b).into_owned());
+            assert_eq!(bytes, Some(chrono_text(t)), "{ns} ns");
+        }
     }
 
     #[test]

@@ -199,13 +199,18 @@ fn search_highlights_hits_and_only_matches_filters() {
     h.get_by_label("Search").click();
     settle(&mut h);
     let view = h.state().session.as_ref().expect("session");
-    let expected = view
-        .session
-        .data
-        .events
-        .iter()
-        .filter(|e| e.kind.contains("http_request") || e.data.to_lowercase().contains("http_request"))
-        .count();
+    // Events whose type or data name the word, counted by SQLite itself.
+    let uri = format!("file:{}?immutable=1", fixture().display());
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    let db = rusqlite::Connection::open_with_flags(uri, flags).expect("fixture opens");
+    let expected: usize = db
+        .query_row(
+            "SELECT count(*) FROM agent_traces WHERE session_id = ?1 \
+             AND (type LIKE '%http_request%' OR data LIKE '%http_request%')",
+            [&view.session.data.row.id],
+            |r| r.get(0),
+        )
+        .expect("count");
     assert!(expected > 0);
     assert!(view.search.hit_count >= expected, "{} < {expected}", view.search.hit_count);
     let hit_spans = view.search.hits.iter().filter(|h| **h).count();

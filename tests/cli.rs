@@ -222,3 +222,27 @@ fn auto_anchor_is_end_for_the_fixture_and_start_for_a_start_stamped_copy() {
         }
     }
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("agent_traces.db");
+    let db = db.to_str().expect("utf-8 path");
+    let made = run(&["demo", db, "--sessions", "1", "--events-per-session", "5000"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let session = Store::open(Path::new(db)).and_then(|s| s.list_sessions()).expect("list").sessions[0].id.clone();
+    // Megabytes of spans, read like `| head -c 100` does: a few bytes, then the pipe closes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trace-inspector"))
+        .args(["timeline", db, &session, "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut start = [0u8; 100];
+    child.stdout.take().expect("stdout").read_exact(&mut start).expect("first bytes");
+    assert!(start.starts_with(b"[{\"id\":"));
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "exit {:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -31,7 +31,7 @@ impl SpanFilter {
         let first = events.get(span.event);
         let end = span.end_event.and_then(|e| events.get(e));
         if !self.kinds.is_empty() {
-            let named = |e: Option<&TraceEvent>| e.is_some_and(|e| self.kinds.contains(&e.kind));
+            let named = |e: Option<&TraceEvent>| e.is_some_and(|e| self.kinds.contains(&*e.kind));
             if !named(first) && !named(end) {
                 return false;
             }

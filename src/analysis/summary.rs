@@ -139,13 +139,13 @@ pub(crate) fn event_totals(data: &SessionData) -> Summary {
     let mut model_index: HashMap<&str, usize> = HashMap::new();
     for e in &data.events {
         // Look up before inserting: a key is cloned once per type, not once per event.
-        match s.event_counts.get_mut(&e.kind) {
+        match s.event_counts.get_mut(&*e.kind) {
             Some(n) => *n += 1,
             None => {
-                s.event_counts.insert(e.kind.clone(), 1);
+                s.event_counts.insert(e.kind.to_string(), 1);
             }
         }
-        match e.kind.as_str() {
+        match &*e.kind {
             "step_completed" => s.step_count += 1,
             "error" => s.error_count += 1,
             _ => {}
@@ -172,7 +172,7 @@ pub(crate) fn event_totals(data: &SessionData) -> Summary {
                 m.output_tokens = m.output_tokens.saturating_add(e.output_tokens.unwrap_or(0));
                 m.cost_usd += e.cost_usd.unwrap_or(0.0);
                 if m.provider.is_none() {
-                    m.provider.clone_from(&e.provider_used);
+                    m.provider = e.provider_used.as_deref().map(str::to_owned);
                 }
             }
         }
@@ -244,8 +244,8 @@ fn call_ref(data: &SessionData, timeline: &Timeline, span: usize) -> CallRef {
     let first = data.events.get(sp.event);
     CallRef {
         id: first.map(|e| e.id.clone()).unwrap_or_default(),
-        kind: e.map(|e| e.kind.clone()).unwrap_or_default(),
-        label: sp.label.clone(),
+        kind: e.map(|e| e.kind.to_string()).unwrap_or_default(),
+        label: sp.label.to_string(),
         timestamp: first.map(|e| e.timestamp.clone()).unwrap_or_default(),
         duration_ms: sp.duration_ms(),
         span,

@@ -78,7 +78,7 @@ pub struct Span {
     /// Index of the completing event of a pair.
     pub end_event: Option<usize>,
     pub kind: SpanKind,
-    pub label: String,
+    pub label: std::sync::Arc<str>,
     /// Milliseconds from [`Timeline::origin`]; meaningless when `timed` is false.
     pub start_ms: f64,
     pub end_ms: f64,
@@ -309,7 +309,8 @@ fn match_pairs_with(events: &[TraceEvent], parent_of: &[Option<usize>]) -> Vec<O
     let pair_of = |kind: &str| PAIRS.iter().find(|(_, end, _)| *end == kind).copied();
     for (i, e) in events.iter().enumerate() {
         let Some((start, _, _)) = pair_of(&e.kind) else { continue };
-        let linked = parent_of[i].filter(|&s| events.get(s).is_some_and(|se| se.kind == start) && end_of[s].is_none());
+        let linked =
+            parent_of[i].filter(|&s| events.get(s).is_some_and(|se| &*se.kind == start) && end_of[s].is_none());
         if let Some(s) = linked {
             end_of[s] = Some(i);
             is_end[i] = true;
@@ -319,13 +320,13 @@ fn match_pairs_with(events: &[TraceEvent], parent_of: &[Option<usize>]) -> Vec<O
     let mut open: IdMap<(&str, Option<&str>), VecDeque<usize>> = IdMap::default();
     for (i, e) in events.iter().enumerate() {
         for (start, end, key) in PAIRS {
-            if e.kind == start {
+            if &*e.kind == start {
                 if end_of[i].is_none() {
                     open.entry((start, pair_key(e, key))).or_default().push_back(i);
                 }
                 break;
             }
-            if e.kind != end {
+            if &*e.kind != end {
                 continue;
             }
             if !is_end[i] {
@@ -352,7 +353,7 @@ fn kind_of(e: &TraceEvent) -> SpanKind {
     if e.is_error() {
         return SpanKind::Error;
     }
-    match e.kind.as_str() {
+    match &*e.kind {
         "trace_started" | "trace_ended" => SpanKind::Session,
         "step_started" | "step_completed" | "step_failed" => SpanKind::Step,
         "message" | "llm_call" => SpanKind::Llm,

@@ -50,7 +50,7 @@ fn kind_text(session: &AnalyzedSession, span: usize) -> String {
     let events = &session.data.events;
     match s.end_event.and_then(|e| events.get(e)) {
         Some(end) => format!("{}…{}", events[s.event].kind, end.kind),
-        None => events[s.event].kind.clone(),
+        None => events[s.event].kind.to_string(),
     }
 }
 

@@ -21,7 +21,8 @@ pub enum DetailAction {
 /// View state: the parsed `data` of the shown event, cached.
 #[derive(Debug, Default)]
 pub struct DetailView {
-    parsed_for: Option<(usize, usize)>,
+    /// The event index and the length of the `data` parsed (`None` before it is loaded).
+    parsed_for: Option<(usize, Option<usize>)>,
     parsed: Option<serde_json::Value>,
 }
 
@@ -45,8 +46,8 @@ impl DetailView {
         let e = input.event;
         let theme = input.theme;
         ui.horizontal_wrapped(|ui| {
-            ui.heading(RichText::new(&e.kind).monospace());
-            ui.label(&e.info.label);
+            ui.heading(RichText::new(&*e.kind).monospace());
+            ui.label(&*e.info.label);
         });
         if let Some((pi, partner)) = input.partner {
             ui.horizontal(|ui| {
@@ -66,7 +67,7 @@ impl DetailView {
                 ui.end_row();
             };
             field(ui, "id", e.id.clone());
-            field(ui, "session_id", e.session_id.clone());
+            field(ui, "session_id", e.session_id.to_string());
             field(ui, "timestamp", e.timestamp.clone());
             if let Some(d) = e.duration_ms {
                 field(ui, "duration_ms", format!("{d} ({})", format_duration_ms(d)));
@@ -86,10 +87,10 @@ impl DetailView {
                 );
             }
             if let Some(m) = &e.model_used {
-                field(ui, "model_used", m.clone());
+                field(ui, "model_used", m.to_string());
             }
             if let Some(p) = &e.provider_used {
-                field(ui, "provider_used", p.clone());
+                field(ui, "provider_used", p.to_string());
             }
             if let Some(c) = e.cost_usd {
                 field(ui, "cost_usd", format!("{c} ({})", format_cost(c)));
@@ -109,24 +110,51 @@ impl DetailView {
             }
         });
 
+        // `data` comes with the rest of the row's columns (the event list does not keep it).
         ui.separator();
+        let data = input.detail.and_then(|d| d.field("data"));
+        let text = data.and_then(|f| f.value.as_deref());
         ui.horizontal(|ui| {
             ui.strong("data");
-            if ui.small_button("Copy").on_hover_text("Copy data as stored").clicked() {
-                actions.push(DetailAction::Copy { text: e.data.clone(), what: "data".to_owned() });
+            match (data, text) {
+                (Some(f), Some(text)) => {
+                    if f.cut {
+                        ui.label(
+                            RichText::new(format!(
+                                "{} bytes, first {} shown",
+                                format_count(f.size_bytes as i64),
+                                format_count(text.len() as i64)
+                            ))
+                            .color(theme.warning),
+                        );
+                    }
+                    if ui.small_button("Copy").on_hover_text("Copy data as stored").clicked() {
+                        actions.push(DetailAction::Copy { text: text.to_owned(), what: "data".to_owned() });
+                    }
+                }
+                (Some(_), None) => {
+                    ui.label(RichText::new("NULL").color(theme.muted));
+                }
+                (None, _) if input.loading => {
+                    ui.spinner();
+                }
+                (None, _) => {
+                    ui.label(RichText::new("not loaded").color(theme.muted));
+                }
             }
         });
-        let key = (input.event_index, e.data.len());
+        let key = (input.event_index, text.map(str::len));
         if self.parsed_for != Some(key) {
-            self.parsed = serde_json::from_str(&e.data).ok();
+            self.parsed = text.and_then(|t| serde_json::from_str(t).ok());
             self.parsed_for = Some(key);
         }
-        match &self.parsed {
-            Some(v) => json_tree::ui(ui, v, theme),
-            None => {
+        match (&self.parsed, text) {
+            (Some(v), _) => json_tree::ui(ui, v, theme),
+            (None, Some(text)) => {
                 ui.label(RichText::new("not JSON; shown as stored").color(theme.warning));
-                raw_text_ui(ui, "data-raw", &e.data, 120.0);
+                raw_text_ui(ui, "data-raw", text, 120.0);
             }
+            (None, None) => {}
         }
 
         for (column, size) in [("raw_input", e.raw_input_bytes), ("raw_output", e.raw_output_bytes)] {

@@ -15,7 +15,7 @@ pub mod welcome;
 #[cfg(test)]
 pub(crate) fn synthetic_session(spans: Vec<crate::analysis::Span>, end_ms: f64) -> crate::analysis::AnalyzedSession {
     use crate::model::{SessionData, TraceEvent};
-    let events = vec![TraceEvent { kind: "tool_called".to_owned(), ..TraceEvent::default() }];
+    let events = vec![TraceEvent { kind: "tool_called".into(), ..TraceEvent::default() }];
     crate::analysis::AnalyzedSession {
         data: SessionData { events, ..SessionData::default() },
         timeline: crate::analysis::Timeline { spans, end_ms, ..crate::analysis::Timeline::default() },

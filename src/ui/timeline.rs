@@ -103,13 +103,13 @@ impl RowsInput<'_> {
     /// The type of the span's first event (`tool_called`, `message`…).
     #[must_use]
     pub fn event_type(&self, span: &Span) -> &str {
-        self.session.data.events.get(span.event).map_or("", |e| e.kind.as_str())
+        self.session.data.events.get(span.event).map_or("", |e| &*e.kind)
     }
 
     /// The type of the event completing a pair, if any.
     #[must_use]
     pub fn end_event_type(&self, span: &Span) -> Option<&str> {
-        span.end_event.and_then(|e| self.session.data.events.get(e)).map(|e| e.kind.as_str())
+        span.end_event.and_then(|e| self.session.data.events.get(e)).map(|e| &*e.kind)
     }
 
     /// "type label", the name a row is known by (tooltips, accessibility).
@@ -1421,7 +1421,7 @@ pub(crate) mod tests {
             event: 0,
             end_event: None,
             kind,
-            label: label.to_owned(),
+            label: label.into(),
             start_ms,
             end_ms,
             timed: true,
@@ -1458,12 +1458,12 @@ pub(crate) mod tests {
         let mut events: Vec<TraceEvent> = kinds
             .iter()
             .enumerate()
-            .map(|(i, k)| TraceEvent { id: format!("e{i}"), kind: (*k).to_owned(), ..TraceEvent::default() })
+            .map(|(i, k)| TraceEvent { id: format!("e{i}"), kind: (*k).into(), ..TraceEvent::default() })
             .collect();
         events[3].input_tokens = Some(1200);
         events[3].output_tokens = Some(345);
         events[3].cost_usd = Some(0.0123);
-        events[3].model_used = Some("gpt-x".to_owned());
+        events[3].model_used = Some("gpt-x".into());
         let row = SessionRow { id: "session-1".to_owned(), ..SessionRow::default() };
         let timeline = Timeline { origin: Some(Timestamp(1_000_000)), spans, end_ms: 10_000.0, ..Timeline::default() };
         AnalyzedSession { data: SessionData { row, events, warnings: vec![] }, timeline, ..AnalyzedSession::default() }

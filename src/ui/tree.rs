@@ -234,7 +234,7 @@ mod tests {
             event: i,
             end_event: None,
             kind: SpanKind::Other,
-            label: format!("s{i}"),
+            label: format!("s{i}").into(),
             start_ms: i as f64,
             end_ms: i as f64 + 1.0,
             timed: true,
@@ -370,7 +370,8 @@ mod tests {
     #[test]
     fn scroll_to_row_brings_a_far_row_into_view() {
         let n = 1000;
-        let spans = (0..n).map(|i| Span { event: 0, label: format!("call {i}"), ..span(i, 0, None, i + 1) }).collect();
+        let spans =
+            (0..n).map(|i| Span { event: 0, label: format!("call {i}").into(), ..span(i, 0, None, i + 1) }).collect();
         let session = crate::ui::synthetic_session(spans, n as f64 + 1.0);
         let theme = Theme::new(true);
         let mut harness = tree_harness(&session, &theme, Host::new(TreeView::new(), n));
