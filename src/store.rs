@@ -529,7 +529,7 @@ impl Store {
         let (row, mut events) = match row {
             Some(row) => {
                 // The row's count sizes the vector once (a hint: the file may have changed since).
-                let capacity = usize::try_from(row.event_count).unwrap_or(0).min(1 << 22);
+                let capacity = usize::try_from(row.event_count).unwrap_or(0).min(MAX_RESERVED_EVENTS);
                 let events = self.query_events(&filter, &param, capacity, splittable, None, no_progress)?;
                 (row, events)
             }
@@ -602,8 +602,8 @@ impl Store {
             raw_len("raw_input"),
             raw_len("raw_output"),
         );
-        if splittable && let Some((uri, middle)) = self.split_point(filter, param)? {
-            return self.query_events_split(&sql, param, uri, middle, capacity, sums, progress);
+        if splittable && let Some(split) = self.split_point(filter, param)? {
+            return self.query_events_split(&sql, param, &split, sums, progress);
         }
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
@@ -653,9 +653,9 @@ impl Store {
         })
     }
 
-    /// For a read worth splitting (an immutable file, rows spread over many rowids): the
-    /// URI to open a second connection with and the first rowid of the upper half.
-    fn split_point(&self, filter: &str, param: &str) -> Result<Option<(&str, i64)>, StoreError> {
+    /// For a read worth splitting (an immutable file, rows spread over many rowids): where to
+    /// split it, and how many rows each half holds.
+    fn split_point(&self, filter: &str, param: &str) -> Result<Option<Split<'_>>, StoreError> {
         let Some(uri) = self.immutable_uri.as_deref() else { return Ok(None) };
         if !self.schema.has_rowid {
             return Ok(None);
@@ -670,7 +670,20 @@ impl Store {
         if hi.saturating_sub(lo) < SPLIT_MIN_ROWS {
             return Ok(None);
         }
-        Ok(Some((uri, lo + (hi - lo) / 2 + 1)))
+        let middle = lo + (hi - lo) / 2 + 1;
+        // Counted on the index alone: each half's vector is sized once instead of growing
+        // (and copying) its way up to a few hundred megabytes.
+        let count = |range: &str| -> Result<usize, StoreError> {
+            self.conn
+                .query_row(
+                    &format!("SELECT count(*) FROM agent_traces WHERE {filter} AND rowid {range} ?2"),
+                    rusqlite::params![param, middle],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map(|n| usize::try_from(n).unwrap_or(0).min(MAX_RESERVED_EVENTS))
+                .map_err(|e| self.err(e))
+        };
+        Ok(Some(Split { uri, middle, lower_rows: count("<")?, upper_rows: count(">=")? }))
     }
 
     /// [`Store::query_events`] in two rowid ranges at once: below `middle` here, from `middle`
@@ -681,9 +694,7 @@ impl Store {
         &self,
         sql: &str,
         param: &str,
-        uri: &str,
-        middle: i64,
-        capacity: usize,
+        split: &Split<'_>,
         sums: Option<&mut RowSums>,
         progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Vec<TraceEvent>, StoreError> {
@@ -699,7 +710,7 @@ impl Store {
                          step: &mut dyn FnMut(usize) -> bool|
          -> rusqlite::Result<Option<Vec<TraceEvent>>> {
             let mut stmt = conn.prepare(&format!("{sql} AND {range}"))?;
-            let mut rows = stmt.query(rusqlite::params![param, middle])?;
+            let mut rows = stmt.query(rusqlite::params![param, split.middle])?;
             let mut out = Vec::with_capacity(capacity);
             let mut interner = Interner::default();
             while let Some(r) = rows.next()? {
@@ -718,10 +729,10 @@ impl Store {
         let cancelled = || StoreError::Cancelled { path: path.to_owned() };
         std::thread::scope(|scope| {
             let upper = scope.spawn(|| -> Result<(Vec<TraceEvent>, Option<RowSums>), StoreError> {
-                let conn = open_immutable(uri).map_err(|e| map_sqlite(path, e))?;
+                let conn = open_immutable(split.uri).map_err(|e| map_sqlite(path, e))?;
                 harden(&conn).map_err(|e| map_sqlite(path, e))?;
                 let mut sums = want_sums.then(RowSums::default);
-                let out = read_half(&conn, "rowid >= ?2", capacity / 2, sums.as_mut(), &mut |_| {
+                let out = read_half(&conn, "rowid >= ?2", split.upper_rows, sums.as_mut(), &mut |_| {
                     !stop.load(std::sync::atomic::Ordering::Relaxed)
                 })
                 .map_err(|e| map_sqlite(path, e))?
@@ -729,11 +740,12 @@ impl Store {
                 Ok((out, sums))
             });
             // The halves are read at the same pace: report twice this half's count.
-            let lower = read_half(&self.conn, "rowid < ?2", capacity, sums.as_deref_mut(), &mut |n| {
-                progress(n * 2).is_continue()
-            })
-            .map_err(|e| self.err(e))
-            .and_then(|out| out.ok_or_else(cancelled));
+            // Room for both halves: the upper one is appended without growing.
+            let both = split.lower_rows.saturating_add(split.upper_rows).min(MAX_RESERVED_EVENTS);
+            let lower =
+                read_half(&self.conn, "rowid < ?2", both, sums.as_deref_mut(), &mut |n| progress(n * 2).is_continue())
+                    .map_err(|e| self.err(e))
+                    .and_then(|out| out.ok_or_else(cancelled));
             if lower.is_err() {
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
             }
@@ -1735,6 +1747,20 @@ fn event_from_row<'r>(r: &'r Row<'_>, position: usize, interner: &mut Interner) 
     };
     (event, data)
 }
+
+/// How a big read is split between two connections.
+struct Split<'a> {
+    /// The immutable file's URI, for the second connection.
+    uri: &'a str,
+    /// The first rowid of the upper half.
+    middle: i64,
+    /// Rows below and from `middle` (a count taken just before; the file is immutable).
+    lower_rows: usize,
+    upper_rows: usize,
+}
+
+/// The most events a vector is sized for ahead of reading them.
+const MAX_RESERVED_EVENTS: usize = 1 << 22;
 
 /// Rowids a session's traces must span before reading them is split between two threads.
 const SPLIT_MIN_ROWS: i64 = 16_384;

@@ -110,43 +110,58 @@ pub fn spans(session: &AnalyzedSession) -> Vec<SpanJson<'_>> {
 }
 
 /// Writes [`spans`] as one compact JSON array, the same bytes `serde_json::to_writer` gives,
-/// without building the list first. A big timeline is written in two halves on two threads.
+/// without building the list first. A big timeline is written in two halves on two threads:
+/// this one streams the first half to `out` while the other fills a buffer with the second.
 ///
 /// # Errors
 /// When `out` fails.
 pub fn write_spans(session: &AnalyzedSession, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let children = child_counts(session);
     let n = session.timeline.spans.len();
-    let write_range = |range: std::ops::Range<usize>, buf: &mut Vec<u8>| -> serde_json::Result<()> {
+    // Spans are serialized into `buf`; past `flush_at` bytes it goes to `sink` and is reused.
+    let write_range = |range: std::ops::Range<usize>,
+                       buf: &mut Vec<u8>,
+                       flush_at: usize,
+                       sink: &mut dyn std::io::Write|
+     -> std::io::Result<()> {
         for i in range {
             if i > 0 {
                 buf.push(b',');
             }
             serde_json::to_writer(&mut *buf, &span_json(session, &children, i))?;
+            if buf.len() >= flush_at {
+                sink.write_all(buf)?;
+                buf.clear();
+            }
         }
+        sink.write_all(buf)?;
+        buf.clear();
         Ok(())
     };
-    // About 300 bytes a span.
-    let (mut low, mut high) = (Vec::with_capacity(n.min(PARALLEL_SPANS) * 300), Vec::new());
+    out.write_all(b"[")?;
+    let mut chunk = Vec::with_capacity(CHUNK_BYTES + 4096);
     if n >= PARALLEL_SPANS {
         let middle = n / 2;
-        std::thread::scope(|scope| {
+        let second = std::thread::scope(|scope| {
             let upper = scope.spawn(|| {
-                let mut buf = Vec::with_capacity((n - middle) * 300);
-                write_range(middle..n, &mut buf).map(|()| buf)
+                // About 500 bytes a span: sized once, so it never grows by copying.
+                let mut half = Vec::with_capacity((n - middle) * 512);
+                let mut staged = Vec::new();
+                write_range(middle..n, &mut staged, 0, &mut half).map(|()| half)
             });
-            write_range(0..middle, &mut low)?;
-            high = upper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            Ok::<(), serde_json::Error>(())
+            let first = write_range(0..middle, &mut chunk, CHUNK_BYTES, out);
+            let second = upper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            first.and(second)
         })?;
+        out.write_all(&second)?;
     } else {
-        write_range(0..n, &mut low)?;
+        write_range(0..n, &mut chunk, CHUNK_BYTES, out)?;
     }
-    out.write_all(b"[")?;
-    out.write_all(&low)?;
-    out.write_all(&high)?;
     out.write_all(b"]")
 }
+
+/// Bytes of JSON gathered before they are passed on to the output.
+const CHUNK_BYTES: usize = 64 * 1024;
 
 /// Timelines with at least this many spans are written on two threads.
 const PARALLEL_SPANS: usize = 20_000;
