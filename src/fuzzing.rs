@@ -9,6 +9,7 @@
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::analysis::{self, Anchor, SlowIndex, SpanFilter};
 use crate::export::{Export as _, json, markdown, text};
@@ -133,8 +134,8 @@ pub fn spans(bytes: &[u8]) {
         .filter(|e| &*e.kind == "tool_result")
         .filter_map(|e| {
             Some(ToolDuration {
-                session_id: e.session_id.to_string(),
-                tool: e.info.tool.clone().unwrap_or_default(),
+                session_id: Arc::clone(&e.session_id),
+                tool: e.info.tool.as_deref().unwrap_or_default().into(),
                 duration_ms: e.duration_ms?,
             })
         })
@@ -247,7 +248,7 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
             id,
             session_id: "s".into(),
             kind: kind.into(),
-            timestamp: time.map(Timestamp::rfc3339_micros).unwrap_or_default(),
+            stored_timestamp: time.map(|t| t.rfc3339_micros().into()),
             time,
             duration_ms,
             parent_trace_id,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
 use crate::error::StoreError;
 use crate::model::{SearchHit, SearchQuery, SessionList, SessionRow, TraceDetail};
-use crate::store::{Interrupt, Store};
+use crate::store::{Interrupt, ReadMode, Store};
 
 /// The kinds of background job; one of each runs at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -230,10 +230,13 @@ impl Jobs {
                 kind: JobKind::Session,
                 message: format!("Loading {} events…", crate::export::format_count(row.event_count as i64)),
             });
-            let store = match ctx.open(&path) {
+            let mut store = match ctx.open(&path) {
                 Ok(s) => s,
                 Err(e) => return ctx.fail(&e),
             };
+            // The app stays up with the session open: its peak memory matters more than the
+            // last tenth of a second of loading.
+            store.set_read_mode(ReadMode::Leanest);
             let id = row.id.clone();
             // A reload re-reads the row too: a live session's status, end and totals move.
             let known = (!reload).then_some(row);

@@ -88,20 +88,18 @@ pub struct SessionList {
 /// One row of `agent_traces`, without `data` and raw input/output: those load only in
 /// [`TraceDetail`]; what the views need from `data` is read at load into [`EventInfo`].
 /// Values repeated across a session (its id, event types, models, providers) are shared.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TraceEvent {
     /// SQLite rowid, when the table has one: tells apart traces that share an id.
-    #[serde(skip)]
     pub rowid: Option<i64>,
     pub id: String,
     pub session_id: Arc<str>,
     /// The event type (`type` column).
-    #[serde(rename = "type")]
     pub kind: Arc<str>,
-    /// The timestamp as stored, for display.
-    pub timestamp: String,
+    /// The timestamp text as stored, kept only when it is not the reference writer's form of
+    /// `time` (see [`TraceEvent::timestamp`]): almost every event keeps no copy.
+    pub stored_timestamp: Option<Box<str>>,
     /// The timestamp parsed; `None` when it could not be (a warning says why).
-    #[serde(skip)]
     pub time: Option<Timestamp>,
     pub duration_ms: Option<f64>,
     pub parent_trace_id: Option<String>,
@@ -114,7 +112,6 @@ pub struct TraceEvent {
     pub raw_input_bytes: Option<u64>,
     pub raw_output_bytes: Option<u64>,
     /// Fields read from `data` for labels and grouping.
-    #[serde(skip)]
     pub info: EventInfo,
     pub warnings: Vec<String>,
 }
@@ -126,9 +123,9 @@ pub struct EventInfo {
     /// the span drawn for the event.
     pub label: Arc<str>,
     /// `data.tool` (or `tool_name`/`name` on tool events).
-    pub tool: Option<String>,
+    pub tool: Option<Box<str>>,
     /// `data.step_id`.
-    pub step_id: Option<String>,
+    pub step_id: Option<Box<str>>,
     /// The event reports a failure (`success: false`, an `error` key on a result, error types).
     pub failed: bool,
     /// `data` parsed as a JSON object.
@@ -136,6 +133,23 @@ pub struct EventInfo {
 }
 
 impl TraceEvent {
+    /// The timestamp as stored (empty when NULL).
+    #[must_use]
+    pub fn timestamp(&self) -> std::borrow::Cow<'_, str> {
+        match (&self.stored_timestamp, self.time) {
+            (Some(text), _) => std::borrow::Cow::Borrowed(text),
+            (None, Some(time)) => std::borrow::Cow::Owned(time.python_isoformat()),
+            (None, None) => std::borrow::Cow::Borrowed(""),
+        }
+    }
+
+    /// Sets the stored timestamp text, kept only when [`TraceEvent::timestamp`] could not
+    /// write it again from `time`.
+    pub fn set_timestamp_text(&mut self, text: &str) {
+        let rebuilt = self.time.is_some_and(|t| t.is_python_isoformat(text));
+        self.stored_timestamp = (!rebuilt && !(text.is_empty() && self.time.is_none())).then(|| text.into());
+    }
+
     /// Input plus output tokens.
     #[must_use]
     pub fn total_tokens(&self) -> i64 {

@@ -95,6 +95,20 @@ pub struct Store {
     /// The private copy read instead of the file, when there is one. Declared after `conn`
     /// so the connection closes before the copy is removed.
     _copy: Option<PrivateCopy>,
+    read_mode: ReadMode,
+}
+
+/// How [`Store::load_session`] reads a big session: a trade between time and peak memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Shortest time: a big session of an immutable file is read in two halves on two
+    /// connections at once. Joining the halves holds the later one twice for a moment, so
+    /// the peak is about half the session's events above what the loaded session keeps.
+    #[default]
+    Fastest,
+    /// Lowest peak: one connection reads into a vector sized once, while a second thread
+    /// reads `data` for labels. For a process that stays up with the session open.
+    Leanest,
 }
 
 impl std::fmt::Debug for Store {
@@ -115,9 +129,21 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         check_header(path)?;
         let (conn, immutable_uri, copy) = open_read_only(path)?;
-        let mut store = Store { conn, path: path.to_owned(), schema: Schema::default(), immutable_uri, _copy: copy };
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+            schema: Schema::default(),
+            immutable_uri,
+            _copy: copy,
+            read_mode: ReadMode::default(),
+        };
         store.schema = store.discover()?;
         Ok(store)
+    }
+
+    /// Chooses how big sessions are read (see [`ReadMode`]).
+    pub fn set_read_mode(&mut self, mode: ReadMode) {
+        self.read_mode = mode;
     }
 
     /// The file this store reads.
@@ -602,7 +628,10 @@ impl Store {
             raw_len("raw_input"),
             raw_len("raw_output"),
         );
-        if splittable && let Some(split) = self.split_point(filter, param)? {
+        if splittable
+            && self.read_mode == ReadMode::Fastest
+            && let Some(split) = self.split_point(filter, param)?
+        {
             return self.query_events_split(&sql, param, &split, sums, progress);
         }
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
@@ -943,20 +972,20 @@ impl Store {
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
+        let (mut sessions, mut tools) = (Interner::default(), Interner::default());
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let mut notes = Vec::new();
             let Some(duration_ms) = float_value(r, 2, "duration_ms", &mut notes).filter(|d| valid_duration(*d)) else {
                 continue;
             };
-            let data = text_value(r, 1, "data", &mut notes).unwrap_or_default();
+            let data = row_text(r, 1, "data", &mut notes).unwrap_or_default();
             let tool = serde_json::from_str::<DataFields>(&data)
                 .ok()
                 .and_then(|f| f.tool.or(f.tool_name).or(f.name))
-                .and_then(|v| scalar_text(&v))
-                .unwrap_or_else(|| "(unnamed tool)".to_owned());
+                .and_then(|v| scalar_text(&v));
             out.push(ToolDuration {
-                session_id: key_value(r, 0, "session_id", &mut notes).unwrap_or_default(),
-                tool,
+                session_id: shared_key(r, 0, "session_id", &mut notes, &mut sessions).unwrap_or_default(),
+                tool: tools.get(tool.as_deref().unwrap_or("(unnamed tool)")),
                 duration_ms,
             });
         }
@@ -975,8 +1004,10 @@ pub struct ChangeToken {
 /// One tool call's duration, as [`Store::tool_durations`] gives it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ToolDuration {
-    pub session_id: String,
-    pub tool: String,
+    /// Shared by the session's other calls.
+    pub session_id: Arc<str>,
+    /// Shared by the tool's other calls.
+    pub tool: Arc<str>,
     pub duration_ms: f64,
 }
 
@@ -1622,24 +1653,33 @@ fn clip(s: &str) -> String {
 
 /// Hands out one shared copy of each short text a session repeats (its id, event types,
 /// models, providers), so a big session holds a handful of these strings, not one per event.
-/// Only the first [`Interner::KEPT`] distinct values are kept; past that each gets its own copy.
+/// The first [`Interner::KEPT`] distinct values are kept, and the last one asked for: a run of
+/// rows repeating a value past those shares one copy too.
 #[derive(Default)]
 struct Interner {
     kept: Vec<Arc<str>>,
+    last: Option<Arc<str>>,
 }
 
 impl Interner {
     const KEPT: usize = 64;
 
     fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(last) = self.last.as_ref().filter(|l| ***l == *text) {
+            return Arc::clone(last);
+        }
         // Most recent first: rows of one session repeat the last few values.
-        if let Some(found) = self.kept.iter().rev().find(|k| ***k == *text) {
-            return Arc::clone(found);
-        }
-        let shared: Arc<str> = Arc::from(text);
-        if self.kept.len() < Self::KEPT {
-            self.kept.push(Arc::clone(&shared));
-        }
+        let shared = match self.kept.iter().rev().find(|k| ***k == *text) {
+            Some(found) => Arc::clone(found),
+            None => {
+                let shared: Arc<str> = Arc::from(text);
+                if self.kept.len() < Self::KEPT {
+                    self.kept.push(Arc::clone(&shared));
+                }
+                shared
+            }
+        };
+        self.last = Some(Arc::clone(&shared));
         shared
     }
 }
@@ -1669,14 +1709,14 @@ fn shared_key(r: &Row<'_>, i: usize, name: &str, notes: &mut Vec<String>, intern
     }
 }
 
-/// The `data` column as text, borrowed from the row when it is valid UTF-8 text.
-fn data_text<'r>(r: &'r Row<'_>, notes: &mut Vec<String>) -> Cow<'r, str> {
-    if let ValueRef::Text(t) = get(r, DATA_COLUMN)
+/// [`text_value`], borrowed from the row when the value is valid UTF-8 text.
+fn row_text<'r>(r: &'r Row<'_>, i: usize, name: &str, notes: &mut Vec<String>) -> Option<Cow<'r, str>> {
+    if let ValueRef::Text(t) = get(r, i)
         && let Ok(text) = std::str::from_utf8(t)
     {
-        return Cow::Borrowed(text);
+        return Some(Cow::Borrowed(text));
     }
-    Cow::Owned(text_value(r, DATA_COLUMN, "data", notes).unwrap_or_default())
+    text_value(r, i, name, notes).map(Cow::Owned)
 }
 
 /// Where `data` sits in the rows [`Store::query_events`] selects.
@@ -1699,7 +1739,7 @@ fn event_from_row<'r>(r: &'r Row<'_>, position: usize, interner: &mut Interner) 
         notes.push("type is NULL".to_owned());
         interner.get("(no type)")
     });
-    let timestamp = text_value(r, 4, "timestamp", &mut notes).unwrap_or_default();
+    let timestamp = row_text(r, 4, "timestamp", &mut notes).unwrap_or_default();
     let time = time_of(r, 4, "timestamp", &mut notes);
     if matches!(get(r, 4), ValueRef::Null) {
         notes.push("timestamp is NULL; left off the timeline".to_owned());
@@ -1713,7 +1753,7 @@ fn event_from_row<'r>(r: &'r Row<'_>, position: usize, interner: &mut Interner) 
         }
     });
     let parent_trace_id = key_value(r, 6, "parent_trace_id", &mut notes).filter(|p| !p.is_empty());
-    let data = data_text(r, &mut notes);
+    let data = row_text(r, DATA_COLUMN, "data", &mut notes).unwrap_or_default();
     let input_tokens = int_value(r, 8, "input_tokens", &mut notes);
     let output_tokens = int_value(r, 9, "output_tokens", &mut notes);
     let model_used = shared_text(r, 10, "model_used", &mut notes, interner).filter(|m| !m.is_empty());
@@ -1726,12 +1766,12 @@ fn event_from_row<'r>(r: &'r Row<'_>, position: usize, interner: &mut Interner) 
     let raw_input_bytes = size(13);
     let raw_output_bytes = size(14);
     // `info` (and its notes, which come last) is read from `data` by `label_event`.
-    let event = TraceEvent {
+    let mut event = TraceEvent {
         rowid,
         id,
         session_id,
         kind,
-        timestamp,
+        stored_timestamp: None,
         time,
         duration_ms,
         parent_trace_id,
@@ -1745,6 +1785,7 @@ fn event_from_row<'r>(r: &'r Row<'_>, position: usize, interner: &mut Interner) 
         info: EventInfo::default(),
         warnings: notes,
     };
+    event.set_timestamp_text(&timestamp);
     (event, data)
 }
 
@@ -1771,8 +1812,8 @@ type Unlabelled = Vec<(TraceEvent, String)>;
 /// The labelling thread: where to send batches, and its handle.
 type Labeller<'scope> = (SyncSender<Unlabelled>, ScopedJoinHandle<'scope, Vec<TraceEvent>>);
 
-/// Events per batch handed to the labelling thread.
-const LABEL_BATCH: usize = 2048;
+/// Events per batch handed to the labelling thread (a few batches are in flight at once).
+const LABEL_BATCH: usize = 512;
 
 /// Reads each event's label, tool, step id and failure flag from its `data` (the last step of
 /// turning a row into an event; its notes follow the row's own).
@@ -2001,7 +2042,7 @@ fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<Strin
     } else {
         label
     };
-    EventInfo { label: label.into(), tool, step_id, failed, data_is_object }
+    EventInfo { label: label.into(), tool: tool.map(Into::into), step_id: step_id.map(Into::into), failed, data_is_object }
 }
 
 #[cfg(test)]
@@ -2034,6 +2075,13 @@ mod speed_path_tests {
             (events, sums.aggregates(&id))
         };
         assert!(store.split_point(&filter, &param).unwrap_or_else(|e| panic!("{e}")).is_some());
+        let mut lean = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        lean.set_read_mode(ReadMode::Leanest);
+        assert!(
+            lean.load_session(&id, None).unwrap_or_else(|e| panic!("{e}"))
+                == store.load_session(&id, None).unwrap_or_else(|e| panic!("{e}")),
+            "both read modes load the same session"
+        );
         let (one, one_sums) = read(false);
         let (two, two_sums) = read(true);
         assert_eq!(one.len(), 30_000);
@@ -2046,6 +2094,47 @@ mod speed_path_tests {
         let mut sorted = one;
         sort_events(&mut sorted);
         assert!(loaded.events == sorted, "load_session gives the events of one read, sorted");
+    }
+
+    #[test]
+    fn timestamps_read_back_exactly_as_stored() {
+        let (dir, demo) = demo_file(3, None);
+        // Odd spellings beside the demo's: each must come back as written.
+        let odd = dir.path().join("odd.db");
+        std::fs::copy(&demo, &odd).unwrap_or_else(|e| panic!("{e}"));
+        let conn = Connection::open(&odd).unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch(
+            "PRAGMA journal_mode=DELETE;
+             UPDATE agent_traces SET timestamp = '2026-11-20T09:59:07.000000+00:00' WHERE rowid = 1;
+             UPDATE agent_traces SET timestamp = '2026-11-20T09:59:07Z' WHERE rowid = 2;
+             UPDATE agent_traces SET timestamp = 1763632747 WHERE rowid = 3;
+             UPDATE agent_traces SET timestamp = 'yesterday' WHERE rowid = 4;
+             UPDATE agent_traces SET timestamp = '2026-11-20T09:59:07.123456789+00:00' WHERE rowid = 5;",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        drop(conn);
+        for path in [&demo, &odd] {
+            let store = Store::open(path).unwrap_or_else(|e| panic!("{e}"));
+            let stored: HashMap<String, String> = {
+                let mut stmt = store
+                    .conn
+                    .prepare("SELECT id, CAST(timestamp AS TEXT) FROM agent_traces")
+                    .unwrap_or_else(|e| panic!("{e}"));
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap_or_else(|e| panic!("{e}"))
+            };
+            let mut kept = 0;
+            for row in store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions {
+                for e in store.load_session(&row.id, None).unwrap_or_else(|e| panic!("{e}")).events {
+                    assert_eq!(e.timestamp(), stored[&e.id], "{}", e.id);
+                    kept += usize::from(e.stored_timestamp.is_some());
+                }
+            }
+            // The demo writes the reference form: no event keeps a copy; the odd file keeps five.
+            assert_eq!(kept, if path == &odd { 5 } else { 0 });
+        }
     }
 
     #[test]

@@ -113,6 +113,34 @@ impl Timestamp {
         Some(out)
     }
 
+    /// How Python's `datetime.isoformat()` writes this time in UTC (the reference writer's
+    /// form): `2026-11-20T09:59:07.754847+00:00`, without the fraction when it is zero.
+    /// Sub-microsecond parts are dropped.
+    #[must_use]
+    pub fn python_isoformat(self) -> String {
+        match self.rfc3339_micros_bytes() {
+            Some(b) => {
+                let whole = if b[20..26] == *b"000000" { &b[..19] } else { &b[..26] };
+                let mut text: String = whole.iter().map(|&c| char::from(c)).collect();
+                text.push_str("+00:00");
+                text
+            }
+            None => self.to_chrono().to_rfc3339_opts(SecondsFormat::Micros, false),
+        }
+    }
+
+    /// True when `text` is exactly [`Timestamp::python_isoformat`] of this time (and the time
+    /// has no sub-microsecond part, which that form would lose).
+    #[must_use]
+    pub fn is_python_isoformat(self, text: &str) -> bool {
+        let Some(b) = self.rfc3339_micros_bytes() else { return false };
+        if self.0.rem_euclid(1_000) != 0 || !text.ends_with("+00:00") {
+            return false;
+        }
+        let body = &text.as_bytes()[..text.len() - 6];
+        if b[20..26] == *b"000000" { body == &b[..19] } else { body == &b[..26] }
+    }
+
     /// Compact local-free display: `2026-11-20 09:59:07`.
     #[must_use]
     pub fn short(self) -> String {
@@ -364,6 +392,31 @@ mod tests {
             let bytes = t.rfc3339_micros_bytes().map(|b| String::from_utf8_lossy(&b).into_owned());
             assert_eq!(bytes, Some(chrono_text(t)), "{ns} ns");
         }
+    }
+
+    #[test]
+    fn python_form_is_rebuilt_exactly_and_nothing_else_claims_it() {
+        for text in ["2026-11-20T09:59:07.754847+00:00", "2026-11-20T09:59:07+00:00", "1999-12-31T23:59:59.000001+00:00"] {
+            let time = t(text).time;
+            assert_eq!(time.python_isoformat(), text);
+            assert!(time.is_python_isoformat(text), "{text}");
+        }
+        // Same instant, other spellings: these must be kept as stored.
+        for (text, same_as) in [
+            ("2026-11-20T09:59:07.000000+00:00", "2026-11-20T09:59:07+00:00"),
+            ("2026-11-20T09:59:07.754847Z", "2026-11-20T09:59:07.754847+00:00"),
+            ("2026-11-20 09:59:07.754847+00:00", "2026-11-20T09:59:07.754847+00:00"),
+            ("2026-11-20T10:59:07.754847+01:00", "2026-11-20T09:59:07.754847+00:00"),
+            ("2026-11-20T09:59:07.754847", "2026-11-20T09:59:07.754847+00:00"),
+            ("1763632747", "2025-11-20T09:59:07+00:00"),
+        ] {
+            let time = t(text).time;
+            assert!(!time.is_python_isoformat(text), "{text}");
+            assert_eq!(time, t(same_as).time, "{text}");
+        }
+        // A time finer than microseconds has no Python form.
+        let fine = t("2026-11-20T09:59:07.754847123+00:00").time;
+        assert!(!fine.is_python_isoformat("2026-11-20T09:59:07.754847+00:00"));
     }
 
     #[test]

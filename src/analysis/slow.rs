@@ -21,7 +21,7 @@ impl SlowIndex {
     pub fn from_durations(durations: &[ToolDuration]) -> SlowIndex {
         let mut by_tool: HashMap<&str, Vec<f64>> = HashMap::new();
         for d in durations {
-            by_tool.entry(d.tool.as_str()).or_default().push(d.duration_ms);
+            by_tool.entry(&*d.tool).or_default().push(d.duration_ms);
         }
         let mut p95_by_tool = HashMap::with_capacity(by_tool.len());
         for (tool, mut values) in by_tool {
@@ -33,7 +33,13 @@ impl SlowIndex {
         let mut index = SlowIndex { p95_by_tool, slow_by_session: HashMap::new(), calls: durations.len() };
         for d in durations {
             if index.is_slow(&d.tool, d.duration_ms, None) {
-                *index.slow_by_session.entry(d.session_id.clone()).or_default() += 1;
+                // Look up before inserting: a session's id is copied once, not once per call.
+                match index.slow_by_session.get_mut(&*d.session_id) {
+                    Some(n) => *n += 1,
+                    None => {
+                        index.slow_by_session.insert(d.session_id.to_string(), 1);
+                    }
+                }
             }
         }
         index

@@ -246,7 +246,7 @@ fn call_ref(data: &SessionData, timeline: &Timeline, span: usize) -> CallRef {
         id: first.map(|e| e.id.clone()).unwrap_or_default(),
         kind: e.map(|e| e.kind.to_string()).unwrap_or_default(),
         label: sp.label.to_string(),
-        timestamp: first.map(|e| e.timestamp.clone()).unwrap_or_default(),
+        timestamp: first.map(|e| e.timestamp().into_owned()).unwrap_or_default(),
         duration_ms: sp.duration_ms(),
         span,
     }

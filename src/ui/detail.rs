@@ -68,7 +68,7 @@ impl DetailView {
             };
             field(ui, "id", e.id.clone());
             field(ui, "session_id", e.session_id.to_string());
-            field(ui, "timestamp", e.timestamp.clone());
+            field(ui, "timestamp", e.timestamp().into_owned());
             if let Some(d) = e.duration_ms {
                 field(ui, "duration_ms", format!("{d} ({})", format_duration_ms(d)));
             }
