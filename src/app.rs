@@ -250,10 +250,17 @@ impl SessionView {
                 .collect()
         });
         self.rows = visible_rows(t, &self.collapsed, keep.as_deref());
-        let row_of: HashMap<usize, usize> = self.rows.iter().enumerate().map(|(r, &s)| (s, r)).collect();
         let mut hit_spans: Vec<usize> =
             self.search.hits.iter().enumerate().filter(|(_, h)| **h).map(|(i, _)| i).collect();
-        hit_spans.sort_by_key(|s| row_of.get(s).copied().unwrap_or(usize::MAX));
+        if !hit_spans.is_empty() {
+            let mut row_of = vec![usize::MAX; t.spans.len()];
+            for (r, &s) in self.rows.iter().enumerate() {
+                if let Some(slot) = row_of.get_mut(s) {
+                    *slot = r;
+                }
+            }
+            hit_spans.sort_by_key(|&s| row_of.get(s).copied().unwrap_or(usize::MAX));
+        }
         self.search.hit_spans = hit_spans;
     }
 

@@ -128,13 +128,14 @@ pub fn data_json(bytes: &[u8]) {
 /// When the timeline or summary breaks an invariant.
 pub fn spans(bytes: &[u8]) {
     let data = session_from_bytes(bytes);
+    let session: Arc<str> = Arc::from(data.row.id.as_str());
     let durations: Vec<ToolDuration> = data
         .events
         .iter()
         .filter(|e| &*e.kind == "tool_result")
         .filter_map(|e| {
             Some(ToolDuration {
-                session_id: Arc::clone(&e.session_id),
+                session_id: Arc::clone(&session),
                 tool: e.info.tool.as_deref().unwrap_or_default().into(),
                 duration_ms: e.duration_ms?,
             })
@@ -246,7 +247,6 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
         events.push(TraceEvent {
             rowid: i64::try_from(i).ok(),
             id,
-            session_id: "s".into(),
             kind: kind.into(),
             stored_timestamp: time.map(|t| t.rfc3339_micros().into()),
             time,

@@ -87,13 +87,13 @@ pub struct SessionList {
 
 /// One row of `agent_traces`, without `data` and raw input/output: those load only in
 /// [`TraceDetail`]; what the views need from `data` is read at load into [`EventInfo`].
-/// Values repeated across a session (its id, event types, models, providers) are shared.
+/// Values repeated across a session (event types, models, providers) are shared; the session
+/// id is the session's ([`SessionData::row`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TraceEvent {
     /// SQLite rowid, when the table has one: tells apart traces that share an id.
     pub rowid: Option<i64>,
     pub id: String,
-    pub session_id: Arc<str>,
     /// The event type (`type` column).
     pub kind: Arc<str>,
     /// The timestamp text as stored, kept only when it is not the reference writer's form of
@@ -108,9 +108,10 @@ pub struct TraceEvent {
     pub model_used: Option<Arc<str>>,
     pub provider_used: Option<Arc<str>>,
     pub cost_usd: Option<f64>,
-    /// Sizes of the raw columns in bytes, `None` when NULL or absent.
-    pub raw_input_bytes: Option<u64>,
-    pub raw_output_bytes: Option<u64>,
+    /// Sizes of the raw columns in bytes, `None` when NULL or absent (SQLite values stay
+    /// below 2 GiB).
+    pub raw_input_bytes: Option<u32>,
+    pub raw_output_bytes: Option<u32>,
     /// Fields read from `data` for labels and grouping.
     pub info: EventInfo,
     pub warnings: Vec<String>,
@@ -147,7 +148,9 @@ impl TraceEvent {
     /// write it again from `time`.
     pub fn set_timestamp_text(&mut self, text: &str) {
         let rebuilt = self.time.is_some_and(|t| t.is_python_isoformat(text));
-        self.stored_timestamp = (!rebuilt && !(text.is_empty() && self.time.is_none())).then(|| text.into());
+        // An empty text without a time is how a NULL reads: nothing to keep either.
+        let nothing = text.is_empty() && self.time.is_none();
+        self.stored_timestamp = if rebuilt || nothing { None } else { Some(text.into()) };
     }
 
     /// Input plus output tokens.

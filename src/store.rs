@@ -1734,7 +1734,10 @@ fn event_from_row<'r>(r: &'r Row<'_>, position: usize, interner: &mut Interner) 
         notes.push("id is NULL".to_owned());
         format!("(no id #{})", rowid.map_or(position as i64, |n| n))
     });
-    let session_id = shared_key(r, 2, "session_id", &mut notes, interner).unwrap_or_default();
+    // Every event of a load has the session's id: only an odd value's note is kept.
+    if !matches!(get(r, 2), ValueRef::Text(t) if std::str::from_utf8(t).is_ok()) {
+        let _ = key_value(r, 2, "session_id", &mut notes);
+    }
     let kind = shared_text(r, 3, "type", &mut notes, interner).unwrap_or_else(|| {
         notes.push("type is NULL".to_owned());
         interner.get("(no type)")
@@ -1760,7 +1763,7 @@ fn event_from_row<'r>(r: &'r Row<'_>, position: usize, interner: &mut Interner) 
     let provider_used = shared_text(r, 11, "provider_used", &mut notes, interner).filter(|p| !p.is_empty());
     let cost_usd = float_value(r, 12, "cost_usd", &mut notes);
     let size = |i| match get(r, i) {
-        ValueRef::Integer(n) => u64::try_from(n).ok(),
+        ValueRef::Integer(n) => u32::try_from(n).ok(),
         _ => None,
     };
     let raw_input_bytes = size(13);
@@ -1769,7 +1772,6 @@ fn event_from_row<'r>(r: &'r Row<'_>, position: usize, interner: &mut Interner) 
     let mut event = TraceEvent {
         rowid,
         id,
-        session_id,
         kind,
         stored_timestamp: None,
         time,
@@ -2042,7 +2044,13 @@ fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<Strin
     } else {
         label
     };
-    EventInfo { label: label.into(), tool: tool.map(Into::into), step_id: step_id.map(Into::into), failed, data_is_object }
+    EventInfo {
+        label: label.into(),
+        tool: tool.map(Into::into),
+        step_id: step_id.map(Into::into),
+        failed,
+        data_is_object,
+    }
 }
 
 #[cfg(test)]

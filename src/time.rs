@@ -396,7 +396,9 @@ mod tests {
 
     #[test]
     fn python_form_is_rebuilt_exactly_and_nothing_else_claims_it() {
-        for text in ["2026-11-20T09:59:07.754847+00:00", "2026-11-20T09:59:07+00:00", "1999-12-31T23:59:59.000001+00:00"] {
+        for text in
+            ["2026-11-20T09:59:07.754847+00:00", "2026-11-20T09:59:07+00:00", "1999-12-31T23:59:59.000001+00:00"]
+        {
             let time = t(text).time;
             assert_eq!(time.python_isoformat(), text);
             assert!(time.is_python_isoformat(text), "{text}");

@@ -67,7 +67,10 @@ impl DetailView {
                 ui.end_row();
             };
             field(ui, "id", e.id.clone());
-            field(ui, "session_id", e.session_id.to_string());
+            // The event list does not repeat the session's id on every event.
+            if let Some(session) = input.detail.and_then(|d| d.field("session_id")).and_then(|f| f.value.clone()) {
+                field(ui, "session_id", session);
+            }
             field(ui, "timestamp", e.timestamp().into_owned());
             if let Some(d) = e.duration_ms {
                 field(ui, "duration_ms", format!("{d} ({})", format_duration_ms(d)));
