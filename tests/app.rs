@@ -169,6 +169,9 @@ fn selecting_a_tree_row_shows_its_detail_with_raw_io() {
     let raw = detail.field("raw_input").expect("raw_input column");
     assert_eq!(raw.size_bytes, u64::from(raw_in.expect("fixture messages have raw input")));
     h.get_by_label(&id);
+    // `data` comes with the detail and shows as a JSON tree: a message's role.
+    assert!(detail.field("data").and_then(|f| f.value.as_deref()).is_some_and(|d| d.contains("\"role\"")));
+    h.get_by_label("role: ");
 }
 
 #[test]
