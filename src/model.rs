@@ -124,7 +124,7 @@ pub struct EventInfo {
     /// the span drawn for the event.
     pub label: Arc<str>,
     /// `data.tool` (or `tool_name`/`name` on tool events).
-    pub tool: Option<Box<str>>,
+    pub tool: Option<Arc<str>>,
     /// `data.step_id`.
     pub step_id: Option<Box<str>>,
     /// The event reports a failure (`success: false`, an `error` key on a result, error types).

@@ -656,8 +656,9 @@ impl Store {
                         let (tx, rx) = std::sync::mpsc::sync_channel::<Unlabelled>(4);
                         let handle = scope.spawn(move || {
                             let mut out = Vec::with_capacity(capacity);
+                            let mut names = Interner::default();
                             for batch in rx {
-                                label_batch(batch, &mut out);
+                                label_batch(batch, &mut out, &mut names);
                             }
                             out
                         });
@@ -677,7 +678,7 @@ impl Store {
                     handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                 }
             };
-            label_batch(batch, &mut out);
+            label_batch(batch, &mut out, &mut interner);
             Ok(out)
         })
     }
@@ -747,7 +748,7 @@ impl Store {
                     sums.add(r);
                 }
                 let (mut event, data) = event_from_row(r, out.len(), &mut interner);
-                label_event(&mut event, &data);
+                label_event(&mut event, &data, &mut interner);
                 out.push(event);
                 if out.len().is_multiple_of(4096) && !step(out.len()) {
                     return Ok(None);
@@ -1651,30 +1652,29 @@ fn clip(s: &str) -> String {
     if s.chars().count() > 40 { format!("{}…", s.chars().take(40).collect::<String>()) } else { s.to_owned() }
 }
 
-/// Hands out one shared copy of each short text a session repeats (its id, event types,
-/// models, providers), so a big session holds a handful of these strings, not one per event.
-/// The first [`Interner::KEPT`] distinct values are kept, and the last one asked for: a run of
-/// rows repeating a value past those shares one copy too.
+/// Hands out one shared copy of each short text a session repeats (event types, models,
+/// providers, tool names, call labels), so a big session holds a handful of these strings,
+/// not one per event. Up to [`Interner::KEPT`] distinct values are kept (a hostile file's
+/// endless distinct values get their own copies past that), and the last one asked for.
 #[derive(Default)]
 struct Interner {
-    kept: Vec<Arc<str>>,
+    kept: std::collections::HashSet<Arc<str>>,
     last: Option<Arc<str>>,
 }
 
 impl Interner {
-    const KEPT: usize = 64;
+    const KEPT: usize = 4096;
 
     fn get(&mut self, text: &str) -> Arc<str> {
         if let Some(last) = self.last.as_ref().filter(|l| ***l == *text) {
             return Arc::clone(last);
         }
-        // Most recent first: rows of one session repeat the last few values.
-        let shared = match self.kept.iter().rev().find(|k| ***k == *text) {
+        let shared = match self.kept.get(text) {
             Some(found) => Arc::clone(found),
             None => {
                 let shared: Arc<str> = Arc::from(text);
                 if self.kept.len() < Self::KEPT {
-                    self.kept.push(Arc::clone(&shared));
+                    self.kept.insert(Arc::clone(&shared));
                 }
                 shared
             }
@@ -1819,14 +1819,16 @@ const LABEL_BATCH: usize = 512;
 
 /// Reads each event's label, tool, step id and failure flag from its `data` (the last step of
 /// turning a row into an event; its notes follow the row's own).
-fn label_event(e: &mut TraceEvent, data: &str) {
-    e.info = event_info(&e.kind, data, e.model_used.as_deref(), &mut e.warnings);
+/// Tool names, and the labels of calls (a tool's name, a model, a state), repeat across a
+/// session: `names` hands out one shared copy of each.
+fn label_event(e: &mut TraceEvent, data: &str, names: &mut Interner) {
+    e.info = event_info(&e.kind, data, e.model_used.as_deref(), &mut e.warnings, names);
 }
 
 /// [`label_event`] for a batch, moving the events to `out`.
-fn label_batch(batch: Unlabelled, out: &mut Vec<TraceEvent>) {
+fn label_batch(batch: Unlabelled, out: &mut Vec<TraceEvent>, names: &mut Interner) {
     out.extend(batch.into_iter().map(|(mut e, data)| {
-        label_event(&mut e, &data);
+        label_event(&mut e, &data, names);
         e
     }));
 }
@@ -1946,11 +1948,11 @@ const LABEL_CHARS: usize = 120;
 #[must_use]
 pub fn event_info_of(kind: &str, data: &str, model: Option<&str>) -> (EventInfo, Vec<String>) {
     let mut notes = Vec::new();
-    let info = event_info(kind, data, model, &mut notes);
+    let info = event_info(kind, data, model, &mut notes, &mut Interner::default());
     (info, notes)
 }
 
-fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<String>) -> EventInfo {
+fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<String>, names: &mut Interner) -> EventInfo {
     // `data` rewritten without repeated keys, when it has some; the fields borrow from it.
     let deduplicated: String;
     let (fields, data_is_object) = if data.trim().is_empty() {
@@ -2044,13 +2046,11 @@ fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<Strin
     } else {
         label
     };
-    EventInfo {
-        label: label.into(),
-        tool: tool.map(Into::into),
-        step_id: step_id.map(Into::into),
-        failed,
-        data_is_object,
-    }
+    // Labels drawn from a small set are shared; step descriptions and errors are not worth
+    // looking up.
+    let repeats = matches!(kind, "tool_called" | "tool_result" | "message" | "state_change" | "model_selected");
+    let label = if repeats { names.get(&label) } else { label.into() };
+    EventInfo { label, tool: tool.map(|t| names.get(&t)), step_id: step_id.map(Into::into), failed, data_is_object }
 }
 
 #[cfg(test)]
