@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod fuzzing;
+pub mod hash;
 pub mod jobs;
 pub mod model;
 pub mod store;

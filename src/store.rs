@@ -1658,7 +1658,7 @@ fn clip(s: &str) -> String {
 /// endless distinct values get their own copies past that), and the last one asked for.
 #[derive(Default)]
 struct Interner {
-    kept: std::collections::HashSet<Arc<str>>,
+    kept: std::collections::HashSet<Arc<str>, crate::hash::IdHashBuilder>,
     last: Option<Arc<str>>,
 }
 
