@@ -45,8 +45,11 @@ impl Timestamp {
     /// Milliseconds from `origin` to `self` (negative when earlier).
     #[must_use]
     pub fn ms_since(self, origin: Timestamp) -> f64 {
-        // Two times in the accepted years can be 9.5e18 ns apart, past i64::MAX.
-        (i128::from(self.0) - i128::from(origin.0)) as f64 / NS_PER_MS as f64
+        match self.0.checked_sub(origin.0) {
+            Some(ns) => ns as f64 / NS_PER_MS as f64,
+            // Two times in the accepted years can be 9.5e18 ns apart, past i64::MAX.
+            None => (i128::from(self.0) - i128::from(origin.0)) as f64 / NS_PER_MS as f64,
+        }
     }
 
     /// The time `ms` milliseconds after `self` (saturating; non-finite counts as zero).
@@ -55,8 +58,13 @@ impl Timestamp {
         if !ms.is_finite() {
             return self;
         }
+        let ns = ms * NS_PER_MS as f64;
+        // The usual step fits an i64 (and the float to i64 conversion is one instruction).
+        if ns.abs() < 9.0e18 {
+            return Timestamp(self.0.saturating_add(ns as i64));
+        }
         // In i128: a step across the whole accepted range (9.5e18 ns) does not fit an i64.
-        let ns = (ms * NS_PER_MS as f64).clamp(-2e19, 2e19) as i128;
+        let ns = ns.clamp(-2e19, 2e19) as i128;
         let sum = (i128::from(self.0) + ns).clamp(i128::from(i64::MIN), i128::from(i64::MAX));
         Timestamp(i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX }))
     }
@@ -360,6 +368,39 @@ mod tests {
 
     fn t(s: &str) -> Parsed {
         parse_text(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn time_arithmetic_agrees_with_wide_integers() {
+        // What the fast paths must equal: the same sums done in i128 throughout.
+        let wide_since = |a: i64, b: i64| (i128::from(a) - i128::from(b)) as f64 / 1e6;
+        let wide_add = |t: i64, ms: f64| -> i64 {
+            if !ms.is_finite() {
+                return t;
+            }
+            let ns = (ms * 1e6).clamp(-2e19, 2e19) as i128;
+            let sum = (i128::from(t) + ns).clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+            i64::try_from(sum).unwrap_or(0)
+        };
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let edges = [0, 1, -1, i64::MAX, i64::MIN, i64::MAX - 5, i64::MIN + 5, 1_763_632_747_000_000_000];
+        let mut times: Vec<i64> = edges.to_vec();
+        times.extend((0..2_000).map(|_| next() as i64));
+        times.extend((0..2_000).map(|_| (next() % 20_000_000_000_000_000) as i64 - 10_000_000_000_000_000));
+        let steps = [0.0, 1.5, -1.5, 1e3, -2.5e12, 9.2e12, -9.2e12, 1e13, -1e13, 3e16, f64::MAX, f64::NAN, 0.000_4];
+        for (i, &a) in times.iter().enumerate() {
+            let b = times[(i * 7 + 3) % times.len()];
+            assert_eq!(Timestamp(a).ms_since(Timestamp(b)).to_bits(), wide_since(a, b).to_bits(), "{a} - {b}");
+            for ms in steps {
+                assert_eq!(Timestamp(a).add_ms(ms).0, wide_add(a, ms), "{a} + {ms} ms");
+            }
+        }
     }
 
     #[test]
