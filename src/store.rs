@@ -1628,7 +1628,10 @@ fn time_of(r: &Row<'_>, i: usize, name: &str, notes: &mut Vec<String>) -> Option
         ValueRef::Null => return None,
         ValueRef::Integer(n) => time::parse_number(n as f64),
         ValueRef::Real(f) => time::parse_number(f),
-        ValueRef::Text(t) => time::parse_text(&String::from_utf8_lossy(t)),
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(text) => time::parse_text(text),
+            Err(_) => time::parse_text(&String::from_utf8_lossy(t)),
+        },
         ValueRef::Blob(_) => {
             notes.push(format!("{name} is a blob, not a time; left off the timeline"));
             return None;
@@ -1742,11 +1745,13 @@ fn event_from_row<'r>(r: &'r Row<'_>, position: usize, interner: &mut Interner) 
         notes.push("type is NULL".to_owned());
         interner.get("(no type)")
     });
-    let timestamp = row_text(r, 4, "timestamp", &mut notes).unwrap_or_default();
+    let timestamp = row_text(r, 4, "timestamp", &mut notes);
     let time = time_of(r, 4, "timestamp", &mut notes);
-    if matches!(get(r, 4), ValueRef::Null) {
+    // Only NULL reads as no text at all.
+    if timestamp.is_none() {
         notes.push("timestamp is NULL; left off the timeline".to_owned());
     }
+    let timestamp = timestamp.unwrap_or_default();
     let duration_ms = float_value(r, 5, "duration_ms", &mut notes).and_then(|d| {
         if valid_duration(d) {
             Some(d)
