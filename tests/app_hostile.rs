@@ -114,19 +114,11 @@ fn bad_values_give_a_partial_view_with_warnings() {
 /// `APP_LOCK_HOLDER` until told to commit. Another process, since POSIX locks are per process.
 #[test]
 fn app_lock_holder_child() {
-    let Some(path) = std::env::var_os("APP_LOCK_HOLDER") else { return };
-    let writer = rusqlite::Connection::open(path).expect("writer");
-    writer
-        .execute_batch(
-            "BEGIN EXCLUSIVE;
-             INSERT INTO agent_traces VALUES ('t2', 's1', 'message', '2026-11-20T09:00:01Z');",
-        )
-        .expect("exclusive lock with a pending write");
-    println!("\nholder: locked");
-    let mut line = String::new();
-    let _ = std::io::stdin().read_line(&mut line);
-    writer.execute_batch("COMMIT").expect("commit");
-    println!("holder: committed");
+    common::hold_lock_when_asked(
+        "APP_LOCK_HOLDER",
+        "BEGIN EXCLUSIVE;
+         INSERT INTO agent_traces VALUES ('t2', 's1', 'message', '2026-11-20T09:00:01Z');",
+    );
 }
 
 #[test]

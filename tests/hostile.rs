@@ -1368,21 +1368,12 @@ fn wal_mode_file_without_wal_creates_nothing() {
 /// stop the CLI, and closing any descriptor of the file in this process drops it.
 #[test]
 fn lock_holder_child() {
-    let Some(path) = std::env::var_os("HOSTILE_LOCK_HOLDER") else { return };
-    let writer = Connection::open(path).expect("writer");
-    writer
-        .execute_batch(
-            "PRAGMA journal_mode=DELETE; BEGIN EXCLUSIVE;
-             INSERT INTO agent_traces (id, session_id, type, timestamp, data, created_at)
-                 VALUES ('g4', 'good', 'state_change', '2026-11-20T09:00:01Z', '{}', '');",
-        )
-        .expect("exclusive lock with a pending write");
-    // On a line of its own: the harness has already printed "test lock_holder_child ... ".
-    println!("\nholder: locked");
-    let mut line = String::new();
-    let _ = std::io::stdin().read_line(&mut line);
-    writer.execute_batch("COMMIT").expect("commit");
-    println!("holder: committed");
+    common::hold_lock_when_asked(
+        "HOSTILE_LOCK_HOLDER",
+        "PRAGMA journal_mode=DELETE; BEGIN EXCLUSIVE;
+         INSERT INTO agent_traces (id, session_id, type, timestamp, data, created_at)
+             VALUES ('g4', 'good', 'state_change', '2026-11-20T09:00:01Z', '{}', '');",
+    );
 }
 
 #[test]

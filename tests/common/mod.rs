@@ -6,6 +6,21 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
+/// The body of a [`LockHolder`] child test: when `env` names a database, runs `lock_sql` (which
+/// must leave an exclusive lock with a pending write), says `holder: locked`, waits for a line
+/// on standard input, commits and says `holder: committed`. Otherwise it returns at once.
+pub fn hold_lock_when_asked(env: &str, lock_sql: &str) {
+    let Some(path) = std::env::var_os(env) else { return };
+    let writer = rusqlite::Connection::open(path).expect("writer");
+    writer.execute_batch(lock_sql).expect("exclusive lock with a pending write");
+    // On a line of its own: the harness has already printed "test NAME ... ".
+    println!("\nholder: locked");
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    writer.execute_batch("COMMIT").expect("commit");
+    println!("holder: committed");
+}
+
 /// Another process holding an exclusive lock on a database (POSIX locks belong to a process, so
 /// a lock taken in the test's own process would not stop its reads).
 ///
