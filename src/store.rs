@@ -719,7 +719,6 @@ impl Store {
     /// [`Store::query_events`] in two rowid ranges at once: below `middle` here, from `middle`
     /// on a second connection to the same immutable file; the halves join in rowid order, so
     /// the result (and the sums) are those of one read.
-    #[allow(clippy::too_many_arguments)]
     fn query_events_split(
         &self,
         sql: &str,
