@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::analysis::{self, Anchor};
 use crate::demo::{self, DemoConfig};
 use crate::export::{Export as _, format_cost, format_count, format_duration_ms, json, markdown, text};
-use crate::model::{SearchQuery, SessionRow};
+use crate::model::{SearchQuery, SessionRow, Warning};
 use crate::store::{Store, display_session_id};
 
 /// Desktop viewer and CLI for AI agent trace databases (`agent_traces.db`).
@@ -157,6 +157,23 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Writes warnings to standard error, one `warning:` line each, whatever the output format:
+/// standard output stays the table or the JSON document. Every warning is written.
+fn report_warnings<'a>(warnings: impl IntoIterator<Item = &'a Warning>) {
+    for w in warnings {
+        match &w.trace_id {
+            Some(id) => warn(format_args!("trace {id}: {}", w.message)),
+            None => warn(&w.message),
+        }
+    }
+}
+
+/// One `warning:` line on standard error. A closed standard error must not turn a good answer
+/// into a failure (`eprintln!` would panic), so a failed write is ignored.
+fn warn(message: impl std::fmt::Display) {
+    let _ = writeln!(io::stderr().lock(), "warning: {message}");
+}
+
 fn open(file: &Path) -> Result<Store> {
     Ok(Store::open(file)?)
 }
@@ -203,10 +220,8 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
                 writeln!(out)?;
             } else {
                 write_sessions_table(out, &sessions)?;
-                for w in &list.warnings {
-                    eprintln!("warning: {}", w.message);
-                }
             }
+            report_warnings(&list.warnings);
         }
         Command::Summary { file, session, json, markdown: _ } => {
             let analyzed = load(&file, &session, Anchor::Auto)?;
@@ -215,6 +230,7 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
             } else {
                 write!(out, "{}", markdown::SummaryMarkdown.export(&analyzed))?;
             }
+            report_warnings(analyzed.data.warnings.iter().chain(&analyzed.timeline.warnings));
             ending.release(analyzed);
         }
         Command::Timeline { file, session, json, anchor } => {
@@ -225,6 +241,7 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
             } else {
                 write!(out, "{}", text::TimelineText.export(&analyzed))?;
             }
+            report_warnings(analyzed.data.warnings.iter().chain(&analyzed.timeline.warnings));
             ending.release(analyzed);
         }
         Command::Tree { file, session, json, anchor } => {
@@ -235,6 +252,7 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
             } else {
                 write!(out, "{}", text::TreeText.export(&analyzed))?;
             }
+            report_warnings(analyzed.data.warnings.iter().chain(&analyzed.timeline.warnings));
             ending.release(analyzed);
         }
         Command::Search { file, text, session, kind, json } => {
@@ -268,7 +286,7 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
             if json {
                 writeln!(out, "\n]")?;
             } else {
-                eprintln!("{count} hits");
+                let _ = writeln!(io::stderr().lock(), "{count} hits");
             }
         }
         Command::Show { file, trace_id, json } => {
@@ -286,9 +304,9 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
                         writeln!(out, "{}: {value}", f.name)?;
                     }
                 }
-                for w in &detail.warnings {
-                    eprintln!("warning: {w}");
-                }
+            }
+            for w in &detail.warnings {
+                warn(w);
             }
         }
         Command::Demo { out: path, sessions, events_per_session, seed, force } => {

@@ -144,11 +144,16 @@ impl Case {
         }
     }
 
-    /// `sessions FILE` (the table), whose stderr carries the list's warnings.
+    /// The list's warnings, which `sessions FILE` writes to stderr beside the table, and
+    /// `sessions FILE --json` beside the JSON, alike.
     fn sessions_warnings(&self) -> Vec<String> {
-        let run = self.run(&["sessions"]);
-        run.ok();
-        run.stderr.lines().filter_map(|l| l.strip_prefix("warning: ")).map(str::to_owned).collect()
+        let warnings = |run: Run| {
+            run.ok();
+            run.stderr.lines().filter_map(|l| l.strip_prefix("warning: ")).map(str::to_owned).collect::<Vec<_>>()
+        };
+        let table = warnings(self.run(&["sessions"]));
+        assert_eq!(table, warnings(self.run(&["sessions", "--json"])), "the table and the JSON warn alike");
+        table
     }
 
     fn summary_json(&self, session: &str) -> Value {
@@ -1080,6 +1085,21 @@ fn parent_cycles_and_self_parents() {
         let depths: Vec<u64> = spans.iter().filter_map(|s| s["depth"].as_u64()).collect();
         assert_eq!(depths.iter().filter(|&&d| d == 2).count(), 1, "the cut loop is a chain of three");
         assert_eq!(case.summary_json("tree")["warning_count"], 3);
+        // The CLI reports them on stderr, whatever the output format.
+        for args in [&["timeline", "tree", "--json"][..], &["tree", "tree"], &["summary", "tree", "--json"]] {
+            let run = case.run(args);
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            assert_eq!(
+                lines,
+                [
+                    "warning: trace p1: is its own parent; shown as a root",
+                    "warning: trace p5: parent 'nowhere' is not in this session; shown as a root",
+                    "warning: trace p4: parent chain loops back to it; cut here and shown as a root",
+                ],
+                "{args:?}"
+            );
+            run.ok();
+        }
     });
 }
 
