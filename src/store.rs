@@ -96,6 +96,9 @@ pub struct Store {
     /// so the connection closes before the copy is removed.
     _copy: Option<PrivateCopy>,
     read_mode: ReadMode,
+    /// This store's place in the list of files the process reads. Declared last: it is
+    /// given up only once every connection of the store has closed.
+    _held: Held,
 }
 
 /// How [`Store::load_session`] reads a big session: a trade between time and peak memory.
@@ -127,8 +130,8 @@ impl Store {
     /// One [`StoreError`] naming the file and the problem: missing, empty, not SQLite, corrupt,
     /// locked, or without an `agent_traces` table or one of its required columns.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        check_header(path)?;
-        let (conn, immutable_uri, copy) = open_read_only(path)?;
+        let (held, wal_mode) = Held::take(path)?;
+        let (conn, immutable_uri, copy) = open_read_only(path, wal_mode)?;
         let mut store = Store {
             conn,
             path: path.to_owned(),
@@ -136,6 +139,7 @@ impl Store {
             immutable_uri,
             _copy: copy,
             read_mode: ReadMode::default(),
+            _held: held,
         };
         store.schema = store.discover()?;
         Ok(store)
@@ -1331,27 +1335,115 @@ pub fn wal_path(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-fn check_header(path: &Path) -> Result<(), StoreError> {
-    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => StoreError::NotFound { path: path.to_owned() },
-        _ => StoreError::Io { path: path.to_owned(), source: e },
-    })?;
-    if meta.is_dir() {
-        return Err(StoreError::Io {
-            path: path.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory"),
-        });
+// ---- files this process reads ------------------------------------------------------------
+
+/// A file by identity, so that two paths to one file are one entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileKey {
+    dev: u64,
+    ino: u64,
+}
+
+#[cfg(unix)]
+fn file_key(meta: &std::fs::Metadata) -> Option<FileKey> {
+    use std::os::unix::fs::MetadataExt as _;
+    Some(FileKey { dev: meta.dev(), ino: meta.ino() })
+}
+
+/// Elsewhere closing a handle does not drop another's locks: no entry is needed.
+#[cfg(not(unix))]
+fn file_key(_meta: &std::fs::Metadata) -> Option<FileKey> {
+    None
+}
+
+/// A file some store of this process reads, with what its header said.
+struct HeldFile {
+    key: FileKey,
+    stores: usize,
+    wal_mode: bool,
+}
+
+/// Every file a live [`Store`] reads. POSIX locks belong to the process, and closing any
+/// descriptor of a file drops all of them: reading a header through a descriptor of our own
+/// while another store of this process is inside a read would let a writer commit under it.
+/// So a file's header is read only when no store of this process holds the file, and the
+/// next stores take what it said from here.
+static HELD_FILES: std::sync::Mutex<Vec<HeldFile>> = std::sync::Mutex::new(Vec::new());
+
+fn held_files() -> std::sync::MutexGuard<'static, Vec<HeldFile>> {
+    // The list is consistent between statements; a panic elsewhere cannot leave it half-made.
+    HELD_FILES.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A store's entry in [`HELD_FILES`], given up on drop.
+struct Held {
+    key: Option<FileKey>,
+}
+
+impl Held {
+    /// Checks that `path` is a non-empty SQLite file and enters it in the list; returns the
+    /// entry and whether the header says WAL mode.
+    fn take(path: &Path) -> Result<(Held, bool), StoreError> {
+        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StoreError::NotFound { path: path.to_owned() },
+            _ => StoreError::Io { path: path.to_owned(), source: e },
+        })?;
+        if meta.is_dir() {
+            return Err(StoreError::Io {
+                path: path.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory"),
+            });
+        }
+        if meta.len() == 0 {
+            return Err(StoreError::Empty { path: path.to_owned() });
+        }
+        let Some(key) = file_key(&meta) else {
+            return Ok((Held { key: None }, read_header(path)?));
+        };
+        let mut files = held_files();
+        if let Some(file) = files.iter_mut().find(|f| f.key == key) {
+            file.stores += 1;
+            return Ok((Held { key: Some(key) }, file.wal_mode));
+        }
+        // Read under the lock: no other store of this process can be reading the file now.
+        let wal_mode = read_header(path)?;
+        files.push(HeldFile { key, stores: 1, wal_mode });
+        Ok((Held { key: Some(key) }, wal_mode))
     }
-    if meta.len() == 0 {
-        return Err(StoreError::Empty { path: path.to_owned() });
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Some(key) = self.key else { return };
+        let mut files = held_files();
+        if let Some(i) = files.iter().position(|f| f.key == key) {
+            files[i].stores -= 1;
+            if files[i].stores == 0 {
+                files.swap_remove(i);
+            }
+        }
     }
-    let mut header = [0u8; 16];
+}
+
+/// Checks the magic string and returns whether the header says WAL mode. SQLite opens the
+/// WAL (creating `-wal` and `-shm`) whenever the read version, byte 19, is 2, whatever the
+/// write version (byte 18) says.
+fn read_header(path: &Path) -> Result<bool, StoreError> {
+    let mut header = [0u8; 20];
     let mut file = File::open(path).map_err(|e| StoreError::Io { path: path.to_owned(), source: e })?;
-    let n = file.read(&mut header).map_err(|e| StoreError::Io { path: path.to_owned(), source: e })?;
-    if n < 16 || &header != b"SQLite format 3\0" {
+    let mut n = 0;
+    while n < header.len() {
+        match file.read(&mut header[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(StoreError::Io { path: path.to_owned(), source: e }),
+        }
+    }
+    if n < 16 || &header[..16] != b"SQLite format 3\0" {
         return Err(StoreError::NotSqlite { path: path.to_owned() });
     }
-    Ok(())
+    Ok(n == header.len() && header[19] == 2)
 }
 
 fn harden(conn: &Connection) -> rusqlite::Result<()> {
@@ -1362,13 +1454,6 @@ fn harden(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "query_only", true)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(())
-}
-
-/// True when the header says WAL mode. SQLite opens the WAL (creating `-wal` and `-shm`)
-/// whenever the read version, byte 19, is 2, whatever the write version (byte 18) says.
-fn is_wal_mode(path: &Path) -> bool {
-    let mut header = [0u8; 20];
-    File::open(path).and_then(|mut f| f.read_exact(&mut header)).is_ok() && header[19] == 2
 }
 
 /// `file:` URI for a path, with every byte outside the unreserved set percent-encoded.
@@ -1389,12 +1474,15 @@ fn file_uri(path: &Path, query: &str) -> String {
 
 /// Opens the file read-only; with the `file:` URI when it was opened immutable, and the
 /// private copy when it had to be read from one.
-fn open_read_only(path: &Path) -> Result<(Connection, Option<String>, Option<PrivateCopy>), StoreError> {
+fn open_read_only(
+    path: &Path,
+    wal_mode: bool,
+) -> Result<(Connection, Option<String>, Option<PrivateCopy>), StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     // A WAL-mode file with no -wal beside it has no writer attached (a writer keeps its -wal
     // until it closes). Reading it normally would create an empty -wal and a -shm next to the
     // user's file; opening it immutable reads the same data and creates nothing.
-    let immutable = (is_wal_mode(path) && !wal_path(path).exists()).then(|| file_uri(path, "immutable=1"));
+    let immutable = (wal_mode && !wal_path(path).exists()).then(|| file_uri(path, "immutable=1"));
     let conn = match &immutable {
         Some(uri) => open_immutable(uri),
         None => Connection::open_with_flags(path, flags),
@@ -1442,6 +1530,9 @@ fn open_wal_copy(path: &Path) -> Result<(Connection, PrivateCopy), StoreError> {
     // From here on every return, early or not, removes the folder when `guard` drops.
     let guard = PrivateCopy { dir: dir.clone() };
     let copy = dir.join("copy.db");
+    // Copying opens the file through descriptors of our own (see `HELD_FILES`). Any other store
+    // of this process on this file failed to open it in place as this one did, and reads a
+    // copy of its own: none holds locks on the original.
     std::fs::copy(path, &copy).map_err(io)?;
     let wal = wal_path(path);
     if wal.exists() {
@@ -2158,5 +2249,41 @@ mod speed_path_tests {
             assert_eq!(loaded.row, row);
             assert_eq!(loaded.events.len() as u64, row.event_count);
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod held_file_tests {
+    //! The list of files this process reads: one entry per file, however it is reached, kept
+    //! while any store reads it.
+    use super::*;
+
+    fn stores_of(path: &Path) -> Option<(usize, bool)> {
+        let key = std::fs::metadata(path).ok().as_ref().and_then(file_key)?;
+        held_files().iter().find(|f| f.key == key).map(|f| (f.stores, f.wal_mode))
+    }
+
+    #[test]
+    fn two_paths_to_one_file_share_an_entry_that_ends_with_the_last_store() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("agent_traces.db");
+        crate::demo::generate(&path, &crate::demo::DemoConfig { sessions: 1, ..Default::default() })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&path, &link).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stores_of(&path), None);
+        let first = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stores_of(&path), Some((1, true)), "the demo file is in WAL mode");
+        let second = Store::open(&link).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stores_of(&path), Some((2, true)));
+        assert!(second.immutable_uri.is_some(), "the second store read the header's answer from the list");
+        drop(first);
+        assert_eq!(stores_of(&path), Some((1, true)));
+        drop(second);
+        assert_eq!(stores_of(&path), None);
+        // A store that fails to open gives its entry back too.
+        std::fs::write(dir.path().join("text.db"), "not a database at all").unwrap_or_else(|e| panic!("{e}"));
+        assert!(Store::open(&dir.path().join("text.db")).is_err());
+        assert_eq!(stores_of(&dir.path().join("text.db")), None);
     }
 }

@@ -1396,6 +1396,67 @@ fn lock_holder_child() {
     );
 }
 
+/// The body of a writer child test: when `env` names a database, runs `sql` once without
+/// waiting for locks and says `writer: wrote`, `writer: busy` or `writer: failed: …`.
+/// Otherwise it returns at once.
+pub fn write_when_asked(env: &str, sql: &str) {
+    let Some(path) = std::env::var_os(env) else { return };
+    let conn = rusqlite::Connection::open(path).expect("writer");
+    conn.busy_timeout(Duration::ZERO).expect("no waiting for locks");
+    match conn.execute_batch(sql) {
+        Ok(()) => println!("\nwriter: wrote"),
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => println!("\nwriter: busy"),
+        Err(e) => println!("\nwriter: failed: {e}"),
+    }
+}
+
+/// Runs `child_test` (a test of the same binary calling [`write_when_asked`]) on `path` in
+/// another process, and returns the line it said.
+pub fn try_write(child_test: &str, env: &str, path: &Path) -> String {
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args([child_test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(env, path)
+        .output()
+        .expect("writer");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("writer: "))
+        .unwrap_or("writer: said nothing")
+        .to_owned()
+}
+
+/// Child of [`a_second_open_keeps_the_first_readers_lock`]: a write from another process.
+#[test]
+fn writer_child() {
+    write_when_asked(
+        "HOSTILE_WRITER",
+        "INSERT INTO agent_traces (id, session_id, type, timestamp, data, created_at)
+             VALUES ('g5', 'good', 'state_change', '2026-11-20T09:00:02Z', '{}', '');",
+    );
+}
+
+/// A read holds a shared lock on a rollback-journal file, so no writer can commit under it.
+/// POSIX locks belong to the process and closing any descriptor of the file drops them all:
+/// a second store opening the same file in the same process (the app does, for a search
+/// while a session loads) must not read it through a descriptor of its own.
+#[test]
+fn a_second_open_keeps_the_first_readers_lock() {
+    let case = Case::sql(&format!("{SCHEMA}{GOOD_ROWS}"));
+    let store = Store::open(&case.path).expect("open");
+    let query = SearchQuery { text: "assistant".into(), session_id: None, kind: None };
+    let mut writer = None;
+    store
+        .search(&query, &mut |_hit| {
+            drop(Store::open(&case.path).expect("a second open of the same file"));
+            writer = Some(try_write("writer_child", "HOSTILE_WRITER", &case.path));
+            std::ops::ControlFlow::Break(())
+        })
+        .expect("search");
+    assert_eq!(writer.as_deref(), Some("writer: busy"), "the reader's lock was dropped");
+    // Once the read is over, the same write goes through: the child does write when it can.
+    assert_eq!(try_write("writer_child", "HOSTILE_WRITER", &case.path), "writer: wrote");
+}
+
 #[test]
 fn exclusive_writer_lock_reports_locked_then_reads() {
     let case = Case::sql(&format!("{SCHEMA}{GOOD_ROWS}"));
