@@ -11,7 +11,10 @@ use trace_inspector::cli::{self, Cli};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // The system font lookup warns once about a POSIX "C" locale, which is the usual case in a
+    // terminal, not a problem: only its errors are shown unless RUST_LOG says otherwise.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn,egui_system_font_provider=error"))
+        .init();
     // The last line of defence: a bug must still end in one readable line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
