@@ -10,6 +10,7 @@ use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use trace_inspector::analysis::SpanKind;
 use trace_inspector::app::{Command, Screen, State, TraceApp};
 use trace_inspector::cli::OpenArgs;
+use trace_inspector::export::{format_cost, format_count};
 use trace_inspector::ui::sessions_table::SortColumn;
 
 fn fixture() -> PathBuf {
@@ -65,6 +66,41 @@ fn opening_a_file_lists_its_sessions() {
     assert_eq!(app.table.order().len(), 40);
     assert!(app.state.recent.first().is_some_and(|p| p.ends_with("skynette-40.db")));
     assert!(h.get_all_by_label("Research vector databases").count() >= 2);
+}
+
+#[test]
+fn the_totals_line_sums_the_sessions_shown() {
+    let mut h = opened();
+    let line = |h: &Harness<'_, TraceApp>| {
+        let rows = &h.state().file.as_ref().expect("file open").list.sessions;
+        let shown: Vec<_> = h.state().table.order().iter().map(|&i| &rows[i]).collect();
+        let events: u64 = shown.iter().map(|r| r.event_count).sum();
+        let tokens_in: i64 = shown.iter().map(|r| r.total_input_tokens).sum();
+        let tokens_out: i64 = shown.iter().map(|r| r.total_output_tokens).sum();
+        let cost: f64 = shown.iter().map(|r| r.total_cost_usd).sum();
+        let errors: u64 = shown.iter().map(|r| r.error_count).sum();
+        (
+            shown.len(),
+            format!(
+                "{} events · {} in / {} out tokens · {} · {errors} errors",
+                format_count(i64::try_from(events).expect("fits")),
+                format_count(tokens_in),
+                format_count(tokens_out),
+                format_cost(cost)
+            ),
+        )
+    };
+    let (count, all) = line(&h);
+    assert_eq!(count, 40);
+    assert!(all.starts_with("1,582 events · "), "{all}");
+    h.get_by_label(&all);
+    // A filter narrows the rows and the sums with them.
+    h.state_mut().table.filter = "Research vector databases".to_owned();
+    h.run_steps(3);
+    let (count, some) = line(&h);
+    assert!((2..40).contains(&count), "{count}");
+    assert_ne!(some, all);
+    h.get_by_label(&some);
 }
 
 #[test]

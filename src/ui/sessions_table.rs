@@ -83,6 +83,43 @@ pub enum TableAction {
     Sort(Sort),
 }
 
+/// Sums over the sessions the table shows (its filters applied).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ShownTotals {
+    pub events: u64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+    pub errors: u64,
+}
+
+impl ShownTotals {
+    /// The sums over `rows[i]` for every `i` in `order`.
+    #[must_use]
+    pub fn of(rows: &[SessionRow], order: &[usize]) -> Self {
+        order.iter().filter_map(|&i| rows.get(i)).fold(Self::default(), |t, r| Self {
+            events: t.events.saturating_add(r.event_count),
+            input_tokens: t.input_tokens.saturating_add(r.total_input_tokens),
+            output_tokens: t.output_tokens.saturating_add(r.total_output_tokens),
+            cost_usd: t.cost_usd + r.total_cost_usd,
+            errors: t.errors.saturating_add(r.error_count),
+        })
+    }
+
+    /// One line for the filter bar.
+    #[must_use]
+    pub fn line(&self) -> String {
+        format!(
+            "{} events · {} in / {} out tokens · {} · {} errors",
+            format_count(i64::try_from(self.events).unwrap_or(i64::MAX)),
+            format_count(self.input_tokens),
+            format_count(self.output_tokens),
+            format_cost(self.cost_usd),
+            self.errors
+        )
+    }
+}
+
 /// What a prepared order was computed for: rows, first id, sort, filter, status, slow calls.
 type OrderKey = (usize, Option<String>, Sort, String, Option<String>, usize);
 
@@ -95,6 +132,7 @@ pub struct SessionsTable {
     /// Row under the keyboard cursor (index into `order`).
     pub cursor: Option<usize>,
     order: Vec<usize>,
+    totals: ShownTotals,
     /// What `order` was computed for: (rows len, first id, sort, filter, status, slow calls).
     key: Option<OrderKey>,
     scroll_to_cursor: bool,
@@ -145,6 +183,12 @@ impl SessionsTable {
         &self.order
     }
 
+    /// Sums over the rows shown.
+    #[must_use]
+    pub fn totals(&self) -> ShownTotals {
+        self.totals
+    }
+
     /// Recomputes the order when the data, sort or filters changed.
     pub fn prepare(&mut self, rows: &[SessionRow], slow: Option<&SlowIndex>, sort: Sort) {
         let key = (
@@ -157,6 +201,7 @@ impl SessionsTable {
         );
         if self.key.as_ref() != Some(&key) {
             self.order = sorted_indices(rows, slow, sort, &self.filter, self.status.as_deref());
+            self.totals = ShownTotals::of(rows, &self.order);
             self.key = Some(key);
             if self.cursor.is_some_and(|c| c >= self.order.len()) {
                 self.cursor = self.order.len().checked_sub(1);
@@ -194,6 +239,8 @@ impl SessionsTable {
             ui.label(RichText::new(format!("{} of {} sessions", self.order.len(), rows.len())).color(theme.muted));
         });
         self.prepare(rows, slow, sort);
+        ui.label(RichText::new(self.totals.line()).color(theme.muted))
+            .on_hover_text("Totals of the sessions shown: the filters apply");
         self.keyboard(ui, &mut actions, rows);
 
         let row_height = theme.row_height;
