@@ -18,7 +18,7 @@ use crate::export::{
     Export as _, format_count, format_duration_ms, json::SummaryJson, markdown::SummaryMarkdown, text,
 };
 use crate::jobs::{JobKind, Jobs, Reply};
-use crate::model::{SearchQuery, SessionList, TraceDetail};
+use crate::model::{ModelUsage, SearchQuery, SessionList, TraceDetail};
 use crate::ui::aggregates::{self, AggregateAction};
 use crate::ui::detail::{DetailAction, DetailInput, DetailView};
 use crate::ui::sessions_table::{SessionsTable, Sort, TableAction};
@@ -59,6 +59,8 @@ pub struct State {
     pub show_tree: bool,
     pub show_summary: bool,
     pub show_detail: bool,
+    /// The file-wide model table beside the sessions.
+    pub show_models: bool,
     /// Keep the newest events in view while the file grows.
     pub follow: bool,
 }
@@ -74,6 +76,7 @@ impl Default for State {
             show_tree: true,
             show_summary: true,
             show_detail: true,
+            show_models: true,
             follow: false,
         }
     }
@@ -140,6 +143,8 @@ pub struct OpenFile {
     pub path: PathBuf,
     pub list: SessionList,
     pub slow: Option<SlowIndex>,
+    /// The file-wide model table, once counted.
+    pub models: Option<Vec<ModelUsage>>,
     pub load_time: Duration,
     /// When a change on disk was last seen.
     pub changed_at: Option<chrono::DateTime<chrono::Local>>,
@@ -415,6 +420,11 @@ impl TraceApp {
                     }
                     self.progress = None;
                 }
+                Reply::Models { path, models } => {
+                    if let Some(f) = self.file.as_mut().filter(|f| f.path == path) {
+                        f.models = Some(models);
+                    }
+                }
                 Reply::Session { session, elapsed, reload } => self.session_loaded(*session, elapsed, reload),
                 Reply::Hits { hits, done } => {
                     if let Some(view) = self.session.as_mut() {
@@ -465,6 +475,7 @@ impl TraceApp {
         self.error = None;
         self.progress = None;
         let keep_slow = reload.then(|| self.file.as_mut().and_then(|f| f.slow.take())).flatten();
+        let keep_models = reload.then(|| self.file.as_mut().and_then(|f| f.models.take())).flatten();
         let changed_at = if reload { Some(chrono::Local::now()) } else { None };
         if !reload {
             self.remember(&path);
@@ -477,7 +488,7 @@ impl TraceApp {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         self.title = format!("{name} — trace-inspector");
         ctx.send_viewport_cmd(egui::ViewportCommand::Title(self.title.clone()));
-        self.file = Some(OpenFile { path, list, slow: keep_slow, load_time: elapsed, changed_at });
+        self.file = Some(OpenFile { path, list, slow: keep_slow, models: keep_models, load_time: elapsed, changed_at });
         if let Some(query) = self.pending_session.take() {
             let found = self.file.as_ref().and_then(|f| {
                 f.list.sessions.iter().find(|s| s.id == query).or_else(|| {
@@ -868,6 +879,11 @@ impl TraceApp {
                         self.commands.push(Command::Reload);
                     }
                 });
+                if self.screen == Screen::Sessions {
+                    ui.separator();
+                    ui.toggle_value(&mut self.state.show_models, "Models")
+                        .on_hover_text("Calls, tokens and cost per model across the whole file");
+                }
                 if self.screen == Screen::Session {
                     ui.separator();
                     ui.menu_button("Copy", |ui| {
@@ -1007,6 +1023,14 @@ impl TraceApp {
     }
 
     fn sessions_screen(&mut self, ui: &mut egui::Ui) {
+        if let Some(f) = self.file.as_ref().filter(|_| self.state.show_models) {
+            egui::Panel::right("file-models").default_size(340.0).resizable(true).show(ui, |ui| {
+                // Both ways: the table never widens the panel, so its width stays what the user set.
+                egui::ScrollArea::both().id_salt("file-models-scroll").show(ui, |ui| {
+                    aggregates::file_models_ui(ui, f.models.as_deref(), &self.theme);
+                });
+            });
+        }
         egui::CentralPanel::default_margins().show(ui, |ui| {
             self.error_line(ui);
             let Some(f) = &self.file else { return };

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::analysis::{self, Anchor};
 use crate::demo::{self, DemoConfig};
 use crate::export::{Export as _, format_cost, format_count, format_duration_ms, json, markdown, text};
-use crate::model::{SearchQuery, SessionRow, Warning};
+use crate::model::{ModelUsage, SearchQuery, SessionRow, Warning};
 use crate::store::{Store, display_session_id};
 
 /// Desktop viewer and CLI for AI agent trace databases (`agent_traces.db`).
@@ -66,6 +66,12 @@ pub enum Command {
         asc: bool,
         #[arg(long)]
         limit: Option<usize>,
+    },
+    /// Calls, tokens and cost per model across the whole file (costliest first).
+    Models {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Summary of one session: totals, models, tools, slowest calls, errors.
     Summary {
@@ -223,6 +229,15 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
             }
             report_warnings(&list.warnings);
         }
+        Command::Models { file, json } => {
+            let models = open(&file)?.model_usage()?;
+            if json {
+                serde_json::to_writer_pretty(&mut *out, &models)?;
+                writeln!(out)?;
+            } else {
+                write_models_table(out, &models)?;
+            }
+        }
         Command::Summary { file, session, json, markdown: _ } => {
             let analyzed = load(&file, &session, Anchor::Auto)?;
             if json {
@@ -367,6 +382,28 @@ pub fn sort_sessions(sessions: &mut [SessionRow], key: SortKey, ascending: bool)
         };
         if ascending { o } else { o.reverse() }
     });
+}
+
+fn write_models_table(out: &mut dyn io::Write, models: &[ModelUsage]) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<28}  {:<12}  {:>8}  {:>8}  {:>12}  {:>12}  {:>10}",
+        "model", "provider", "calls", "sessions", "tokens in", "tokens out", "cost"
+    )?;
+    for m in models {
+        writeln!(
+            out,
+            "{:<28}  {:<12}  {:>8}  {:>8}  {:>12}  {:>12}  {:>10}",
+            m.model.replace(['\n', '\r'], " "),
+            m.provider.as_deref().unwrap_or("—").replace(['\n', '\r'], " "),
+            format_count(i64::try_from(m.calls).unwrap_or(i64::MAX)),
+            format_count(i64::try_from(m.sessions).unwrap_or(i64::MAX)),
+            format_count(m.input_tokens),
+            format_count(m.output_tokens),
+            format_cost(m.cost_usd)
+        )?;
+    }
+    Ok(())
 }
 
 fn write_sessions_table(out: &mut dyn io::Write, sessions: &[SessionRow]) -> io::Result<()> {

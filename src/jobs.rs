@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
 use crate::error::StoreError;
-use crate::model::{SearchHit, SearchQuery, SessionList, SessionRow, TraceDetail};
+use crate::model::{ModelUsage, SearchHit, SearchQuery, SessionList, SessionRow, TraceDetail};
 use crate::store::{Interrupt, ReadMode, Store};
 
 /// The kinds of background job; one of each runs at a time.
@@ -49,6 +49,8 @@ pub enum Reply {
     Opened { path: PathBuf, list: SessionList, elapsed: Duration, reload: bool },
     /// File-wide slow-call statistics, after the list.
     Slow { path: PathBuf, index: SlowIndex },
+    /// Calls, tokens and cost per model across the file, after the slow-call statistics.
+    Models { path: PathBuf, models: Vec<ModelUsage> },
     /// A session loaded and analysed.
     Session { session: Box<AnalyzedSession>, elapsed: Duration, reload: bool },
     /// Search hits so far; `done` on the last batch.
@@ -198,7 +200,7 @@ impl Jobs {
         }
     }
 
-    /// Opens a file: the session list, then the file-wide slow-call index.
+    /// Opens a file: the session list, then the file-wide slow-call index and model table.
     pub fn open(&mut self, path: PathBuf, reload: bool) {
         self.start(JobKind::Open, "open", move |ctx| {
             let started = Instant::now();
@@ -216,7 +218,14 @@ impl Jobs {
                 return;
             }
             match ctx.retry(&path, || store.tool_durations()) {
-                Ok(d) => ctx.send(Reply::Slow { path, index: SlowIndex::from_durations(&d) }),
+                Ok(d) => ctx.send(Reply::Slow { path: path.clone(), index: SlowIndex::from_durations(&d) }),
+                Err(e) => return ctx.fail(&e),
+            }
+            if ctx.cancelled() {
+                return;
+            }
+            match ctx.retry(&path, || store.model_usage()) {
+                Ok(models) => ctx.send(Reply::Models { path, models }),
                 Err(e) => ctx.fail(&e),
             }
         });

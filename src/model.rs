@@ -212,6 +212,20 @@ impl TraceDetail {
     }
 }
 
+/// One model's calls, tokens and cost across a whole file. A call is a trace naming the model
+/// with tokens or a cost, as in a session's summary.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ModelUsage {
+    pub model: String,
+    pub provider: Option<String>,
+    pub calls: u64,
+    /// Sessions with at least one call.
+    pub sessions: u64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+}
+
 /// One search hit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SearchHit {

@@ -25,8 +25,8 @@ use serde::Deserialize;
 
 use crate::error::StoreError;
 use crate::model::{
-    EventInfo, Field, FileInfo, SearchHit, SearchQuery, SessionData, SessionList, SessionRow, TraceDetail, TraceEvent,
-    Warning, is_error_kind,
+    EventInfo, Field, FileInfo, ModelUsage, SearchHit, SearchQuery, SessionData, SessionList, SessionRow, TraceDetail,
+    TraceEvent, Warning, is_error_kind,
 };
 use crate::time::{self, Timestamp};
 
@@ -426,20 +426,8 @@ impl Store {
             Some(id) => (format!("WHERE {}", key_filter(&s.trace_col("session_id"), id)), vec![key_param(id)]),
             None => (String::new(), Vec::new()),
         };
-        // The sums count what the per-trace converters accept: whole numbers (integers, whole
-        // reals, numeric text) and finite costs. One real among the tokens would otherwise turn
-        // SUM into a float, and one infinite cost would make the whole total infinite.
-        // The list reads every trace of the file through these: NULL (most traces) is told by
-        // the cheapest test, and `CASE typeof(c) WHEN` reads the other values' type once.
-        let whole = |c: String| {
-            format!(
-                "CASE WHEN {c} IS NULL THEN NULL ELSE CASE typeof({c}) WHEN 'integer' THEN {c} \
-                 WHEN 'real' THEN CASE WHEN {c} = CAST({c} AS INTEGER) THEN CAST({c} AS INTEGER) END \
-                 WHEN 'text' THEN CAST(trim({c}) AS INTEGER) END END"
-            )
-        };
-        let finite =
-            |c: String| format!("CASE WHEN {c} IS NULL THEN NULL WHEN abs({c}) <= 1.7976931348623157e308 THEN {c} END");
+        // The sums count what the per-trace converters accept.
+        let (whole, finite) = (whole_number_sql, finite_sql);
         let sql = format!(
             "SELECT {sid}, typeof({sid}), COUNT(*), {sum}({tin}), {sum}({tout}), TOTAL({cost}), \
              SUM({ty} = 'error'), MIN({ts}), MAX({ts}) FROM agent_traces {filter} GROUP BY {sid}",
@@ -467,6 +455,73 @@ impl Store {
                 last_event_at: text_value(r, 8, "timestamp", &mut notes),
             });
         }
+        Ok(out)
+    }
+
+    /// Every model's calls, tokens and cost across the file, costliest first. Counted as a
+    /// session's summary counts them, so the file's figures are the sums of the sessions'.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails.
+    pub fn model_usage(&self) -> Result<Vec<ModelUsage>, StoreError> {
+        match self.model_usage_with("SUM") {
+            Err(StoreError::Sqlite { source, .. }) if source.to_string().contains("integer overflow") => {
+                self.model_usage_with("TOTAL")
+            }
+            other => other,
+        }
+    }
+
+    fn model_usage_with(&self, sum: &str) -> Result<Vec<ModelUsage>, StoreError> {
+        let s = &self.schema;
+        if !s.traces.contains_key("model_used") {
+            return Ok(Vec::new());
+        }
+        let column = |name: &str| if s.traces.contains_key(name) { s.trace_col(name) } else { "NULL".to_owned() };
+        let (tin, tout, cost) = (
+            whole_number_sql(column("input_tokens")),
+            whole_number_sql(column("output_tokens")),
+            finite_sql(column("cost_usd")),
+        );
+        let sql = format!(
+            "SELECT {model}, MIN({provider}), COUNT(*), COUNT(DISTINCT {sid}), {sum}({tin}), {sum}({tout}), TOTAL({cost}) \
+             FROM agent_traces WHERE {model} IS NOT NULL AND {model} != '' \
+             AND ({tin} IS NOT NULL OR {tout} IS NOT NULL OR {cost} IS NOT NULL) GROUP BY {model}",
+            model = s.trace_col("model_used"),
+            provider = column("provider_used"),
+            sid = s.trace_col("session_id"),
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut out: Vec<ModelUsage> = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let mut notes = Vec::new();
+            let Some(model) = text_value(r, 0, "model_used", &mut notes).filter(|m| !m.is_empty()) else {
+                continue;
+            };
+            let usage = ModelUsage {
+                provider: text_value(r, 1, "provider_used", &mut notes).filter(|p| !p.is_empty()),
+                calls: count_value(r, 2),
+                sessions: count_value(r, 3),
+                input_tokens: sum_value(r, 4),
+                output_tokens: sum_value(r, 5),
+                cost_usd: float_value(r, 6, "cost_usd", &mut notes).unwrap_or(0.0),
+                model,
+            };
+            // Values SQLite keeps apart (the number 5 and the text '5') read as one name.
+            match out.iter_mut().find(|m| m.model == usage.model) {
+                Some(m) => {
+                    m.calls += usage.calls;
+                    m.sessions += usage.sessions;
+                    m.input_tokens = m.input_tokens.saturating_add(usage.input_tokens);
+                    m.output_tokens = m.output_tokens.saturating_add(usage.output_tokens);
+                    m.cost_usd += usage.cost_usd;
+                    m.provider = m.provider.take().or(usage.provider);
+                }
+                None => out.push(usage),
+            }
+        }
+        out.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then_with(|| b.calls.cmp(&a.calls)));
         Ok(out)
     }
 
@@ -1333,6 +1388,23 @@ pub fn wal_path(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push("-wal");
     PathBuf::from(p)
+}
+
+/// A token column as the per-trace converters accept it: whole numbers (integers, whole
+/// reals, numeric text), else NULL. One real among the tokens would otherwise turn SUM into a
+/// float. NULL (most traces) is told by the cheapest test, and `CASE typeof(c) WHEN` reads the
+/// other values' type once.
+fn whole_number_sql(c: String) -> String {
+    format!(
+        "CASE WHEN {c} IS NULL THEN NULL ELSE CASE typeof({c}) WHEN 'integer' THEN {c} \
+         WHEN 'real' THEN CASE WHEN {c} = CAST({c} AS INTEGER) THEN CAST({c} AS INTEGER) END \
+         WHEN 'text' THEN CAST(trim({c}) AS INTEGER) END END"
+    )
+}
+
+/// A cost column without infinities (one would make a whole total infinite), else NULL.
+fn finite_sql(c: String) -> String {
+    format!("CASE WHEN {c} IS NULL THEN NULL WHEN abs({c}) <= 1.7976931348623157e308 THEN {c} END")
 }
 
 // ---- files this process reads ------------------------------------------------------------

@@ -104,6 +104,24 @@ fn the_totals_line_sums_the_sessions_shown() {
 }
 
 #[test]
+fn the_models_panel_shows_the_files_models_and_hides_on_its_toggle() {
+    let mut h = opened();
+    let models = trace_inspector::store::Store::open(&fixture()).expect("open").model_usage().expect("models");
+    assert!(models.len() >= 2);
+    assert_eq!(h.state().file.as_ref().and_then(|f| f.models.as_deref()), Some(models.as_slice()));
+    h.get_by_label("Models in this file");
+    for m in &models {
+        h.get_by_label(&m.model);
+        assert!(h.query_all_by_label(&format_cost(m.cost_usd)).count() >= 1, "{}", m.model);
+    }
+    h.get_by_label("Models").click();
+    h.run_steps(3);
+    assert!(!h.state().state.show_models);
+    assert!(h.query_by_label("Models in this file").is_none());
+    assert!(h.query_by_label(&models[0].model).is_none());
+}
+
+#[test]
 fn every_column_sorts_by_click_and_reverses_on_the_second() {
     let mut h = opened();
     for column in SortColumn::ALL {

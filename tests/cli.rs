@@ -246,3 +246,27 @@ fn a_reader_that_stops_early_is_not_an_error() {
     assert!(out.status.success(), "exit {:?}", out.status);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn models_lists_every_model_of_the_file_costliest_first() {
+    let f = fixture();
+    let models = json(&["models", f.to_str().expect("path"), "--json"]);
+    let models = models.as_array().expect("array");
+    assert!(models.len() >= 2);
+    let costs: Vec<f64> = models.iter().map(|m| m["cost_usd"].as_f64().expect("cost")).collect();
+    assert!(costs.windows(2).all(|w| w[0] >= w[1]), "{costs:?}");
+    // The calls add up to the model calls of the 40 reference summaries' token-bearing traces.
+    let calls: u64 = models.iter().map(|m| m["calls"].as_u64().expect("calls")).sum();
+    let store = Store::open(&f).expect("open");
+    let mut expected_calls = 0;
+    for row in store.list_sessions().expect("list").sessions {
+        let analyzed = analysis::analyze(store.load_session(&row.id, None).expect("load"), Anchor::Auto);
+        expected_calls += analyzed.summary.models.iter().map(|m| m.calls).sum::<u64>();
+    }
+    assert_eq!(calls, expected_calls);
+    let table = run(&["models", f.to_str().expect("path")]);
+    assert!(table.status.success());
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert_eq!(text.lines().count(), models.len() + 1, "{text}");
+    assert!(text.contains(models[0]["model"].as_str().expect("name")), "{text}");
+}

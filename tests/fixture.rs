@@ -92,3 +92,40 @@ fn opening_changes_nothing() {
         .collect();
     assert_eq!(names, vec!["skynette-40.db".to_owned()], "no -wal or -shm created beside the file");
 }
+
+/// The file-wide model table equals the sum of every session's own model table, on the
+/// reference fixture and on a generated file.
+#[test]
+fn model_usage_across_the_file_is_the_sum_of_the_session_summaries() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = dir.path().join("demo.db");
+    let config = trace_inspector::demo::DemoConfig { sessions: 60, seed: 5, ..Default::default() };
+    trace_inspector::demo::generate(&demo, &config).expect("demo");
+    for path in [data("skynette-40.db"), demo] {
+        let store = Store::open(&path).expect("open");
+        let file = store.model_usage().expect("model usage");
+        // model -> (calls, sessions, tokens in, tokens out, cost)
+        let mut merged: std::collections::BTreeMap<String, (u64, u64, i64, i64, f64)> = Default::default();
+        for row in store.list_sessions().expect("list").sessions {
+            let analyzed = analysis::analyze(store.load_session(&row.id, None).expect("load"), Anchor::Auto);
+            for m in analyzed.summary.models {
+                let e = merged.entry(m.model).or_default();
+                *e = (e.0 + m.calls, e.1 + 1, e.2 + m.input_tokens, e.3 + m.output_tokens, e.4 + m.cost_usd);
+            }
+        }
+        assert!(merged.len() >= 2, "{}: several models", path.display());
+        assert_eq!(file.len(), merged.len(), "{}", path.display());
+        for m in &file {
+            let (calls, sessions, tin, tout, cost) = merged[&m.model];
+            assert_eq!(
+                (m.calls, m.sessions, m.input_tokens, m.output_tokens),
+                (calls, sessions, tin, tout),
+                "{}",
+                m.model
+            );
+            assert!((m.cost_usd - cost).abs() <= 1e-9 * cost.abs().max(1e-12), "{}: {} vs {cost}", m.model, m.cost_usd);
+            assert!(m.provider.is_some(), "{}: the generated traces name a provider", m.model);
+        }
+        assert!(file.windows(2).all(|w| w[0].cost_usd >= w[1].cost_usd), "costliest first");
+    }
+}

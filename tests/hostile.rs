@@ -171,7 +171,7 @@ impl Case {
         }
     }
 
-    /// Asserts that the core and all four CLI commands fail with one error naming the file
+    /// Asserts that the core and five CLI commands fail with one error naming the file
     /// and containing `problem`.
     fn fails_everywhere(&self, problem: &str) {
         self.untouched(|| {
@@ -186,9 +186,13 @@ impl Case {
                 }
             }
             assert!(started.elapsed() < Duration::from_secs(10), "the core took {:?}", started.elapsed());
-            for args in
-                [&["sessions", "--json"][..], &["summary", "good"], &["timeline", "good", "--json"], &["show", "g1"]]
-            {
+            for args in [
+                &["sessions", "--json"][..],
+                &["summary", "good"],
+                &["timeline", "good", "--json"],
+                &["show", "g1"],
+                &["models"],
+            ] {
                 self.run(args).error(&self.path, problem);
             }
         });
@@ -340,6 +344,12 @@ fn good_is_intact(case: &Case) {
     let good = json_session(&sessions, "good");
     assert_eq!((&good["event_count"], &good["total_tokens"]), (&Value::from(3), &Value::from(120)));
     assert_eq!(good["duration_ms"], 2000.0);
+
+    // The file-wide model table reads every trace, odd ones included, and keeps the good call.
+    let models = case.run(&["models", "--json"]);
+    models.ok();
+    let models: Vec<Value> = serde_json::from_str(&models.stdout).expect("models --json is an array");
+    assert!(models.iter().any(|m| m["model"] == "gpt-4o" && m["calls"].as_u64() >= Some(1)), "{models:?}");
 
     let summary = case.summary_json("good");
     assert_eq!(summary["total_events"], 3);

@@ -6,6 +6,7 @@ use egui::{CollapsingHeader, Grid, RichText, Sense, Stroke, vec2};
 use crate::analysis::AnalyzedSession;
 use crate::analysis::summary::ToolStats;
 use crate::export::{format_cost, format_count, format_duration_ms};
+use crate::model::ModelUsage;
 use crate::ui::theme::Theme;
 
 /// What the side panel asks the app to do.
@@ -18,6 +19,48 @@ pub enum AggregateAction {
 
 /// Warnings listed before "… N more".
 const WARNINGS_SHOWN: usize = 100;
+
+/// The sessions screen's side panel: every model's calls, tokens and cost across the file;
+/// `None` while they are being counted.
+pub fn file_models_ui(ui: &mut egui::Ui, models: Option<&[ModelUsage]>, theme: &Theme) {
+    ui.heading("Models in this file");
+    let Some(models) = models else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(RichText::new("Counting…").color(theme.muted));
+        });
+        return;
+    };
+    if models.is_empty() {
+        ui.label(RichText::new("No trace names a model with tokens or a cost.").color(theme.muted));
+        return;
+    }
+    let total_cost: f64 = models.iter().map(|m| m.cost_usd).sum();
+    Grid::new("file-models").num_columns(5).striped(true).show(ui, |ui| {
+        for h in ["Model", "Calls", "In", "Out", "Cost"] {
+            ui.label(RichText::new(h).strong());
+        }
+        ui.end_row();
+        for m in models {
+            ui.label(&m.model).on_hover_text(format!(
+                "{} · {} sessions",
+                m.provider.as_deref().unwrap_or("unknown provider"),
+                format_count(i64::try_from(m.sessions).unwrap_or(i64::MAX))
+            ));
+            ui.label(format_count(i64::try_from(m.calls).unwrap_or(i64::MAX)));
+            ui.label(format_count(m.input_tokens));
+            ui.label(format_count(m.output_tokens));
+            let share = if total_cost > 0.0 { m.cost_usd / total_cost * 100.0 } else { 0.0 };
+            ui.label(format_cost(m.cost_usd)).on_hover_text(format!("{share:.1}% of the file's cost"));
+            ui.end_row();
+        }
+    });
+    ui.label(
+        RichText::new("A call is a trace naming the model with tokens or a cost; the filters do not apply.")
+            .small()
+            .color(theme.muted),
+    );
+}
 
 /// Draws the panel for a session. `now_ms` (from the origin) is given while it is running.
 pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: Option<f64>) -> Vec<AggregateAction> {

@@ -251,7 +251,7 @@ impl SessionsTable {
             .sense(Sense::click())
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::initial(140.0).at_least(90.0))
-            .column(Column::initial(340.0).at_least(80.0).clip(true))
+            .column(Column::remainder().at_least(120.0).clip(true))
             .column(Column::initial(80.0))
             .columns(Column::initial(72.0).at_least(50.0), 7)
             .min_scrolled_height(0.0);
