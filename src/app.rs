@@ -1024,8 +1024,11 @@ impl TraceApp {
 
     fn sessions_screen(&mut self, ui: &mut egui::Ui) {
         if let Some(f) = self.file.as_ref().filter(|_| self.state.show_models) {
-            egui::Panel::right("file-models").default_size(340.0).resizable(true).show(ui, |ui| {
-                // Both ways: the table never widens the panel, so its width stays what the user set.
+            egui::Panel::right("file-models").default_size(380.0).resizable(true).show(ui, |ui| {
+                // A panel takes its content's width. It keeps the width it has (the default or
+                // the user's) whatever it shows: not the narrow "Counting…" of a big file for
+                // good, nor wider than its table, which would push the sessions table over.
+                ui.set_min_width(ui.available_width());
                 egui::ScrollArea::both().id_salt("file-models-scroll").show(ui, |ui| {
                     aggregates::file_models_ui(ui, f.models.as_deref(), &self.theme);
                 });
