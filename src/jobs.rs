@@ -209,6 +209,7 @@ impl Jobs {
                 Ok(s) => s,
                 Err(e) => return ctx.fail(&e),
             };
+            store.use_small_cache();
             let list = match ctx.retry(&path, || store.list_sessions()) {
                 Ok(l) => l,
                 Err(e) => return ctx.fail(&e),

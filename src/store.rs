@@ -150,6 +150,16 @@ impl Store {
         self.read_mode = mode;
     }
 
+    /// Keeps SQLite's page cache small on this store's connection: for a store that only
+    /// scans the file once per query (the list, file-wide statistics), where cached pages are
+    /// never read again and only add to the process's memory while another store loads a
+    /// session.
+    pub fn use_small_cache(&self) {
+        // A smaller cache only costs speed when pages are read twice; failing to set it is
+        // harmless, so the error is ignored.
+        let _ = self.conn.pragma_update(None, "cache_size", -256);
+    }
+
     /// The file this store reads.
     #[must_use]
     pub fn path(&self) -> &Path {
@@ -2357,5 +2367,28 @@ mod held_file_tests {
         std::fs::write(dir.path().join("text.db"), "not a database at all").unwrap_or_else(|e| panic!("{e}"));
         assert!(Store::open(&dir.path().join("text.db")).is_err());
         assert_eq!(stores_of(&dir.path().join("text.db")), None);
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_scanning_store_keeps_a_small_page_cache_and_answers_the_same() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("agent_traces.db");
+        crate::demo::generate(&path, &crate::demo::DemoConfig { sessions: 8, ..Default::default() })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cache = |s: &Store| s.conn.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0)).unwrap_or(0);
+        let normal = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let small = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        small.use_small_cache();
+        assert_eq!(cache(&small), -256);
+        assert!(cache(&normal) < -256, "SQLite's default is 2 MB: {}", cache(&normal));
+        let list = |s: &Store| s.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions;
+        assert_eq!(list(&small), list(&normal));
+        let models = |s: &Store| s.model_usage().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(models(&small), models(&normal));
     }
 }
