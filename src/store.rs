@@ -2230,20 +2230,26 @@ fn event_info(kind: &str, data: &str, model: Option<&str>, notes: &mut Vec<Strin
     EventInfo { label, tool: tool.map(|t| names.get(&t)), step_id: step_id.map(Into::into), failed, data_is_object }
 }
 
+/// A generated database in a temporary folder, for the unit tests below.
+#[cfg(test)]
+fn demo_file(sessions: usize, events: Option<usize>) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("agent_traces.db");
+    let config = crate::demo::DemoConfig {
+        sessions,
+        events_per_session: events,
+        seed: 11,
+        ..crate::demo::DemoConfig::default()
+    };
+    crate::demo::generate(&path, &config).unwrap_or_else(|e| panic!("{e}"));
+    (dir, path)
+}
+
 #[cfg(test)]
 mod speed_path_tests {
     //! The fast paths of a session load (sums in Rust, two-thread reads) give what the plain
     //! paths give.
     use super::*;
-    use crate::demo::{self, DemoConfig};
-
-    fn demo_file(sessions: usize, events: Option<usize>) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("agent_traces.db");
-        let config = DemoConfig { sessions, events_per_session: events, seed: 11, ..DemoConfig::default() };
-        demo::generate(&path, &config).unwrap_or_else(|e| panic!("{e}"));
-        (dir, path)
-    }
 
     #[test]
     fn split_read_and_rust_sums_match_one_read_and_sql() {
@@ -2347,10 +2353,7 @@ mod held_file_tests {
 
     #[test]
     fn two_paths_to_one_file_share_an_entry_that_ends_with_the_last_store() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("agent_traces.db");
-        crate::demo::generate(&path, &crate::demo::DemoConfig { sessions: 1, ..Default::default() })
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (dir, path) = demo_file(1, None);
         let link = dir.path().join("link.db");
         std::os::unix::fs::symlink(&path, &link).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(stores_of(&path), None);
@@ -2376,10 +2379,7 @@ mod cache_tests {
 
     #[test]
     fn a_scanning_store_keeps_a_small_page_cache_and_answers_the_same() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("agent_traces.db");
-        crate::demo::generate(&path, &crate::demo::DemoConfig { sessions: 8, ..Default::default() })
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_dir, path) = demo_file(8, None);
         let cache = |s: &Store| s.conn.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0)).unwrap_or(0);
         let normal = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
         let small = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
