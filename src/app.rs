@@ -984,7 +984,7 @@ impl TraceApp {
                             format_count(v.session.data.events.len() as i64),
                             format_duration_ms(v.loaded_in.as_secs_f64() * 1000.0)
                         ));
-                        let warnings = v.session.data.warnings.len() + v.session.timeline.warnings.len();
+                        let warnings = v.session.warnings().count();
                         if warnings > 0 {
                             ui.label(RichText::new(format!("{warnings} data warnings")).color(theme.warning));
                         }

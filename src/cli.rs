@@ -245,7 +245,7 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
             } else {
                 write!(out, "{}", markdown::SummaryMarkdown.export(&analyzed))?;
             }
-            report_warnings(analyzed.data.warnings.iter().chain(&analyzed.timeline.warnings));
+            report_warnings(analyzed.warnings());
             ending.release(analyzed);
         }
         Command::Timeline { file, session, json, anchor } => {
@@ -256,7 +256,7 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
             } else {
                 write!(out, "{}", text::TimelineText.export(&analyzed))?;
             }
-            report_warnings(analyzed.data.warnings.iter().chain(&analyzed.timeline.warnings));
+            report_warnings(analyzed.warnings());
             ending.release(analyzed);
         }
         Command::Tree { file, session, json, anchor } => {
@@ -267,7 +267,7 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
             } else {
                 write!(out, "{}", text::TreeText.export(&analyzed))?;
             }
-            report_warnings(analyzed.data.warnings.iter().chain(&analyzed.timeline.warnings));
+            report_warnings(analyzed.warnings());
             ending.release(analyzed);
         }
         Command::Search { file, text, session, kind, json } => {

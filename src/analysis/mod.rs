@@ -45,6 +45,13 @@ pub struct AnalyzedSession {
     pub summary: Summary,
 }
 
+impl AnalyzedSession {
+    /// Every warning about the session: from reading its rows, then from building its tree.
+    pub fn warnings(&self) -> impl Iterator<Item = &crate::model::Warning> {
+        self.data.warnings.iter().chain(&self.timeline.warnings)
+    }
+}
+
 /// Builds the timeline and summary of a loaded session.
 #[must_use]
 pub fn analyze(data: crate::model::SessionData, anchor: Anchor) -> AnalyzedSession {

@@ -172,8 +172,7 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
         });
     });
 
-    let warnings: Vec<&crate::model::Warning> =
-        session.data.warnings.iter().chain(&session.timeline.warnings).collect();
+    let warnings: Vec<&crate::model::Warning> = session.warnings().collect();
     if !warnings.is_empty() {
         ui.separator();
         CollapsingHeader::new(RichText::new(format!("Data warnings ({})", warnings.len())).color(theme.warning))
