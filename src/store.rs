@@ -1511,21 +1511,13 @@ impl Drop for Held {
 /// WAL (creating `-wal` and `-shm`) whenever the read version, byte 19, is 2, whatever the
 /// write version (byte 18) says.
 fn read_header(path: &Path) -> Result<bool, StoreError> {
-    let mut header = [0u8; 20];
-    let mut file = File::open(path).map_err(|e| StoreError::Io { path: path.to_owned(), source: e })?;
-    let mut n = 0;
-    while n < header.len() {
-        match file.read(&mut header[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(StoreError::Io { path: path.to_owned(), source: e }),
-        }
-    }
-    if n < 16 || &header[..16] != b"SQLite format 3\0" {
+    let io = |e| StoreError::Io { path: path.to_owned(), source: e };
+    let mut header = Vec::with_capacity(20);
+    File::open(path).map_err(io)?.take(20).read_to_end(&mut header).map_err(io)?;
+    if !header.starts_with(b"SQLite format 3\0") {
         return Err(StoreError::NotSqlite { path: path.to_owned() });
     }
-    Ok(n == header.len() && header[19] == 2)
+    Ok(header.get(19) == Some(&2))
 }
 
 fn harden(conn: &Connection) -> rusqlite::Result<()> {
