@@ -7,8 +7,11 @@ use std::path::PathBuf;
 pub enum StoreError {
     #[error("{path}: file not found")]
     NotFound { path: PathBuf },
-    #[error("{path}: cannot read file: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    // The cause is part of this one line, not a source: `{:#}` would print it twice.
+    #[error("{path}: cannot read file: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
+    #[error("{path}: {what}")]
+    NotAFile { path: PathBuf, what: &'static str },
     #[error("{path}: file is empty (0 bytes), not an SQLite database")]
     Empty { path: PathBuf },
     #[error("{path}: not an SQLite database (the header is not 'SQLite format 3')")]
@@ -31,8 +34,8 @@ pub enum StoreError {
     NoSuchTrace { path: PathBuf, id: String },
     #[error("{path}: cancelled")]
     Cancelled { path: PathBuf },
-    #[error("{path}: SQLite error: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("{path}: SQLite error: {cause}")]
+    Sqlite { path: PathBuf, cause: rusqlite::Error },
 }
 
 impl StoreError {

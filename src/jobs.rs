@@ -328,9 +328,9 @@ impl Jobs {
             // One connection for the whole watch, never reopened: opening a file re-reads its
             // header through a plain file handle, and on Unix closing any handle to a file drops
             // every lock this process holds on it, so a loader reading in rollback-journal mode
-            // could lose its shared lock. The token still sees every change: data_version for a
-            // normal open, and the sizes and times of the file and its -wal (which an immutable
-            // open, used when no writer was attached, cannot follow through data_version).
+            // could lose its shared lock. The token still sees every change: data_version for
+            // commits, and the sizes and times of the file and its -wal for a file replaced
+            // under the same path or read through a private copy.
             let mut store: Option<Store> = None;
             let mut last = None;
             while !stop.load(Ordering::Relaxed) {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod fuzzing;
 pub mod hash;
+pub mod ids;
 pub mod jobs;
 pub mod model;
 pub mod store;

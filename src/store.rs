@@ -24,6 +24,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Row, params_from_iter};
 use serde::Deserialize;
 
 use crate::error::StoreError;
+use crate::ids;
 use crate::model::{
     EventInfo, Field, FileInfo, ModelUsage, SearchHit, SearchQuery, SessionData, SessionList, SessionRow, TraceDetail,
     TraceEvent, Warning, is_error_kind,
@@ -56,6 +57,10 @@ pub const TRACE_COLUMNS: [&str; 15] = [
     "created_at",
 ];
 const REQUIRED_TRACE_COLUMNS: [&str; 4] = ["id", "session_id", "type", "timestamp"];
+/// Columns holding ids, shown in their printed form (see [`ids`]).
+const ID_COLUMNS: [&str; 3] = ["id", "session_id", "parent_trace_id"];
+/// SQLite's names for a table's row id, each usable unless a column takes it.
+const ROW_ID_NAMES: [&str; 3] = ["_rowid_", "rowid", "oid"];
 
 /// Which known columns exist, under the spelling the file uses.
 #[derive(Clone, Debug, Default)]
@@ -65,7 +70,9 @@ struct Schema {
     /// Columns of `agent_trace_sessions` (by known name), when the table exists with an id.
     sessions: Option<HashMap<&'static str, String>>,
     has_settings: bool,
-    has_rowid: bool,
+    /// A name for the row id that no column shadows (`_rowid_`, `rowid` or `oid`); none for a
+    /// WITHOUT ROWID table or one with columns of all three names.
+    row_id: Option<&'static str>,
     /// `agent_traces` declares no collation: text compares byte by byte, as Rust does.
     binary_text: bool,
 }
@@ -87,11 +94,15 @@ fn quote_ident(name: &str) -> String {
 /// An open trace database.
 pub struct Store {
     conn: Connection,
+    /// The path as the user gave it, for messages.
     path: PathBuf,
+    /// The file itself, symlinks resolved as SQLite resolves them: its `-wal` and `-shm` sit
+    /// beside this path, not beside a link.
+    real_path: PathBuf,
+    /// What SQLite reads: `real_path`, or the private copy. A second connection for a split
+    /// read opens this.
+    db_path: PathBuf,
     schema: Schema,
-    /// The `file:` URI of a file opened immutable (no writer attached): another connection
-    /// opened on it sees exactly the same data, so a big read can be split between two.
-    immutable_uri: Option<String>,
     /// The private copy read instead of the file, when there is one. Declared after `conn`
     /// so the connection closes before the copy is removed.
     _copy: Option<PrivateCopy>,
@@ -104,8 +115,8 @@ pub struct Store {
 /// How [`Store::load_session`] reads a big session: a trade between time and peak memory.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ReadMode {
-    /// Shortest time: a big session of an immutable file is read in two halves on two
-    /// connections at once. Joining the halves holds the later one twice for a moment, so
+    /// Shortest time: a big session is read in two halves on two connections at once, when
+    /// both see the same rows of it. Joining the halves holds the later one twice for a moment, so
     /// the peak is about half the session's events above what the loaded session keeps.
     #[default]
     Fastest,
@@ -130,13 +141,16 @@ impl Store {
     /// One [`StoreError`] naming the file and the problem: missing, empty, not SQLite, corrupt,
     /// locked, or without an `agent_traces` table or one of its required columns.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let (held, wal_mode) = Held::take(path)?;
-        let (conn, immutable_uri, copy) = open_read_only(path, wal_mode)?;
+        let real_path = resolve(path)?;
+        let held = Held::take(path, &real_path)?;
+        let (conn, copy) = open_read_only(path, &real_path)?;
+        let db_path = copy.as_ref().map_or_else(|| real_path.clone(), |c| c.db.clone());
         let mut store = Store {
             conn,
             path: path.to_owned(),
+            real_path,
+            db_path,
             schema: Schema::default(),
-            immutable_uri,
             _copy: copy,
             read_mode: ReadMode::default(),
             _held: held,
@@ -231,8 +245,13 @@ impl Store {
             }
         }
         schema.has_settings = matches!(find("trace_settings"), Some((kind, _)) if kind == "table");
-        // WITHOUT ROWID tables have no rowid; then traces are told apart by id alone.
-        schema.has_rowid = self.conn.prepare("SELECT rowid FROM agent_traces LIMIT 0").is_ok();
+        // A column may be named like the row id, and then hides that name: take one it leaves
+        // free. WITHOUT ROWID tables have none; then traces are told apart by id alone.
+        schema.row_id = ROW_ID_NAMES.into_iter().find(|name| {
+            let shadowed =
+                schema.traces.values().chain(&schema.extra_trace_columns).any(|c| c.eq_ignore_ascii_case(name));
+            !shadowed && self.conn.prepare(&format!("SELECT {name} FROM agent_traces LIMIT 0")).is_ok()
+        });
         schema.binary_text = self
             .conn
             .query_row(
@@ -262,8 +281,8 @@ impl Store {
     }
 
     fn file_info_with(&self, trace_count: u64) -> FileInfo {
-        let size_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
-        let wal_bytes = std::fs::metadata(wal_path(&self.path)).map(|m| m.len()).ok();
+        let size_bytes = std::fs::metadata(&self.real_path).map(|m| m.len()).unwrap_or(0);
+        let wal_bytes = std::fs::metadata(wal_path(&self.real_path)).map(|m| m.len()).ok();
         let missing_columns =
             TRACE_COLUMNS.iter().filter(|c| !self.schema.traces.contains_key(*c)).map(|c| (*c).to_owned()).collect();
         let retention_days = if self.schema.has_settings {
@@ -296,12 +315,16 @@ impl Store {
     }
 
     /// A value that changes when the file's content may have changed: `data_version` plus the
-    /// sizes and modification times of the file and its `-wal` (an immutable open, used when
-    /// no writer is attached, never sees `data_version` move).
+    /// sizes and modification times of the file and its `-wal` (a file replaced under the same
+    /// path, or a private copy, never sees `data_version` move).
     #[must_use]
     pub fn change_token(&self) -> ChangeToken {
         let stat = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().ok()));
-        ChangeToken { data_version: self.data_version().ok(), file: stat(&self.path), wal: stat(&wal_path(&self.path)) }
+        ChangeToken {
+            data_version: self.data_version().ok(),
+            file: stat(&self.real_path),
+            wal: stat(&wal_path(&self.real_path)),
+        }
     }
 
     /// All sessions with their aggregates, newest first. Sessions named only by traces (no
@@ -310,7 +333,22 @@ impl Store {
     /// # Errors
     /// A [`StoreError`] when SQLite fails.
     pub fn list_sessions(&self) -> Result<SessionList, StoreError> {
-        self.sessions_where(None)
+        self.snapshot(|| self.sessions_where(None))
+    }
+
+    /// Runs `read` inside one read transaction, so that all its queries see one state of the
+    /// file however a writer commits meanwhile. A nested call joins the outer transaction.
+    fn snapshot<T>(&self, read: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        if !self.conn.is_autocommit() {
+            return read();
+        }
+        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
+        let out = read();
+        // Ending a read transaction changes nothing; should COMMIT fail, ROLLBACK ends it.
+        if self.conn.execute_batch("COMMIT").is_err() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        out
     }
 
     /// The session list, or with `only` just the rows (and aggregates) of that session id.
@@ -323,7 +361,7 @@ impl Store {
         let mut warnings = Vec::new();
         let aggregates = match known.map_or_else(|| self.trace_aggregates("SUM", only), Ok) {
             Ok(a) => a,
-            Err(StoreError::Sqlite { source, .. }) if source.to_string().contains("integer overflow") => {
+            Err(StoreError::Sqlite { cause, .. }) if cause.to_string().contains("integer overflow") => {
                 warnings.push(Warning::general("token sums exceed the 64-bit integer range; totals are approximate"));
                 self.trace_aggregates("TOTAL", only)?
             }
@@ -475,7 +513,7 @@ impl Store {
     /// A [`StoreError`] when SQLite fails.
     pub fn model_usage(&self) -> Result<Vec<ModelUsage>, StoreError> {
         match self.model_usage_with("SUM") {
-            Err(StoreError::Sqlite { source, .. }) if source.to_string().contains("integer overflow") => {
+            Err(StoreError::Sqlite { cause, .. }) if cause.to_string().contains("integer overflow") => {
                 self.model_usage_with("TOTAL")
             }
             other => other,
@@ -535,18 +573,23 @@ impl Store {
         Ok(out)
     }
 
-    /// Finds the session whose id is `query` or starts with it.
+    /// Finds the session whose id is `query` or starts with it. `query` is an id as this
+    /// program prints it (see [`ids`]) or a prefix of one; the answer is the id so printed.
     ///
     /// # Errors
     /// [`StoreError::NoSuchSession`] or [`StoreError::AmbiguousSession`], or a SQLite failure.
     pub fn resolve_session(&self, query: &str) -> Result<String, StoreError> {
-        if self.is_exact_session_id(query)? {
-            return Ok(query.to_owned());
+        self.snapshot(|| self.resolve_session_now(query))
+    }
+
+    fn resolve_session_now(&self, query: &str) -> Result<String, StoreError> {
+        if let Some(id) = self.exact_session_id(query)? {
+            return Ok(id);
         }
         let mut ids: Vec<String> = Vec::new();
-        let mut collect = |sql: String| -> Result<(), StoreError> {
+        let mut collect = |sql: String, params: &[&dyn rusqlite::ToSql]| -> Result<(), StoreError> {
             let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-            let mut rows = stmt.query([query]).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query(params).map_err(|e| self.err(e))?;
             while let Some(r) = rows.next().map_err(|e| self.err(e))? {
                 if let Some(id) = key_value(r, 0, "id", &mut Vec::new())
                     && !ids.contains(&id)
@@ -556,19 +599,61 @@ impl Store {
             }
             Ok(())
         };
-        // substr() keeps '%' and '_' in the user's text literal.
-        if self.schema.sessions.is_some() {
-            collect(format!(
-                "SELECT {id} FROM agent_trace_sessions WHERE substr({id}, 1, length(?1)) = ?1 LIMIT 50",
-                id = self.schema.session_col("id")
-            ))?;
+        let sessions_id = self.schema.sessions.is_some().then(|| self.schema.session_col("id"));
+        let traces_id = self.schema.trace_col("session_id");
+        if let ids::StoredId::Text(prefix) = ids::parse(query) {
+            // Byte prefixes of text ids (blobs print as x'..', which a text prefix is not).
+            let starts = |id: &str| {
+                format!(
+                    "typeof({id}) = 'text' AND substr(CAST({id} AS BLOB), 1, length(CAST(?1 AS BLOB))) = CAST(?1 AS BLOB)"
+                )
+            };
+            let low = IdParam(ids::StoredId::Text(prefix.clone()));
+            if let Some(id) = &sessions_id {
+                collect(format!("SELECT {id} FROM agent_trace_sessions WHERE {} LIMIT 50", starts(id)), &[&low])?;
+            }
+            // The index range of the prefix, then the exact test.
+            match prefix_end(&prefix) {
+                Some(end) => collect(
+                    format!(
+                        "SELECT DISTINCT {id} FROM agent_traces WHERE {id} >= ?1 AND {id} < ?2 AND {} LIMIT 50",
+                        starts(&traces_id),
+                        id = traces_id
+                    ),
+                    &[&low, &IdParam(ids::StoredId::Text(end))],
+                )?,
+                None => collect(
+                    format!(
+                        "SELECT DISTINCT {id} FROM agent_traces WHERE {id} >= ?1 AND {} LIMIT 50",
+                        starts(&traces_id),
+                        id = traces_id
+                    ),
+                    &[&low],
+                )?,
+            }
         }
-        collect(format!(
-            "SELECT DISTINCT {id} FROM agent_traces WHERE {id} >= ?1 AND substr({id}, 1, length(?1)) = ?1 LIMIT 50",
-            id = self.schema.trace_col("session_id")
-        ))?;
+        // A blob id's printed form, cut short: `x'7E4`.
+        if let Some(hex) = query.strip_prefix("x'").map(|h| h.trim_end_matches('\''))
+            && !hex.is_empty()
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            let hex = IdParam::text(hex.to_ascii_uppercase());
+            let starts = |id: &str| format!("typeof({id}) = 'blob' AND substr(hex({id}), 1, length(?1)) = ?1");
+            if let Some(id) = &sessions_id {
+                collect(format!("SELECT {id} FROM agent_trace_sessions WHERE {} LIMIT 50", starts(id)), &[&hex])?;
+            }
+            collect(
+                format!("SELECT DISTINCT {id} FROM agent_traces WHERE {} LIMIT 50", starts(&traces_id), id = traces_id),
+                &[&hex],
+            )?;
+        }
         if let Some(exact) = ids.iter().find(|id| *id == query) {
             return Ok(exact.clone());
+        }
+        // A prefix of an id as printed wins over one of the stored bytes (`x'7` is the start of
+        // the blob id x'74', even if a text id starts with those three characters).
+        if ids.iter().any(|id| id.starts_with(query)) {
+            ids.retain(|id| id.starts_with(query));
         }
         match ids.len() {
             0 => Err(StoreError::NoSuchSession { path: self.path.clone(), query: query.to_owned() }),
@@ -577,20 +662,27 @@ impl Store {
         }
     }
 
-    /// True when a session row or a trace has exactly this session id (the common case of
-    /// [`Store::resolve_session`], answered by one index probe instead of a prefix scan).
-    fn is_exact_session_id(&self, query: &str) -> Result<bool, StoreError> {
+    /// The session id exactly `query` names, as this program prints it, when a session row or
+    /// a trace has it (the common case of [`Store::resolve_session`]: one index probe).
+    fn exact_session_id(&self, query: &str) -> Result<Option<String>, StoreError> {
         if query.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
+        let param = key_param(query);
         // The binary comparison keeps a NOCASE column from matching another spelling.
-        let probe = |table: &str, col: String| {
-            let sql =
-                format!("SELECT 1 FROM {table} WHERE {col} = ?1 AND CAST({col} AS BLOB) = CAST(?1 AS BLOB) LIMIT 1");
-            self.conn.prepare(&sql).and_then(|mut stmt| stmt.exists([query])).map_err(|e| self.err(e))
+        let probe = |table: &str, col: String| -> Result<Option<String>, StoreError> {
+            let sql = format!(
+                "SELECT {col} FROM {table} WHERE {} AND CAST({col} AS BLOB) = CAST(?1 AS BLOB) LIMIT 1",
+                key_filter(&col, query)
+            );
+            let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([&param]).map_err(|e| self.err(e))?;
+            Ok(rows.next().map_err(|e| self.err(e))?.and_then(|r| key_value(r, 0, "id", &mut Vec::new())))
         };
-        if self.schema.sessions.is_some() && probe("agent_trace_sessions", self.schema.session_col("id"))? {
-            return Ok(true);
+        if self.schema.sessions.is_some()
+            && let Some(id) = probe("agent_trace_sessions", self.schema.session_col("id"))?
+        {
+            return Ok(Some(id));
         }
         probe("agent_traces", self.schema.trace_col("session_id"))
     }
@@ -617,9 +709,13 @@ impl Store {
     /// # Errors
     /// A [`StoreError`] when SQLite fails or the query is interrupted.
     pub fn load_session(&self, session_id: &str, row: Option<SessionRow>) -> Result<SessionData, StoreError> {
+        self.snapshot(|| self.load_session_now(session_id, row))
+    }
+
+    fn load_session_now(&self, session_id: &str, row: Option<SessionRow>) -> Result<SessionData, StoreError> {
         let (filter, param) = session_filter(&self.schema, session_id);
-        // A plain id filters with `session_id = ?1` (blob ids and the NULL session do not).
-        let splittable = !session_id.is_empty() && !is_blob_key(session_id);
+        // A plain id filters with `session_id = ?1` (numbers and the NULL session do not).
+        let splittable = is_plain_key(session_id);
         let no_progress = &mut |_| ControlFlow::Continue(());
         let (row, mut events) = match row {
             Some(row) => {
@@ -633,8 +729,7 @@ impl Store {
                 // session's traces instead of two. Values SQLite would have to convert (or a
                 // declared collation) send the aggregates back to SQL, so they always match
                 // the session list's.
-                let mut sums = (self.schema.binary_text && !session_id.is_empty() && !is_blob_key(session_id))
-                    .then(RowSums::default);
+                let mut sums = (self.schema.binary_text && is_plain_key(session_id)).then(RowSums::default);
                 let events = self.query_events(&filter, &param, 0, splittable, sums.as_mut(), no_progress)?;
                 let known = sums.and_then(|s| s.aggregates(session_id));
                 let row = match known {
@@ -663,19 +758,19 @@ impl Store {
 
     /// Reads events matching `filter` (a WHERE clause over `agent_traces` with one parameter).
     /// `progress` sees the count read so far every 4,096 rows and may stop the read. With
-    /// `splittable` (the filter is a plain `column = ?1`) a big read of an immutable file is
-    /// split by rowid between this connection and a second one.
+    /// `splittable` (the filter is a plain `column = ?1`) a big read is split by row id between
+    /// this connection and a second one.
     fn query_events(
         &self,
         filter: &str,
-        param: &str,
+        param: &IdParam,
         capacity: usize,
         splittable: bool,
         sums: Option<&mut RowSums>,
         progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Vec<TraceEvent>, StoreError> {
         let s = &self.schema;
-        let rowid = if s.has_rowid { "rowid" } else { "NULL" };
+        let rowid = s.row_id.unwrap_or("NULL");
         let raw_len = |c: &str| match s.traces.get(c) {
             Some(name) => format!("octet_length({})", quote_ident(name)),
             None => "NULL".to_owned(),
@@ -701,7 +796,7 @@ impl Store {
             && self.read_mode == ReadMode::Fastest
             && let Some(split) = self.split_point(filter, param)?
         {
-            return self.query_events_split(&sql, param, &split, sums, progress);
+            return self.query_events_split(&sql, param, split, sums, progress);
         }
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
@@ -752,17 +847,15 @@ impl Store {
         })
     }
 
-    /// For a read worth splitting (an immutable file, rows spread over many rowids): where to
-    /// split it, and how many rows each half holds.
-    fn split_point(&self, filter: &str, param: &str) -> Result<Option<Split<'_>>, StoreError> {
-        let Some(uri) = self.immutable_uri.as_deref() else { return Ok(None) };
-        if !self.schema.has_rowid {
-            return Ok(None);
-        }
+    /// For a read worth splitting (rows spread over many row ids): where to split it, how many
+    /// rows each half holds, and a second connection that sees the same rows. Called inside
+    /// [`Store::snapshot`].
+    fn split_point(&self, filter: &str, param: &IdParam) -> Result<Option<Split>, StoreError> {
+        let Some(alias) = self.schema.row_id else { return Ok(None) };
         // Each is one index probe.
         let bound = |f: &str| -> Result<Option<i64>, StoreError> {
             self.conn
-                .query_row(&format!("SELECT {f}(rowid) FROM agent_traces WHERE {filter}"), [param], |r| r.get(0))
+                .query_row(&format!("SELECT {f}({alias}) FROM agent_traces WHERE {filter}"), [param], |r| r.get(0))
                 .map_err(|e| self.err(e))
         };
         let (Some(lo), Some(hi)) = (bound("MIN")?, bound("MAX")?) else { return Ok(None) };
@@ -772,33 +865,53 @@ impl Store {
         let middle = lo + (hi - lo) / 2 + 1;
         // Counted on the index alone: each half's vector is sized once instead of growing
         // (and copying) its way up to a few hundred megabytes.
-        let count = |range: &str| -> Result<usize, StoreError> {
-            self.conn
-                .query_row(
-                    &format!("SELECT count(*) FROM agent_traces WHERE {filter} AND rowid {range} ?2"),
+        let counts = |conn: &Connection| -> rusqlite::Result<(i64, i64)> {
+            let count = |range: &str| {
+                conn.query_row(
+                    &format!("SELECT count(*) FROM agent_traces WHERE {filter} AND {alias} {range} ?2"),
                     rusqlite::params![param, middle],
                     |r| r.get::<_, i64>(0),
                 )
-                .map(|n| usize::try_from(n).unwrap_or(0).min(MAX_RESERVED_EVENTS))
-                .map_err(|e| self.err(e))
+            };
+            Ok((count("<")?, count(">=")?))
         };
-        Ok(Some(Split { uri, middle, lower_rows: count("<")?, upper_rows: count(">=")? }))
+        let here = counts(&self.conn).map_err(|e| self.err(e))?;
+        // A writer may commit between the two connections' first reads. The second one is
+        // used only when it sees as many of the session's rows on both sides of the middle as
+        // this one (a writer appends: equal counts are equal rows); else one connection reads.
+        let second = open_connection(&self.db_path).and_then(|conn| {
+            conn.execute_batch("BEGIN")?;
+            let there = counts(&conn)?;
+            Ok((conn, there))
+        });
+        match second {
+            Ok((conn, there)) if there == here => {
+                let size = |n: i64| usize::try_from(n).unwrap_or(0).min(MAX_RESERVED_EVENTS);
+                Ok(Some(Split { conn, alias, middle, lower_rows: size(here.0), upper_rows: size(here.1) }))
+            }
+            Ok(_) => Ok(None),
+            Err(e) => {
+                log::debug!("{}: no second connection for a split read: {e}", self.path.display());
+                Ok(None)
+            }
+        }
     }
 
-    /// [`Store::query_events`] in two rowid ranges at once: below `middle` here, from `middle`
-    /// on a second connection to the same immutable file; the halves join in rowid order, so
-    /// the result (and the sums) are those of one read.
+    /// [`Store::query_events`] in two row id ranges at once: below `middle` here, from `middle`
+    /// on the split's second connection; the halves join in row id order, so the result (and
+    /// the sums) are those of one read.
     fn query_events_split(
         &self,
         sql: &str,
-        param: &str,
-        split: &Split<'_>,
+        param: &IdParam,
+        split: Split,
         sums: Option<&mut RowSums>,
         progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Vec<TraceEvent>, StoreError> {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let path = self.path.as_path();
         let want_sums = sums.is_some();
+        let Split { conn: upper_conn, alias, middle, lower_rows, upper_rows } = split;
         let mut sums = sums;
         // Each half labels its events as it reads them: both threads are busy already.
         let read_half = |conn: &Connection,
@@ -807,8 +920,8 @@ impl Store {
                          mut sums: Option<&mut RowSums>,
                          step: &mut dyn FnMut(usize) -> bool|
          -> rusqlite::Result<Option<Vec<TraceEvent>>> {
-            let mut stmt = conn.prepare(&format!("{sql} AND {range}"))?;
-            let mut rows = stmt.query(rusqlite::params![param, split.middle])?;
+            let mut stmt = conn.prepare(&format!("{sql} AND {alias} {range}"))?;
+            let mut rows = stmt.query(rusqlite::params![param, middle])?;
             let mut out = Vec::with_capacity(capacity);
             let mut interner = Interner::default();
             while let Some(r) = rows.next()? {
@@ -825,13 +938,13 @@ impl Store {
             Ok(Some(out))
         };
         let cancelled = || StoreError::Cancelled { path: path.to_owned() };
+        let (read_half, stop_flag) = (&read_half, &stop);
         std::thread::scope(|scope| {
-            let upper = scope.spawn(|| -> Result<(Vec<TraceEvent>, Option<RowSums>), StoreError> {
-                let conn = open_immutable(split.uri).map_err(|e| map_sqlite(path, e))?;
-                harden(&conn).map_err(|e| map_sqlite(path, e))?;
+            // The second connection moves to the thread that reads with it, and closes there.
+            let upper = scope.spawn(move || -> Result<(Vec<TraceEvent>, Option<RowSums>), StoreError> {
                 let mut sums = want_sums.then(RowSums::default);
-                let out = read_half(&conn, "rowid >= ?2", split.upper_rows, sums.as_mut(), &mut |_| {
-                    !stop.load(std::sync::atomic::Ordering::Relaxed)
+                let out = read_half(&upper_conn, ">= ?2", upper_rows, sums.as_mut(), &mut |_| {
+                    !stop_flag.load(std::sync::atomic::Ordering::Relaxed)
                 })
                 .map_err(|e| map_sqlite(path, e))?
                 .ok_or_else(cancelled)?;
@@ -839,9 +952,9 @@ impl Store {
             });
             // The halves are read at the same pace: report twice this half's count.
             // Room for both halves: the upper one is appended without growing.
-            let both = split.lower_rows.saturating_add(split.upper_rows).min(MAX_RESERVED_EVENTS);
+            let both = lower_rows.saturating_add(upper_rows).min(MAX_RESERVED_EVENTS);
             let lower =
-                read_half(&self.conn, "rowid < ?2", both, sums.as_deref_mut(), &mut |n| progress(n * 2).is_continue())
+                read_half(&self.conn, "< ?2", both, sums.as_deref_mut(), &mut |n| progress(n * 2).is_continue())
                     .map_err(|e| self.err(e))
                     .and_then(|out| out.ok_or_else(cancelled));
             if lower.is_err() {
@@ -890,7 +1003,7 @@ impl Store {
             })
             .collect::<Vec<_>>()
             .join(" ");
-        let mut params: Vec<String> = vec![pattern, query.text.clone()];
+        let mut params: Vec<IdParam> = vec![IdParam::text(pattern), IdParam::text(query.text.clone())];
         let mut filter = format!("({any})");
         if let Some(session) = &query.session_id {
             let (f, p) = session_filter(s, session);
@@ -899,7 +1012,7 @@ impl Store {
         }
         if let Some(kind) = &query.kind {
             filter = format!("{filter} AND {} = ?{}", s.trace_col("type"), params.len() + 1);
-            params.push(kind.clone());
+            params.push(IdParam::text(kind.clone()));
         }
         let sql = format!(
             "SELECT {}, {}, {}, {}, CASE {which} END, CASE {snippet} END FROM agent_traces WHERE {filter}",
@@ -943,13 +1056,17 @@ impl Store {
     /// # Errors
     /// [`StoreError::NoSuchTrace`] or a SQLite failure.
     pub fn trace_detail_by_row(&self, rowid: i64, id: &str) -> Result<TraceDetail, StoreError> {
-        if !self.schema.has_rowid {
+        let Some(alias) = self.schema.row_id else {
             return self.trace_detail(id);
-        }
-        self.detail_where("rowid = ?1", &rowid.to_string(), id)
+        };
+        self.detail_where(&format!("{alias} = ?1"), &rowid, id)
     }
 
-    fn detail_where(&self, filter: &str, param: &str, id: &str) -> Result<TraceDetail, StoreError> {
+    fn detail_where(&self, filter: &str, param: &dyn rusqlite::ToSql, id: &str) -> Result<TraceDetail, StoreError> {
+        self.snapshot(|| self.detail_now(filter, param, id))
+    }
+
+    fn detail_now(&self, filter: &str, param: &dyn rusqlite::ToSql, id: &str) -> Result<TraceDetail, StoreError> {
         let columns = self.table_columns("agent_traces")?;
         let limit = DETAIL_VALUE_LIMIT;
         let select = columns
@@ -994,13 +1111,17 @@ impl Store {
                     ValueRef::Null => None,
                     ValueRef::Integer(n) => Some(n.to_string()),
                     ValueRef::Real(f) => Some(f.to_string()),
+                    // Ids show as everywhere else, so that they can be given back.
+                    ValueRef::Text(t) if ID_COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(name)) => {
+                        Some(ids::text_id(t))
+                    }
                     ValueRef::Text(t) => {
                         if std::str::from_utf8(t).is_err() {
                             d.warnings.push(format!("{name} is not valid UTF-8; shown with replacement characters"));
                         }
                         Some(String::from_utf8_lossy(t).into_owned())
                     }
-                    ValueRef::Blob(b) => Some(format!("x'{}'", hex(b))),
+                    ValueRef::Blob(b) => Some(ids::blob_id(b)),
                 };
                 let size_bytes = size.unwrap_or(0);
                 let shown = value.as_ref().map_or(0, |v| if storage == "blob" { (v.len() - 3) / 2 } else { v.len() });
@@ -1330,30 +1451,66 @@ pub fn display_session_id(id: &str) -> &str {
 }
 
 /// A WHERE clause (with `?1`) and its parameter selecting one session's traces.
-fn session_filter(schema: &Schema, session_id: &str) -> (String, String) {
+fn session_filter(schema: &Schema, session_id: &str) -> (String, IdParam) {
     let col = schema.trace_col("session_id");
     if session_id.is_empty() {
         // Traces with a NULL session id are listed under the empty id.
-        (format!("({col} IS NULL AND ?1 = '')"), String::new())
+        (format!("({col} IS NULL AND ?1 = '')"), IdParam::text(String::new()))
     } else {
         (key_filter(&col, session_id), key_param(session_id))
     }
 }
 
-/// Keys read from blob columns are shown as `x'HEX'`; match them back the same way.
+/// A WHERE clause (with `?1`, bound to [`key_param`]) matching a column to an id in its
+/// printed form. Each is one index probe.
 fn key_filter(col: &str, key: &str) -> String {
-    if is_blob_key(key) { format!("(typeof({col}) = 'blob' AND hex({col}) = ?1)") } else { format!("{col} = ?1") }
+    // A number stored in a column without text affinity prints as its digits.
+    if key.parse::<i64>().is_ok_and(|n| n.to_string() == key) {
+        format!("{col} IN (?1, CAST(?1 AS INTEGER))")
+    } else {
+        format!("{col} = ?1")
+    }
 }
 
-fn key_param(key: &str) -> String {
-    if is_blob_key(key) { key[2..key.len() - 1].to_ascii_uppercase() } else { key.to_owned() }
+/// The stored value an id in its printed form stands for, to bind.
+fn key_param(key: &str) -> IdParam {
+    IdParam(ids::parse(key))
 }
 
-fn is_blob_key(key: &str) -> bool {
-    key.len() >= 3
-        && key.starts_with("x'")
-        && key.ends_with('\'')
-        && key[2..key.len() - 1].bytes().all(|b| b.is_ascii_hexdigit())
+/// True when the id filters with `column = ?1` alone (see [`key_filter`]).
+fn is_plain_key(key: &str) -> bool {
+    !key.is_empty() && key_filter("c", key) == "c = ?1"
+}
+
+/// The least byte string above every string that starts with `prefix` (none when the prefix
+/// is all 0xFF bytes).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// A bound value: text (as bytes, which need not be UTF-8) or a blob.
+struct IdParam(ids::StoredId);
+
+impl IdParam {
+    fn text(text: String) -> IdParam {
+        IdParam(ids::StoredId::Text(text.into_bytes()))
+    }
+}
+
+impl rusqlite::ToSql for IdParam {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(match &self.0 {
+            ids::StoredId::Text(b) => ValueRef::Text(b),
+            ids::StoredId::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
 }
 
 fn escape_like(text: &str) -> String {
@@ -1372,15 +1529,6 @@ fn one_line(text: &str) -> String {
         return text.to_owned();
     }
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02X}");
-    }
-    s
 }
 
 /// Sorts events by parsed time; events without one keep their stored order after the rest.
@@ -1438,18 +1586,16 @@ fn file_key(_meta: &std::fs::Metadata) -> Option<FileKey> {
     None
 }
 
-/// A file some store of this process reads, with what its header said.
+/// A file some store of this process reads.
 struct HeldFile {
     key: FileKey,
     stores: usize,
-    wal_mode: bool,
 }
 
 /// Every file a live [`Store`] reads. POSIX locks belong to the process, and closing any
 /// descriptor of a file drops all of them: reading a header through a descriptor of our own
 /// while another store of this process is inside a read would let a writer commit under it.
-/// So a file's header is read only when no store of this process holds the file, and the
-/// next stores take what it said from here.
+/// So a file's header is read only when no store of this process holds the file.
 static HELD_FILES: std::sync::Mutex<Vec<HeldFile>> = std::sync::Mutex::new(Vec::new());
 
 fn held_files() -> std::sync::MutexGuard<'static, Vec<HeldFile>> {
@@ -1463,34 +1609,36 @@ struct Held {
 }
 
 impl Held {
-    /// Checks that `path` is a non-empty SQLite file and enters it in the list; returns the
-    /// entry and whether the header says WAL mode.
-    fn take(path: &Path) -> Result<(Held, bool), StoreError> {
-        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => StoreError::NotFound { path: path.to_owned() },
-            _ => StoreError::Io { path: path.to_owned(), source: e },
-        })?;
+    /// Checks that `real` (the resolved `path`) is a non-empty SQLite file and enters it in
+    /// the list.
+    fn take(path: &Path, real: &Path) -> Result<Held, StoreError> {
+        let meta = std::fs::metadata(real).map_err(|e| io_error(path, e))?;
         if meta.is_dir() {
-            return Err(StoreError::Io {
+            return Err(StoreError::NotAFile { path: path.to_owned(), what: "is a directory, not a database file" });
+        }
+        if !meta.is_file() {
+            // A FIFO would block the open; a device or socket is no database either.
+            return Err(StoreError::NotAFile {
                 path: path.to_owned(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory"),
+                what: "not a regular file (a pipe, socket or device), not a database",
             });
         }
         if meta.len() == 0 {
             return Err(StoreError::Empty { path: path.to_owned() });
         }
         let Some(key) = file_key(&meta) else {
-            return Ok((Held { key: None }, read_header(path)?));
+            read_header(path, real)?;
+            return Ok(Held { key: None });
         };
         let mut files = held_files();
         if let Some(file) = files.iter_mut().find(|f| f.key == key) {
             file.stores += 1;
-            return Ok((Held { key: Some(key) }, file.wal_mode));
+            return Ok(Held { key: Some(key) });
         }
         // Read under the lock: no other store of this process can be reading the file now.
-        let wal_mode = read_header(path)?;
-        files.push(HeldFile { key, stores: 1, wal_mode });
-        Ok((Held { key: Some(key) }, wal_mode))
+        read_header(path, real)?;
+        files.push(HeldFile { key, stores: 1 });
+        Ok(Held { key: Some(key) })
     }
 }
 
@@ -1507,17 +1655,29 @@ impl Drop for Held {
     }
 }
 
-/// Checks the magic string and returns whether the header says WAL mode. SQLite opens the
-/// WAL (creating `-wal` and `-shm`) whenever the read version, byte 19, is 2, whatever the
-/// write version (byte 18) says.
-fn read_header(path: &Path) -> Result<bool, StoreError> {
-    let io = |e| StoreError::Io { path: path.to_owned(), source: e };
-    let mut header = Vec::with_capacity(20);
-    File::open(path).map_err(io)?.take(20).read_to_end(&mut header).map_err(io)?;
-    if !header.starts_with(b"SQLite format 3\0") {
+/// The error for a failed file operation on `path`: "not found" on its own, else the system's
+/// own words once.
+fn io_error(path: &Path, e: std::io::Error) -> StoreError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => StoreError::NotFound { path: path.to_owned() },
+        _ => StoreError::Io { path: path.to_owned(), cause: e },
+    }
+}
+
+/// The file a path names, symlinks resolved, as SQLite resolves it before it looks for the
+/// `-wal` and `-shm` beside it.
+fn resolve(path: &Path) -> Result<PathBuf, StoreError> {
+    std::fs::canonicalize(path).map_err(|e| io_error(path, e))
+}
+
+/// Checks the magic string at the start of the file.
+fn read_header(path: &Path, real: &Path) -> Result<(), StoreError> {
+    let mut header = Vec::with_capacity(16);
+    File::open(real).and_then(|f| f.take(16).read_to_end(&mut header)).map_err(|e| io_error(path, e))?;
+    if header != b"SQLite format 3\0" {
         return Err(StoreError::NotSqlite { path: path.to_owned() });
     }
-    Ok(header.get(19) == Some(&2))
+    Ok(())
 }
 
 fn harden(conn: &Connection) -> rusqlite::Result<()> {
@@ -1525,65 +1685,49 @@ fn harden(conn: &Connection) -> rusqlite::Result<()> {
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
+    // The last connection to close a WAL file checkpoints it into the database and deletes
+    // the -wal. That is the writer's business: ours never writes to the user's file.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
     conn.pragma_update(None, "query_only", true)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(())
 }
 
-/// `file:` URI for a path, with every byte outside the unreserved set percent-encoded.
-fn file_uri(path: &Path, query: &str) -> String {
-    use std::fmt::Write as _;
-    let mut uri = String::from("file:");
-    for b in path.to_string_lossy().bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'~') {
-            uri.push(char::from(b));
-        } else {
-            let _ = write!(uri, "%{b:02X}");
-        }
-    }
-    uri.push('?');
-    uri.push_str(query);
-    uri
+/// A hardened read-only connection to the database at `db`.
+///
+/// The file is read as SQLite reads it for any reader, never as "immutable": a writer may
+/// attach at any moment (one that opens a connection per call deletes the `-wal` each time its
+/// last connection closes, so a missing `-wal` says nothing), and only SQLite's locks keep its
+/// checkpoints from rewriting pages under our read. For a WAL file without a `-wal`, SQLite
+/// creates its working files beside it (an empty `-wal` and the `-shm` index), as every reader
+/// does; the database's bytes and a `-wal`'s frames are never changed.
+fn open_connection(db: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    harden(&conn)?;
+    Ok(conn)
 }
 
-/// Opens the file read-only; with the `file:` URI when it was opened immutable, and the
-/// private copy when it had to be read from one.
-fn open_read_only(
-    path: &Path,
-    wal_mode: bool,
-) -> Result<(Connection, Option<String>, Option<PrivateCopy>), StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    // A WAL-mode file with no -wal beside it has no writer attached (a writer keeps its -wal
-    // until it closes). Reading it normally would create an empty -wal and a -shm next to the
-    // user's file; opening it immutable reads the same data and creates nothing.
-    let immutable = (wal_mode && !wal_path(path).exists()).then(|| file_uri(path, "immutable=1"));
-    let conn = match &immutable {
-        Some(uri) => open_immutable(uri),
-        None => Connection::open_with_flags(path, flags),
-    }
-    .map_err(|e| map_sqlite(path, e))?;
-    harden(&conn).map_err(|e| map_sqlite(path, e))?;
+/// Opens the file read-only, or a private copy of it when it cannot be read in place.
+fn open_read_only(path: &Path, real: &Path) -> Result<(Connection, Option<PrivateCopy>), StoreError> {
+    let conn = open_connection(real).map_err(|e| map_sqlite(path, e))?;
     // The first read is where SQLite meets the header, the WAL and its index.
     match conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)) {
-        Ok(_) => Ok((conn, immutable, None)),
+        Ok(_) => Ok((conn, None)),
         Err(e) if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) => {
             drop(conn);
-            let (conn, copy) = open_wal_copy(path)?;
-            Ok((conn, None, Some(copy)))
+            let (conn, copy) = open_wal_copy(path, real)?;
+            Ok((conn, Some(copy)))
         }
         Err(e) => Err(map_sqlite(path, e)),
     }
-}
-
-fn open_immutable(uri: &str) -> rusqlite::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    Connection::open_with_flags(uri, flags)
 }
 
 /// A folder under the system temp folder holding a private copy of a database; removed when
 /// dropped (a copy can be as large as the user's file, so none may be left behind).
 struct PrivateCopy {
     dir: PathBuf,
+    /// The copied database in `dir`.
+    db: PathBuf,
 }
 
 impl Drop for PrivateCopy {
@@ -1595,26 +1739,41 @@ impl Drop for PrivateCopy {
 }
 
 /// A WAL-mode file in a folder we cannot write to, whose `-shm` index is missing, cannot be
-/// opened in place. Reading a private copy of the file and its `-wal` keeps every committed
-/// transaction visible without touching the originals.
-fn open_wal_copy(path: &Path) -> Result<(Connection, PrivateCopy), StoreError> {
-    let io = |e| StoreError::Io { path: path.to_owned(), source: e };
+/// opened in place (SQLite has nowhere to put the index). Reading a private copy of the file
+/// and its `-wal` keeps every committed transaction visible without touching the originals.
+/// A copy taken while the file or its `-wal` changed is taken again.
+fn open_wal_copy(path: &Path, real: &Path) -> Result<(Connection, PrivateCopy), StoreError> {
+    let io = |e| io_error(path, e);
     let dir = std::env::temp_dir().join(format!("trace-inspector-{}-{}", std::process::id(), unique()));
     std::fs::create_dir_all(&dir).map_err(io)?;
     // From here on every return, early or not, removes the folder when `guard` drops.
-    let guard = PrivateCopy { dir: dir.clone() };
-    let copy = dir.join("copy.db");
-    // Copying opens the file through descriptors of our own (see `HELD_FILES`). Any other store
-    // of this process on this file failed to open it in place as this one did, and reads a
-    // copy of its own: none holds locks on the original.
-    std::fs::copy(path, &copy).map_err(io)?;
-    let wal = wal_path(path);
-    if wal.exists() {
-        std::fs::copy(&wal, wal_path(&copy)).map_err(io)?;
+    let guard = PrivateCopy { dir: dir.clone(), db: dir.join("copy.db") };
+    let wal = wal_path(real);
+    let state = || {
+        let stat = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().ok()));
+        (stat(real), stat(&wal))
+    };
+    let mut tries = 0;
+    loop {
+        let before = state();
+        // Copying opens the file through descriptors of our own (see `HELD_FILES`). Any other
+        // store of this process on this file failed to open it in place as this one did, and
+        // reads a copy of its own: none holds locks on the original.
+        std::fs::copy(real, &guard.db).map_err(io)?;
+        let _ = std::fs::remove_file(wal_path(&guard.db));
+        if wal.exists() {
+            std::fs::copy(&wal, wal_path(&guard.db)).map_err(io)?;
+        }
+        if state() == before {
+            break;
+        }
+        tries += 1;
+        if tries == 5 {
+            return Err(StoreError::Locked { path: path.to_owned() });
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(&copy, flags).map_err(|e| map_sqlite(path, e))?;
-    harden(&conn).map_err(|e| map_sqlite(path, e))?;
+    let conn = open_connection(&guard.db).map_err(|e| map_sqlite(path, e))?;
     conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
         .map_err(|e| map_sqlite(path, e))?;
     Ok((conn, guard))
@@ -1644,7 +1803,7 @@ fn map_sqlite(path: &Path, e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::NotADatabase) => StoreError::Corrupt { path, detail: e.to_string() },
         Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt { path, detail: e.to_string() },
         Some(ErrorCode::OperationInterrupted) => StoreError::Cancelled { path },
-        _ => StoreError::Sqlite { path, source: e },
+        _ => StoreError::Sqlite { path, cause: e },
     }
 }
 
@@ -1663,7 +1822,7 @@ fn lossy(v: ValueRef<'_>) -> String {
         ValueRef::Integer(i) => i.to_string(),
         ValueRef::Real(f) => f.to_string(),
         ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
-        ValueRef::Blob(b) => format!("x'{}'", hex(b)),
+        ValueRef::Blob(b) => ids::blob_id(b),
     }
 }
 
@@ -1691,14 +1850,23 @@ fn text_value(r: &Row<'_>, i: usize, name: &str, notes: &mut Vec<String>) -> Opt
     }
 }
 
-/// An identifier column: text as is, blobs as `x'HEX'` (so they can be looked up again).
+/// An identifier column in its printed form (see [`ids`]), which finds the same row when it
+/// is given back: plain text as is, other text escaped, blobs as `x'HEX'`.
 fn key_value(r: &Row<'_>, i: usize, name: &str, notes: &mut Vec<String>) -> Option<String> {
     match get(r, i) {
+        ValueRef::Null => None,
+        ValueRef::Text(t) => {
+            if std::str::from_utf8(t).is_err() {
+                notes.push(format!("{name} is not valid UTF-8; its bytes are shown as \\xNN"));
+            }
+            Some(ids::text_id(t))
+        }
         ValueRef::Blob(b) => {
             notes.push(format!("{name} is a blob; shown as hex"));
-            Some(format!("x'{}'", hex(b)))
+            Some(ids::blob_id(b))
         }
-        _ => text_value(r, i, name, notes),
+        ValueRef::Integer(n) => Some(n.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
     }
 }
 
@@ -1868,12 +2036,15 @@ fn shared_text(
     text_value(r, i, name, notes).map(|t| interner.get(&t))
 }
 
-/// [`shared_text`] for an identifier column (blobs as `x'HEX'`, like [`key_value`]).
+/// [`key_value`], shared through `interner`.
 fn shared_key(r: &Row<'_>, i: usize, name: &str, notes: &mut Vec<String>, interner: &mut Interner) -> Option<Arc<str>> {
-    match get(r, i) {
-        ValueRef::Blob(_) => key_value(r, i, name, notes).map(|t| interner.get(&t)),
-        _ => shared_text(r, i, name, notes, interner),
+    if let ValueRef::Text(t) = get(r, i)
+        && let Ok(text) = std::str::from_utf8(t)
+        && ids::is_plain(text)
+    {
+        return Some(interner.get(text));
     }
+    key_value(r, i, name, notes).map(|t| interner.get(&t))
 }
 
 /// [`text_value`], borrowed from the row when the value is valid UTF-8 text.
@@ -1961,12 +2132,15 @@ fn event_from_row<'r>(r: &'r Row<'_>, position: usize, interner: &mut Interner) 
 }
 
 /// How a big read is split between two connections.
-struct Split<'a> {
-    /// The immutable file's URI, for the second connection.
-    uri: &'a str,
-    /// The first rowid of the upper half.
+struct Split {
+    /// The second connection, inside a read transaction that sees the session's rows as the
+    /// first connection does.
+    conn: Connection,
+    /// The name of the row id (see [`Schema::row_id`]).
+    alias: &'static str,
+    /// The first row id of the upper half.
     middle: i64,
-    /// Rows below and from `middle` (a count taken just before; the file is immutable).
+    /// Rows below and from `middle`, as both connections count them.
     lower_rows: usize,
     upper_rows: usize,
 }
@@ -2247,7 +2421,6 @@ mod speed_path_tests {
     fn split_read_and_rust_sums_match_one_read_and_sql() {
         let (_dir, path) = demo_file(1, Some(30_000));
         let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        assert!(store.immutable_uri.is_some(), "a closed demo file opens immutable");
         let id = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions[0].id.clone();
         let (filter, param) = session_filter(&store.schema, &id);
         let read = |split: bool| {
@@ -2338,9 +2511,9 @@ mod held_file_tests {
     //! while any store reads it.
     use super::*;
 
-    fn stores_of(path: &Path) -> Option<(usize, bool)> {
+    fn stores_of(path: &Path) -> Option<usize> {
         let key = std::fs::metadata(path).ok().as_ref().and_then(file_key)?;
-        held_files().iter().find(|f| f.key == key).map(|f| (f.stores, f.wal_mode))
+        held_files().iter().find(|f| f.key == key).map(|f| f.stores)
     }
 
     #[test]
@@ -2350,12 +2523,12 @@ mod held_file_tests {
         std::os::unix::fs::symlink(&path, &link).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(stores_of(&path), None);
         let first = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(stores_of(&path), Some((1, true)), "the demo file is in WAL mode");
+        assert_eq!(stores_of(&path), Some(1));
         let second = Store::open(&link).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(stores_of(&path), Some((2, true)));
-        assert!(second.immutable_uri.is_some(), "the second store read the header's answer from the list");
+        assert_eq!(stores_of(&path), Some(2));
+        assert_eq!(second.real_path, first.real_path, "the link resolves to the file");
         drop(first);
-        assert_eq!(stores_of(&path), Some((1, true)));
+        assert_eq!(stores_of(&path), Some(1));
         drop(second);
         assert_eq!(stores_of(&path), None);
         // A store that fails to open gives its entry back too.

@@ -221,9 +221,16 @@ fn assert_same_files(before: &BTreeMap<String, Vec<u8>>, after: &BTreeMap<String
             None => panic!("{name} disappeared"),
         }
     }
-    for name in after.keys() {
+    // A WAL-mode file is read as any reader reads it: SQLite may make its working files, an
+    // empty -wal and the -shm index, beside it. Nothing else may appear.
+    let wal_mode = before.get("agent_traces.db").is_some_and(|db| db.get(18..20).is_some_and(|v| v.contains(&2)));
+    for (name, content) in after {
         if !before.contains_key(name) {
-            assert!(had_wal && name.ends_with("-shm"), "{name} appeared beside the database");
+            let working_file = (had_wal || wal_mode) && name.ends_with("-shm") || wal_mode && name.ends_with("-wal");
+            assert!(working_file, "{name} appeared beside the database");
+            if name.ends_with("-wal") {
+                assert!(content.is_empty(), "{name} appeared with {} bytes", content.len());
+            }
         }
     }
 }
@@ -1355,8 +1362,6 @@ fn header_with_only_the_read_version_saying_wal() {
     bytes[19] = 2;
     let case = Case::bytes(&bytes);
     case.untouched(|| good_is_intact(&case));
-    let names: Vec<String> = case.files().into_keys().collect();
-    assert_eq!(names, ["agent_traces.db"]);
 }
 
 /// The store's private copies in the system temp folder (`trace-inspector-PID-N`).
@@ -1374,19 +1379,215 @@ fn private_copies() -> std::collections::BTreeSet<String> {
         .unwrap_or_default()
 }
 
+/// No -wal beside a WAL-mode file says nothing of writers (one that opens a connection per
+/// call deletes it at every close): the file is read as any reader reads it, never immutable.
+/// SQLite's working files may appear; the database's bytes stay as they were.
 #[test]
-fn wal_mode_file_without_wal_creates_nothing() {
+fn wal_mode_file_without_wal_is_read_as_any_reader_reads_it() {
     let case = Case::new();
     {
         let writer = wal_with_open_writer(&case);
         drop(writer);
     }
     assert!(!store::wal_path(&case.path).exists(), "a clean close checkpoints and removes the -wal");
+    case.untouched(|| good_is_intact(&case));
+    // A writer that attaches now, and closes, is seen by a store opened before it.
+    let store = case.open();
+    let writer = Connection::open(&case.path).expect("writer");
+    writer
+        .execute_batch(
+            "INSERT INTO agent_traces (id, session_id, type, timestamp, data, created_at) VALUES ('g4', 'good', 'state_change', '2026-11-20T09:00:01Z', '{}', '');",
+        )
+        .expect("insert");
+    drop(writer);
+    assert_eq!(session(&store.list_sessions().expect("list"), "good").event_count, 4);
+}
+
+// ---- what the store must not assume ------------------------------------------------------
+
+/// A column named `rowid` hides SQLite's row id under that name. Rows whose `rowid` column is
+/// NULL must still be read (a session big enough to be read in two halves), and summaries work.
+#[test]
+fn a_column_named_rowid_hides_nothing() {
+    let case = Case::new();
+    let conn = Connection::open(&case.path).expect("create");
+    conn.execute_batch(&SCHEMA.replace("raw_output TEXT,", "raw_output TEXT, rowid TEXT,")).expect("schema");
+    conn.execute_batch(&format!(
+        "{GOOD_ROWS}
+        INSERT INTO agent_trace_sessions (id, task, started_at, status)
+            VALUES ('big', 'Many rows', '2026-11-20T10:00:00+00:00', 'running');
+        WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 19999)
+        INSERT INTO agent_traces (id, session_id, type, timestamp, data, input_tokens, created_at, rowid)
+            SELECT printf('r%05d', i), 'big', 'message',
+                   strftime('%Y-%m-%dT%H:%M:%S+00:00', '2026-11-20T10:00:00', '+' || i || ' seconds'),
+                   '{{}}', 1, '', CASE WHEN i % 10 = 3 THEN NULL ELSE 'user value ' || i END FROM n;"
+    ))
+    .expect("rows");
+    drop(conn);
     case.untouched(|| {
         good_is_intact(&case);
+        assert_eq!(session(&case.list(), "big").event_count, 20_000);
+        let data = case.load("big");
+        assert_eq!(data.events.len(), 20_000, "every row is read, whatever its rowid column holds");
+        assert_eq!(data.row.total_input_tokens, 20_000);
+        assert_eq!(json_session(&case.sessions_json(), "big")["event_count"], 20_000);
+        assert_eq!(case.summary_json("big")["total_events"], 20_000);
+        assert_eq!(case.timeline_json("big").len(), 20_000);
+        // The detail of one trace is found by its row, not by the user's column.
+        let event = &data.events[3];
+        let detail = case.open().trace_detail_by_row(event.rowid.expect("a row id"), &event.id).expect("detail");
+        assert_eq!(detail.field("id").and_then(|f| f.value.as_deref()), Some(event.id.as_str()));
     });
-    let names: Vec<String> = case.files().into_keys().collect();
+}
+
+/// Columns named `_rowid_`, `rowid` and `oid` leave no name for the row id: traces are told
+/// apart by id, and nothing is lost.
+#[test]
+fn columns_taking_every_row_id_name() {
+    let case = Case::new();
+    let conn = Connection::open(&case.path).expect("create");
+    conn.execute_batch(&SCHEMA.replace("raw_output TEXT,", "raw_output TEXT, rowid TEXT, _rowid_ TEXT, oid TEXT,"))
+        .expect("schema");
+    conn.execute_batch(GOOD_ROWS).expect("rows");
+    drop(conn);
+    case.untouched(|| {
+        good_is_intact(&case);
+        assert!(case.load("good").events.iter().all(|e| e.rowid.is_none()));
+    });
+}
+
+/// A symlink to a database whose `-wal` sits beside the target: the `-wal`'s commits are read
+/// through the link as through the file.
+#[test]
+fn symlink_to_a_wal_file_reads_the_targets_wal() {
+    let target = Case::new();
+    let writer = wal_with_open_writer(&target);
+    writer
+        .execute_batch(
+            "INSERT INTO agent_trace_sessions (id, task, started_at, status) VALUES
+                ('s2', 'two', '2026-11-20T10:00:00Z', 'running'),
+                ('s3', 'three', '2026-11-20T11:00:00Z', 'running'),
+                ('s4', 'four', '2026-11-20T12:00:00Z', 'running');",
+        )
+        .expect("more sessions");
+    assert!(std::fs::metadata(store::wal_path(&target.path)).expect("-wal").len() > 0);
+    let links = Case::new();
+    let link = links.dir.join("agent_traces.db");
+    std::os::unix::fs::symlink(&target.path, &link).expect("symlink");
+    let link_case = Case { _root: links._root, dir: links.dir.clone(), path: link.clone() };
+    assert_eq!(case_ids(&link_case.list()), ["good", "s2", "s3", "s4"]);
+    let sessions = link_case.sessions_json();
+    assert_eq!(sessions.len(), 4, "{sessions:?}");
+    // Nothing was made beside the link: SQLite's files belong beside the target.
+    let names: Vec<String> = files_in(&link_case.dir).into_keys().collect();
     assert_eq!(names, ["agent_traces.db"]);
+    drop(writer);
+}
+
+fn case_ids(list: &SessionList) -> Vec<String> {
+    let mut ids: Vec<String> = list.sessions.iter().map(|s| s.id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+/// Every id the CLI prints (text and JSON) finds the same thing when given back: blob ids,
+/// ids that are not UTF-8, ids with control, bidi and backslash characters, a text id that
+/// reads like a blob id; as a whole and as a unique prefix.
+#[test]
+fn printed_ids_find_what_they_name() {
+    let case = Case::sql(&format!(
+        r#"{LOOSE_SCHEMA}{GOOD_ROWS}
+        INSERT INTO agent_trace_sessions VALUES (x'74', 'blob id', '2026-11-20T10:00:00Z', NULL, 'running');
+        INSERT INTO agent_trace_sessions VALUES (CAST(x'61ff31' AS TEXT), 'not UTF-8', '2026-11-20T10:01:00Z', NULL, 'running');
+        INSERT INTO agent_trace_sessions VALUES ('c' || char(27) || '[2J' || char(13), 'controls', '2026-11-20T10:02:00Z', NULL, 'running');
+        INSERT INTO agent_trace_sessions VALUES ('b' || char(8238) || 'lr', 'bidi', '2026-11-20T10:03:00Z', NULL, 'running');
+        INSERT INTO agent_trace_sessions VALUES ('C:\runs\5', 'backslashes', '2026-11-20T10:04:00Z', NULL, 'running');
+        INSERT INTO agent_trace_sessions VALUES ('x''74''', 'looks like a blob', '2026-11-20T10:05:00Z', NULL, 'running');
+        INSERT INTO agent_traces (id, session_id, type, timestamp, parent_trace_id, data) VALUES
+            (x'0102', x'74', 'message', '2026-11-20T10:00:01Z', NULL, '{{}}'),
+            ('t' || char(27), x'74', 'message', '2026-11-20T10:00:02Z', x'0102', '{{}}'),
+            (CAST(x'ff' AS TEXT), CAST(x'61ff31' AS TEXT), 'message', '2026-11-20T10:01:01Z', NULL, '{{}}'),
+            (CAST(x'fe' AS TEXT), CAST(x'61ff31' AS TEXT), 'message', '2026-11-20T10:01:02Z', CAST(x'ff' AS TEXT), '{{}}'),
+            ('c1', 'c' || char(27) || '[2J' || char(13), 'message', '2026-11-20T10:02:01Z', NULL, '{{}}'),
+            ('c2', 'c' || char(27) || '[2J' || char(13), 'message', '2026-11-20T10:02:02Z', NULL, '{{}}'),
+            ('b' || char(8238), 'b' || char(8238) || 'lr', 'message', '2026-11-20T10:03:01Z', NULL, '{{}}'),
+            ('b2', 'b' || char(8238) || 'lr', 'message', '2026-11-20T10:03:02Z', NULL, '{{}}'),
+            ('C:\t\1', 'C:\runs\5', 'message', '2026-11-20T10:04:01Z', NULL, '{{}}'),
+            ('C:\t\2', 'C:\runs\5', 'message', '2026-11-20T10:04:02Z', NULL, '{{}}'),
+            ('x''00''', 'x''74''', 'message', '2026-11-20T10:05:01Z', NULL, '{{}}'),
+            ('x''01''', 'x''74''', 'message', '2026-11-20T10:05:02Z', NULL, '{{}}');"#
+    ));
+    case.untouched(|| {
+        let sessions = case.sessions_json();
+        let table = case.run(&["sessions"]);
+        table.ok();
+        let odd = ["blob id", "not UTF-8", "controls", "bidi", "backslashes", "looks like a blob"];
+        let hidden = |c: char| c.is_control() || ('\u{2066}'..='\u{2069}').contains(&c) || c == '\u{202e}';
+        for s in sessions.iter().filter(|s| odd.contains(&s["task"].as_str().unwrap_or(""))) {
+            let id = s["id"].as_str().expect("id");
+            let task = s["task"].as_str().expect("task");
+            assert!(!id.contains(hidden), "{id:?}");
+            assert!(!id.contains('\u{fffd}'), "{id:?} lost bytes");
+            assert!(table.stdout.contains(id), "the table prints {id:?} as the JSON does");
+            assert_eq!(s["event_count"], 2, "{task}: {s}");
+            assert_eq!(case.summary_json(id)["total_events"], 2, "{task}: summary of {id:?}");
+            let spans = case.timeline_json(id);
+            assert_eq!(spans.len(), 2, "{task}: timeline of {id:?}");
+            for span in &spans {
+                let trace = span["id"].as_str().expect("span id");
+                let show = case.run(&["show", trace, "--json"]);
+                show.ok();
+                let detail: Value = serde_json::from_str(&show.stdout).expect("show --json");
+                let field = |name: &str| {
+                    detail["fields"]
+                        .as_array()
+                        .and_then(|f| f.iter().find(|f| f["name"] == name))
+                        .map(|f| f["value"].clone())
+                };
+                assert_eq!(field("id"), Some(Value::from(trace)), "{task}: show {trace:?}");
+                assert_eq!(field("session_id"), Some(Value::from(id)), "{task}: show {trace:?}");
+            }
+            case.run(&["tree", id]).ok();
+            // Parent links between odd ids hold.
+            if task == "blob id" || task == "not UTF-8" {
+                assert_eq!(spans.iter().filter(|s| s["parent_id"].is_string()).count(), 1, "{task}: {spans:?}");
+            }
+        }
+        assert_eq!(sessions.iter().filter(|s| odd.contains(&s["task"].as_str().unwrap_or(""))).count(), odd.len());
+        // The printed forms, and prefixes of them.
+        let printed: Vec<&str> = sessions.iter().filter_map(|s| s["id"].as_str()).collect();
+        for expected in ["x'74'", "a\\xff1", "c\\x1b[2J\\x0d", "b\\u202elr", "C:\\\\runs\\\\5", "\\x78'74'"] {
+            assert!(printed.contains(&expected), "{expected} not among {printed:?}");
+        }
+        for (prefix, task) in
+            [("a\\xff", "not UTF-8"), ("c\\x1b", "controls"), ("b\\u202e", "bidi"), ("x'7", "blob id")]
+        {
+            assert_eq!(case.summary_json(prefix)["total_events"], 2, "{task}: prefix {prefix}");
+        }
+        let store = case.open();
+        assert_eq!(store.resolve_session("C:\\runs").expect("a typed backslash stands for itself"), "C:\\\\runs\\\\5");
+        assert_eq!(store.load_session("a\\xff1", None).expect("load").events.len(), 2);
+    });
+}
+
+/// A pipe, a folder: one error line each, saying what the path is, at once.
+#[test]
+fn paths_that_are_no_files() {
+    let case = Case::new();
+    let fifo = case.dir.join("pipe.db");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let started = Instant::now();
+    let run = cli(&["sessions", fifo.to_str().expect("path")]);
+    run.error(&fifo, "not a regular file");
+    assert!(started.elapsed() < Duration::from_secs(5), "a FIFO blocked the open");
+    let run = cli(&["summary", case.dir.to_str().expect("path"), "x"]);
+    run.error(&case.dir, "is a directory");
+    assert_eq!(run.stderr.matches("directory").count(), 1, "said once: {}", run.stderr);
+    match Store::open(&fifo) {
+        Err(StoreError::NotAFile { .. }) => {}
+        other => panic!("a FIFO: {other:?}"),
+    }
 }
 
 // ---- a writer holding the lock ------------------------------------------------------------
