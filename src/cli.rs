@@ -1,7 +1,9 @@
 //! The command line: the headless subcommands over the same core as the app.
 //!
 //! Output goes to stdout; a failure is one `error:` line on stderr and exit code 1 (clap
-//! reports usage errors with exit code 2).
+//! reports usage errors with exit code 2). Everything written to stdout passes through one
+//! [`TerminalWriter`], so no text from a file can act on the terminal; `warning:` lines are
+//! escaped to one line each.
 
 use std::io::{self, BufWriter, Write as _};
 use std::ops::ControlFlow;
@@ -15,6 +17,7 @@ use crate::demo::{self, DemoConfig};
 use crate::export::{Export as _, format_cost, format_count, format_duration_ms, json, markdown, text};
 use crate::model::{ModelUsage, SearchQuery, SessionRow, Warning};
 use crate::store::{Store, display_session_id};
+use crate::terminal::{self, TerminalWriter, one_line};
 
 /// Desktop viewer and CLI for AI agent trace databases (`agent_traces.db`).
 #[derive(Debug, Parser)]
@@ -133,19 +136,45 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// How stdout is escaped: JSON documents keep exact strings (`\uXXXX`), the rest is text.
+    fn output_mode(&self) -> terminal::Mode {
+        let json = match self {
+            Command::Sessions { json, .. }
+            | Command::Models { json, .. }
+            | Command::Summary { json, .. }
+            | Command::Timeline { json, .. }
+            | Command::Tree { json, .. }
+            | Command::Search { json, .. }
+            | Command::Show { json, .. } => *json,
+            Command::Demo { .. } => false,
+        };
+        if json { terminal::Mode::Json } else { terminal::Mode::Text }
+    }
+}
+
 /// Runs a subcommand, writing to stdout.
 ///
 /// # Errors
 /// Any failure, as one line for `error:`.
 pub fn run(command: Command) -> Result<()> {
+    let mode = command.output_mode();
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    // The outer buffer turns serde's many small writes into large blocks, which the escaper
+    // scans quickly; the inner one keeps the runs between escapes from each becoming a
+    // system call.
+    let mut out = BufWriter::with_capacity(64 * 1024, TerminalWriter::new(BufWriter::new(stdout.lock()), mode));
     let result = run_with(command, &mut out, Ending::ProcessExits);
     // A closed pipe (`| head`) is not an error worth reporting.
     if result.as_ref().is_err_and(is_broken_pipe) {
         return Ok(());
     }
-    match out.flush() {
+    let finished = out
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)
+        .and_then(TerminalWriter::finish)
+        .and_then(|mut inner| inner.flush());
+    match finished {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(e.into()),
         Ok(()) => result,
@@ -174,22 +203,26 @@ fn report_warnings<'a>(warnings: impl IntoIterator<Item = &'a Warning>) {
     }
 }
 
-/// One `warning:` line on standard error. A closed standard error must not turn a good answer
-/// into a failure (`eprintln!` would panic), so a failed write is ignored.
+/// One `warning:` line on standard error, escaped to one line: its text comes from the file.
+/// A closed standard error must not turn a good answer into a failure (`eprintln!` would
+/// panic), so a failed write is ignored.
 fn warn(message: impl std::fmt::Display) {
-    let _ = writeln!(io::stderr().lock(), "warning: {message}");
+    let _ = writeln!(io::stderr().lock(), "warning: {}", one_line(&message.to_string()));
 }
 
 fn open(file: &Path) -> Result<Store> {
     Ok(Store::open(file)?)
 }
 
-/// Runs a subcommand, writing to `out`.
+/// Runs a subcommand, writing to `out` exactly what [`run`] writes to stdout.
 ///
 /// # Errors
 /// Any failure, as one line for `error:`.
 pub fn run_to(command: Command, out: &mut dyn io::Write) -> Result<()> {
-    run_with(command, out, Ending::Return)
+    let mut escaped = TerminalWriter::new(out, command.output_mode());
+    let result = run_with(command, &mut escaped, Ending::Return);
+    escaped.finish()?;
+    result
 }
 
 /// What follows a subcommand.
@@ -284,7 +317,15 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
                     let sep = if first { "\n" } else { ",\n" };
                     serde_json::to_string(&hit).map_err(io::Error::other).and_then(|s| write!(out, "{sep}{s}"))
                 } else {
-                    writeln!(out, "{}  {}  {:<16} [{}] {}", hit.timestamp, hit.id, hit.kind, hit.field, hit.snippet)
+                    writeln!(
+                        out,
+                        "{}  {}  {:<16} [{}] {}",
+                        one_line(&hit.timestamp),
+                        one_line(&hit.id),
+                        one_line(&hit.kind),
+                        hit.field,
+                        one_line(&hit.snippet)
+                    )
                 };
                 first = false;
                 match r {
@@ -311,12 +352,15 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
                 serde_json::to_writer_pretty(&mut *out, &detail)?;
                 writeln!(out)?;
             } else {
+                // Field names can come from the file (extra columns); a value may span lines,
+                // its control characters are escaped by the writer.
                 for f in &detail.fields {
                     let value = f.value.as_deref().unwrap_or("NULL");
+                    let name = one_line(&f.name);
                     if value.contains('\n') || value.len() > 80 {
-                        writeln!(out, "{} ({}, {} bytes):\n{value}", f.name, f.storage, f.size_bytes)?;
+                        writeln!(out, "{name} ({}, {} bytes):\n{value}", f.storage, f.size_bytes)?;
                     } else {
-                        writeln!(out, "{}: {value}", f.name)?;
+                        writeln!(out, "{name}: {value}")?;
                     }
                 }
             }
@@ -394,8 +438,8 @@ fn write_models_table(out: &mut dyn io::Write, models: &[ModelUsage]) -> io::Res
         writeln!(
             out,
             "{:<28}  {:<12}  {:>8}  {:>8}  {:>12}  {:>12}  {:>10}",
-            m.model.replace(['\n', '\r'], " "),
-            m.provider.as_deref().unwrap_or("—").replace(['\n', '\r'], " "),
+            one_line(&m.model),
+            one_line(m.provider.as_deref().unwrap_or("—")),
             format_count(i64::try_from(m.calls).unwrap_or(i64::MAX)),
             format_count(i64::try_from(m.sessions).unwrap_or(i64::MAX)),
             format_count(m.input_tokens),
@@ -418,15 +462,15 @@ fn write_sessions_table(out: &mut dyn io::Write, sessions: &[SessionRow]) -> io:
         writeln!(
             out,
             "{:<19}  {:<9}  {:>7}  {:>10}  {:>9}  {:>10}  {:>6}  {:<36}  {}",
-            started,
-            s.status,
+            one_line(&started),
+            one_line(&s.status),
             format_count(s.event_count as i64),
             duration,
             format_count(s.total_tokens),
             format_cost(s.total_cost_usd),
             s.error_count,
-            display_session_id(&s.id),
-            s.task.replace(['\n', '\r'], " ")
+            one_line(display_session_id(&s.id)),
+            one_line(&s.task)
         )?;
     }
     Ok(())

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod jobs;
 pub mod model;
 pub mod store;
+pub mod terminal;
 pub mod time;
 pub mod ui;
 pub mod writer;

@@ -1,9 +1,11 @@
 //! Entry point: parse arguments, run a CLI subcommand or start the desktop app.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
 use trace_inspector::cli::{self, Cli};
+use trace_inspector::terminal::one_line;
 
 /// mimalloc: a session load makes hundreds of thousands of small allocations on several
 /// threads, which it serves markedly faster than the system allocator.
@@ -13,7 +15,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     // The system font lookup warns once about a POSIX "C" locale, which is the usual case in a
     // terminal, not a problem: only its errors are shown unless RUST_LOG says otherwise.
+    // A log message can quote the file (a path, a table, a value): it is escaped to one line
+    // like every `warning:`, so it cannot act on the terminal nor pass for another line.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn,egui_system_font_provider=error"))
+        .format(|buf, record| {
+            let style = buf.default_level_style(record.level());
+            let message = record.args().to_string();
+            writeln!(
+                buf,
+                "[{style}{:<5}{style:#} {}] {}",
+                record.level(),
+                one_line(record.module_path().unwrap_or_else(|| record.target())),
+                one_line(&message)
+            )
+        })
         .init();
     // The last line of defence: a bug must still end in one readable line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
@@ -24,7 +39,8 @@ fn main() -> ExitCode {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".to_owned());
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("error: internal error: {msg}{at}");
+        // Written, not `eprintln!`: a closed standard error must not panic inside the hook.
+        let _ = writeln!(std::io::stderr().lock(), "error: internal error: {}", one_line(&format!("{msg}{at}")));
     }));
     let args = Cli::parse();
     let result = match args.command {
@@ -34,7 +50,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Exactly one line whatever the path or the file holds: newlines, ESC sequences and
+            // bidi controls in a file or table name are shown escaped.
+            let _ = writeln!(std::io::stderr().lock(), "error: {}", one_line(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

@@ -1,15 +1,22 @@
 //! The session summary as Markdown, for pasting into an issue or a chat. No raw I/O.
+//!
+//! Every value from the file goes through [`escape`]: one table cell on one line, with control
+//! and bidi characters shown as `\x1b` / `\u202e`, so pasted text cannot be reordered or act
+//! on a terminal.
 
 use std::fmt::Write as _;
 
 use crate::analysis::AnalyzedSession;
 use crate::export::{Export, format_cost, format_count, format_duration_ms};
+use crate::terminal::{self, Lines};
 use crate::time;
 
 /// The Markdown summary.
 pub struct SummaryMarkdown;
 
-/// Makes data safe inside a Markdown table cell or line: `|` escaped, newlines folded.
+/// Makes data safe inside a Markdown table cell or line: `|` escaped, line breaks and tabs
+/// folded to spaces, backticks made quotes, other control and bidi characters shown as
+/// `\x1b` / `\u202e` (see [`terminal::is_hidden`]).
 #[must_use]
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -18,7 +25,7 @@ pub fn escape(text: &str) -> String {
             '|' => out.push_str("\\|"),
             '\n' | '\r' | '\t' => out.push(' '),
             '`' => out.push('\''),
-            c if c.is_control() => {}
+            c if terminal::is_hidden(c, Lines::Escape) => terminal::push_escape(c, &mut out),
             c => out.push(c),
         }
     }
@@ -155,7 +162,9 @@ mod tests {
         assert_eq!(escape("a|b"), "a\\|b");
         assert_eq!(escape("line one\nline two\r\n"), "line one line two  ");
         assert_eq!(escape("`code`"), "'code'");
-        assert_eq!(escape("bell\u{7}"), "bell");
+        assert_eq!(escape("bell\u{7}"), "bell\\x07");
+        assert_eq!(escape("\u{1b}]0;t\u{7}"), "\\x1b]0;t\\x07");
+        assert_eq!(escape("abc\u{202e}def\u{2066}\u{85}"), "abc\\u202edef\\u2066\\u0085");
         assert_eq!(escape("naïve 日本語"), "naïve 日本語");
     }
 }

@@ -1,9 +1,13 @@
 //! Plain-text timeline and tree, one span a line.
+//!
+//! Types, labels, the task and ids come from the file: each is escaped to one line, so a line
+//! break in a label cannot make a row of its own nor a control character act on a terminal.
 
 use std::fmt::Write as _;
 
 use crate::analysis::AnalyzedSession;
 use crate::export::{Export, format_cost, format_count, format_duration_ms};
+use crate::terminal::one_line;
 
 /// Spans in time order: offset from the session start, duration, type, label.
 pub struct TimelineText;
@@ -49,8 +53,8 @@ fn kind_text(session: &AnalyzedSession, span: usize) -> String {
     let s = &session.timeline.spans[span];
     let events = &session.data.events;
     match s.end_event.and_then(|e| events.get(e)) {
-        Some(end) => format!("{}…{}", events[s.event].kind, end.kind),
-        None => events[s.event].kind.to_string(),
+        Some(end) => format!("{}…{}", one_line(&events[s.event].kind), one_line(&end.kind)),
+        None => one_line(&events[s.event].kind).into_owned(),
     }
 }
 
@@ -69,15 +73,16 @@ impl Export for TimelineText {
         let _ = writeln!(
             out,
             "Session {} — {} ({}), timestamps read as {} of work",
-            session.summary.session_id,
-            session.summary.task,
-            session.summary.status,
+            one_line(&session.summary.session_id),
+            one_line(&session.summary.task),
+            one_line(&session.summary.status),
             t.anchor.name()
         );
         for i in order {
             let s = &t.spans[i];
             let at = if s.timed { format!("+{:>10.3}s", s.start_ms / 1000.0) } else { format!("{:>12}", "(no time)") };
-            let _ = writeln!(out, "{at}  {:<28} {}{}", kind_text(session, i), s.label, line_tail(session, i));
+            let _ =
+                writeln!(out, "{at}  {:<28} {}{}", kind_text(session, i), one_line(&s.label), line_tail(session, i));
         }
         out
     }
@@ -99,7 +104,7 @@ impl Export for TreeText {
                 "{}{deeper}{} {}{}",
                 "  ".repeat(depth),
                 kind_text(session, i),
-                s.label,
+                one_line(&s.label),
                 line_tail(session, i)
             );
         }
