@@ -41,6 +41,9 @@ fn raw_input() -> String {
     format!("prompt line one\nline two {EVIL_ARG}\r\nend")
 }
 
+/// A trace row: id, type, timestamp, duration, parent, data.
+type Row = (String, String, String, Option<f64>, Option<String>, String);
+
 /// A temporary folder with one hostile database.
 struct Hostile {
     _root: tempfile::TempDir,
@@ -60,7 +63,7 @@ impl Hostile {
         )
         .expect("session");
         let evil_json = |key: &str| serde_json::json!({ key: EVIL, "args": { "path": EVIL } }).to_string();
-        let rows: Vec<(String, String, String, Option<f64>, Option<String>, String)> = vec![
+        let rows: Vec<Row> = vec![
             ("root".into(), "trace_started".into(), "2026-11-20T09:00:00+00:00".into(), None, None, evil_json("task")),
             (
                 "llm".into(),
