@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::analysis::quantile_sorted;
-use crate::store::ToolDuration;
+use crate::model::ToolDuration;
 
 /// Per-tool p95 over the file, and how many slow calls each session has.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -4,6 +4,8 @@
 //! field that may be absent or malformed is an `Option`, and what could not be read is said in
 //! a warning attached to the trace or session it concerns.
 
+pub mod labels;
+
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -247,4 +249,14 @@ pub struct SearchQuery {
     pub text: String,
     pub session_id: Option<String>,
     pub kind: Option<String>,
+}
+
+/// One tool call's duration, as the store reads it for the file-wide percentiles.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolDuration {
+    /// Shared by the session's other calls.
+    pub session_id: Arc<str>,
+    /// Shared by the tool's other calls.
+    pub tool: Arc<str>,
+    pub duration_ms: f64,
 }

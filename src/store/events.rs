@@ -1,0 +1,515 @@
+//! One session's events: read on one connection, or split by row id between two, and labelled
+//! from their `data` on a second thread.
+
+use std::borrow::Cow;
+use std::ops::ControlFlow;
+use std::sync::mpsc::SyncSender;
+use std::thread::ScopedJoinHandle;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, Row};
+
+use crate::error::StoreError;
+use crate::model::labels::{Interner, event_info};
+use crate::model::{EventInfo, SessionData, SessionRow, TraceEvent, Warning};
+
+use super::open::{map_sqlite, open_connection};
+use super::queries::{IdParam, is_plain_key, session_filter};
+use super::schema::quote_ident;
+use super::sums::RowSums;
+use super::values::{float_value, get, int_value, key_value, row_text, shared_text, time_of, valid_duration};
+use super::{ReadMode, Store, sort_events};
+
+/// Where `data` sits in the rows [`Store::query_events`] selects.
+pub(super) const DATA_COLUMN: usize = 7;
+
+/// Turns a row into an event, and gives its `data` text for [`label_event`] (the event does
+/// not keep it: the detail view reads it again).
+pub(super) fn event_from_row<'r>(
+    r: &'r Row<'_>,
+    position: usize,
+    interner: &mut Interner,
+) -> (TraceEvent, Cow<'r, str>) {
+    let mut notes = Vec::new();
+    let rowid = match get(r, 0) {
+        ValueRef::Integer(n) => Some(n),
+        _ => None,
+    };
+    let id = key_value(r, 1, "id", &mut notes).unwrap_or_else(|| {
+        notes.push("id is NULL".to_owned());
+        format!("(no id #{})", rowid.map_or(position as i64, |n| n))
+    });
+    // Every event of a load has the session's id: only an odd value's note is kept.
+    if !matches!(get(r, 2), ValueRef::Text(t) if std::str::from_utf8(t).is_ok()) {
+        let _ = key_value(r, 2, "session_id", &mut notes);
+    }
+    let kind = shared_text(r, 3, "type", &mut notes, interner).unwrap_or_else(|| {
+        notes.push("type is NULL".to_owned());
+        interner.get("(no type)")
+    });
+    let timestamp = row_text(r, 4, "timestamp", &mut notes);
+    let time = time_of(r, 4, "timestamp", &mut notes);
+    // Only NULL reads as no text at all.
+    if timestamp.is_none() {
+        notes.push("timestamp is NULL; left off the timeline".to_owned());
+    }
+    let timestamp = timestamp.unwrap_or_default();
+    let duration_ms = float_value(r, 5, "duration_ms", &mut notes).and_then(|d| {
+        if valid_duration(d) {
+            Some(d)
+        } else {
+            notes.push(format!("duration_ms {d} is negative or implausibly long; treated as an instant"));
+            None
+        }
+    });
+    let parent_trace_id = key_value(r, 6, "parent_trace_id", &mut notes).filter(|p| !p.is_empty());
+    let data = row_text(r, DATA_COLUMN, "data", &mut notes).unwrap_or_default();
+    let input_tokens = int_value(r, 8, "input_tokens", &mut notes);
+    let output_tokens = int_value(r, 9, "output_tokens", &mut notes);
+    let model_used = shared_text(r, 10, "model_used", &mut notes, interner).filter(|m| !m.is_empty());
+    let provider_used = shared_text(r, 11, "provider_used", &mut notes, interner).filter(|p| !p.is_empty());
+    let cost_usd = float_value(r, 12, "cost_usd", &mut notes);
+    let size = |i| match get(r, i) {
+        ValueRef::Integer(n) => u32::try_from(n).ok(),
+        _ => None,
+    };
+    let raw_input_bytes = size(13);
+    let raw_output_bytes = size(14);
+    // `info` (and its notes, which come last) is read from `data` by `label_event`.
+    let mut event = TraceEvent {
+        rowid,
+        id,
+        kind,
+        stored_timestamp: None,
+        time,
+        duration_ms,
+        parent_trace_id,
+        input_tokens,
+        output_tokens,
+        model_used,
+        provider_used,
+        cost_usd,
+        raw_input_bytes,
+        raw_output_bytes,
+        info: EventInfo::default(),
+        warnings: notes,
+    };
+    event.set_timestamp_text(&timestamp);
+    (event, data)
+}
+
+/// How a big read is split between two connections.
+pub(super) struct Split {
+    /// The second connection, inside a read transaction that sees the session's rows as the
+    /// first connection does.
+    pub(super) conn: Connection,
+    /// The name of the row id (see [`Schema::row_id`]).
+    pub(super) alias: &'static str,
+    /// The first row id of the upper half.
+    pub(super) middle: i64,
+    /// Rows below and from `middle`, as both connections count them.
+    pub(super) lower_rows: usize,
+    pub(super) upper_rows: usize,
+}
+
+/// The most events a vector is sized for ahead of reading them.
+pub(super) const MAX_RESERVED_EVENTS: usize = 1 << 22;
+
+/// Rowids a session's traces must span before reading them is split between two threads.
+pub(super) const SPLIT_MIN_ROWS: i64 = 16_384;
+
+/// Events with their `data` text, waiting to be labelled.
+pub(super) type Unlabelled = Vec<(TraceEvent, String)>;
+
+/// The labelling thread: where to send batches, and its handle.
+pub(super) type Labeller<'scope> = (SyncSender<Unlabelled>, ScopedJoinHandle<'scope, Vec<TraceEvent>>);
+
+/// Events per batch handed to the labelling thread (a few batches are in flight at once).
+pub(super) const LABEL_BATCH: usize = 512;
+
+/// Reads each event's label, tool, step id and failure flag from its `data` (the last step of
+/// turning a row into an event; its notes follow the row's own).
+/// Tool names, and the labels of calls (a tool's name, a model, a state), repeat across a
+/// session: `names` hands out one shared copy of each.
+pub(super) fn label_event(e: &mut TraceEvent, data: &str, names: &mut Interner) {
+    e.info = event_info(&e.kind, data, e.model_used.as_deref(), &mut e.warnings, names);
+}
+
+/// [`label_event`] for a batch, moving the events to `out`.
+pub(super) fn label_batch(batch: Unlabelled, out: &mut Vec<TraceEvent>, names: &mut Interner) {
+    out.extend(batch.into_iter().map(|(mut e, data)| {
+        label_event(&mut e, &data, names);
+        e
+    }));
+}
+
+impl Store {
+    /// Loads one session's events (no raw I/O), sorted by time (unreadable times last, in
+    /// stored order). `row` is the session's list row when the caller has it already.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails or the query is interrupted.
+    pub fn load_session(&self, session_id: &str, row: Option<SessionRow>) -> Result<SessionData, StoreError> {
+        self.snapshot(|| self.load_session_now(session_id, row))
+    }
+
+    pub(super) fn load_session_now(
+        &self,
+        session_id: &str,
+        row: Option<SessionRow>,
+    ) -> Result<SessionData, StoreError> {
+        let (filter, param) = session_filter(&self.schema, session_id);
+        // A plain id filters with `session_id = ?1` (numbers and the NULL session do not).
+        let splittable = is_plain_key(session_id);
+        let no_progress = &mut |_| ControlFlow::Continue(());
+        let (row, mut events) = match row {
+            Some(row) => {
+                // The row's count sizes the vector once (a hint: the file may have changed since).
+                let capacity = usize::try_from(row.event_count).unwrap_or(0).min(MAX_RESERVED_EVENTS);
+                let events = self.query_events(&filter, &param, capacity, splittable, None, no_progress)?;
+                (row, events)
+            }
+            None => {
+                // The row's aggregates are summed while the events are read: one pass over the
+                // session's traces instead of two. Values SQLite would have to convert (or a
+                // declared collation) send the aggregates back to SQL, so they always match
+                // the session list's.
+                let mut sums = (self.schema.binary_text && is_plain_key(session_id)).then(RowSums::default);
+                let events = self.query_events(&filter, &param, 0, splittable, sums.as_mut(), no_progress)?;
+                let known = sums.and_then(|s| s.aggregates(session_id));
+                let row = match known {
+                    Some(a) => {
+                        self.sessions_with(Some(session_id), Some(a))?.sessions.into_iter().find(|s| s.id == session_id)
+                    }
+                    None => None,
+                };
+                let row = match row {
+                    Some(r) => r,
+                    None => self.session_row(session_id)?,
+                };
+                (row, events)
+            }
+        };
+        sort_events(&mut events);
+        let mut warnings = Vec::new();
+        for e in &events {
+            for w in &e.warnings {
+                warnings.push(Warning::trace(&e.id, w.clone()));
+            }
+        }
+        warnings.extend(row.warnings.iter().map(|w| Warning::general(w.clone())));
+        Ok(SessionData { row, events, warnings })
+    }
+
+    /// Reads events matching `filter` (a WHERE clause over `agent_traces` with one parameter).
+    /// `progress` sees the count read so far every 4,096 rows and may stop the read. With
+    /// `splittable` (the filter is a plain `column = ?1`) a big read is split by row id between
+    /// this connection and a second one.
+    pub(super) fn query_events(
+        &self,
+        filter: &str,
+        param: &IdParam,
+        capacity: usize,
+        splittable: bool,
+        sums: Option<&mut RowSums>,
+        progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Vec<TraceEvent>, StoreError> {
+        let s = &self.schema;
+        let rowid = s.row_id.unwrap_or("NULL");
+        let raw_len = |c: &str| match s.traces.get(c) {
+            Some(name) => format!("octet_length({})", quote_ident(name)),
+            None => "NULL".to_owned(),
+        };
+        let sql = format!(
+            "SELECT {rowid}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM agent_traces WHERE {filter}",
+            s.trace_col("id"),
+            s.trace_col("session_id"),
+            s.trace_col("type"),
+            s.trace_col("timestamp"),
+            s.trace_col("duration_ms"),
+            s.trace_col("parent_trace_id"),
+            s.trace_col("data"),
+            s.trace_col("input_tokens"),
+            s.trace_col("output_tokens"),
+            s.trace_col("model_used"),
+            s.trace_col("provider_used"),
+            s.trace_col("cost_usd"),
+            raw_len("raw_input"),
+            raw_len("raw_output"),
+        );
+        if splittable
+            && self.read_mode == ReadMode::Fastest
+            && let Some(split) = self.split_point(filter, param)?
+        {
+            return self.query_events_split(&sql, param, split, sums, progress);
+        }
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
+        let mut sums = sums;
+        let mut interner = Interner::default();
+        // Reading `data` for labels is a third of the work per row and needs nothing from
+        // SQLite: a second thread does it for full batches while this one keeps stepping.
+        std::thread::scope(|scope| {
+            let mut batch: Unlabelled = Vec::with_capacity(LABEL_BATCH.min(capacity.max(64)));
+            let mut labeller: Option<Labeller<'_>> = None;
+            let mut read = 0usize;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                if let Some(sums) = sums.as_deref_mut() {
+                    sums.add(r);
+                }
+                let (event, data) = event_from_row(r, read, &mut interner);
+                batch.push((event, data.into_owned()));
+                read += 1;
+                if batch.len() == LABEL_BATCH {
+                    let (tx, _) = labeller.get_or_insert_with(|| {
+                        let (tx, rx) = std::sync::mpsc::sync_channel::<Unlabelled>(4);
+                        let handle = scope.spawn(move || {
+                            let mut out = Vec::with_capacity(capacity);
+                            let mut names = Interner::default();
+                            for batch in rx {
+                                label_batch(batch, &mut out, &mut names);
+                            }
+                            out
+                        });
+                        (tx, handle)
+                    });
+                    // A send fails only when the labeller died; its join below says why.
+                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(LABEL_BATCH)));
+                }
+                if read.is_multiple_of(4096) && progress(read).is_break() {
+                    return Err(StoreError::Cancelled { path: self.path.clone() });
+                }
+            }
+            let mut out = match labeller {
+                None => Vec::with_capacity(batch.len()),
+                Some((tx, handle)) => {
+                    drop(tx);
+                    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                }
+            };
+            label_batch(batch, &mut out, &mut interner);
+            Ok(out)
+        })
+    }
+
+    /// For a read worth splitting (rows spread over many row ids): where to split it, how many
+    /// rows each half holds, and a second connection that sees the same rows. Called inside
+    /// [`Store::snapshot`].
+    pub(super) fn split_point(&self, filter: &str, param: &IdParam) -> Result<Option<Split>, StoreError> {
+        let Some(alias) = self.schema.row_id else { return Ok(None) };
+        // Each is one index probe.
+        let bound = |f: &str| -> Result<Option<i64>, StoreError> {
+            self.conn
+                .query_row(&format!("SELECT {f}({alias}) FROM agent_traces WHERE {filter}"), [param], |r| r.get(0))
+                .map_err(|e| self.err(e))
+        };
+        let (Some(lo), Some(hi)) = (bound("MIN")?, bound("MAX")?) else { return Ok(None) };
+        if hi.saturating_sub(lo) < SPLIT_MIN_ROWS {
+            return Ok(None);
+        }
+        let middle = lo + (hi - lo) / 2 + 1;
+        // Counted on the index alone: each half's vector is sized once instead of growing
+        // (and copying) its way up to a few hundred megabytes.
+        let counts = |conn: &Connection| -> rusqlite::Result<(i64, i64)> {
+            let count = |range: &str| {
+                conn.query_row(
+                    &format!("SELECT count(*) FROM agent_traces WHERE {filter} AND {alias} {range} ?2"),
+                    rusqlite::params![param, middle],
+                    |r| r.get::<_, i64>(0),
+                )
+            };
+            Ok((count("<")?, count(">=")?))
+        };
+        let here = counts(&self.conn).map_err(|e| self.err(e))?;
+        // A writer may commit between the two connections' first reads. The second one is
+        // used only when it sees as many of the session's rows on both sides of the middle as
+        // this one (a writer appends: equal counts are equal rows); else one connection reads.
+        let second = open_connection(&self.db_path).and_then(|conn| {
+            conn.execute_batch("BEGIN")?;
+            let there = counts(&conn)?;
+            Ok((conn, there))
+        });
+        match second {
+            Ok((conn, there)) if there == here => {
+                let size = |n: i64| usize::try_from(n).unwrap_or(0).min(MAX_RESERVED_EVENTS);
+                Ok(Some(Split { conn, alias, middle, lower_rows: size(here.0), upper_rows: size(here.1) }))
+            }
+            Ok(_) => Ok(None),
+            Err(e) => {
+                log::debug!("{}: no second connection for a split read: {e}", self.path.display());
+                Ok(None)
+            }
+        }
+    }
+
+    /// [`Store::query_events`] in two row id ranges at once: below `middle` here, from `middle`
+    /// on the split's second connection; the halves join in row id order, so the result (and
+    /// the sums) are those of one read.
+    pub(super) fn query_events_split(
+        &self,
+        sql: &str,
+        param: &IdParam,
+        split: Split,
+        sums: Option<&mut RowSums>,
+        progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Vec<TraceEvent>, StoreError> {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let path = self.path.as_path();
+        let want_sums = sums.is_some();
+        let Split { conn: upper_conn, alias, middle, lower_rows, upper_rows } = split;
+        let mut sums = sums;
+        // Each half labels its events as it reads them: both threads are busy already.
+        let read_half = |conn: &Connection,
+                         range: &str,
+                         capacity: usize,
+                         mut sums: Option<&mut RowSums>,
+                         step: &mut dyn FnMut(usize) -> bool|
+         -> rusqlite::Result<Option<Vec<TraceEvent>>> {
+            let mut stmt = conn.prepare(&format!("{sql} AND {alias} {range}"))?;
+            let mut rows = stmt.query(rusqlite::params![param, middle])?;
+            let mut out = Vec::with_capacity(capacity);
+            let mut interner = Interner::default();
+            while let Some(r) = rows.next()? {
+                if let Some(sums) = sums.as_deref_mut() {
+                    sums.add(r);
+                }
+                let (mut event, data) = event_from_row(r, out.len(), &mut interner);
+                label_event(&mut event, &data, &mut interner);
+                out.push(event);
+                if out.len().is_multiple_of(4096) && !step(out.len()) {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(out))
+        };
+        let cancelled = || StoreError::Cancelled { path: path.to_owned() };
+        let (read_half, stop_flag) = (&read_half, &stop);
+        std::thread::scope(|scope| {
+            // The second connection moves to the thread that reads with it, and closes there.
+            let upper = scope.spawn(move || -> Result<(Vec<TraceEvent>, Option<RowSums>), StoreError> {
+                let mut sums = want_sums.then(RowSums::default);
+                let out = read_half(&upper_conn, ">= ?2", upper_rows, sums.as_mut(), &mut |_| {
+                    !stop_flag.load(std::sync::atomic::Ordering::Relaxed)
+                })
+                .map_err(|e| map_sqlite(path, e))?
+                .ok_or_else(cancelled)?;
+                Ok((out, sums))
+            });
+            // The halves are read at the same pace: report twice this half's count.
+            // Room for both halves: the upper one is appended without growing.
+            let both = lower_rows.saturating_add(upper_rows).min(MAX_RESERVED_EVENTS);
+            let lower =
+                read_half(&self.conn, "< ?2", both, sums.as_deref_mut(), &mut |n| progress(n * 2).is_continue())
+                    .map_err(|e| self.err(e))
+                    .and_then(|out| out.ok_or_else(cancelled));
+            if lower.is_err() {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            let upper = upper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let mut events = lower?;
+            let (mut upper_events, upper_sums) = upper?;
+            events.append(&mut upper_events);
+            if let (Some(sums), Some(later)) = (sums, upper_sums) {
+                sums.merge(later);
+            }
+            Ok(events)
+        })
+    }
+}
+
+#[cfg(test)]
+mod speed_path_tests {
+    //! The fast paths of a session load (sums in Rust, two-thread reads) give what the plain
+    //! paths give.
+    use super::*;
+    use std::collections::HashMap;
+
+    use crate::store::demo_file;
+
+    #[test]
+    fn split_read_and_rust_sums_match_one_read_and_sql() {
+        let (_dir, path) = demo_file(1, Some(30_000));
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let id = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions[0].id.clone();
+        let (filter, param) = session_filter(&store.schema, &id);
+        let read = |split: bool| {
+            let mut sums = RowSums::default();
+            let events = store
+                .query_events(&filter, &param, 0, split, Some(&mut sums), &mut |_| ControlFlow::Continue(()))
+                .unwrap_or_else(|e| panic!("{e}"));
+            (events, sums.aggregates(&id))
+        };
+        assert!(store.split_point(&filter, &param).unwrap_or_else(|e| panic!("{e}")).is_some());
+        let mut lean = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        lean.set_read_mode(ReadMode::Leanest);
+        assert!(
+            lean.load_session(&id, None).unwrap_or_else(|e| panic!("{e}"))
+                == store.load_session(&id, None).unwrap_or_else(|e| panic!("{e}")),
+            "both read modes load the same session"
+        );
+        let (one, one_sums) = read(false);
+        let (two, two_sums) = read(true);
+        assert_eq!(one.len(), 30_000);
+        assert!(one == two, "the split read differs from the single read");
+        let sql = store.trace_aggregates("SUM", Some(&id)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(one_sums.as_ref(), Some(&sql));
+        assert_eq!(two_sums.as_ref(), Some(&sql));
+        let loaded = store.load_session(&id, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(Some(&loaded.row), store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions.first());
+        let mut sorted = one;
+        sort_events(&mut sorted);
+        assert!(loaded.events == sorted, "load_session gives the events of one read, sorted");
+    }
+
+    #[test]
+    fn timestamps_read_back_exactly_as_stored() {
+        let (dir, demo) = demo_file(3, None);
+        // Odd spellings beside the demo's: each must come back as written.
+        let odd = dir.path().join("odd.db");
+        std::fs::copy(&demo, &odd).unwrap_or_else(|e| panic!("{e}"));
+        let conn = Connection::open(&odd).unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch(
+            "PRAGMA journal_mode=DELETE;
+             UPDATE agent_traces SET timestamp = '2026-11-20T09:59:07.000000+00:00' WHERE rowid = 1;
+             UPDATE agent_traces SET timestamp = '2026-11-20T09:59:07Z' WHERE rowid = 2;
+             UPDATE agent_traces SET timestamp = 1763632747 WHERE rowid = 3;
+             UPDATE agent_traces SET timestamp = 'yesterday' WHERE rowid = 4;
+             UPDATE agent_traces SET timestamp = '2026-11-20T09:59:07.123456789+00:00' WHERE rowid = 5;",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        drop(conn);
+        for path in [&demo, &odd] {
+            let store = Store::open(path).unwrap_or_else(|e| panic!("{e}"));
+            let stored: HashMap<String, String> = {
+                let mut stmt = store
+                    .conn
+                    .prepare("SELECT id, CAST(timestamp AS TEXT) FROM agent_traces")
+                    .unwrap_or_else(|e| panic!("{e}"));
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap_or_else(|e| panic!("{e}"))
+            };
+            let mut kept = 0;
+            for row in store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions {
+                for e in store.load_session(&row.id, None).unwrap_or_else(|e| panic!("{e}")).events {
+                    assert_eq!(e.timestamp(), stored[&e.id], "{}", e.id);
+                    kept += usize::from(e.stored_timestamp.is_some());
+                }
+            }
+            // The demo writes the reference form: no event keeps a copy; the odd file keeps five.
+            assert_eq!(kept, if path == &odd { 5 } else { 0 });
+        }
+    }
+
+    #[test]
+    fn loaded_rows_equal_list_rows() {
+        let (_dir, path) = demo_file(30, None);
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        for row in store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions {
+            let loaded = store.load_session(&row.id, None).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(loaded.row, row);
+            assert_eq!(loaded.events.len() as u64, row.event_count);
+        }
+    }
+}

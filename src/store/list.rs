@@ -1,0 +1,267 @@
+//! The session list with its aggregates, one session's list row, and the models of the file.
+
+use std::collections::HashMap;
+
+use rusqlite::params_from_iter;
+
+use crate::error::StoreError;
+use crate::model::{ModelUsage, SessionList, SessionRow, Warning};
+use crate::time;
+
+use super::queries::{key_filter, key_param};
+use super::sums::{TraceAggregate, finite_sql, whole_number_sql};
+use super::values::{count_value, float_value, key_value, sum_value, text_value, time_of};
+use super::{Store, display_session_id};
+
+impl Store {
+    /// All sessions with their aggregates, newest first. Sessions named only by traces (no
+    /// session row, or no sessions table at all) are listed too. Raw I/O is never read.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails.
+    pub fn list_sessions(&self) -> Result<SessionList, StoreError> {
+        self.snapshot(|| self.sessions_where(None))
+    }
+
+    /// The session list, or with `only` just the rows (and aggregates) of that session id.
+    pub(super) fn sessions_where(&self, only: Option<&str>) -> Result<SessionList, StoreError> {
+        self.sessions_with(only, None)
+    }
+
+    /// [`Store::sessions_where`], with the trace aggregates already computed when given.
+    pub(super) fn sessions_with(
+        &self,
+        only: Option<&str>,
+        known: Option<Vec<TraceAggregate>>,
+    ) -> Result<SessionList, StoreError> {
+        let mut warnings = Vec::new();
+        let aggregates = match known.map_or_else(|| self.trace_aggregates("SUM", only), Ok) {
+            Ok(a) => a,
+            Err(StoreError::Sqlite { cause, .. }) if cause.to_string().contains("integer overflow") => {
+                warnings.push(Warning::general("token sums exceed the 64-bit integer range; totals are approximate"));
+                self.trace_aggregates("TOTAL", only)?
+            }
+            Err(e) => return Err(e),
+        };
+        let mut sessions: Vec<SessionRow> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        if self.schema.sessions.is_some() {
+            let (filter, params) = match only {
+                Some(id) => (format!("WHERE {}", key_filter(&self.schema.session_col("id"), id)), vec![key_param(id)]),
+                None => (String::new(), Vec::new()),
+            };
+            let sql = format!(
+                "SELECT {}, {}, {}, {}, {}, typeof({}) FROM agent_trace_sessions {filter}",
+                self.schema.session_col("id"),
+                self.schema.session_col("task"),
+                self.schema.session_col("status"),
+                self.schema.session_col("started_at"),
+                self.schema.session_col("completed_at"),
+                self.schema.session_col("id"),
+            );
+            let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query(params_from_iter(params.iter())).map_err(|e| self.err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                let mut notes = Vec::new();
+                let Some(id) = key_value(r, 0, "id", &mut notes) else {
+                    warnings.push(Warning::general("a session row has a NULL id; skipped"));
+                    continue;
+                };
+                if index.contains_key(&id) {
+                    warnings.push(Warning::general(format!("session id '{id}' appears twice; the first row is shown")));
+                    continue;
+                }
+                let task = text_value(r, 1, "task", &mut notes).unwrap_or_default();
+                let status = text_value(r, 2, "status", &mut notes).unwrap_or_else(|| "unknown".to_owned());
+                let started_at = text_value(r, 3, "started_at", &mut notes);
+                let completed_at = text_value(r, 4, "completed_at", &mut notes);
+                let started = time_of(r, 3, "started_at", &mut notes);
+                let completed = time_of(r, 4, "completed_at", &mut notes);
+                let duration_ms = match (started, completed) {
+                    (Some(s), Some(c)) => Some(c.ms_since(s)),
+                    _ => None,
+                };
+                index.insert(id.clone(), sessions.len());
+                sessions.push(SessionRow {
+                    id,
+                    task,
+                    status,
+                    started_at,
+                    completed_at,
+                    started,
+                    completed,
+                    duration_ms,
+                    has_session_row: true,
+                    warnings: notes,
+                    ..SessionRow::default()
+                });
+            }
+        } else {
+            warnings.push(Warning::general("no agent_trace_sessions table: sessions are derived from their traces"));
+        }
+        for agg in aggregates {
+            let i = match index.get(&agg.session_id) {
+                Some(&i) => i,
+                None => {
+                    let started = agg.first_event_at.as_deref().and_then(|t| time::parse_text(t).ok()).map(|p| p.time);
+                    if self.schema.sessions.is_some() {
+                        warnings.push(Warning::general(format!(
+                            "{} traces name session '{}', which has no session row",
+                            agg.event_count,
+                            display_session_id(&agg.session_id)
+                        )));
+                    }
+                    index.insert(agg.session_id.clone(), sessions.len());
+                    sessions.push(SessionRow {
+                        id: agg.session_id.clone(),
+                        status: "unknown".to_owned(),
+                        started_at: agg.first_event_at.clone(),
+                        started,
+                        ..SessionRow::default()
+                    });
+                    sessions.len() - 1
+                }
+            };
+            if let Some(row) = sessions.get_mut(i) {
+                row.event_count = agg.event_count;
+                row.total_input_tokens = agg.input_tokens;
+                row.total_output_tokens = agg.output_tokens;
+                row.total_tokens = agg.input_tokens.saturating_add(agg.output_tokens);
+                row.total_cost_usd = agg.cost_usd;
+                row.error_count = agg.error_count;
+                row.first_event_at = agg.first_event_at;
+                row.last_event_at = agg.last_event_at;
+            }
+        }
+        // Newest first, as the reference list; sessions without a readable start go last.
+        sessions.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.started_at.cmp(&a.started_at)));
+        let trace_count = sessions.iter().map(|s| s.event_count).sum();
+        Ok(SessionList { file: self.file_info_with(trace_count), sessions, warnings })
+    }
+
+    pub(super) fn trace_aggregates(&self, sum: &str, only: Option<&str>) -> Result<Vec<TraceAggregate>, StoreError> {
+        let s = &self.schema;
+        // One session: its traces by the session index (NULL and '' both list as "").
+        let (filter, params) = match only {
+            Some("") => {
+                let col = s.trace_col("session_id");
+                (format!("WHERE ({col} IS NULL OR {col} = '')"), Vec::new())
+            }
+            Some(id) => (format!("WHERE {}", key_filter(&s.trace_col("session_id"), id)), vec![key_param(id)]),
+            None => (String::new(), Vec::new()),
+        };
+        // The sums count what the per-trace converters accept.
+        let (whole, finite) = (whole_number_sql, finite_sql);
+        let sql = format!(
+            "SELECT {sid}, typeof({sid}), COUNT(*), {sum}({tin}), {sum}({tout}), TOTAL({cost}), \
+             SUM({ty} = 'error'), MIN({ts}), MAX({ts}) FROM agent_traces {filter} GROUP BY {sid}",
+            sid = s.trace_col("session_id"),
+            tin = whole(s.trace_col("input_tokens")),
+            tout = whole(s.trace_col("output_tokens")),
+            cost = finite(s.trace_col("cost_usd")),
+            ty = s.trace_col("type"),
+            ts = s.trace_col("timestamp"),
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params_from_iter(params.iter())).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let mut notes = Vec::new();
+            let session_id = key_value(r, 0, "session_id", &mut notes).unwrap_or_default();
+            out.push(TraceAggregate {
+                session_id,
+                event_count: count_value(r, 2),
+                input_tokens: sum_value(r, 3),
+                output_tokens: sum_value(r, 4),
+                cost_usd: float_value(r, 5, "cost_usd", &mut notes).unwrap_or(0.0),
+                error_count: count_value(r, 6),
+                first_event_at: text_value(r, 7, "timestamp", &mut notes),
+                last_event_at: text_value(r, 8, "timestamp", &mut notes),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every model's calls, tokens and cost across the file, costliest first. Counted as a
+    /// session's summary counts them, so the file's figures are the sums of the sessions'.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails.
+    pub fn model_usage(&self) -> Result<Vec<ModelUsage>, StoreError> {
+        match self.model_usage_with("SUM") {
+            Err(StoreError::Sqlite { cause, .. }) if cause.to_string().contains("integer overflow") => {
+                self.model_usage_with("TOTAL")
+            }
+            other => other,
+        }
+    }
+
+    pub(super) fn model_usage_with(&self, sum: &str) -> Result<Vec<ModelUsage>, StoreError> {
+        let s = &self.schema;
+        if !s.traces.contains_key("model_used") {
+            return Ok(Vec::new());
+        }
+        let column = |name: &str| if s.traces.contains_key(name) { s.trace_col(name) } else { "NULL".to_owned() };
+        let (tin, tout, cost) = (
+            whole_number_sql(column("input_tokens")),
+            whole_number_sql(column("output_tokens")),
+            finite_sql(column("cost_usd")),
+        );
+        let sql = format!(
+            "SELECT {model}, MIN({provider}), COUNT(*), COUNT(DISTINCT {sid}), {sum}({tin}), {sum}({tout}), TOTAL({cost}) \
+             FROM agent_traces WHERE {model} IS NOT NULL AND {model} != '' \
+             AND ({tin} IS NOT NULL OR {tout} IS NOT NULL OR {cost} IS NOT NULL) GROUP BY {model}",
+            model = s.trace_col("model_used"),
+            provider = column("provider_used"),
+            sid = s.trace_col("session_id"),
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut out: Vec<ModelUsage> = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let mut notes = Vec::new();
+            let Some(model) = text_value(r, 0, "model_used", &mut notes).filter(|m| !m.is_empty()) else {
+                continue;
+            };
+            let usage = ModelUsage {
+                provider: text_value(r, 1, "provider_used", &mut notes).filter(|p| !p.is_empty()),
+                calls: count_value(r, 2),
+                sessions: count_value(r, 3),
+                input_tokens: sum_value(r, 4),
+                output_tokens: sum_value(r, 5),
+                cost_usd: float_value(r, 6, "cost_usd", &mut notes).unwrap_or(0.0),
+                model,
+            };
+            // Values SQLite keeps apart (the number 5 and the text '5') read as one name.
+            match out.iter_mut().find(|m| m.model == usage.model) {
+                Some(m) => {
+                    m.calls += usage.calls;
+                    m.sessions += usage.sessions;
+                    m.input_tokens = m.input_tokens.saturating_add(usage.input_tokens);
+                    m.output_tokens = m.output_tokens.saturating_add(usage.output_tokens);
+                    m.cost_usd += usage.cost_usd;
+                    m.provider = m.provider.take().or(usage.provider);
+                }
+                None => out.push(usage),
+            }
+        }
+        out.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then_with(|| b.calls.cmp(&a.calls)));
+        Ok(out)
+    }
+
+    /// The list row of one session (aggregates included).
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchSession`] when neither table knows it, or a SQLite failure.
+    pub fn session_row(&self, session_id: &str) -> Result<SessionRow, StoreError> {
+        // Only this session's rows: a whole-file aggregate would read every trace of the file.
+        let find = |list: SessionList| list.sessions.into_iter().find(|s| s.id == session_id);
+        if let Some(row) = find(self.sessions_where(Some(session_id))?) {
+            return Ok(row);
+        }
+        // An id that only matches as the list spells it (numbers stored in an untyped
+        // column, say): take it from the whole list.
+        find(self.list_sessions()?)
+            .ok_or_else(|| StoreError::NoSuchSession { path: self.path.clone(), query: session_id.to_owned() })
+    }
+}
