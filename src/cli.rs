@@ -12,12 +12,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::analysis::sessions::{self, SessionKey, SessionSort};
 use crate::analysis::{self, Anchor};
 use crate::demo::{self, DemoConfig};
 use crate::export::{Export as _, format_cost, format_count, format_duration_ms, json, markdown, text};
 use crate::model::{ModelUsage, SearchQuery, SessionRow, Warning};
 use crate::store::{Store, display_session_id};
 use crate::terminal::{self, TerminalWriter, one_line};
+use crate::writer;
 
 /// Desktop viewer and CLI for AI agent trace databases (`agent_traces.db`).
 #[derive(Debug, Parser)]
@@ -52,6 +54,41 @@ pub enum SortKey {
     Tokens,
     Cost,
     Errors,
+}
+
+impl From<SortKey> for SessionKey {
+    fn from(key: SortKey) -> SessionKey {
+        match key {
+            SortKey::Started => SessionKey::Started,
+            SortKey::Duration => SessionKey::Duration,
+            SortKey::Events => SessionKey::Events,
+            SortKey::Tokens => SessionKey::Tokens,
+            SortKey::Cost => SessionKey::Cost,
+            SortKey::Errors => SessionKey::Errors,
+        }
+    }
+}
+
+/// `--anchor`: what a stored timestamp marks for an event with a duration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum AnchorArg {
+    /// Decide from the data.
+    #[default]
+    Auto,
+    /// The timestamp is when the work started.
+    Start,
+    /// The timestamp is when the work ended.
+    End,
+}
+
+impl From<AnchorArg> for Anchor {
+    fn from(anchor: AnchorArg) -> Anchor {
+        match anchor {
+            AnchorArg::Auto => Anchor::Auto,
+            AnchorArg::Start => Anchor::Start,
+            AnchorArg::End => Anchor::End,
+        }
+    }
 }
 
 /// Headless subcommands.
@@ -92,7 +129,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         #[arg(long, value_enum, default_value_t)]
-        anchor: Anchor,
+        anchor: AnchorArg,
     },
     /// The parent/child tree of one session.
     Tree {
@@ -101,7 +138,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         #[arg(long, value_enum, default_value_t)]
-        anchor: Anchor,
+        anchor: AnchorArg,
     },
     /// Traces whose type, data, raw input or raw output contain TEXT.
     Search {
@@ -164,7 +201,7 @@ pub fn run(command: Command) -> Result<()> {
     // scans quickly; the inner one keeps the runs between escapes from each becoming a
     // system call.
     let mut out = BufWriter::with_capacity(64 * 1024, TerminalWriter::new(BufWriter::new(stdout.lock()), mode));
-    let result = run_with(command, &mut out, Ending::ProcessExits);
+    let result = run_with(command, &mut out);
     // A closed pipe (`| head`) is not an error worth reporting.
     if result.as_ref().is_err_and(is_broken_pipe) {
         return Ok(());
@@ -214,43 +251,20 @@ fn open(file: &Path) -> Result<Store> {
     Ok(Store::open(file)?)
 }
 
-/// Runs a subcommand, writing to `out` exactly what [`run`] writes to stdout.
-///
-/// # Errors
-/// Any failure, as one line for `error:`.
-pub fn run_to(command: Command, out: &mut dyn io::Write) -> Result<()> {
-    let mut escaped = TerminalWriter::new(out, command.output_mode());
-    let result = run_with(command, &mut escaped, Ending::Return);
-    escaped.finish()?;
-    result
+/// Leaves a loaded session to the OS: the process exits right after a subcommand, and freeing
+/// a few hundred thousand small allocations one by one is wasted time.
+fn leave_to_os<T>(value: T) {
+    std::mem::forget(value);
 }
 
-/// What follows a subcommand.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Ending {
-    /// The caller goes on (tests, embedding): everything is freed.
-    Return,
-    /// The process exits right after: a loaded session is left for the OS to reclaim, since
-    /// freeing a few hundred thousand small allocations one by one is wasted time.
-    ProcessExits,
-}
-
-impl Ending {
-    fn release<T>(self, value: T) {
-        match self {
-            Ending::Return => drop(value),
-            Ending::ProcessExits => std::mem::forget(value),
-        }
-    }
-}
-
-fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result<()> {
+fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
     match command {
         Command::Sessions { file, json, sort, asc, limit } => {
             let store = open(&file)?;
             let list = store.list_sessions()?;
             let mut sessions = list.sessions;
-            sort_sessions(&mut sessions, sort, asc);
+            let sort = SessionSort { key: sort.into(), ascending: asc };
+            sessions.sort_by(|a, b| sessions::compare(a, b, sort, &|_| 0));
             if let Some(n) = limit {
                 sessions.truncate(n);
             }
@@ -279,10 +293,10 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
                 write!(out, "{}", markdown::SummaryMarkdown.export(&analyzed))?;
             }
             report_warnings(analyzed.warnings());
-            ending.release(analyzed);
+            leave_to_os(analyzed);
         }
         Command::Timeline { file, session, json, anchor } => {
-            let analyzed = load(&file, &session, anchor)?;
+            let analyzed = load(&file, &session, anchor.into())?;
             if json {
                 json::write_spans(&analyzed, out)?;
                 writeln!(out)?;
@@ -290,10 +304,10 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
                 write!(out, "{}", text::TimelineText.export(&analyzed))?;
             }
             report_warnings(analyzed.warnings());
-            ending.release(analyzed);
+            leave_to_os(analyzed);
         }
         Command::Tree { file, session, json, anchor } => {
-            let analyzed = load(&file, &session, anchor)?;
+            let analyzed = load(&file, &session, anchor.into())?;
             if json {
                 json::write_spans(&analyzed, out)?;
                 writeln!(out)?;
@@ -301,7 +315,7 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
                 write!(out, "{}", text::TreeText.export(&analyzed))?;
             }
             report_warnings(analyzed.warnings());
-            ending.release(analyzed);
+            leave_to_os(analyzed);
         }
         Command::Search { file, text, session, kind, json } => {
             let store = open(&file)?;
@@ -373,7 +387,7 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
                 if !force {
                     bail!("{}: file exists; pass --force to replace it", path.display());
                 }
-                remove_database(&path)?;
+                writer::remove_database(&path).with_context(|| format!("{}: cannot remove", path.display()))?;
             }
             let config = DemoConfig { sessions, events_per_session, seed, ..DemoConfig::default() };
             let started = std::time::Instant::now();
@@ -392,40 +406,11 @@ fn run_with(command: Command, out: &mut dyn io::Write, ending: Ending) -> Result
     Ok(())
 }
 
-/// Removes a database file and its `-wal` / `-shm` companions.
-///
-/// # Errors
-/// When the main file cannot be removed.
-pub fn remove_database(path: &Path) -> Result<()> {
-    std::fs::remove_file(path).with_context(|| format!("{}: cannot remove", path.display()))?;
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
-    }
-    Ok(())
-}
-
 fn load(file: &Path, session: &str, anchor: Anchor) -> Result<analysis::AnalyzedSession> {
     let store = open(file)?;
     let id = store.resolve_session(session)?;
     let data = store.load_session(&id, None)?;
     Ok(analysis::analyze(data, anchor))
-}
-
-/// Sorts the session list by a key; ties keep newest first.
-pub fn sort_sessions(sessions: &mut [SessionRow], key: SortKey, ascending: bool) {
-    sessions.sort_by(|a, b| {
-        let o = match key {
-            SortKey::Started => a.started.cmp(&b.started).then_with(|| a.started_at.cmp(&b.started_at)),
-            SortKey::Duration => a.duration_ms.unwrap_or(-1.0).total_cmp(&b.duration_ms.unwrap_or(-1.0)),
-            SortKey::Events => a.event_count.cmp(&b.event_count),
-            SortKey::Tokens => a.total_tokens.cmp(&b.total_tokens),
-            SortKey::Cost => a.total_cost_usd.total_cmp(&b.total_cost_usd),
-            SortKey::Errors => a.error_count.cmp(&b.error_count),
-        };
-        if ascending { o } else { o.reverse() }
-    });
 }
 
 fn write_models_table(out: &mut dyn io::Write, models: &[ModelUsage]) -> io::Result<()> {

@@ -174,6 +174,40 @@ fn escape_at(after: &[u8]) -> Option<(Escaped, usize)> {
     }
 }
 
+/// What an id or a prefix of one, as a user gives it, picks among ids as printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick<'a> {
+    One(&'a str),
+    Nothing,
+    /// This many ids start with it.
+    Many(usize),
+}
+
+/// The one rule for finding an id from what a user typed: the id itself; else the printed
+/// ids it starts; else, when it starts none, the ids whose stored text starts with what it
+/// stands for (a backslash typed as itself, say).
+#[must_use]
+pub fn pick<'a>(candidates: &[&'a str], query: &str) -> Pick<'a> {
+    if let Some(&exact) = candidates.iter().find(|c| **c == query) {
+        return Pick::One(exact);
+    }
+    let mut found: Vec<&str> = candidates.iter().copied().filter(|c| c.starts_with(query)).collect();
+    if found.is_empty()
+        && let StoredId::Text(prefix) = parse(query)
+    {
+        found = candidates
+            .iter()
+            .copied()
+            .filter(|c| matches!(parse(c), StoredId::Text(bytes) if bytes.starts_with(&prefix)))
+            .collect();
+    }
+    match found.as_slice() {
+        [] => Pick::Nothing,
+        [one] => Pick::One(one),
+        many => Pick::Many(many.len()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +260,18 @@ mod tests {
         assert_eq!(parse("x'ab'"), StoredId::Blob(vec![0xab]));
         // Odd digit counts are not blob forms.
         assert_eq!(parse("x'abc'"), StoredId::Text(b"x'abc'".to_vec()));
+    }
+
+    #[test]
+    fn picking_an_id_from_what_was_typed() {
+        let ids = ["abc-1", "abc-2", "x'74'", "\\x78'74'", "C:\\\\runs\\\\5", "a\\xff1"];
+        assert_eq!(pick(&ids, "abc-1"), Pick::One("abc-1"));
+        assert_eq!(pick(&ids, "abc"), Pick::Many(2));
+        assert_eq!(pick(&ids, "x'7"), Pick::One("x'74'"), "the printed prefix wins");
+        assert_eq!(pick(&ids, "C:\\runs"), Pick::One("C:\\\\runs\\\\5"), "typed as stored");
+        assert_eq!(pick(&ids, "a\\xff"), Pick::One("a\\xff1"));
+        assert_eq!(pick(&ids, "zzz"), Pick::Nothing);
+        assert_eq!(pick(&ids, ""), Pick::Many(ids.len()));
     }
 
     #[test]

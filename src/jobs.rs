@@ -408,7 +408,8 @@ pub fn write_demo(path: &Path) -> anyhow::Result<()> {
     let mut last = None;
     for _ in 0..2 {
         if path.exists() {
-            crate::cli::remove_database(path)?;
+            crate::writer::remove_database(path)
+                .map_err(|e| anyhow::anyhow!("{}: cannot remove: {e}", path.display()))?;
         }
         crate::demo::generate(path, &config)?;
         if last.is_some() {

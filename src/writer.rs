@@ -504,6 +504,20 @@ impl serde_json::ser::Formatter for PythonFormatter {
     }
 }
 
+/// Removes a database file and its `-wal`, `-shm` and `-journal` companions (those that exist).
+///
+/// # Errors
+/// When the main file cannot be removed.
+pub fn remove_database(path: &Path) -> io::Result<()> {
+    std::fs::remove_file(path)?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! slow-call detection, filters. No SQL and no egui here.
 
 pub mod filter;
+pub mod sessions;
 pub mod slow;
 pub mod summary;
 pub mod timeline;

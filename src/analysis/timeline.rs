@@ -18,7 +18,7 @@ use crate::model::{SessionData, TraceEvent, Warning};
 use crate::time::Timestamp;
 
 /// What a stored timestamp marks for an event that has a duration.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Anchor {
     /// Decide from the data (see [`choose_anchor`]).

@@ -10,9 +10,6 @@ use crate::time::Timestamp;
 pub struct SummaryJson;
 
 impl Export for SummaryJson {
-    fn name(&self) -> &'static str {
-        "JSON summary"
-    }
     fn export(&self, session: &AnalyzedSession) -> String {
         serde_json::to_string_pretty(&session.summary).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
@@ -170,9 +167,6 @@ const PARALLEL_SPANS: usize = 20_000;
 pub struct TimelineJson;
 
 impl Export for TimelineJson {
-    fn name(&self) -> &'static str {
-        "JSON timeline"
-    }
     fn export(&self, session: &AnalyzedSession) -> String {
         serde_json::to_string_pretty(&spans(session)).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }

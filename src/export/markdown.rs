@@ -43,10 +43,6 @@ fn when(raw: Option<&str>) -> String {
 }
 
 impl Export for SummaryMarkdown {
-    fn name(&self) -> &'static str {
-        "Markdown summary"
-    }
-
     fn export(&self, session: &AnalyzedSession) -> String {
         let s = &session.summary;
         let mut out = String::new();

@@ -9,8 +9,6 @@ use crate::analysis::AnalyzedSession;
 
 /// A way to turn a session into text for the clipboard or standard output.
 pub trait Export {
-    /// Short name, e.g. "Markdown summary".
-    fn name(&self) -> &'static str;
     /// The exported text.
     fn export(&self, session: &AnalyzedSession) -> String;
 }

@@ -59,9 +59,6 @@ fn kind_text(session: &AnalyzedSession, span: usize) -> String {
 }
 
 impl Export for TimelineText {
-    fn name(&self) -> &'static str {
-        "Timeline as text"
-    }
     fn export(&self, session: &AnalyzedSession) -> String {
         let t = &session.timeline;
         let mut order: Vec<usize> = (0..t.spans.len()).collect();
@@ -89,9 +86,6 @@ impl Export for TimelineText {
 }
 
 impl Export for TreeText {
-    fn name(&self) -> &'static str {
-        "Tree as text"
-    }
     fn export(&self, session: &AnalyzedSession) -> String {
         let t = &session.timeline;
         let mut out = String::new();

@@ -175,16 +175,6 @@ impl Store {
         map_sqlite(&self.path, e)
     }
 
-    /// Facts about the file: size, schema differences, trace count, retention setting.
-    ///
-    /// # Errors
-    /// A [`StoreError`] when SQLite fails.
-    pub fn file_info(&self) -> Result<FileInfo, StoreError> {
-        let trace_count: i64 =
-            self.conn.query_row("SELECT COUNT(*) FROM agent_traces", [], |r| r.get(0)).map_err(|e| self.err(e))?;
-        Ok(self.file_info_with(u64::try_from(trace_count).unwrap_or(0)))
-    }
-
     fn file_info_with(&self, trace_count: u64) -> FileInfo {
         let size_bytes = std::fs::metadata(&self.real_path).map(|m| m.len()).unwrap_or(0);
         let wal_bytes = std::fs::metadata(wal_path(&self.real_path)).map(|m| m.len()).ok();

@@ -164,18 +164,13 @@ impl Store {
                 &[&hex],
             )?;
         }
-        if let Some(exact) = ids.iter().find(|id| *id == query) {
-            return Ok(exact.clone());
-        }
-        // A prefix of an id as printed wins over one of the stored bytes (`x'7` is the start of
-        // the blob id x'74', even if a text id starts with those three characters).
-        if ids.iter().any(|id| id.starts_with(query)) {
-            ids.retain(|id| id.starts_with(query));
-        }
-        match ids.len() {
-            0 => Err(StoreError::NoSuchSession { path: self.path.clone(), query: query.to_owned() }),
-            1 => Ok(ids.remove(0)),
-            count => Err(StoreError::AmbiguousSession { path: self.path.clone(), query: query.to_owned(), count }),
+        let candidates: Vec<&str> = ids.iter().map(String::as_str).collect();
+        match ids::pick(&candidates, query) {
+            ids::Pick::One(id) => Ok(id.to_owned()),
+            ids::Pick::Nothing => Err(StoreError::NoSuchSession { path: self.path.clone(), query: query.to_owned() }),
+            ids::Pick::Many(count) => {
+                Err(StoreError::AmbiguousSession { path: self.path.clone(), query: query.to_owned(), count })
+            }
         }
     }
 

@@ -1,0 +1,161 @@
+//! The one rule for ordering and filtering the session list, shared by the sessions table and
+//! `trace-inspector sessions`.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::SlowIndex;
+use crate::model::SessionRow;
+
+/// What the session list can be sorted by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SessionKey {
+    #[default]
+    Started,
+    Task,
+    Status,
+    Events,
+    Duration,
+    TokensIn,
+    TokensOut,
+    /// Tokens in and out together.
+    Tokens,
+    Cost,
+    Errors,
+    /// Calls above their tool's file-wide p95 (or the user's threshold).
+    Slow,
+}
+
+/// A sort of the session list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionSort {
+    pub key: SessionKey,
+    pub ascending: bool,
+}
+
+impl Default for SessionSort {
+    /// Newest first, as the reference list.
+    fn default() -> Self {
+        SessionSort { key: SessionKey::Started, ascending: false }
+    }
+}
+
+/// Compares two sessions by `sort`. A session without a value for the key (a running
+/// session's duration, a session without a readable start) comes last in both directions;
+/// ties fall back to newest first. `slow_of` counts a session's slow calls.
+pub fn compare(x: &SessionRow, y: &SessionRow, sort: SessionSort, slow_of: &dyn Fn(&SessionRow) -> u64) -> Ordering {
+    let by = |o: Ordering| if sort.ascending { o } else { o.reverse() };
+    let missing_last = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => by(a.total_cmp(&b)),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    };
+    let o = match sort.key {
+        SessionKey::Started => match (x.started.is_some(), y.started.is_some()) {
+            (true, true) => by(x.started.cmp(&y.started)),
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            (false, false) => by(x.started_at.cmp(&y.started_at)),
+        },
+        SessionKey::Task => by(x.task.to_lowercase().cmp(&y.task.to_lowercase())),
+        SessionKey::Status => by(x.status.cmp(&y.status)),
+        SessionKey::Events => by(x.event_count.cmp(&y.event_count)),
+        SessionKey::Duration => missing_last(x.duration_ms, y.duration_ms),
+        SessionKey::TokensIn => by(x.total_input_tokens.cmp(&y.total_input_tokens)),
+        SessionKey::TokensOut => by(x.total_output_tokens.cmp(&y.total_output_tokens)),
+        SessionKey::Tokens => by(x.total_tokens.cmp(&y.total_tokens)),
+        SessionKey::Cost => by(x.total_cost_usd.total_cmp(&y.total_cost_usd)),
+        SessionKey::Errors => by(x.error_count.cmp(&y.error_count)),
+        SessionKey::Slow => by(slow_of(x).cmp(&slow_of(y))),
+    };
+    o.then_with(|| y.started.cmp(&x.started)).then_with(|| y.started_at.cmp(&x.started_at))
+}
+
+/// Whether a session passes the list's filters: `needle` (lower case, trimmed; empty for
+/// none) in its task or id, and its status.
+#[must_use]
+pub fn matches(row: &SessionRow, needle: &str, status: Option<&str>) -> bool {
+    (needle.is_empty() || row.task.to_lowercase().contains(needle) || row.id.to_lowercase().contains(needle))
+        && status.is_none_or(|s| row.status == s)
+}
+
+/// The indices of the sessions that pass the filters, in `sort` order (stable: equal rows keep
+/// the list's order).
+#[must_use]
+pub fn sorted_indices(
+    rows: &[SessionRow],
+    slow: Option<&SlowIndex>,
+    sort: SessionSort,
+    filter: &str,
+    status: Option<&str>,
+) -> Vec<usize> {
+    let needle = filter.trim().to_lowercase();
+    let mut order: Vec<usize> = (0..rows.len()).filter(|&i| matches(&rows[i], &needle, status)).collect();
+    let slow_of = |r: &SessionRow| slow.and_then(|s| s.slow_by_session.get(&r.id)).copied().unwrap_or(0);
+    order.sort_by(|&a, &b| compare(&rows[a], &rows[b], sort, &slow_of).then(a.cmp(&b)));
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time;
+
+    fn row(id: &str, started: Option<&str>, duration_ms: Option<f64>, cost: f64) -> SessionRow {
+        SessionRow {
+            id: id.to_owned(),
+            task: format!("Task {id}"),
+            status: if duration_ms.is_some() { "completed" } else { "running" }.to_owned(),
+            started_at: started.map(str::to_owned),
+            started: started.and_then(|t| time::parse_text(t).ok()).map(|p| p.time),
+            duration_ms,
+            total_cost_usd: cost,
+            ..SessionRow::default()
+        }
+    }
+
+    fn ids(rows: &[SessionRow], sort: SessionSort) -> Vec<&str> {
+        sorted_indices(rows, None, sort, "", None).into_iter().map(|i| rows[i].id.as_str()).collect()
+    }
+
+    fn rows() -> Vec<SessionRow> {
+        vec![
+            row("a", Some("2026-11-20T10:00:00Z"), Some(500.0), 0.5),
+            row("run", Some("2026-11-20T12:00:00Z"), None, 0.1),
+            row("b", Some("2026-11-20T11:00:00Z"), Some(100.0), 0.5),
+            row("none", None, Some(300.0), 0.0),
+        ]
+    }
+
+    #[test]
+    fn newest_first_by_default_and_unreadable_starts_last() {
+        assert_eq!(ids(&rows(), SessionSort::default()), ["run", "b", "a", "none"]);
+        assert_eq!(ids(&rows(), SessionSort { key: SessionKey::Started, ascending: true }), ["a", "b", "run", "none"]);
+    }
+
+    #[test]
+    fn running_sessions_sort_last_by_duration_both_ways() {
+        let up = SessionSort { key: SessionKey::Duration, ascending: true };
+        let down = SessionSort { key: SessionKey::Duration, ascending: false };
+        assert_eq!(ids(&rows(), up), ["b", "none", "a", "run"]);
+        assert_eq!(ids(&rows(), down), ["a", "none", "b", "run"]);
+    }
+
+    #[test]
+    fn ties_fall_back_to_newest_first() {
+        let cost = SessionSort { key: SessionKey::Cost, ascending: false };
+        assert_eq!(ids(&rows(), cost), ["b", "a", "run", "none"]);
+    }
+
+    #[test]
+    fn filters_by_text_and_status() {
+        let rows = rows();
+        let shown = sorted_indices(&rows, None, SessionSort::default(), " TASK R ", None);
+        assert_eq!(shown.iter().map(|&i| rows[i].id.as_str()).collect::<Vec<_>>(), ["run"]);
+        let running = sorted_indices(&rows, None, SessionSort::default(), "", Some("running"));
+        assert_eq!(running.len(), 1);
+    }
+}
