@@ -14,9 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::filter::{is_slow_span, span_tool};
 use crate::analysis::{AnalyzedSession, Anchor, SlowIndex, SpanFilter};
 use crate::cli::OpenArgs;
-use crate::export::{
-    Export as _, format_count, format_duration_ms, json::SummaryJson, markdown::SummaryMarkdown, text,
-};
+use crate::export::{Export as _, json::SummaryJson, markdown::SummaryMarkdown, text};
+use crate::format::{format_count, format_duration_ms};
 use crate::jobs::{JobKind, Jobs, Reply};
 use crate::model::{ModelUsage, SearchQuery, SessionList, TraceDetail};
 use crate::ui::aggregates::{self, AggregateAction};

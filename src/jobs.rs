@@ -238,7 +238,7 @@ impl Jobs {
             let started = Instant::now();
             ctx.send(Reply::Progress {
                 kind: JobKind::Session,
-                message: format!("Loading {} events…", crate::export::format_count(row.event_count as i64)),
+                message: format!("Loading {} events…", crate::format::format_count(row.event_count as i64)),
             });
             let mut store = match ctx.open(&path) {
                 Ok(s) => s,

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod export;
+pub mod format;
 pub mod fuzzing;
 pub mod hash;
 pub mod ids;

@@ -10,7 +10,7 @@ use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use trace_inspector::analysis::SpanKind;
 use trace_inspector::app::{Command, Screen, State, TraceApp};
 use trace_inspector::cli::OpenArgs;
-use trace_inspector::export::{format_cost, format_count};
+use trace_inspector::format::{format_cost, format_count};
 use trace_inspector::ui::sessions_table::SortColumn;
 
 fn fixture() -> PathBuf {

@@ -7,7 +7,8 @@
 use std::fmt::Write as _;
 
 use crate::analysis::AnalyzedSession;
-use crate::export::{Export, format_cost, format_count, format_duration_ms};
+use crate::export::Export;
+use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::terminal::{self, Lines};
 use crate::time;
 

@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 
 use crate::analysis::AnalyzedSession;
-use crate::export::{Export, format_cost, format_count, format_duration_ms};
+use crate::export::Export;
+use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::terminal::one_line;
 
 /// Spans in time order: offset from the session start, duration, type, label.

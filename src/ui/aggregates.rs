@@ -5,7 +5,7 @@ use egui::{CollapsingHeader, Grid, RichText, Sense, Stroke, vec2};
 
 use crate::analysis::AnalyzedSession;
 use crate::analysis::summary::ToolStats;
-use crate::export::{format_cost, format_count, format_duration_ms};
+use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::model::ModelUsage;
 use crate::ui::theme::Theme;
 

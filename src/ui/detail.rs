@@ -3,7 +3,7 @@
 
 use egui::{RichText, ScrollArea};
 
-use crate::export::{format_cost, format_count, format_duration_ms};
+use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::model::{TraceDetail, TraceEvent};
 use crate::ui::json_tree;
 use crate::ui::theme::Theme;

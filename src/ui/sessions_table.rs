@@ -5,7 +5,7 @@ use egui_extras::{Column, TableBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::SlowIndex;
-use crate::export::{format_cost, format_count, format_duration_ms};
+use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::model::SessionRow;
 use crate::store::display_session_id;
 use crate::ui::theme::Theme;

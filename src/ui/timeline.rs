@@ -17,7 +17,7 @@ use egui::{
 };
 
 use crate::analysis::{AnalyzedSession, Span, SpanKind, Timeline};
-use crate::export::{format_cost, format_count, format_duration_ms};
+use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::ui::theme::Theme;
 
 /// What the Gantt chart and the tree view draw: the rows the app chose, and how to mark them.

@@ -8,7 +8,7 @@ use egui::text::{LayoutJob, TextFormat};
 use egui::{Align2, CornerRadius, Role, ScrollArea, Sense, Ui, WidgetInfo, pos2, vec2};
 
 use crate::analysis::Timeline;
-use crate::export::{format_count, format_duration_ms};
+use crate::format::{format_count, format_duration_ms};
 use crate::ui::timeline::{
     INDENT, MAX_INDENT_LEVELS, RowAction, RowsInput, TOGGLE_WIDTH, elided_job, indent_levels, kind_text_colour,
     paint_toggle, row_fonts, short,
