@@ -20,7 +20,9 @@ use crate::jobs::{JobKind, Jobs, Reply};
 use crate::model::{ModelUsage, SearchQuery, SessionList, TraceDetail};
 use crate::ui::aggregates::{self, AggregateAction};
 use crate::ui::detail::{DetailAction, DetailInput, DetailView};
+use crate::ui::session_header::{self, HeaderAction};
 use crate::ui::sessions_table::{SessionsTable, Sort, TableAction};
+use crate::ui::text::{line_label, one_line};
 use crate::ui::theme::Theme;
 use crate::ui::timeline::{GanttView, RowAction, RowsInput};
 use crate::ui::tree::{TreeView, visible_rows};
@@ -966,7 +968,13 @@ impl TraceApp {
                             RichText::new(format!("{} file warnings", f.list.warnings.len())).color(theme.warning),
                         )
                         .on_hover_text(
-                            f.list.warnings.iter().take(20).map(|w| w.message.clone()).collect::<Vec<_>>().join("\n"),
+                            f.list
+                                .warnings
+                                .iter()
+                                .take(20)
+                                .map(|w| one_line(&w.message))
+                                .collect::<Vec<_>>()
+                                .join("\n"),
                         );
                     }
                     ui.separator();
@@ -1003,7 +1011,7 @@ impl TraceApp {
                     }
                 }
                 if let Some(p) = &self.progress {
-                    ui.label(RichText::new(p).color(theme.muted));
+                    line_label(ui, RichText::new(one_line(p)).color(theme.muted), f32::INFINITY);
                 }
             });
         });
@@ -1011,7 +1019,7 @@ impl TraceApp {
 
     fn error_line(&self, ui: &mut egui::Ui) {
         if let Some(e) = &self.error {
-            ui.label(RichText::new(format!("Error: {e}")).color(self.theme.error));
+            ui.label(RichText::new(format!("Error: {}", one_line(e))).color(self.theme.error));
         }
         if let Some(p) = &self.opening {
             ui.horizontal(|ui| {
@@ -1029,7 +1037,14 @@ impl TraceApp {
                 // good, nor wider than its table, which would push the sessions table over.
                 ui.set_min_width(ui.available_width());
                 egui::ScrollArea::both().id_salt("file-models-scroll").show(ui, |ui| {
-                    aggregates::file_models_ui(ui, f.models.as_deref(), &self.theme);
+                    for a in aggregates::file_models_ui(ui, f.models.as_deref(), &self.theme) {
+                        match a {
+                            AggregateAction::Copy { text, what } => {
+                                self.commands.push(Command::CopyText { text, what })
+                            }
+                            AggregateAction::Focus(_) => {}
+                        }
+                    }
                 });
             });
         }
@@ -1040,7 +1055,8 @@ impl TraceApp {
                 ui.label(RichText::new("This file has no sessions and no traces yet.").color(self.theme.warning));
             }
             for w in f.list.warnings.iter().take(3) {
-                ui.label(RichText::new(format!("Warning: {}", w.message)).color(self.theme.warning));
+                let text = RichText::new(format!("Warning: {}", one_line(&w.message))).color(self.theme.warning);
+                line_label(ui, text, f32::INFINITY);
             }
             let actions = self.table.ui(ui, &f.list.sessions, f.slow.as_ref(), self.state.sort, &self.theme);
             for a in actions {
@@ -1083,6 +1099,7 @@ impl TraceApp {
                             AggregateAction::Focus(span) => {
                                 commands.push(Command::SelectSpan { span, scroll: true, zoom: true })
                             }
+                            AggregateAction::Copy { text, what } => commands.push(Command::CopyText { text, what }),
                         }
                     }
                 });
@@ -1121,8 +1138,9 @@ impl TraceApp {
                                         .and_then(|i| i.p95_by_tool.get(tool));
                                     match p95 {
                                         Some(p) => format!(
-                                            "Slow: {} for {tool}, above its p95 of {} across the file",
+                                            "Slow: {} for {}, above its p95 of {} across the file",
                                             format_duration_ms(s.duration_ms()),
+                                            one_line(tool),
                                             format_duration_ms(*p)
                                         ),
                                         None => format!("Slow: {}", format_duration_ms(s.duration_ms())),
@@ -1153,11 +1171,9 @@ impl TraceApp {
         }
         egui::Panel::top("session-toolbar").show(ui, |ui| {
             let row = &view.session.data.row;
-            ui.horizontal_wrapped(|ui| {
-                ui.heading(if row.task.is_empty() { "(no task)" } else { &row.task });
-                ui.label(RichText::new(&row.status).color(theme.status(&row.status)));
-                ui.label(RichText::new(crate::store::display_session_id(&row.id)).monospace().color(theme.muted));
-            });
+            if session_header::ui(ui, row, &theme) == Some(HeaderAction::CopyTask) {
+                commands.push(Command::CopyText { text: row.task.clone(), what: "the task".to_owned() });
+            }
             ui.horizontal_wrapped(|ui| {
                 let search = ui.add(
                     egui::TextEdit::singleline(&mut view.search.text)
@@ -1199,7 +1215,7 @@ impl TraceApp {
                         }
                         for kind in view.session.summary.event_counts.keys() {
                             let mut on = view.filter.kinds.contains(kind);
-                            if ui.checkbox(&mut on, kind).changed() {
+                            if ui.checkbox(&mut on, one_line(kind)).changed() {
                                 if on {
                                     view.filter.kinds.insert(kind.clone());
                                 } else {
@@ -1270,7 +1286,8 @@ impl TraceApp {
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {
             if let Some(e) = &self.error {
-                ui.label(RichText::new(format!("Error: {e}")).color(theme.error));
+                // An error may quote the file: bounded, so it wraps over a few lines at most.
+                ui.label(RichText::new(format!("Error: {}", one_line(e))).color(theme.error));
             }
             row_actions.extend(view.gantt.ui(ui, &input));
         });
@@ -1295,7 +1312,7 @@ impl TraceApp {
             |ui| {
                 for t in &self.toasts {
                     egui::Frame::popup(ui.style()).show(ui, |ui| {
-                        ui.label(&t.text);
+                        ui.label(one_line(&t.text));
                     });
                 }
             },

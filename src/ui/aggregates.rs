@@ -7,6 +7,7 @@ use crate::analysis::AnalyzedSession;
 use crate::analysis::summary::ToolStats;
 use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::model::ModelUsage;
+use crate::ui::text::{ValueLine, cell_label, one_line, value_line};
 use crate::ui::theme::Theme;
 
 /// What the side panel asks the app to do.
@@ -15,36 +16,50 @@ use crate::ui::theme::Theme;
 pub enum AggregateAction {
     /// Select this span, scroll to it and zoom to it.
     Focus(usize),
+    /// Put this text on the clipboard; the string names what was copied.
+    Copy { text: String, what: String },
 }
 
 /// Warnings listed before "… N more".
 const WARNINGS_SHOWN: usize = 100;
 
+/// The widest a name (model, tool, event type) in the session panel's tables gets: enough for
+/// ordinary names, and a 100 KB name cannot widen the panel over the chart. The panel takes
+/// its tables' width, so the bound is fixed rather than a share of it.
+const SESSION_NAME_WIDTH: f32 = 130.0;
+/// The share of the file's models panel its model names may take (that panel keeps its width
+/// and scrolls).
+const FILE_NAME_SHARE: f32 = 0.45;
+
 /// The sessions screen's side panel: every model's calls, tokens and cost across the file;
 /// `None` while they are being counted.
-pub fn file_models_ui(ui: &mut egui::Ui, models: Option<&[ModelUsage]>, theme: &Theme) {
+pub fn file_models_ui(ui: &mut egui::Ui, models: Option<&[ModelUsage]>, theme: &Theme) -> Vec<AggregateAction> {
+    let mut actions = Vec::new();
     ui.heading("Models in this file");
     let Some(models) = models else {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label(RichText::new("Counting…").color(theme.muted));
         });
-        return;
+        return actions;
     };
     if models.is_empty() {
         ui.label(RichText::new("No trace names a model with tokens or a cost.").color(theme.muted));
-        return;
+        return actions;
     }
     let total_cost: f64 = models.iter().map(|m| m.cost_usd).sum();
+    let name_width = (ui.available_width() * FILE_NAME_SHARE).max(SESSION_NAME_WIDTH);
     Grid::new("file-models").num_columns(5).striped(true).show(ui, |ui| {
         for h in ["Model", "Calls", "In", "Out", "Cost"] {
             ui.label(RichText::new(h).strong());
         }
         ui.end_row();
         for m in models {
-            ui.label(&m.model).on_hover_text(format!(
-                "{} · {} sessions",
-                m.provider.as_deref().unwrap_or("unknown provider"),
+            let name = model_name_ui(ui, &m.model, m.provider.as_deref(), name_width, &mut actions);
+            name.response.on_hover_text(format!(
+                "{}{} · {} sessions",
+                if name.shortened { format!("{}\n", one_line(&m.model)) } else { String::new() },
+                one_line(m.provider.as_deref().unwrap_or("unknown provider")),
                 format_count(i64::try_from(m.sessions).unwrap_or(i64::MAX))
             ));
             ui.label(format_count(i64::try_from(m.calls).unwrap_or(i64::MAX)));
@@ -60,6 +75,26 @@ pub fn file_models_ui(ui: &mut egui::Ui, models: Option<&[ModelUsage]>, theme: &
             .small()
             .color(theme.muted),
     );
+    actions
+}
+
+/// A model's name in a table, with a copy button when it does not fit.
+fn model_name_ui(
+    ui: &mut egui::Ui,
+    model: &str,
+    provider: Option<&str>,
+    max_width: f32,
+    actions: &mut Vec<AggregateAction>,
+) -> ValueLine {
+    let name = value_line(ui, model, |t| t, max_width);
+    if name.copy {
+        let what = match provider {
+            Some(p) => format!("the model name ({})", one_line(p)),
+            None => "the model name".to_owned(),
+        };
+        actions.push(AggregateAction::Copy { text: model.to_owned(), what });
+    }
+    name
 }
 
 /// Draws the panel for a session. `now_ms` (from the origin) is given while it is running.
@@ -90,6 +125,7 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
         row("Anchor", format!("timestamps mark the {} of work", s.anchor));
     });
 
+    let name_width = SESSION_NAME_WIDTH;
     if !s.models.is_empty() {
         ui.separator();
         ui.heading("Models");
@@ -99,7 +135,13 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
             }
             ui.end_row();
             for m in &s.models {
-                ui.label(&m.model).on_hover_text(m.provider.as_deref().unwrap_or("unknown provider"));
+                let name = model_name_ui(ui, &m.model, m.provider.as_deref(), name_width, &mut actions);
+                let provider = one_line(m.provider.as_deref().unwrap_or("unknown provider"));
+                name.response.on_hover_text(if name.shortened {
+                    format!("{}\n{provider}", one_line(&m.model))
+                } else {
+                    provider.into_owned()
+                });
                 ui.label(m.calls.to_string());
                 ui.label(format_count(m.input_tokens));
                 ui.label(format_count(m.output_tokens));
@@ -118,7 +160,9 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
             }
             ui.end_row();
             for t in &s.tools {
-                ui.label(&t.tool);
+                if value_line(ui, &t.tool, |t| t, name_width).copy {
+                    actions.push(AggregateAction::Copy { text: t.tool.clone(), what: "the tool name".to_owned() });
+                }
                 ui.label(t.calls.to_string());
                 let err = RichText::new(t.errors.to_string());
                 ui.label(if t.errors > 0 { err.color(theme.error) } else { err });
@@ -135,9 +179,10 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
         ui.separator();
         ui.heading("Slowest calls");
         for c in &s.slowest {
-            let text = format!("{}  {}  {}", format_duration_ms(c.duration_ms), c.kind, c.label);
+            // Kind and label are file text; the full values are in the detail view a click away.
+            let text = format!("{}  {}  {}", format_duration_ms(c.duration_ms), one_line(&c.kind), one_line(&c.label));
             if ui
-                .add(egui::Button::new(text).frame(false))
+                .add(egui::Button::new(text).frame(false).truncate())
                 .on_hover_text("Select, scroll and zoom to this call")
                 .clicked()
             {
@@ -152,7 +197,8 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
             .default_open(true)
             .show(ui, |ui| {
                 for c in s.errors.iter().take(WARNINGS_SHOWN) {
-                    if ui.add(egui::Button::new(format!("{}  {}", c.kind, c.label)).frame(false)).clicked() {
+                    let text = format!("{}  {}", one_line(&c.kind), one_line(&c.label));
+                    if ui.add(egui::Button::new(text).frame(false).truncate()).clicked() {
                         actions.push(AggregateAction::Focus(c.span));
                     }
                 }
@@ -165,7 +211,7 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
             let mut counts: Vec<(&String, &u64)> = s.event_counts.iter().collect();
             counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             for (kind, n) in counts {
-                ui.label(RichText::new(kind).monospace());
+                cell_label(ui, RichText::new(one_line(kind)).monospace(), name_width);
                 ui.label(format_count(*n as i64));
                 ui.end_row();
             }
@@ -179,9 +225,10 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
             .default_open(false)
             .show(ui, |ui| {
                 for w in warnings.iter().take(WARNINGS_SHOWN) {
+                    // Warnings may quote the file: bounded, and wrapped over a few lines at most.
                     let text = match &w.trace_id {
-                        Some(id) => format!("{id}: {}", w.message),
-                        None => w.message.clone(),
+                        Some(id) => format!("{}: {}", one_line(id), one_line(&w.message)),
+                        None => one_line(&w.message).into_owned(),
                     };
                     ui.label(RichText::new(text).small());
                 }

@@ -6,7 +6,17 @@ use egui::{RichText, ScrollArea};
 use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::model::{TraceDetail, TraceEvent};
 use crate::ui::json_tree;
+use crate::ui::text::{cell_label, format_bytes, head_bytes, line_galley, line_label, one_line};
 use crate::ui::theme::Theme;
+
+/// The most of one value the panel lays out: past this, a value shows its start, its real
+/// size, and a copy button for the whole (laying out megabytes costs seconds and hundreds of
+/// megabytes of glyphs, and nobody reads them in a panel).
+pub const VALUE_SHOWN: usize = 64 * 1024;
+/// The most of a field in the table of columns: a cell wraps, so a shorter start reads better.
+const FIELD_SHOWN: usize = 4 * 1024;
+/// The widest a column's name gets (an extra column may have any name).
+const NAME_WIDTH: f32 = 200.0;
 
 /// What the detail panel asks the app to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,9 +55,12 @@ impl DetailView {
         let mut actions = Vec::new();
         let e = input.event;
         let theme = input.theme;
-        ui.horizontal_wrapped(|ui| {
-            ui.heading(RichText::new(&*e.kind).monospace());
-            ui.label(&*e.info.label);
+        // One row: the type (at most half of it) and the label, both file text, cut and elided.
+        ui.horizontal(|ui| {
+            let kind =
+                line_galley(ui, RichText::new(one_line(&e.kind)).heading().monospace(), ui.available_width() / 2.0);
+            ui.add(egui::Label::new(kind));
+            line_label(ui, one_line(&e.info.label), f32::INFINITY);
         });
         if let Some((pi, partner)) = input.partner {
             ui.horizontal(|ui| {
@@ -61,9 +74,30 @@ impl DetailView {
             ui.label(RichText::new(note).color(theme.slow));
         }
         egui::Grid::new("detail-fields").num_columns(2).striped(true).show(ui, |ui| {
-            let field = |ui: &mut egui::Ui, name: &str, value: String| {
-                ui.label(RichText::new(name).color(theme.muted));
-                ui.add(egui::Label::new(RichText::new(value).monospace()).wrap());
+            let mut field = |ui: &mut egui::Ui, name: &str, value: String| {
+                cell_label(ui, RichText::new(one_line(name)).color(theme.muted), NAME_WIDTH);
+                if value.len() <= FIELD_SHOWN {
+                    ui.add(egui::Label::new(RichText::new(value).monospace()).wrap());
+                } else {
+                    // A long value shows its start, its size and a copy button for all of it.
+                    ui.vertical(|ui| {
+                        let head = head_bytes(&value, FIELD_SHOWN);
+                        ui.add(egui::Label::new(RichText::new(head).monospace()).wrap());
+                        ui.horizontal(|ui| {
+                            ui.label(
+                                RichText::new(format!(
+                                    "showing {} of {}",
+                                    format_bytes(head.len() as u64),
+                                    format_bytes(value.len() as u64)
+                                ))
+                                .color(theme.warning),
+                            );
+                            if ui.small_button("Copy").on_hover_text(format!("Copy all of {name}")).clicked() {
+                                actions.push(DetailAction::Copy { text: value.clone(), what: name.to_owned() });
+                            }
+                        });
+                    });
+                }
                 ui.end_row();
             };
             field(ui, "id", e.id.clone());
@@ -124,7 +158,7 @@ impl DetailView {
                     if f.cut {
                         ui.label(
                             RichText::new(format!(
-                                "{} bytes, first {} shown",
+                                "{} bytes, first {} loaded",
                                 format_count(f.size_bytes as i64),
                                 format_count(text.len() as i64)
                             ))
@@ -155,7 +189,7 @@ impl DetailView {
             (Some(v), _) => json_tree::ui(ui, v, theme),
             (None, Some(text)) => {
                 ui.label(RichText::new("not JSON; shown as stored").color(theme.warning));
-                raw_text_ui(ui, "data-raw", text, 120.0);
+                raw_text_ui(ui, "data-raw", text, data.map_or(0, |f| f.size_bytes), 120.0);
             }
             (None, None) => {}
         }
@@ -172,12 +206,12 @@ impl DetailView {
                     (Some(bytes), Some(f)) => {
                         let note = if f.cut {
                             format!(
-                                "{} bytes, first {} shown",
-                                format_count(bytes as i64),
+                                "{} bytes, first {} loaded",
+                                format_count(i64::from(bytes)),
                                 format_count(f.value.as_ref().map_or(0, String::len) as i64)
                             )
                         } else {
-                            format!("{} bytes", format_count(bytes as i64))
+                            format!("{} bytes", format_count(i64::from(bytes)))
                         };
                         ui.label(RichText::new(note).color(if f.cut { theme.warning } else { theme.muted }));
                         if let Some(v) = &f.value
@@ -187,15 +221,17 @@ impl DetailView {
                         }
                     }
                     (Some(bytes), None) => {
-                        ui.label(RichText::new(format!("{} bytes", format_count(bytes as i64))).color(theme.muted));
+                        ui.label(RichText::new(format!("{} bytes", format_count(i64::from(bytes)))).color(theme.muted));
                         if input.loading {
                             ui.spinner();
                         }
                     }
                 }
             });
-            if let Some(v) = field.and_then(|f| f.value.as_deref()) {
-                raw_text_ui(ui, column, v, 220.0);
+            if let Some(f) = field
+                && let Some(v) = f.value.as_deref()
+            {
+                raw_text_ui(ui, column, v, f.size_bytes, 220.0);
             }
         }
 
@@ -205,33 +241,32 @@ impl DetailView {
             ui.separator();
             ui.strong(RichText::new(format!("{} warnings", warnings.len())).color(theme.warning));
             for w in warnings {
-                ui.label(RichText::new(format!("! {w}")).color(theme.warning));
+                ui.label(RichText::new(format!("! {}", one_line(w))).color(theme.warning));
             }
         }
         actions
     }
 }
 
-/// Monospace, scrollable, selectable, read-only text. Very long values show their start
-/// (the full value goes to the clipboard with Copy).
-fn raw_text_ui(ui: &mut egui::Ui, id: &str, text: &str, max_height: f32) {
-    const SHOWN: usize = 64 * 1024;
-    let shown = if text.len() > SHOWN {
-        let mut end = SHOWN;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        &text[..end]
-    } else {
-        text
-    };
+/// Monospace, scrollable, selectable, read-only text. A value longer than [`VALUE_SHOWN`]
+/// shows its start and says how much of its `size_bytes` that is (the copy button above takes
+/// all that was loaded).
+fn raw_text_ui(ui: &mut egui::Ui, id: &str, text: &str, size_bytes: u64, max_height: f32) {
+    let shown = head_bytes(text, VALUE_SHOWN);
     ScrollArea::vertical().id_salt(id).max_height(max_height).auto_shrink([false, true]).show(ui, |ui| {
         let mut view = shown;
         ui.add(egui::TextEdit::multiline(&mut view).code_editor().desired_width(f32::INFINITY).desired_rows(3));
     });
     if shown.len() < text.len() {
+        let size = size_bytes.max(text.len() as u64);
+        let copy = if size > text.len() as u64 {
+            format!("Copy takes the first {}", format_bytes(text.len() as u64))
+        } else {
+            "Copy takes all".to_owned()
+        };
         ui.label(
-            RichText::new(format!("showing the first {} of {} bytes; Copy takes all", shown.len(), text.len())).small(),
+            RichText::new(format!("showing {} of {}; {copy}", format_bytes(shown.len() as u64), format_bytes(size)))
+                .small(),
         );
     }
 }

@@ -22,8 +22,11 @@ fn scalar_text(value: &Value) -> RichText {
         Value::Bool(b) => RichText::new(b.to_string()),
         Value::Number(n) => RichText::new(n.to_string()),
         Value::String(s) => {
-            let shown: String = s.chars().take(STRING_SHOWN).collect();
-            let more = if s.chars().count() > STRING_SHOWN { "…" } else { "" };
+            // Looks at no more than the characters it shows: a string may be megabytes.
+            let (shown, more) = match s.char_indices().nth(STRING_SHOWN) {
+                Some((end, _)) => (s.get(..end).unwrap_or_default(), "…"),
+                None => (s.as_str(), ""),
+            };
             RichText::new(format!("\"{shown}{more}\""))
         }
         Value::Array(a) => RichText::new(format!("[{} items]", a.len())),
@@ -32,7 +35,8 @@ fn scalar_text(value: &Value) -> RichText {
 }
 
 fn node_ui(ui: &mut egui::Ui, key: Option<&str>, value: &Value, depth: usize, theme: &Theme, id: &str) {
-    let key_text = key.map(|k| format!("{k}: ")).unwrap_or_default();
+    // Keys are file text too: one bounded line.
+    let key_text = key.map(|k| format!("{}: ", crate::ui::text::one_line(k))).unwrap_or_default();
     match value {
         Value::Object(map) if !map.is_empty() => {
             CollapsingHeader::new(RichText::new(format!("{key_text}{{{}}}", map.len())).monospace())

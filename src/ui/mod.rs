@@ -4,7 +4,9 @@
 pub mod aggregates;
 pub mod detail;
 pub mod json_tree;
+pub mod session_header;
 pub mod sessions_table;
+pub mod text;
 pub mod theme;
 pub mod timeline;
 pub mod tree;

@@ -8,6 +8,7 @@ use crate::analysis::SlowIndex;
 use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::model::SessionRow;
 use crate::store::display_session_id;
+use crate::ui::text::{line, one_line, one_line_max};
 use crate::ui::theme::Theme;
 
 /// Columns of the table; every one sorts.
@@ -71,6 +72,9 @@ impl Default for Sort {
         Self { column: SortColumn::Started, ascending: false }
     }
 }
+
+/// Characters shown of a value in a column that sizes to its content (start, status).
+const SHORT_CHARS: usize = 24;
 
 /// Status filter choices.
 pub const STATUSES: [&str; 5] = ["running", "completed", "failed", "cancelled", "unknown"];
@@ -290,17 +294,25 @@ impl SessionsTable {
                     let i = row.index();
                     let Some(r) = self.order.get(i).and_then(|&k| rows.get(k)) else { return };
                     row.set_selected(self.cursor == Some(i));
+                    // Task, id, status and an unread start are file text: cut before layout.
+                    // The short columns size to their content: a few characters at most, so
+                    // a freak value cannot push the others away.
                     row.col(|ui| {
-                        let started = r.started.map_or_else(|| r.started_at.clone().unwrap_or_default(), |t| t.short());
+                        let started = r.started.map_or_else(
+                            || one_line_max(r.started_at.as_deref().unwrap_or_default(), SHORT_CHARS).into_owned(),
+                            |t| t.short(),
+                        );
                         ui.label(RichText::new(started).monospace());
                     });
                     row.col(|ui| {
-                        let task =
-                            if r.task.is_empty() { display_session_id(&r.id).to_owned() } else { r.task.clone() };
-                        ui.label(task).on_hover_text(format!("{}\n{}", r.task, display_session_id(&r.id)));
+                        let id = one_line(display_session_id(&r.id));
+                        let task = if r.task.is_empty() { id.clone() } else { one_line(&r.task) };
+                        let label = line(ui, task, f32::INFINITY).show_tooltip_when_elided(false);
+                        ui.add(label).on_hover_text(format!("{}\n{id}", one_line(&r.task)));
                     });
                     row.col(|ui| {
-                        ui.label(RichText::new(&r.status).color(theme.status(&r.status)));
+                        let status = one_line_max(&r.status, SHORT_CHARS);
+                        ui.label(RichText::new(status).color(theme.status(&r.status)));
                     });
                     row.col(|ui| {
                         ui.label(format_count(r.event_count as i64));

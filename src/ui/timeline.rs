@@ -7,6 +7,7 @@
 //! session and cached. Time is `f64` milliseconds from the session origin until the last step,
 //! where it becomes an `f32` screen position.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use egui::{
 
 use crate::analysis::{AnalyzedSession, Span, SpanKind, Timeline};
 use crate::format::{format_cost, format_count, format_duration_ms};
+use crate::ui::text::{one_line, one_line_max};
 use crate::ui::theme::Theme;
 
 /// What the Gantt chart and the tree view draw: the rows the app chose, and how to mark them.
@@ -100,23 +102,24 @@ impl RowsInput<'_> {
         if end.is_finite() { end.max(1.0) } else { 1.0 }
     }
 
-    /// The type of the span's first event (`tool_called`, `message`…).
+    /// The type of the span's first event (`tool_called`, `message`…), as one line cut for
+    /// display: a type is file text and may be megabytes.
     #[must_use]
-    pub fn event_type(&self, span: &Span) -> &str {
-        self.session.data.events.get(span.event).map_or("", |e| &*e.kind)
+    pub fn event_type(&self, span: &Span) -> Cow<'_, str> {
+        one_line(self.session.data.events.get(span.event).map_or("", |e| &*e.kind))
     }
 
-    /// The type of the event completing a pair, if any.
+    /// The type of the event completing a pair, if any, cut like [`Self::event_type`].
     #[must_use]
-    pub fn end_event_type(&self, span: &Span) -> Option<&str> {
-        span.end_event.and_then(|e| self.session.data.events.get(e)).map(|e| &*e.kind)
+    pub fn end_event_type(&self, span: &Span) -> Option<Cow<'_, str>> {
+        span.end_event.and_then(|e| self.session.data.events.get(e)).map(|e| one_line(&e.kind))
     }
 
     /// "type label", the name a row is known by (tooltips, accessibility).
     #[must_use]
     pub fn title(&self, span: &Span) -> String {
         let kind = self.event_type(span);
-        if span.label.is_empty() { kind.to_owned() } else { format!("{kind} {}", short(&span.label, 120)) }
+        if span.label.is_empty() { kind.into_owned() } else { format!("{kind} {}", one_line_max(&span.label, 120)) }
     }
 
     /// Input and output tokens over the span's events, `None` when neither event reports any.
@@ -150,12 +153,6 @@ impl RowsInput<'_> {
     }
 }
 
-/// The first `max_chars` characters of `text`: labels can be kilobytes long, and laying out
-/// text nobody can see costs time every frame.
-pub(crate) fn short(text: &str, max_chars: usize) -> &str {
-    text.char_indices().nth(max_chars).map_or(text, |(i, _)| &text[..i])
-}
-
 /// One line of text cut with "…" to `max_width`.
 pub(crate) fn elided_job(job: &mut LayoutJob, max_width: f32) {
     job.wrap = TextWrapping::truncate_at_width(max_width.max(0.0));
@@ -170,7 +167,7 @@ pub(crate) fn elided_galley(
     color: Color32,
     max_width: f32,
 ) -> Arc<Galley> {
-    let mut job = LayoutJob::simple_singleline(short(text, 200).to_owned(), font, color);
+    let mut job = LayoutJob::simple_singleline(one_line_max(text, 200).into_owned(), font, color);
     elided_job(&mut job, max_width);
     painter.layout_job(job)
 }
@@ -1217,9 +1214,9 @@ fn paint_label(painter: &Painter, frame: &Frame, row: usize, index: usize, span:
         job.append(&format!("[depth {}] ", span.depth), 0.0, TextFormat::simple(frame.small.clone(), frame.weak));
     }
     let kind_colour = kind_text_colour(theme, span, frame.strong);
-    job.append(frame.input.event_type(span), 0.0, TextFormat::simple(frame.mono.clone(), kind_colour));
+    job.append(&frame.input.event_type(span), 0.0, TextFormat::simple(frame.mono.clone(), kind_colour));
     if !span.label.is_empty() {
-        job.append(short(&span.label, 200), 6.0, TextFormat::simple(frame.font.clone(), frame.text));
+        job.append(&one_line_max(&span.label, 200), 6.0, TextFormat::simple(frame.font.clone(), frame.text));
     }
     elided_job(&mut job, frame.layout.labels.right() - x - 4.0);
     let galley = painter.layout_job(job);
@@ -1309,19 +1306,19 @@ fn paint_hatch(painter: &Painter, rect: Rect, colour: Color32) {
 /// The span's label inside its bar when it fits, else right of it when there is room.
 fn paint_bar_text(painter: &Painter, frame: &Frame, span: &Span, (x0, x1): (f32, f32), mid: f32) {
     let theme = frame.input.theme;
-    let name = if span.label.is_empty() { frame.input.event_type(span) } else { short(&span.label, 200) };
+    let name = if span.label.is_empty() { frame.input.event_type(span) } else { one_line_max(&span.label, 200) };
     if name.is_empty() {
         return;
     }
     let duration = (!span.instant).then(|| format_duration_ms(frame.input.drawn_end_ms(span) - span.start_ms));
     let inside = x1 - x0 - 8.0;
     if inside > 20.0 {
-        let text = duration.as_ref().map_or_else(|| name.to_owned(), |d| format!("{name}  {d}"));
+        let text = duration.as_ref().map_or_else(|| name.to_string(), |d| format!("{name}  {d}"));
         let galley = painter.layout_no_wrap(text, frame.small.clone(), theme.text_on_bar);
         let galley = if galley.size().x <= inside {
             galley
         } else {
-            painter.layout_no_wrap(name.to_owned(), frame.small.clone(), theme.text_on_bar)
+            painter.layout_no_wrap(name.to_string(), frame.small.clone(), theme.text_on_bar)
         };
         if galley.size().x <= inside {
             painter.galley(pos2(x0 + 4.0, mid - galley.size().y / 2.0), galley, theme.text_on_bar);
@@ -1330,7 +1327,7 @@ fn paint_bar_text(painter: &Painter, frame: &Frame, span: &Span, (x0, x1): (f32,
     }
     let room = frame.layout.bars.right() - x1 - 6.0;
     if room >= 30.0 {
-        let text = duration.map_or_else(|| name.to_owned(), |d| format!("{name}  {d}"));
+        let text = duration.map_or_else(|| name.to_string(), |d| format!("{name}  {d}"));
         let galley = elided_galley(painter, &text, frame.small.clone(), frame.text, room);
         painter.galley(pos2(x1 + 4.0, mid - galley.size().y / 2.0), galley, frame.text);
     }
@@ -1340,15 +1337,15 @@ fn paint_bar_text(painter: &Painter, frame: &Frame, span: &Span, (x0, x1): (f32,
 fn tooltip_ui(ui: &mut Ui, input: &RowsInput, index: usize) {
     let Some(span) = input.span(index) else { return };
     let theme = input.theme;
-    let mut types = input.event_type(span).to_owned();
+    let mut types = input.event_type(span).into_owned();
     if let Some(end) = input.end_event_type(span) {
         types.push_str(" → ");
-        types.push_str(end);
+        types.push_str(&end);
     }
     let kind_colour = kind_text_colour(theme, span, ui.visuals().strong_text_color());
     ui.label(egui::RichText::new(types).monospace().color(kind_colour));
     if !span.label.is_empty() {
-        ui.label(egui::RichText::new(short(&span.label, 300)).strong());
+        ui.label(egui::RichText::new(one_line(&span.label)).strong());
     }
     egui::Grid::new("gantt_tooltip_grid").num_columns(2).spacing([12.0, 2.0]).show(ui, |ui| {
         if span.timed {
@@ -1377,7 +1374,7 @@ fn tooltip_ui(ui: &mut Ui, input: &RowsInput, index: usize) {
         }
         if let Some(model) = input.model(span) {
             ui.label("Model");
-            ui.label(model);
+            ui.label(one_line(model));
             ui.end_row();
         }
     });

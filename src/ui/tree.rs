@@ -9,9 +9,10 @@ use egui::{Align2, CornerRadius, Role, ScrollArea, Sense, Ui, WidgetInfo, pos2, 
 
 use crate::analysis::Timeline;
 use crate::format::{format_count, format_duration_ms};
+use crate::ui::text::one_line_max;
 use crate::ui::timeline::{
     INDENT, MAX_INDENT_LEVELS, RowAction, RowsInput, TOGGLE_WIDTH, elided_job, indent_levels, kind_text_colour,
-    paint_toggle, row_fonts, short,
+    paint_toggle, row_fonts,
 };
 
 /// The spans to show, in tree order: a collapsed span's subtree is skipped, and with `keep`
@@ -209,9 +210,9 @@ fn row_ui(ui: &mut Ui, input: &RowsInput, index: usize, row_height: f32, actions
         job.append(&format!("[depth {}] ", span.depth), 0.0, TextFormat::simple(small.clone(), weak));
     }
     let kind_colour = kind_text_colour(theme, span, visuals.strong_text_color());
-    job.append(input.event_type(span), 0.0, TextFormat::simple(mono, kind_colour));
+    job.append(&input.event_type(span), 0.0, TextFormat::simple(mono, kind_colour));
     if !span.label.is_empty() {
-        job.append(short(&span.label, 200), 6.0, TextFormat::simple(font.clone(), text));
+        job.append(&one_line_max(&span.label, 200), 6.0, TextFormat::simple(font.clone(), text));
     }
     elided_job(&mut job, right - x - 4.0);
     let galley = painter.layout_job(job);

@@ -67,7 +67,8 @@ impl Welcome {
         });
         ui.add_space(16.0);
         if let Some(e) = error {
-            ui.label(RichText::new(format!("Error: {e}")).color(theme.error));
+            // An error may quote the file: bounded, so it wraps over a few lines at most.
+            ui.label(RichText::new(format!("Error: {}", crate::ui::text::one_line(e))).color(theme.error));
             ui.add_space(8.0);
         }
         ui.horizontal(|ui| {
