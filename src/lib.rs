@@ -15,6 +15,7 @@ pub mod hash;
 pub mod ids;
 pub mod jobs;
 pub mod model;
+pub mod session_model;
 pub mod store;
 pub mod terminal;
 pub mod time;

@@ -421,3 +421,59 @@ fn slash_focuses_the_search_box_and_enter_searches() {
     assert_eq!(view.search.searched.as_deref(), Some("timeout"));
     assert!(view.search.hit_count >= 2, "{}", view.search.hit_count);
 }
+
+/// The slow threshold has one home, the saved state: its box shows it in every session opened,
+/// after a restart too, and what is typed there changes it and the slow flags at once.
+#[test]
+fn the_slow_threshold_box_shows_the_saved_threshold_in_every_session() {
+    let state = State { slow_threshold_ms: Some(2500.0), ..State::default() };
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .with_max_steps(10_000)
+        .build_eframe(move |cc| TraceApp::with_state(&cc.egui_ctx, state.clone(), OpenArgs::default()));
+    h.ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
+    h.state_mut().command(Command::Open(fixture()));
+    settle(&mut h);
+    let sessions: Vec<String> =
+        h.state().file.as_ref().expect("file").list.sessions.iter().take(2).map(|s| s.id.clone()).collect();
+    for id in &sessions {
+        h.state_mut().command(Command::OpenSession(id.clone()));
+        settle(&mut h);
+        let view = h.state().session.as_ref().expect("session");
+        assert_eq!(&view.session.data.row.id, id);
+        assert_eq!(view.threshold_text, "2500", "the box shows the saved threshold");
+        // Every finished tool call longer than the threshold is flagged.
+        let events = &view.session.data.events;
+        for (i, span) in view.session.timeline.spans.iter().enumerate() {
+            let tool_call = trace_inspector::analysis::filter::is_slow_span(
+                span,
+                events,
+                &trace_inspector::analysis::SlowIndex::default(),
+                Some(2500.0),
+            );
+            if tool_call {
+                assert!(view.slow[i], "span {i} is over the threshold but not flagged");
+            }
+        }
+        h.state_mut().command(Command::Back);
+        settle(&mut h);
+    }
+    // Typed: the state and the flags follow.
+    h.state_mut().command(Command::OpenSession(sessions[0].clone()));
+    settle(&mut h);
+    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Slow above ms:");
+    assert_eq!(field.value().as_deref(), Some("2500"));
+    field.focus();
+    h.step();
+    for _ in 0..4 {
+        h.key_press(egui::Key::Backspace);
+    }
+    settle(&mut h);
+    assert_eq!(h.state().state.slow_threshold_ms, None);
+    let view = h.state().session.as_ref().expect("session");
+    let index = h.state().file.as_ref().and_then(|f| f.slow.as_ref()).cloned().unwrap_or_default();
+    for (i, span) in view.session.timeline.spans.iter().enumerate() {
+        let slow = trace_inspector::analysis::filter::is_slow_span(span, &view.session.data.events, &index, None);
+        assert_eq!(view.slow[i], slow, "span {i}: the flags follow the cleared threshold");
+    }
+}

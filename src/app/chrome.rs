@@ -1,0 +1,240 @@
+//! What frames every screen: the top bar (navigation, copy, panels, theme), the status bar
+//! (file, counts, liveness, progress), the error line and the toasts.
+
+use std::path::Path;
+use std::time::Duration;
+
+use egui::RichText;
+
+use super::command::{Command, CopyWhat};
+use super::state::{Panel, ThemeChoice};
+use super::{Screen, TraceApp};
+use crate::analysis::Anchor;
+use crate::format::{format_count, format_duration_ms};
+use crate::ui::text::{line_label, one_line};
+use crate::ui::theme::Theme;
+
+/// How long a toast stays.
+const TOAST_SECONDS: f64 = 3.0;
+
+/// A short message that fades.
+#[derive(Clone, Debug)]
+pub struct Toast {
+    pub text: String,
+    pub until: f64,
+}
+
+/// A toggle button for a saved setting: shows the setting, asks for its change.
+fn toggle(ui: &mut egui::Ui, on: bool, label: &str) -> Option<bool> {
+    let mut value = on;
+    ui.toggle_value(&mut value, label).changed().then_some(value)
+}
+
+impl TraceApp {
+    pub(super) fn toast(&mut self, ctx: &egui::Context, text: impl Into<String>) {
+        let now = ctx.input(|i| i.time);
+        self.toasts.push(Toast { text: text.into(), until: now + TOAST_SECONDS });
+        ctx.request_repaint_after(Duration::from_secs_f64(TOAST_SECONDS));
+    }
+
+    pub(super) fn top_bar(&self, ui: &mut egui::Ui) -> Vec<Command> {
+        let mut commands = Vec::new();
+        egui::Panel::top("top-bar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                if self.screen != Screen::Welcome && ui.button("← Back").on_hover_text("Esc").clicked() {
+                    commands.push(Command::Back);
+                }
+                if ui.button("Open…").on_hover_text("Ctrl+O").clicked() {
+                    commands.push(Command::OpenDialog);
+                }
+                ui.add_enabled_ui(self.file.is_some(), |ui| {
+                    if ui.button("Reload").on_hover_text("F5").clicked() {
+                        commands.push(Command::Reload);
+                    }
+                });
+                if self.screen == Screen::Sessions {
+                    ui.separator();
+                    let mut models = self.state.show_models;
+                    if ui
+                        .toggle_value(&mut models, "Models")
+                        .on_hover_text("Calls, tokens and cost per model across the whole file")
+                        .changed()
+                    {
+                        commands.push(Command::ShowPanel(Panel::Models, models));
+                    }
+                }
+                if self.screen == Screen::Session {
+                    ui.separator();
+                    self.copy_menu(ui, &mut commands);
+                    ui.separator();
+                    for (panel, label) in
+                        [(Panel::Tree, "Tree"), (Panel::Summary, "Summary"), (Panel::Detail, "Detail")]
+                    {
+                        if let Some(on) = toggle(ui, self.state.shows(panel), label) {
+                            commands.push(Command::ShowPanel(panel, on));
+                        }
+                    }
+                    let running = self.session.as_ref().is_some_and(|v| v.session.data.row.status == "running");
+                    let mut follow = self.state.follow;
+                    if ui
+                        .toggle_value(&mut follow, if running { "Follow (running)" } else { "Follow" })
+                        .on_hover_text("Keep the newest events in view as the file grows; selecting a trace pauses it")
+                        .changed()
+                    {
+                        commands.push(Command::SetFollow(follow));
+                    }
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let mut theme = self.state.theme;
+                    egui::ComboBox::new("theme", "Theme")
+                        .selected_text(match theme {
+                            ThemeChoice::System => "system",
+                            ThemeChoice::Dark => "dark",
+                            ThemeChoice::Light => "light",
+                        })
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut theme, ThemeChoice::System, "System theme");
+                            ui.selectable_value(&mut theme, ThemeChoice::Dark, "Dark");
+                            ui.selectable_value(&mut theme, ThemeChoice::Light, "Light");
+                        });
+                    if theme != self.state.theme {
+                        commands.push(Command::SetTheme(theme));
+                    }
+                    if self.screen == Screen::Session {
+                        let mut anchor = self.state.anchor;
+                        egui::ComboBox::new("anchor", "Timestamps").selected_text(anchor.name()).show_ui(ui, |ui| {
+                            ui.selectable_value(&mut anchor, Anchor::Auto, "auto (decide from the data)");
+                            ui.selectable_value(&mut anchor, Anchor::Start, "start of work");
+                            ui.selectable_value(&mut anchor, Anchor::End, "end of work");
+                        });
+                        if anchor != self.state.anchor {
+                            commands.push(Command::SetAnchor(anchor));
+                        }
+                    }
+                });
+            });
+        });
+        commands
+    }
+
+    fn copy_menu(&self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        ui.menu_button("Copy", |ui| {
+            let items = [
+                ("Copy summary (Markdown)", CopyWhat::SummaryMarkdown),
+                ("Copy as JSON", CopyWhat::SummaryJson),
+                ("Copy timeline as text", CopyWhat::TimelineText),
+                ("Copy tree as text", CopyWhat::TreeText),
+            ];
+            for (label, what) in items {
+                if ui.button(label).clicked() {
+                    commands.push(Command::Copy(what));
+                    ui.close();
+                }
+            }
+        });
+        if ui.button("Copy summary").on_hover_text("Markdown for an issue or a chat (Ctrl+Shift+C)").clicked() {
+            commands.push(Command::Copy(CopyWhat::SummaryMarkdown));
+        }
+    }
+
+    pub(super) fn status_bar(&self, ui: &mut egui::Ui) -> Vec<Command> {
+        let theme = &self.theme;
+        let mut commands = Vec::new();
+        egui::Panel::bottom("status-bar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                if let Some(f) = &self.file {
+                    ui.label(RichText::new(f.path.display().to_string()).monospace());
+                    ui.separator();
+                    ui.label(format!(
+                        "{} sessions · {} traces · listed in {}",
+                        format_count(f.list.sessions.len() as i64),
+                        format_count(f.list.file.trace_count as i64),
+                        format_duration_ms(f.load_time.as_secs_f64() * 1000.0)
+                    ));
+                    if !f.list.warnings.is_empty() {
+                        ui.separator();
+                        ui.label(
+                            RichText::new(format!("{} file warnings", f.list.warnings.len())).color(theme.warning),
+                        )
+                        .on_hover_text(
+                            f.list
+                                .warnings
+                                .iter()
+                                .take(20)
+                                .map(|w| one_line(&w.message))
+                                .collect::<Vec<_>>()
+                                .join("\n"),
+                        );
+                    }
+                    ui.separator();
+                    let live = match &f.changed_at {
+                        Some(t) => format!("live · changed {}", t.format("%H:%M:%S")),
+                        None => "live".to_owned(),
+                    };
+                    ui.label(RichText::new(live).color(theme.completed))
+                        .on_hover_text("The file is watched; changes appear without losing your place");
+                    if let Some(v) = &self.session {
+                        ui.separator();
+                        ui.label(format!(
+                            "session: {} events in {}",
+                            format_count(v.session.data.events.len() as i64),
+                            format_duration_ms(v.loaded_in.as_secs_f64() * 1000.0)
+                        ));
+                        let warnings = v.session.warnings().count();
+                        if warnings > 0 {
+                            ui.label(RichText::new(format!("{warnings} data warnings")).color(theme.warning));
+                        }
+                    }
+                } else {
+                    ui.label("No file open");
+                }
+                if !self.jobs.is_idle() {
+                    ui.separator();
+                    ui.spinner();
+                    if let Some(started) = self.load_started {
+                        ui.label(format!("{:.1} s", started.elapsed().as_secs_f64()));
+                    }
+                    if ui.small_button("Cancel").clicked() {
+                        commands.push(Command::CancelLoad);
+                    }
+                }
+                if let Some(p) = &self.progress {
+                    line_label(ui, RichText::new(one_line(p)).color(theme.muted), f32::INFINITY);
+                }
+            });
+        });
+        commands
+    }
+
+    pub(super) fn toasts_ui(&mut self, ctx: &egui::Context) {
+        let now = ctx.input(|i| i.time);
+        self.toasts.retain(|t| t.until > now);
+        if self.toasts.is_empty() {
+            return;
+        }
+        egui::Area::new(egui::Id::unique("toasts")).anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-16.0, -40.0)).show(
+            ctx,
+            |ui| {
+                for t in &self.toasts {
+                    egui::Frame::popup(ui.style()).show(ui, |ui| {
+                        ui.label(one_line(&t.text));
+                    });
+                }
+            },
+        );
+    }
+}
+
+/// The last error and the file being opened, above a screen's content.
+pub(super) fn error_line(ui: &mut egui::Ui, error: Option<&str>, opening: Option<&Path>, theme: &Theme) {
+    if let Some(e) = error {
+        // An error may quote the file: bounded, so it wraps over a few lines at most.
+        ui.label(RichText::new(format!("Error: {}", one_line(e))).color(theme.error));
+    }
+    if let Some(p) = opening {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("Opening {}…", p.display()));
+        });
+    }
+}

@@ -1,0 +1,294 @@
+//! Everything the user can ask for, and the one place where it is applied: after a frame's
+//! panels are drawn, never while drawing.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use egui::{Key, KeyboardShortcut, Modifiers};
+
+use super::state::{Panel, ThemeChoice};
+use super::{Screen, TraceApp};
+use crate::analysis::{Anchor, SpanFilter};
+use crate::export::{Export as _, json::SummaryJson, markdown::SummaryMarkdown, text};
+use crate::format::format_count;
+use crate::jobs::JobKind;
+use crate::model::SearchQuery;
+use crate::session_model::{SessionModel, SlowRule};
+use crate::ui::sessions_table::Sort;
+
+/// Copy the Markdown summary.
+pub const COPY_SUMMARY: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::C);
+
+/// Exports that go to the clipboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyWhat {
+    SummaryMarkdown,
+    SummaryJson,
+    TimelineText,
+    TreeText,
+}
+
+/// Everything the user can ask for; applied after drawing.
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub enum Command {
+    /// Open this file (the dialog, drag and drop, the path field and recent files all end here).
+    Open(PathBuf),
+    OpenDialog,
+    OpenDemo,
+    Reload,
+    /// Back from a session to the list, or from the list to the welcome screen.
+    Back,
+    OpenSession(String),
+    SelectSpan {
+        span: usize,
+        scroll: bool,
+        zoom: bool,
+    },
+    ShowEvent(usize),
+    ToggleCollapse(usize),
+    ExpandAll,
+    CollapseAll,
+    ZoomTo(usize),
+    Fit,
+    Copy(CopyWhat),
+    CopyText {
+        text: String,
+        what: String,
+    },
+    /// Run the session search with the text in the search box.
+    Search,
+    NextHit,
+    PrevHit,
+    /// Show only the search's hits (and their ancestors), or everything.
+    SetOnlyMatches(bool),
+    /// The session's span filter: types, errors only, slow only, minimum duration.
+    SetFilter(SpanFilter),
+    /// A call slower than this is slow whatever its tool's p95 (`None`: the p95 alone).
+    SetSlowThreshold(Option<f64>),
+    SetSort(Sort),
+    SetAnchor(Anchor),
+    SetTheme(ThemeChoice),
+    ShowPanel(Panel, bool),
+    SetFollow(bool),
+    ForgetRecent(PathBuf),
+    CancelLoad,
+}
+
+impl TraceApp {
+    /// Applies the queued commands, and those they queue in turn.
+    pub(super) fn run_commands(&mut self, ctx: &egui::Context) {
+        while !self.commands.is_empty() {
+            let batch = std::mem::take(&mut self.commands);
+            for c in batch {
+                self.run(ctx, c);
+            }
+        }
+    }
+
+    fn run(&mut self, ctx: &egui::Context, command: Command) {
+        match command {
+            Command::Open(path) => {
+                self.error = None;
+                self.opening = Some(path.clone());
+                self.jobs.open(path, false);
+            }
+            Command::OpenDialog => self.open_dialog(),
+            Command::OpenDemo => {
+                self.error = None;
+                self.jobs.demo(self.demo_path.clone());
+            }
+            Command::Reload => {
+                if let Some(f) = &self.file {
+                    let path = f.path.clone();
+                    self.jobs.open(path.clone(), true);
+                    if let Some(v) = &self.session {
+                        self.jobs.load_session(path, v.session.data.row.clone(), self.state.anchor, true);
+                    }
+                    self.toast(ctx, "Reloading…");
+                }
+            }
+            Command::Back => match self.screen {
+                Screen::Session => {
+                    self.screen = Screen::Sessions;
+                    self.jobs.cancel(JobKind::Session);
+                    self.jobs.cancel(JobKind::Search);
+                }
+                Screen::Sessions => self.screen = Screen::Welcome,
+                Screen::Welcome => {
+                    if self.file.is_some() {
+                        self.screen = Screen::Sessions;
+                    }
+                }
+            },
+            Command::OpenSession(id) => {
+                let Some(f) = &self.file else { return };
+                let Some(row) = f.list.sessions.iter().find(|s| s.id == id) else { return };
+                if self.session.as_ref().is_some_and(|v| v.session.data.row.id == id)
+                    && !self.jobs.is_running(JobKind::Session)
+                {
+                    self.screen = Screen::Session;
+                    return;
+                }
+                self.load_started = Some(Instant::now());
+                self.jobs.load_session(f.path.clone(), row.clone(), self.state.anchor, false);
+            }
+            Command::SelectSpan { span, scroll, zoom } => self.select(span, scroll, zoom),
+            Command::ShowEvent(event) => {
+                if let (Some(view), Some(f)) = (self.session.as_mut(), self.file.as_ref()) {
+                    view.detail_event = Some(event);
+                    view.detail = None;
+                    if let Some(e) = view.session.data.events.get(event) {
+                        self.jobs.detail(f.path.clone(), e.rowid, e.id.clone());
+                    }
+                }
+            }
+            Command::ToggleCollapse(span) => self.change_session(|m| {
+                if let Some(c) = m.collapsed.get_mut(span) {
+                    *c = !*c;
+                }
+            }),
+            Command::ExpandAll => self.change_session(|m| m.set_all_collapsed(false)),
+            Command::CollapseAll => self.change_session(|m| m.set_all_collapsed(true)),
+            Command::ZoomTo(span) => {
+                if let Some(view) = self.session.as_mut()
+                    && let Some(s) = view.model.session.timeline.spans.get(span)
+                {
+                    view.gantt.zoom_to_span(s);
+                }
+            }
+            Command::Fit => {
+                if let Some(view) = self.session.as_mut() {
+                    view.gantt.fit();
+                }
+            }
+            Command::Copy(what) => {
+                if let Some(view) = &self.session {
+                    let (text, name) = match what {
+                        CopyWhat::SummaryMarkdown => (SummaryMarkdown.export(&view.session), "Markdown summary"),
+                        CopyWhat::SummaryJson => (SummaryJson.export(&view.session), "JSON summary"),
+                        CopyWhat::TimelineText => (text::TimelineText.export(&view.session), "timeline"),
+                        CopyWhat::TreeText => (text::TreeText.export(&view.session), "tree"),
+                    };
+                    let n = text.chars().count();
+                    ctx.copy_text(text);
+                    self.toast(ctx, format!("Copied the {name} ({} characters)", format_count(n as i64)));
+                } else {
+                    self.toast(ctx, "Open a session to copy its summary");
+                }
+            }
+            Command::CopyText { text, what } => {
+                let n = text.chars().count();
+                ctx.copy_text(text);
+                self.toast(ctx, format!("Copied {what} ({} characters)", format_count(n as i64)));
+            }
+            Command::Search => {
+                let mut query = None;
+                self.change_session(|m| query = m.start_search());
+                let (Some(view), Some(f)) = (self.session.as_ref(), self.file.as_ref()) else { return };
+                match query {
+                    Some(text) => {
+                        let query =
+                            SearchQuery { text, session_id: Some(view.session.data.row.id.clone()), kind: None };
+                        self.progress = Some("Searching…".to_owned());
+                        self.jobs.search(f.path.clone(), query);
+                    }
+                    None => self.jobs.cancel(JobKind::Search),
+                }
+            }
+            Command::NextHit | Command::PrevHit => {
+                let next = self.session.as_ref().and_then(|v| v.next_hit(command == Command::NextHit));
+                if let Some(span) = next {
+                    self.select(span, true, false);
+                }
+            }
+            Command::SetOnlyMatches(on) => self.change_session(|m| m.search.only_matches = on),
+            Command::SetFilter(filter) => self.change_session(|m| m.filter = filter),
+            Command::SetSlowThreshold(threshold) => {
+                self.state.slow_threshold_ms = threshold;
+                self.change_session(|_| {});
+            }
+            Command::SetSort(sort) => self.state.sort = sort,
+            Command::SetAnchor(anchor) => {
+                self.state.anchor = anchor;
+                if let (Some(view), Some(f)) = (&self.session, &self.file) {
+                    self.jobs.load_session(f.path.clone(), view.session.data.row.clone(), anchor, true);
+                }
+            }
+            Command::SetTheme(theme) => {
+                self.state.theme = theme;
+                self.apply_theme(ctx);
+            }
+            Command::ShowPanel(panel, shown) => self.state.set_shown(panel, shown),
+            Command::SetFollow(on) => self.state.follow = on,
+            Command::ForgetRecent(path) => self.state.recent.retain(|p| p != &path),
+            Command::CancelLoad => {
+                self.jobs.cancel(JobKind::Open);
+                self.jobs.cancel(JobKind::Session);
+                self.jobs.cancel(JobKind::Search);
+                self.jobs.cancel(JobKind::Demo);
+                self.opening = None;
+                self.progress = Some("Cancelled".to_owned());
+            }
+        }
+    }
+
+    /// Changes the open session's model, then rebuilds what derives from it under the current
+    /// slow rule (the file's p95 and the saved threshold).
+    pub(super) fn change_session(&mut self, change: impl FnOnce(&mut SessionModel)) {
+        let Some(view) = self.session.as_mut() else { return };
+        change(&mut view.model);
+        let rule = SlowRule {
+            index: self.file.as_ref().and_then(|f| f.slow.as_ref()),
+            threshold_ms: self.state.slow_threshold_ms,
+        };
+        view.model.rebuild(rule);
+    }
+
+    fn open_dialog(&mut self) {
+        let started = Instant::now();
+        let picked = rfd::FileDialog::new()
+            .set_title("Open a trace database")
+            .add_filter("SQLite databases", &["db", "sqlite", "sqlite3"])
+            .add_filter("All files", &["*"])
+            .pick_file();
+        match picked {
+            Some(p) => self.commands.push(Command::Open(p)),
+            // No dialog shows and None comes back at once when neither a desktop portal nor
+            // zenity is there; a person cannot cancel that fast.
+            None if started.elapsed() < Duration::from_millis(250) => {
+                self.dialog_failed = true;
+                self.screen = if self.file.is_some() { self.screen } else { Screen::Welcome };
+                self.error = Some(
+                    "the file dialog is not available here; type a path, drop a file, or pick a recent one".to_owned(),
+                );
+            }
+            None => {}
+        }
+    }
+
+    /// Selects a span: its detail is loaded, and the rows scroll (expanding its ancestors)
+    /// and the chart zooms to it when asked.
+    pub(super) fn select(&mut self, span: usize, scroll: bool, zoom: bool) {
+        let (Some(view), Some(f)) = (self.session.as_mut(), self.file.as_ref()) else { return };
+        let Some(s) = view.model.session.timeline.spans.get(span).cloned() else { return };
+        view.model.select(span);
+        // Inspecting a trace pauses following.
+        self.state.follow = false;
+        if let Some(e) = view.model.detail_event.and_then(|ev| view.model.session.data.events.get(ev)) {
+            self.jobs.detail(f.path.clone(), e.rowid, e.id.clone());
+        }
+        if scroll {
+            if view.model.expand_ancestors(span) {
+                view.model.rebuild(SlowRule { index: f.slow.as_ref(), threshold_ms: self.state.slow_threshold_ms });
+            }
+            if let Some(row) = view.model.row_of(span) {
+                view.gantt.scroll_to_row(row);
+                view.tree.scroll_to_row(row);
+            }
+        }
+        if zoom {
+            view.gantt.zoom_to_span(&s);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Keys and drops that act on the whole app, turned into commands. A focused text field keeps
+//! its keys: Esc there only leaves the field.
+
+use std::path::PathBuf;
+
+use egui::{Key, Modifiers};
+
+use super::command::{COPY_SUMMARY, Command, CopyWhat};
+use super::screens::session::SEARCH_ID;
+use super::{Screen, TraceApp};
+
+impl TraceApp {
+    pub(super) fn handle_input(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_owned()).collect());
+        if let Some(p) = dropped.into_iter().next() {
+            self.commands.push(Command::Open(p));
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&COPY_SUMMARY)) {
+            self.commands.push(Command::Copy(CopyWhat::SummaryMarkdown));
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::O)) {
+            self.commands.push(Command::OpenDialog);
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F5)) {
+            self.commands.push(Command::Reload);
+        }
+        let typing = ctx.text_edit_focused();
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
+            if typing {
+                ctx.memory_mut(|m| {
+                    if let Some(id) = m.focused() {
+                        m.surrender_focus(id);
+                    }
+                });
+            } else {
+                self.commands.push(Command::Back);
+            }
+        }
+        if typing || self.screen != Screen::Session {
+            return;
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Slash)) {
+            // The same key press also arrives as the text "/": it must not land in the box.
+            ctx.input_mut(|i| i.events.retain(|e| !matches!(e, egui::Event::Text(t) if t == "/")));
+            ctx.memory_mut(|m| m.request_focus(egui::Id::unique(SEARCH_ID)));
+        }
+        let (down, up, left, right, enter) = ctx.input(|i| {
+            (
+                i.key_pressed(Key::ArrowDown) || i.key_pressed(Key::J),
+                i.key_pressed(Key::ArrowUp) || i.key_pressed(Key::K),
+                i.key_pressed(Key::ArrowLeft),
+                i.key_pressed(Key::ArrowRight),
+                i.key_pressed(Key::Enter),
+            )
+        });
+        let Some(view) = self.session.as_ref() else { return };
+        let row = view.selected.and_then(|s| view.row_of(s));
+        let target = if down {
+            Some(row.map_or(0, |r| (r + 1).min(view.rows.len().saturating_sub(1))))
+        } else if up {
+            Some(row.map_or(0, |r| r.saturating_sub(1)))
+        } else {
+            None
+        };
+        if let Some(span) = target.and_then(|r| view.rows.get(r)) {
+            self.commands.push(Command::SelectSpan { span: *span, scroll: true, zoom: false });
+        }
+        if let Some(sel) = view.selected {
+            let collapsed = view.collapsed.get(sel).copied().unwrap_or(false);
+            let has_children = view.session.timeline.spans.get(sel).is_some_and(|s| s.subtree_end > sel + 1);
+            if has_children && ((left && !collapsed) || (right && collapsed)) {
+                self.commands.push(Command::ToggleCollapse(sel));
+            }
+            if enter {
+                self.commands.push(Command::ZoomTo(sel));
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The desktop app: wires the background jobs, the saved state and the screens together.
+//!
+//! One frame: the jobs' replies become state ([`replies`]), global keys become commands
+//! ([`input`]), the chrome and the current screen draw and return commands ([`chrome`],
+//! [`screens`]), and [`command`] applies them, the only place where app state changes in
+//! answer to the user. The open session's model ([`crate::session_model`]) has no egui in it;
+//! its screen adds the widgets' own state. All SQLite work runs in [`crate::jobs`].
+
+pub mod chrome;
+pub mod command;
+mod input;
+mod replies;
+pub mod screens;
+pub mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::analysis::SlowIndex;
+use crate::cli::OpenArgs;
+use crate::jobs::{JobKind, Jobs};
+use crate::model::{ModelUsage, SessionList};
+use crate::ui::sessions_table::SessionsTable;
+use crate::ui::theme::Theme;
+use crate::ui::welcome::Welcome;
+
+pub use chrome::Toast;
+pub use command::{COPY_SUMMARY, Command, CopyWhat};
+use screens::session::{SessionInput, SessionScreen};
+use screens::sessions::SessionsInput;
+use screens::welcome::WelcomeInput;
+pub use state::{Panel, STATE_KEY, State, ThemeChoice};
+
+/// Which screen shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Welcome,
+    Sessions,
+    Session,
+}
+
+/// The open file and its session list.
+#[derive(Debug)]
+pub struct OpenFile {
+    pub path: PathBuf,
+    pub list: SessionList,
+    pub slow: Option<SlowIndex>,
+    /// The file-wide model table, once counted.
+    pub models: Option<Vec<ModelUsage>>,
+    pub load_time: Duration,
+    /// When a change on disk was last seen.
+    pub changed_at: Option<chrono::DateTime<chrono::Local>>,
+}
+
+/// The app.
+pub struct TraceApp {
+    pub state: State,
+    pub screen: Screen,
+    pub file: Option<OpenFile>,
+    pub session: Option<SessionScreen>,
+    pub table: SessionsTable,
+    pub welcome: Welcome,
+    /// The last error, one line, shown in the window until the next success.
+    pub error: Option<String>,
+    pub toasts: Vec<Toast>,
+    /// What a running job is doing.
+    pub progress: Option<String>,
+    /// The file dialog could not open (no portal, no zenity).
+    pub dialog_failed: bool,
+    /// The file being opened (the open file stays until it succeeds).
+    pub opening: Option<PathBuf>,
+    /// A session to open once the list arrives (`--session`).
+    pending_session: Option<String>,
+    jobs: Jobs,
+    commands: Vec<Command>,
+    title: String,
+    demo_path: PathBuf,
+    load_started: Option<Instant>,
+    theme: Theme,
+}
+
+impl TraceApp {
+    /// Creates the app in an eframe window (restores saved state).
+    #[must_use]
+    pub fn new(cc: &eframe::CreationContext<'_>, args: OpenArgs) -> Self {
+        let state = cc.storage.and_then(|s| eframe::get_value(s, STATE_KEY)).unwrap_or_default();
+        Self::with_state(&cc.egui_ctx, state, args)
+    }
+
+    /// Creates the app with the given saved state (tests use this).
+    #[must_use]
+    pub fn with_state(ctx: &egui::Context, state: State, args: OpenArgs) -> Self {
+        let wake_ctx = ctx.clone();
+        let jobs = Jobs::new(Arc::new(move || wake_ctx.request_repaint()));
+        let mut app = Self {
+            state,
+            screen: Screen::Welcome,
+            file: None,
+            session: None,
+            table: SessionsTable::default(),
+            welcome: Welcome::default(),
+            error: None,
+            toasts: Vec::new(),
+            progress: None,
+            dialog_failed: false,
+            opening: None,
+            pending_session: args.session,
+            jobs,
+            commands: Vec::new(),
+            title: String::new(),
+            demo_path: std::env::temp_dir().join("trace-inspector-demo").join("agent_traces.db"),
+            load_started: None,
+            theme: Theme::new(true),
+        };
+        app.apply_theme(ctx);
+        setup_fonts(ctx);
+        if args.demo {
+            app.commands.push(Command::OpenDemo);
+        } else if let Some(file) = args.file {
+            app.commands.push(Command::Open(file));
+        }
+        app
+    }
+
+    /// Queues a command, as a click would.
+    pub fn command(&mut self, command: Command) {
+        self.commands.push(command);
+    }
+
+    /// True when no background job runs and no command waits.
+    #[must_use]
+    pub fn is_idle(&self) -> bool {
+        self.jobs.is_idle() && self.commands.is_empty()
+    }
+
+    fn apply_theme(&self, ctx: &egui::Context) {
+        // Rows are clickable as a whole; selectable text would swallow the click. The detail
+        // panel turns selection back on for its own text.
+        ctx.all_styles_mut(|s| s.interaction.selectable_labels = false);
+        ctx.set_theme(match self.state.theme {
+            ThemeChoice::System => egui::ThemePreference::System,
+            ThemeChoice::Dark => egui::ThemePreference::Dark,
+            ThemeChoice::Light => egui::ThemePreference::Light,
+        });
+    }
+
+    /// One frame: replies, input, panels, then the commands they produced.
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.theme = Theme::new(ui.visuals().dark_mode);
+        self.apply_replies(&ctx);
+        self.run_commands(&ctx);
+        self.handle_input(&ctx);
+        let mut commands = self.top_bar(ui);
+        commands.extend(self.status_bar(ui));
+        commands.extend(self.screen_ui(ui));
+        self.commands.extend(commands);
+        self.toasts_ui(&ctx);
+        self.run_commands(&ctx);
+        if !self.jobs.is_idle() {
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+    }
+
+    /// Draws the current screen.
+    fn screen_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
+        let (error, opening, theme) = (self.error.as_deref(), self.opening.as_deref(), &self.theme);
+        match self.screen {
+            Screen::Welcome => {
+                let input = WelcomeInput {
+                    recent: &self.state.recent,
+                    opening,
+                    dialog_failed: self.dialog_failed,
+                    error,
+                    theme,
+                };
+                screens::welcome::ui(ui, &mut self.welcome, &input)
+            }
+            Screen::Sessions => {
+                let loading = self.jobs.is_running(JobKind::Session).then(|| self.progress.as_deref().unwrap_or(""));
+                let input = SessionsInput {
+                    file: self.file.as_ref(),
+                    sort: self.state.sort,
+                    show_models: self.state.show_models,
+                    error,
+                    opening,
+                    loading,
+                    theme,
+                };
+                screens::sessions::ui(ui, &mut self.table, &input)
+            }
+            Screen::Session => {
+                let Some(screen) = self.session.as_mut() else { return Vec::new() };
+                let input = SessionInput {
+                    show_summary: self.state.show_summary,
+                    show_detail: self.state.show_detail,
+                    show_tree: self.state.show_tree,
+                    slow: self.file.as_ref().and_then(|f| f.slow.as_ref()),
+                    detail_loading: self.jobs.is_running(JobKind::Detail),
+                    error,
+                    opening,
+                    theme,
+                };
+                screens::session::ui(ui, screen, &input)
+            }
+        }
+    }
+}
+
+impl eframe::App for TraceApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STATE_KEY, &self.state);
+    }
+}
+
+/// Fonts: the built-in ones, with the monospace font's arrows and symbols as a fallback for
+/// proportional text. Trace data may hold any script: what no font draws shows as a box
+/// instead of stopping the app.
+pub fn setup_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
+        family.push("Hack".to_owned());
+    }
+    ctx.set_fonts(fonts);
+    ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
+}
+
+/// Starts the desktop app.
+///
+/// # Errors
+/// When the window cannot be created (no display, no OpenGL).
+pub fn run(args: OpenArgs) -> anyhow::Result<()> {
+    let icon = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")).ok();
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("trace-inspector")
+        .with_inner_size([1400.0, 900.0])
+        .with_min_inner_size([640.0, 400.0])
+        .with_drag_and_drop(true);
+    if let Some(icon) = icon {
+        viewport = viewport.with_icon(Arc::new(icon));
+    }
+    let options = eframe::NativeOptions { viewport, ..eframe::NativeOptions::default() };
+    eframe::run_native("trace-inspector", options, Box::new(move |cc| Ok(Box::new(TraceApp::new(cc, args)))))
+        .map_err(|e| anyhow::anyhow!("cannot start the window: {e}"))
+}

@@ -1,0 +1,144 @@
+//! Replies from the background jobs, turned into app state: a listed file, a loaded session,
+//! search hits, a trace's detail, a change on disk, a failure.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::command::Command;
+use super::screens::session::SessionScreen;
+use super::{OpenFile, Screen, TraceApp};
+use crate::analysis::AnalyzedSession;
+use crate::ids;
+use crate::jobs::{JobKind, Reply};
+use crate::model::SessionList;
+use crate::session_model::{SessionModel, SlowRule};
+use crate::ui::sessions_table::SessionsTable;
+
+impl TraceApp {
+    pub(super) fn apply_replies(&mut self, ctx: &egui::Context) {
+        for reply in self.jobs.poll() {
+            match reply {
+                Reply::Progress { message, .. } => self.progress = Some(message),
+                Reply::Opened { path, list, elapsed, reload } => self.opened(ctx, path, list, elapsed, reload),
+                Reply::Slow { path, index } => {
+                    if let Some(f) = self.file.as_mut().filter(|f| f.path == path) {
+                        f.slow = Some(index);
+                        self.table.invalidate();
+                    }
+                    self.change_session(|_| {});
+                    self.progress = None;
+                }
+                Reply::Models { path, models } => {
+                    if let Some(f) = self.file.as_mut().filter(|f| f.path == path) {
+                        f.models = Some(models);
+                    }
+                }
+                Reply::Session { session, elapsed, reload } => self.session_loaded(*session, elapsed, reload),
+                Reply::Hits { hits, done } => {
+                    let mut found = 0;
+                    self.change_session(|m| {
+                        m.search.hit_count += hits.len();
+                        m.add_hits(hits.iter().map(|h| h.id.as_str()));
+                        found = m.search.hit_count;
+                    });
+                    if done && self.session.is_some() {
+                        self.progress = Some(if found == 1 {
+                            "1 matching trace".to_owned()
+                        } else {
+                            format!("{found} matching traces")
+                        });
+                        if found > 0 && self.session.as_ref().is_some_and(|v| v.selected.is_none()) {
+                            self.commands.push(Command::NextHit);
+                        }
+                    }
+                }
+                Reply::Detail { detail } => {
+                    if let Some(view) = self.session.as_mut() {
+                        view.model.detail = Some(*detail);
+                    }
+                }
+                Reply::DemoReady { path } => self.commands.push(Command::Open(path)),
+                Reply::Changed { path } => self.file_changed(&path),
+                Reply::Failed { kind, error } => {
+                    self.progress = None;
+                    if kind == JobKind::Open {
+                        self.opening = None;
+                    }
+                    self.error = Some(error);
+                }
+            }
+        }
+    }
+
+    fn opened(&mut self, ctx: &egui::Context, path: PathBuf, list: SessionList, elapsed: Duration, reload: bool) {
+        self.opening = None;
+        self.error = None;
+        self.progress = None;
+        let keep_slow = reload.then(|| self.file.as_mut().and_then(|f| f.slow.take())).flatten();
+        let keep_models = reload.then(|| self.file.as_mut().and_then(|f| f.models.take())).flatten();
+        let changed_at = if reload { Some(chrono::Local::now()) } else { None };
+        if !reload {
+            self.state.remember(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()));
+            self.session = None;
+            self.table = SessionsTable::default();
+            self.screen = Screen::Sessions;
+            self.jobs.watch(path.clone());
+        }
+        self.table.invalidate();
+        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        self.title = format!("{name} — trace-inspector");
+        ctx.send_viewport_cmd(egui::ViewportCommand::Title(self.title.clone()));
+        self.file = Some(OpenFile { path, list, slow: keep_slow, models: keep_models, load_time: elapsed, changed_at });
+        if let Some(query) = self.pending_session.take()
+            && let Some(f) = &self.file
+        {
+            let ids: Vec<&str> = f.list.sessions.iter().map(|s| s.id.as_str()).collect();
+            match ids::pick(&ids, &query) {
+                ids::Pick::One(id) => self.commands.push(Command::OpenSession(id.to_owned())),
+                ids::Pick::Nothing => self.error = Some(format!("no session matches '{query}'")),
+                ids::Pick::Many(n) => self.error = Some(format!("'{query}' matches {n} sessions; give more of the id")),
+            }
+        }
+    }
+
+    fn session_loaded(&mut self, session: AnalyzedSession, elapsed: Duration, reload: bool) {
+        self.progress = None;
+        self.load_started = None;
+        let rule = SlowRule {
+            index: self.file.as_ref().and_then(|f| f.slow.as_ref()),
+            threshold_ms: self.state.slow_threshold_ms,
+        };
+        match (reload, self.session.take()) {
+            (true, Some(old)) if old.session.data.row.id == session.data.row.id => {
+                // Keep the user's place: selection and collapsed nodes by event id, zoom, scroll.
+                let mut screen = old.reloaded(SessionModel::new(session, elapsed, rule), rule);
+                if self.state.follow && screen.model.selected.is_none() {
+                    screen.gantt.fit();
+                    if let Some(last) = screen.model.rows.len().checked_sub(1) {
+                        screen.gantt.scroll_to_row(last);
+                        screen.tree.scroll_to_row(last);
+                    }
+                }
+                let rerun_search = !screen.model.search.text.is_empty();
+                self.session = Some(screen);
+                if rerun_search {
+                    self.commands.push(Command::Search);
+                }
+            }
+            _ => {
+                let model = SessionModel::new(session, elapsed, rule);
+                self.session = Some(SessionScreen::new(model, self.state.slow_threshold_ms));
+                self.screen = Screen::Session;
+            }
+        }
+    }
+
+    fn file_changed(&mut self, path: &Path) {
+        let Some(file) = self.file.as_ref().filter(|f| f.path == path) else { return };
+        let path = file.path.clone();
+        self.jobs.open(path.clone(), true);
+        if let Some(view) = self.session.as_ref() {
+            self.jobs.load_session(path, view.session.data.row.clone(), self.state.anchor, true);
+        }
+    }
+}

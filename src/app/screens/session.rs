@@ -1,0 +1,317 @@
+//! The session screen: the summary panel, the detail panel, the toolbar (search, filters,
+//! zoom), the tree and the Gantt chart of one session.
+
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
+use std::time::Duration;
+
+use egui::{Key, RichText};
+
+use crate::analysis::SlowIndex;
+use crate::analysis::filter::span_tool;
+use crate::app::chrome::error_line;
+use crate::app::command::Command;
+use crate::format::format_duration_ms;
+use crate::session_model::{SessionModel, SlowRule};
+use crate::ui::aggregates::{self, AggregateAction};
+use crate::ui::detail::{DetailAction, DetailInput, DetailView};
+use crate::ui::session_header::{self, HeaderAction};
+use crate::ui::text::one_line;
+use crate::ui::theme::Theme;
+use crate::ui::timeline::{GanttView, RowAction, RowsInput};
+use crate::ui::tree::TreeView;
+
+/// The search box's id, which `/` focuses.
+pub const SEARCH_ID: &str = "session-search";
+
+/// An open session: its model and the state of the widgets that show it.
+pub struct SessionScreen {
+    pub model: SessionModel,
+    pub gantt: GanttView,
+    pub tree: TreeView,
+    pub detail_view: DetailView,
+    /// The text of the minimum-duration box, as typed.
+    pub min_duration_text: String,
+    /// The text of the slow-threshold box, as typed; the threshold itself is saved state.
+    pub threshold_text: String,
+}
+
+/// The screen reads as its model: `screen.rows`, `screen.selected`…
+impl Deref for SessionScreen {
+    type Target = SessionModel;
+    fn deref(&self) -> &SessionModel {
+        &self.model
+    }
+}
+
+impl DerefMut for SessionScreen {
+    fn deref_mut(&mut self) -> &mut SessionModel {
+        &mut self.model
+    }
+}
+
+/// How a threshold shows in its box.
+fn threshold_text(threshold_ms: Option<f64>) -> String {
+    threshold_ms.map(|t| t.to_string()).unwrap_or_default()
+}
+
+impl SessionScreen {
+    /// A freshly opened session; the threshold box shows the saved threshold.
+    #[must_use]
+    pub fn new(model: SessionModel, threshold_ms: Option<f64>) -> Self {
+        Self {
+            model,
+            gantt: GanttView::new(),
+            tree: TreeView::new(),
+            detail_view: DetailView::default(),
+            min_duration_text: String::new(),
+            threshold_text: threshold_text(threshold_ms),
+        }
+    }
+
+    /// A reloaded copy of the same session in place of this one, keeping the user's place:
+    /// zoom, scroll, filters, search text, and the selection and collapsed spans by event id.
+    #[must_use]
+    pub fn reloaded(self, mut model: SessionModel, rule: SlowRule<'_>) -> Self {
+        let SessionScreen { model: old, gantt, tree, detail_view, min_duration_text, threshold_text } = self;
+        model.keep_place_of(old);
+        model.rebuild(rule);
+        SessionScreen { model, gantt, tree, detail_view, min_duration_text, threshold_text }
+    }
+}
+
+/// What the session screen shows besides the session.
+pub struct SessionInput<'a> {
+    pub show_summary: bool,
+    pub show_detail: bool,
+    pub show_tree: bool,
+    /// The file-wide p95s, for the slow note.
+    pub slow: Option<&'a SlowIndex>,
+    pub detail_loading: bool,
+    pub error: Option<&'a str>,
+    pub opening: Option<&'a Path>,
+    pub theme: &'a Theme,
+}
+
+/// The time "now" on the session's axis, while the session runs (its open spans grow to it).
+fn now_on_axis(model: &SessionModel) -> Option<f64> {
+    let running = model.session.data.row.status == "running";
+    let origin = model.session.timeline.origin?;
+    let now = crate::time::Timestamp::from_chrono(chrono::Utc::now())?;
+    let now_ms = now.ms_since(origin);
+    // A "running" session silent for an hour is stale, not live: don't stretch it to now.
+    let fresh = now_ms - model.session.timeline.end_ms < 3_600_000.0;
+    (running && fresh).then_some(now_ms)
+}
+
+/// Draws the session screen.
+pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_>) -> Vec<Command> {
+    let theme = input.theme;
+    let now_ms = now_on_axis(&screen.model);
+    if now_ms.is_some() {
+        ui.ctx().request_repaint_after(Duration::from_secs(1));
+    }
+    let mut commands = Vec::new();
+    let SessionScreen { model, gantt, tree, detail_view, min_duration_text, threshold_text } = screen;
+    if input.show_summary {
+        egui::Panel::right("summary-panel").default_size(360.0).resizable(true).show(ui, |ui| {
+            egui::ScrollArea::vertical().id_salt("summary-scroll").show(ui, |ui| {
+                for a in aggregates::ui(ui, &model.session, theme, now_ms) {
+                    commands.push(match a {
+                        AggregateAction::Focus(span) => Command::SelectSpan { span, scroll: true, zoom: true },
+                        AggregateAction::Copy { text, what } => Command::CopyText { text, what },
+                    });
+                }
+            });
+        });
+    }
+    if input.show_detail {
+        egui::Panel::bottom("detail-panel").default_size(260.0).min_size(120.0).resizable(true).show(ui, |ui| {
+            egui::ScrollArea::vertical().id_salt("detail-scroll").auto_shrink(false).show(ui, |ui| {
+                ui.style_mut().interaction.selectable_labels = true;
+                commands.extend(detail_ui(ui, model, detail_view, input));
+            });
+        });
+    }
+    egui::Panel::top("session-toolbar").show(ui, |ui| {
+        let row = &model.session.data.row;
+        if session_header::ui(ui, row, theme) == Some(HeaderAction::CopyTask) {
+            commands.push(Command::CopyText { text: row.task.clone(), what: "the task".to_owned() });
+        }
+        ui.horizontal_wrapped(|ui| {
+            commands.extend(toolbar_ui(ui, model, min_duration_text, threshold_text, theme));
+        });
+    });
+    let rows_input = RowsInput {
+        session: &model.session,
+        rows: &model.rows,
+        collapsed: &model.collapsed,
+        selected: model.selected,
+        hits: &model.search.hits,
+        slow: &model.slow,
+        now_ms,
+        theme,
+    };
+    let mut row_actions = Vec::new();
+    if input.show_tree {
+        egui::Panel::left("tree-panel").default_size(340.0).resizable(true).show(ui, |ui| {
+            row_actions.extend(tree.ui(ui, &rows_input));
+        });
+    }
+    egui::CentralPanel::default_margins().show(ui, |ui| {
+        error_line(ui, input.error, input.opening, theme);
+        row_actions.extend(gantt.ui(ui, &rows_input));
+    });
+    commands.extend(row_actions.into_iter().map(|a| match a {
+        RowAction::Select(span) => Command::SelectSpan { span, scroll: true, zoom: false },
+        RowAction::ToggleCollapse(span) => Command::ToggleCollapse(span),
+        RowAction::ZoomTo(span) => Command::ZoomTo(span),
+    }));
+    commands
+}
+
+/// The detail panel: the selected trace, its partner, and why it is slow.
+fn detail_ui(ui: &mut egui::Ui, model: &SessionModel, view: &mut DetailView, input: &SessionInput<'_>) -> Vec<Command> {
+    let theme = input.theme;
+    let Some((index, event)) = model.detail_event.and_then(|e| model.session.data.events.get(e).map(|ev| (e, ev)))
+    else {
+        ui.label(RichText::new("Select a bar or a tree row to see its trace.").color(theme.muted));
+        return Vec::new();
+    };
+    let timeline = &model.session.timeline;
+    let events = &model.session.data.events;
+    let span = timeline.span_for_event(index).and_then(|s| timeline.spans.get(s));
+    let partner = span.and_then(|s| {
+        let other = if s.event == index { s.end_event? } else { s.event };
+        events.get(other).map(|e| (other, e))
+    });
+    let slow_note = timeline
+        .span_for_event(index)
+        .filter(|&s| model.slow.get(s).copied().unwrap_or(false))
+        .and_then(|s| timeline.spans.get(s))
+        .map(|s| {
+            let tool = span_tool(s, events).unwrap_or("tool");
+            match input.slow.and_then(|i| i.p95_by_tool.get(tool)) {
+                Some(p) => format!(
+                    "Slow: {} for {}, above its p95 of {} across the file",
+                    format_duration_ms(s.duration_ms()),
+                    one_line(tool),
+                    format_duration_ms(*p)
+                ),
+                None => format!("Slow: {}", format_duration_ms(s.duration_ms())),
+            }
+        });
+    let detail_input = DetailInput {
+        event_index: index,
+        event,
+        partner,
+        detail: model.detail.as_ref().filter(|d| d.id == event.id),
+        loading: input.detail_loading,
+        slow_note,
+        theme,
+    };
+    view.ui(ui, &detail_input)
+        .into_iter()
+        .map(|a| match a {
+            DetailAction::Copy { text, what } => Command::CopyText { text, what },
+            DetailAction::ShowEvent(e) => Command::ShowEvent(e),
+        })
+        .collect()
+}
+
+/// The toolbar: search, filters, zoom, expand and collapse. Filter changes become commands;
+/// only the text boxes' own text changes here.
+fn toolbar_ui(
+    ui: &mut egui::Ui,
+    model: &mut SessionModel,
+    min_duration_text: &mut String,
+    threshold_text: &mut String,
+    theme: &Theme,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let search = ui.add(
+        egui::TextEdit::singleline(&mut model.search.text)
+            .id(egui::Id::unique(SEARCH_ID))
+            .hint_text("Search type, data, raw I/O ( / )")
+            .desired_width(220.0),
+    );
+    if search.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter)) {
+        commands.push(Command::Search);
+    }
+    if ui.button("Search").clicked() {
+        commands.push(Command::Search);
+    }
+    let model = &*model;
+    if model.search.searched.is_some() {
+        let n = model.search.hit_count;
+        ui.label(if n == 1 { "1 hit".to_owned() } else { format!("{n} hits") });
+        if ui.small_button("▲").on_hover_text("Previous hit").clicked() {
+            commands.push(Command::PrevHit);
+        }
+        if ui.small_button("▼").on_hover_text("Next hit").clicked() {
+            commands.push(Command::NextHit);
+        }
+        let mut only = model.search.only_matches;
+        if ui.checkbox(&mut only, "Only matches").changed() {
+            commands.push(Command::SetOnlyMatches(only));
+        }
+    }
+    ui.separator();
+    let mut filter = model.filter.clone();
+    let mut changed = false;
+    let types = if filter.kinds.is_empty() { "All types".to_owned() } else { format!("{} types", filter.kinds.len()) };
+    ui.menu_button(types, |ui| {
+        if ui.button("All types").clicked() {
+            filter.kinds.clear();
+            changed = true;
+        }
+        for kind in model.session.summary.event_counts.keys() {
+            let mut on = filter.kinds.contains(kind);
+            if ui.checkbox(&mut on, one_line(kind)).changed() {
+                if on {
+                    filter.kinds.insert(kind.clone());
+                } else {
+                    filter.kinds.remove(kind);
+                }
+                changed = true;
+            }
+        }
+    });
+    changed |= ui.checkbox(&mut filter.errors_only, "Errors only").changed();
+    changed |= ui.checkbox(&mut filter.slow_only, "Slow only").changed();
+    let min_label = ui.label("Min ms:");
+    let min_edit = ui.add(egui::TextEdit::singleline(min_duration_text).desired_width(50.0));
+    if min_edit.labelled_by(min_label.id).changed() {
+        filter.min_duration_ms = min_duration_text.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+        changed = true;
+    }
+    if changed {
+        commands.push(Command::SetFilter(filter));
+    }
+    let slow_label = ui.label("Slow above ms:").on_hover_text("Also count as slow any call longer than this");
+    let slow_edit = ui.add(egui::TextEdit::singleline(threshold_text).desired_width(50.0));
+    if slow_edit.labelled_by(slow_label.id).changed() {
+        let threshold = threshold_text.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+        commands.push(Command::SetSlowThreshold(threshold));
+    }
+    ui.separator();
+    if ui.button("Fit").on_hover_text("Show the whole session (double-click the chart)").clicked() {
+        commands.push(Command::Fit);
+    }
+    if let Some(sel) = model.selected
+        && ui.button("Zoom to selection").clicked()
+    {
+        commands.push(Command::ZoomTo(sel));
+    }
+    if ui.button("Expand all").clicked() {
+        commands.push(Command::ExpandAll);
+    }
+    if ui.button("Collapse all").clicked() {
+        commands.push(Command::CollapseAll);
+    }
+    ui.label(
+        RichText::new(format!("{} of {} rows", model.rows.len(), model.session.timeline.spans.len()))
+            .color(theme.muted),
+    );
+    commands
+}

@@ -1,0 +1,99 @@
+//! What the app saves between runs: user settings, never database contents.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Anchor;
+use crate::ui::sessions_table::Sort;
+
+/// Key under which [`State`] is saved in eframe storage.
+pub const STATE_KEY: &str = "trace-inspector-state";
+/// Recent files kept.
+pub(super) const RECENT_KEPT: usize = 10;
+
+/// Light, dark, or whatever the system says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThemeChoice {
+    #[default]
+    System,
+    Dark,
+    Light,
+}
+
+/// What survives a restart. Never database contents. Each setting has its only home here:
+/// the views show it and change it through commands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    pub recent: Vec<PathBuf>,
+    pub sort: Sort,
+    pub theme: ThemeChoice,
+    pub anchor: Anchor,
+    /// A call slower than this is slow whatever its tool's p95.
+    pub slow_threshold_ms: Option<f64>,
+    pub show_tree: bool,
+    pub show_summary: bool,
+    pub show_detail: bool,
+    /// The file-wide model table beside the sessions.
+    pub show_models: bool,
+    /// Keep the newest events in view while the file grows.
+    pub follow: bool,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            recent: Vec::new(),
+            sort: Sort::default(),
+            theme: ThemeChoice::System,
+            anchor: Anchor::Auto,
+            slow_threshold_ms: None,
+            show_tree: true,
+            show_summary: true,
+            show_detail: true,
+            show_models: true,
+            follow: false,
+        }
+    }
+}
+
+impl State {
+    /// Puts a file first in the recent list.
+    pub(super) fn remember(&mut self, path: PathBuf) {
+        self.recent.retain(|p| p != &path);
+        self.recent.insert(0, path);
+        self.recent.truncate(RECENT_KEPT);
+    }
+}
+
+/// A panel the user can show or hide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    Tree,
+    Summary,
+    Detail,
+    Models,
+}
+
+impl State {
+    /// Whether a panel shows.
+    #[must_use]
+    pub fn shows(&self, panel: Panel) -> bool {
+        match panel {
+            Panel::Tree => self.show_tree,
+            Panel::Summary => self.show_summary,
+            Panel::Detail => self.show_detail,
+            Panel::Models => self.show_models,
+        }
+    }
+
+    pub(super) fn set_shown(&mut self, panel: Panel, shown: bool) {
+        match panel {
+            Panel::Tree => self.show_tree = shown,
+            Panel::Summary => self.show_summary = shown,
+            Panel::Detail => self.show_detail = shown,
+            Panel::Models => self.show_models = shown,
+        }
+    }
+}
