@@ -17,8 +17,9 @@ use crate::analysis::{self, Anchor};
 use crate::demo::{self, DemoConfig};
 use crate::export::{Export as _, json, markdown, text};
 use crate::format::{format_cost, format_count, format_duration_ms};
+use crate::ids;
 use crate::model::{ModelUsage, SearchQuery, SessionRow, Warning};
-use crate::store::{Store, display_session_id};
+use crate::store::Store;
 use crate::terminal::{self, TerminalWriter, one_line};
 use crate::writer;
 
@@ -455,7 +456,7 @@ fn write_sessions_table(out: &mut dyn io::Write, sessions: &[SessionRow]) -> io:
             format_count(s.total_tokens),
             format_cost(s.total_cost_usd),
             s.error_count,
-            one_line(display_session_id(&s.id)),
+            one_line(ids::shown(&s.id)),
             one_line(&s.task)
         )?;
     }

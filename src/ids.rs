@@ -174,6 +174,13 @@ fn escape_at(after: &[u8]) -> Option<(Escaped, usize)> {
     }
 }
 
+/// How the lists show a session id: the NULL session (traces without a session id, listed
+/// under the empty id) has a name of its own.
+#[must_use]
+pub fn shown(id: &str) -> &str {
+    if id.is_empty() { "(no session id)" } else { id }
+}
+
 /// What an id or a prefix of one, as a user gives it, picks among ids as printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pick<'a> {

@@ -42,35 +42,24 @@ impl Default for SessionSort {
     }
 }
 
-/// Compares two sessions by `sort`. A session without a value for the key (a running
-/// session's duration, a session without a readable start) comes last in both directions;
-/// ties fall back to newest first. `slow_of` counts a session's slow calls.
+/// Compares two sessions by `sort`; ties fall back to newest first. A session without a value
+/// for the key (a running session's duration, a session without a readable start) counts as
+/// the least. `slow_of` counts a session's slow calls.
 pub fn compare(x: &SessionRow, y: &SessionRow, sort: SessionSort, slow_of: &dyn Fn(&SessionRow) -> u64) -> Ordering {
-    let by = |o: Ordering| if sort.ascending { o } else { o.reverse() };
-    let missing_last = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) => by(a.total_cmp(&b)),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    };
     let o = match sort.key {
-        SessionKey::Started => match (x.started.is_some(), y.started.is_some()) {
-            (true, true) => by(x.started.cmp(&y.started)),
-            (true, false) => Ordering::Less,
-            (false, true) => Ordering::Greater,
-            (false, false) => by(x.started_at.cmp(&y.started_at)),
-        },
-        SessionKey::Task => by(x.task.to_lowercase().cmp(&y.task.to_lowercase())),
-        SessionKey::Status => by(x.status.cmp(&y.status)),
-        SessionKey::Events => by(x.event_count.cmp(&y.event_count)),
-        SessionKey::Duration => missing_last(x.duration_ms, y.duration_ms),
-        SessionKey::TokensIn => by(x.total_input_tokens.cmp(&y.total_input_tokens)),
-        SessionKey::TokensOut => by(x.total_output_tokens.cmp(&y.total_output_tokens)),
-        SessionKey::Tokens => by(x.total_tokens.cmp(&y.total_tokens)),
-        SessionKey::Cost => by(x.total_cost_usd.total_cmp(&y.total_cost_usd)),
-        SessionKey::Errors => by(x.error_count.cmp(&y.error_count)),
-        SessionKey::Slow => by(slow_of(x).cmp(&slow_of(y))),
+        SessionKey::Started => x.started.cmp(&y.started).then_with(|| x.started_at.cmp(&y.started_at)),
+        SessionKey::Task => x.task.to_lowercase().cmp(&y.task.to_lowercase()),
+        SessionKey::Status => x.status.cmp(&y.status),
+        SessionKey::Events => x.event_count.cmp(&y.event_count),
+        SessionKey::Duration => x.duration_ms.unwrap_or(-1.0).total_cmp(&y.duration_ms.unwrap_or(-1.0)),
+        SessionKey::TokensIn => x.total_input_tokens.cmp(&y.total_input_tokens),
+        SessionKey::TokensOut => x.total_output_tokens.cmp(&y.total_output_tokens),
+        SessionKey::Tokens => x.total_tokens.cmp(&y.total_tokens),
+        SessionKey::Cost => x.total_cost_usd.total_cmp(&y.total_cost_usd),
+        SessionKey::Errors => x.error_count.cmp(&y.error_count),
+        SessionKey::Slow => slow_of(x).cmp(&slow_of(y)),
     };
+    let o = if sort.ascending { o } else { o.reverse() };
     o.then_with(|| y.started.cmp(&x.started)).then_with(|| y.started_at.cmp(&x.started_at))
 }
 
@@ -131,16 +120,16 @@ mod tests {
     }
 
     #[test]
-    fn newest_first_by_default_and_unreadable_starts_last() {
+    fn newest_first_by_default_and_unreadable_starts_count_as_least() {
         assert_eq!(ids(&rows(), SessionSort::default()), ["run", "b", "a", "none"]);
-        assert_eq!(ids(&rows(), SessionSort { key: SessionKey::Started, ascending: true }), ["a", "b", "run", "none"]);
+        assert_eq!(ids(&rows(), SessionSort { key: SessionKey::Started, ascending: true }), ["none", "a", "b", "run"]);
     }
 
     #[test]
-    fn running_sessions_sort_last_by_duration_both_ways() {
+    fn a_running_sessions_duration_counts_as_least() {
         let up = SessionSort { key: SessionKey::Duration, ascending: true };
         let down = SessionSort { key: SessionKey::Duration, ascending: false };
-        assert_eq!(ids(&rows(), up), ["b", "none", "a", "run"]);
+        assert_eq!(ids(&rows(), up), ["run", "b", "none", "a"]);
         assert_eq!(ids(&rows(), down), ["a", "none", "b", "run"]);
     }
 

@@ -12,6 +12,25 @@ use serde::Serialize;
 
 use crate::time::Timestamp;
 
+/// Columns of `agent_traces` the reference writer creates (the ones this program reads), in schema order.
+pub const TRACE_COLUMNS: [&str; 15] = [
+    "id",
+    "session_id",
+    "type",
+    "timestamp",
+    "duration_ms",
+    "parent_trace_id",
+    "data",
+    "input_tokens",
+    "output_tokens",
+    "model_used",
+    "provider_used",
+    "cost_usd",
+    "raw_input",
+    "raw_output",
+    "created_at",
+];
+
 /// A problem with the data that did not stop reading it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Warning {

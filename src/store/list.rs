@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use rusqlite::params_from_iter;
 
 use crate::error::StoreError;
+use crate::ids;
 use crate::model::{ModelUsage, SessionList, SessionRow, Warning};
 use crate::time;
 
+use super::Store;
 use super::queries::{key_filter, key_param};
 use super::sums::{TraceAggregate, finite_sql, whole_number_sql};
 use super::values::{count_value, float_value, key_value, sum_value, text_value, time_of};
-use super::{Store, display_session_id};
 
 impl Store {
     /// All sessions with their aggregates, newest first. Sessions named only by traces (no
@@ -108,7 +109,7 @@ impl Store {
                         warnings.push(Warning::general(format!(
                             "{} traces name session '{}', which has no session row",
                             agg.event_count,
-                            display_session_id(&agg.session_id)
+                            ids::shown(&agg.session_id)
                         )));
                     }
                     index.insert(agg.session_id.clone(), sessions.len());

@@ -22,7 +22,6 @@ mod schema;
 mod sums;
 mod values;
 
-pub use schema::TRACE_COLUMNS;
 pub use values::MAX_DURATION_MS;
 
 use std::path::{Path, PathBuf};
@@ -31,7 +30,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use crate::error::StoreError;
-use crate::model::{FileInfo, TraceEvent};
+use crate::model::{FileInfo, TRACE_COLUMNS, TraceEvent};
 
 use open::{PrivateCopy, map_sqlite, open_read_only, resolve};
 use registry::Held;
@@ -94,12 +93,6 @@ pub struct ChangeToken {
     data_version: Option<i64>,
     file: Option<(u64, Option<std::time::SystemTime>)>,
     wal: Option<(u64, Option<std::time::SystemTime>)>,
-}
-
-/// How the lists show the session id "" (traces with a NULL session id).
-#[must_use]
-pub fn display_session_id(id: &str) -> &str {
-    if id.is_empty() { "(no session id)" } else { id }
 }
 
 /// Sorts events by parsed time; events without one keep their stored order after the rest.

@@ -3,28 +3,11 @@
 use std::collections::HashMap;
 
 use crate::error::StoreError;
+use crate::model::TRACE_COLUMNS;
 
 use super::Store;
 use super::values::lossy;
 
-/// Columns of `agent_traces` this reader understands, in schema order.
-pub const TRACE_COLUMNS: [&str; 15] = [
-    "id",
-    "session_id",
-    "type",
-    "timestamp",
-    "duration_ms",
-    "parent_trace_id",
-    "data",
-    "input_tokens",
-    "output_tokens",
-    "model_used",
-    "provider_used",
-    "cost_usd",
-    "raw_input",
-    "raw_output",
-    "created_at",
-];
 pub(super) const REQUIRED_TRACE_COLUMNS: [&str; 4] = ["id", "session_id", "type", "timestamp"];
 /// Columns holding ids, shown in their printed form (see [`ids`]).
 pub(super) const ID_COLUMNS: [&str; 3] = ["id", "session_id", "parent_trace_id"];

@@ -136,7 +136,7 @@ impl DetailView {
                 // Columns the event list does not carry (created_at, extra columns).
                 for f in &d.fields {
                     // created_at and any extra columns: the rest is shown above or below.
-                    let shown_elsewhere = crate::store::TRACE_COLUMNS
+                    let shown_elsewhere = crate::model::TRACE_COLUMNS
                         .iter()
                         .any(|k| *k != "created_at" && k.eq_ignore_ascii_case(&f.name));
                     if shown_elsewhere {

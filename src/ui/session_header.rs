@@ -2,8 +2,8 @@
 
 use egui::{Label, RichText};
 
+use crate::ids;
 use crate::model::SessionRow;
-use crate::store::display_session_id;
 use crate::ui::text::{line_galley, one_line, value_line};
 use crate::ui::theme::Theme;
 
@@ -29,7 +29,7 @@ pub fn ui(ui: &mut egui::Ui, row: &SessionRow, theme: &Theme) -> Option<HeaderAc
             line_galley(ui, RichText::new(one_line(&row.status)).color(theme.status(&row.status)), total * SIDE_SHARE);
         let id = line_galley(
             ui,
-            RichText::new(one_line(display_session_id(&row.id))).monospace().color(theme.muted),
+            RichText::new(one_line(ids::shown(&row.id))).monospace().color(theme.muted),
             total * SIDE_SHARE,
         );
         let task_width = total - status.size().x - id.size().x - 2.0 * spacing;

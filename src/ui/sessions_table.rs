@@ -5,9 +5,10 @@ use egui_extras::{Column, TableBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::SlowIndex;
+use crate::analysis::sessions::{self, SessionKey, SessionSort};
 use crate::format::{format_cost, format_count, format_duration_ms};
+use crate::ids;
 use crate::model::SessionRow;
-use crate::store::display_session_id;
 use crate::ui::text::{line, one_line, one_line_max};
 use crate::ui::theme::Theme;
 
@@ -142,7 +143,26 @@ pub struct SessionsTable {
     scroll_to_cursor: bool,
 }
 
-/// Sorts the sessions by a column; ties fall back to newest first.
+impl SortColumn {
+    /// The core's sort key for this column.
+    #[must_use]
+    pub fn key(self) -> SessionKey {
+        match self {
+            SortColumn::Started => SessionKey::Started,
+            SortColumn::Task => SessionKey::Task,
+            SortColumn::Status => SessionKey::Status,
+            SortColumn::Events => SessionKey::Events,
+            SortColumn::Duration => SessionKey::Duration,
+            SortColumn::TokensIn => SessionKey::TokensIn,
+            SortColumn::TokensOut => SessionKey::TokensOut,
+            SortColumn::Cost => SessionKey::Cost,
+            SortColumn::Errors => SessionKey::Errors,
+            SortColumn::Slow => SessionKey::Slow,
+        }
+    }
+}
+
+/// The sessions shown, in the table's order: the list's one rule ([`sessions::sorted_indices`]).
 #[must_use]
 pub fn sorted_indices(
     rows: &[SessionRow],
@@ -151,33 +171,13 @@ pub fn sorted_indices(
     filter: &str,
     status: Option<&str>,
 ) -> Vec<usize> {
-    let needle = filter.trim().to_lowercase();
-    let mut order: Vec<usize> = (0..rows.len())
-        .filter(|&i| {
-            let r = &rows[i];
-            (needle.is_empty() || r.task.to_lowercase().contains(&needle) || r.id.to_lowercase().contains(&needle))
-                && status.is_none_or(|s| r.status == s)
-        })
-        .collect();
-    let slow_of = |r: &SessionRow| slow.and_then(|s| s.slow_by_session.get(&r.id)).copied().unwrap_or(0);
-    order.sort_by(|&a, &b| {
-        let (x, y) = (&rows[a], &rows[b]);
-        let o = match sort.column {
-            SortColumn::Started => x.started.cmp(&y.started).then_with(|| x.started_at.cmp(&y.started_at)),
-            SortColumn::Task => x.task.to_lowercase().cmp(&y.task.to_lowercase()),
-            SortColumn::Status => x.status.cmp(&y.status),
-            SortColumn::Events => x.event_count.cmp(&y.event_count),
-            SortColumn::Duration => x.duration_ms.unwrap_or(-1.0).total_cmp(&y.duration_ms.unwrap_or(-1.0)),
-            SortColumn::TokensIn => x.total_input_tokens.cmp(&y.total_input_tokens),
-            SortColumn::TokensOut => x.total_output_tokens.cmp(&y.total_output_tokens),
-            SortColumn::Cost => x.total_cost_usd.total_cmp(&y.total_cost_usd),
-            SortColumn::Errors => x.error_count.cmp(&y.error_count),
-            SortColumn::Slow => slow_of(x).cmp(&slow_of(y)),
-        };
-        let o = if sort.ascending { o } else { o.reverse() };
-        o.then_with(|| y.started.cmp(&x.started)).then(a.cmp(&b))
-    });
-    order
+    sessions::sorted_indices(
+        rows,
+        slow,
+        SessionSort { key: sort.column.key(), ascending: sort.ascending },
+        filter,
+        status,
+    )
 }
 
 impl SessionsTable {
@@ -305,7 +305,7 @@ impl SessionsTable {
                         ui.label(RichText::new(started).monospace());
                     });
                     row.col(|ui| {
-                        let id = one_line(display_session_id(&r.id));
+                        let id = one_line(ids::shown(&r.id));
                         let task = if r.task.is_empty() { id.clone() } else { one_line(&r.task) };
                         let label = line(ui, task, f32::INFINITY).show_tooltip_when_elided(false);
                         ui.add(label).on_hover_text(format!("{}\n{id}", one_line(&r.task)));
