@@ -85,6 +85,9 @@ impl TraceApp {
                     }
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui.button("?").on_hover_text("Keys (? or F1)").clicked() {
+                        commands.push(Command::ToggleHelp);
+                    }
                     let mut theme = self.state.theme;
                     egui::ComboBox::new("theme", "Theme")
                         .selected_text(match theme {
@@ -204,6 +207,21 @@ impl TraceApp {
             });
         });
         commands
+    }
+
+    /// The keys overlay.
+    pub(super) fn help_ui(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_help;
+        egui::Window::new("Keys").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+            egui::Grid::new("keys-grid").num_columns(2).striped(true).show(ui, |ui| {
+                for (keys, what) in super::input::KEYS {
+                    ui.label(RichText::new(keys).monospace());
+                    ui.label(what);
+                    ui.end_row();
+                }
+            });
+        });
+        self.show_help = open;
     }
 
     pub(super) fn toasts_ui(&mut self, ctx: &egui::Context) {

@@ -50,6 +50,8 @@ pub enum Command {
     ExpandAll,
     CollapseAll,
     ZoomTo(usize),
+    /// Zoom the chart about the middle of its view: above 1 in, below 1 out.
+    ZoomChart(f64),
     Fit,
     Copy(CopyWhat),
     CopyText {
@@ -71,6 +73,9 @@ pub enum Command {
     SetTheme(ThemeChoice),
     ShowPanel(Panel, bool),
     SetFollow(bool),
+    /// The size of the whole interface, 0.5 to 3.
+    SetUiScale(f32),
+    ToggleHelp,
     ForgetRecent(PathBuf),
     CancelLoad,
 }
@@ -157,6 +162,12 @@ impl TraceApp {
                     view.gantt.zoom_to_span(s);
                 }
             }
+            Command::ZoomChart(factor) => {
+                if let Some(view) = self.session.as_mut() {
+                    let (start, end) = view.gantt.view_range_ms();
+                    view.gantt.zoom_by(factor, (start + end) / 2.0);
+                }
+            }
             Command::Fit => {
                 if let Some(view) = self.session.as_mut() {
                     view.gantt.fit();
@@ -221,6 +232,11 @@ impl TraceApp {
             }
             Command::ShowPanel(panel, shown) => self.state.set_shown(panel, shown),
             Command::SetFollow(on) => self.state.follow = on,
+            Command::SetUiScale(scale) => {
+                self.state.ui_scale = scale.clamp(0.5, 3.0);
+                ctx.set_zoom_factor(self.state.ui_scale);
+            }
+            Command::ToggleHelp => self.show_help = !self.show_help,
             Command::ForgetRecent(path) => self.state.recent.retain(|p| p != &path),
             Command::CancelLoad => {
                 self.jobs.cancel(JobKind::Open);

@@ -9,6 +9,29 @@ use super::command::{COPY_SUMMARY, Command, CopyWhat};
 use super::screens::session::SEARCH_ID;
 use super::{Screen, TraceApp};
 
+/// How much one Ctrl+plus zooms the chart in.
+const CHART_ZOOM_STEP: f64 = 1.5;
+
+/// The keys, as the help overlay lists them.
+pub const KEYS: [(&str, &str); 16] = [
+    ("↑ ↓  or  j k", "previous / next row"),
+    ("← →", "collapse / expand the selected node"),
+    ("Enter", "open the session; in a session, zoom to the selection"),
+    ("Esc", "leave a text field or close a popup; else go back"),
+    ("/", "search this session"),
+    ("Enter / Shift+Enter in search", "next / previous hit"),
+    ("Ctrl + plus / minus", "zoom the chart in / out"),
+    ("+  −  (over the chart)", "zoom the chart at the pointer"),
+    ("Ctrl + wheel, pinch", "zoom the chart at the pointer"),
+    ("Double-click the chart", "fit the whole session"),
+    ("Ctrl+Shift+C", "copy the session summary (Markdown)"),
+    ("Ctrl+O", "open a file"),
+    ("F5", "reload"),
+    ("Ctrl + Alt + plus / minus / 0", "interface size"),
+    ("? or F1", "this help"),
+    ("Drop a file", "open it"),
+];
+
 impl TraceApp {
     pub(super) fn handle_input(&mut self, ctx: &egui::Context) {
         let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_owned()).collect());
@@ -24,20 +47,56 @@ impl TraceApp {
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F5)) {
             self.commands.push(Command::Reload);
         }
-        let typing = ctx.text_edit_focused();
-        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
+        let scale = self.state.ui_scale;
+        let ui_zoom = Modifiers::COMMAND | Modifiers::ALT;
+        if ctx.input_mut(|i| i.consume_key(ui_zoom, Key::Plus) || i.consume_key(ui_zoom, Key::Equals)) {
+            self.commands.push(Command::SetUiScale(scale + 0.1));
+        }
+        if ctx.input_mut(|i| i.consume_key(ui_zoom, Key::Minus)) {
+            self.commands.push(Command::SetUiScale(scale - 0.1));
+        }
+        if ctx.input_mut(|i| i.consume_key(ui_zoom, Key::Num0)) {
+            self.commands.push(Command::SetUiScale(1.0));
+        }
+        // egui drops a text field's focus on Esc when the pass begins, before this runs: a field
+        // focused at the end of the last frame still counts as being typed in.
+        let typing = ctx.text_edit_focused() || self.typing_last_frame;
+        // An open popup (a dropdown, a menu) closes on Esc by itself: the key is left to it.
+        if !egui::Popup::is_any_open(ctx) && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
             if typing {
                 ctx.memory_mut(|m| {
                     if let Some(id) = m.focused() {
                         m.surrender_focus(id);
                     }
                 });
+            } else if self.show_help {
+                self.show_help = false;
             } else {
                 self.commands.push(Command::Back);
             }
         }
-        if typing || self.screen != Screen::Session {
+        if typing {
             return;
+        }
+        if ctx.input_mut(|i| {
+            i.consume_key(Modifiers::SHIFT, Key::Questionmark)
+                || i.consume_key(Modifiers::NONE, Key::Questionmark)
+                || i.consume_key(Modifiers::NONE, Key::F1)
+        }) {
+            ctx.input_mut(|i| i.events.retain(|e| !matches!(e, egui::Event::Text(t) if t == "?")));
+            self.commands.push(Command::ToggleHelp);
+        }
+        if self.screen != Screen::Session {
+            return;
+        }
+        // The chart's zoom keys are the ones people try first; the interface's size has its own.
+        if ctx.input_mut(|i| {
+            i.consume_key(Modifiers::COMMAND, Key::Plus) || i.consume_key(Modifiers::COMMAND, Key::Equals)
+        }) {
+            self.commands.push(Command::ZoomChart(CHART_ZOOM_STEP));
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::Minus)) {
+            self.commands.push(Command::ZoomChart(1.0 / CHART_ZOOM_STEP));
         }
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Slash)) {
             // The same key press also arrives as the text "/": it must not land in the box.

@@ -78,6 +78,10 @@ pub struct TraceApp {
     demo_path: PathBuf,
     load_started: Option<Instant>,
     theme: Theme,
+    /// The keys overlay (`?`).
+    pub show_help: bool,
+    /// A text field had the keyboard at the end of the last frame.
+    typing_last_frame: bool,
 }
 
 impl TraceApp {
@@ -112,7 +116,12 @@ impl TraceApp {
             demo_path: std::env::temp_dir().join("trace-inspector-demo").join("agent_traces.db"),
             load_started: None,
             theme: Theme::new(true),
+            show_help: false,
+            typing_last_frame: false,
         };
+        // Ctrl+plus and Ctrl+minus zoom the chart; the interface's size has its own keys.
+        ctx.options_mut(|o| o.zoom_with_keyboard = false);
+        ctx.set_zoom_factor(app.state.ui_scale.clamp(0.5, 3.0));
         app.apply_theme(ctx);
         setup_fonts(ctx);
         if args.demo {
@@ -156,8 +165,10 @@ impl TraceApp {
         commands.extend(self.status_bar(ui));
         commands.extend(self.screen_ui(ui));
         self.commands.extend(commands);
+        self.help_ui(&ctx);
         self.toasts_ui(&ctx);
         self.run_commands(&ctx);
+        self.typing_last_frame = ctx.text_edit_focused();
         if !self.jobs.is_idle() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }

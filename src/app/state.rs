@@ -39,6 +39,8 @@ pub struct State {
     pub show_models: bool,
     /// Keep the newest events in view while the file grows.
     pub follow: bool,
+    /// The size of the whole interface (Ctrl+Alt+plus / minus / 0).
+    pub ui_scale: f32,
 }
 
 impl Default for State {
@@ -54,6 +56,7 @@ impl Default for State {
             show_detail: true,
             show_models: true,
             follow: false,
+            ui_scale: 1.0,
         }
     }
 }

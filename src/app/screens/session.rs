@@ -236,7 +236,16 @@ fn toolbar_ui(
             .desired_width(220.0),
     );
     if search.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter)) {
-        commands.push(Command::Search);
+        // Enter runs a new search, then steps through its hits (Shift+Enter back), the box
+        // keeping the focus as in a browser's find bar.
+        let same = model.search.searched.as_deref() == Some(model.search.text.trim());
+        let back = ui.input(|i| i.modifiers.shift);
+        commands.push(match (same, back) {
+            (true, false) => Command::NextHit,
+            (true, true) => Command::PrevHit,
+            (false, _) => Command::Search,
+        });
+        search.request_focus();
     }
     if ui.button("Search").clicked() {
         commands.push(Command::Search);
