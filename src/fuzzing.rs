@@ -136,7 +136,7 @@ pub fn spans(bytes: &[u8]) {
         .filter_map(|e| {
             Some(ToolDuration {
                 session_id: Arc::clone(&session),
-                tool: e.info.tool.as_deref().unwrap_or_default().into(),
+                tool: e.info.tool.clone(),
                 duration_ms: e.duration_ms?,
             })
         })

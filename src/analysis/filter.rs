@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 
 use crate::analysis::slow::SlowIndex;
-use crate::analysis::timeline::{Span, SpanKind, Timeline};
+use crate::analysis::timeline::{Span, Timeline};
+use crate::analysis::tools::tool_call;
 use crate::model::TraceEvent;
 
 /// What to keep. An empty filter keeps everything.
@@ -57,21 +58,12 @@ impl SpanFilter {
     }
 }
 
-/// The tool name of a span, from its first or completing event.
-#[must_use]
-pub fn span_tool<'a>(span: &Span, events: &'a [TraceEvent]) -> Option<&'a str> {
-    let first = events.get(span.event).and_then(|e| e.info.tool.as_deref());
-    first.or_else(|| span.end_event.and_then(|e| events.get(e)).and_then(|e| e.info.tool.as_deref()))
-}
-
 /// A finished tool call slower than its tool's file-wide p95 (or than `threshold_ms`).
 #[must_use]
 pub fn is_slow_span(span: &Span, events: &[TraceEvent], slow: &SlowIndex, threshold_ms: Option<f64>) -> bool {
-    if span.kind != SpanKind::Tool && !(span.kind == SpanKind::Error && span_tool(span, events).is_some()) {
-        return false;
-    }
+    let Some(tool) = tool_call(span, events) else { return false };
     if span.open || span.instant || !span.timed {
         return false;
     }
-    slow.is_slow(span_tool(span, events).unwrap_or("(unnamed tool)"), span.duration_ms(), threshold_ms)
+    slow.is_slow(tool, span.duration_ms(), threshold_ms)
 }

@@ -6,6 +6,7 @@ pub mod sessions;
 pub mod slow;
 pub mod summary;
 pub mod timeline;
+pub mod tools;
 
 pub use filter::SpanFilter;
 pub use slow::SlowIndex;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::analysis::quantile_sorted;
+use crate::analysis::tools::tool_name;
 use crate::model::ToolDuration;
 
 /// Per-tool p95 over the file, and how many slow calls each session has.
@@ -21,7 +22,7 @@ impl SlowIndex {
     pub fn from_durations(durations: &[ToolDuration]) -> SlowIndex {
         let mut by_tool: HashMap<&str, Vec<f64>> = HashMap::new();
         for d in durations {
-            by_tool.entry(&*d.tool).or_default().push(d.duration_ms);
+            by_tool.entry(tool_name(d.tool.as_deref())).or_default().push(d.duration_ms);
         }
         let mut p95_by_tool = HashMap::with_capacity(by_tool.len());
         for (tool, mut values) in by_tool {
@@ -32,7 +33,7 @@ impl SlowIndex {
         }
         let mut index = SlowIndex { p95_by_tool, slow_by_session: HashMap::new(), calls: durations.len() };
         for d in durations {
-            if index.is_slow(&d.tool, d.duration_ms, None) {
+            if index.is_slow(tool_name(d.tool.as_deref()), d.duration_ms, None) {
                 // Look up before inserting: a session's id is copied once, not once per call.
                 match index.slow_by_session.get_mut(&*d.session_id) {
                     Some(n) => *n += 1,
@@ -61,7 +62,7 @@ mod tests {
     use super::*;
 
     fn d(session: &str, tool: &str, ms: f64) -> ToolDuration {
-        ToolDuration { session_id: session.into(), tool: tool.into(), duration_ms: ms }
+        ToolDuration { session_id: session.into(), tool: Some(tool.into()), duration_ms: ms }
     }
 
     #[test]
@@ -78,5 +79,16 @@ mod tests {
         assert!(!idx.is_slow("search", 96.0, None));
         assert!(idx.is_slow("search", 50.0, Some(40.0)));
         assert!(!idx.is_slow("unknown", 1e9, None));
+    }
+
+    #[test]
+    fn calls_naming_no_tool_share_the_unnamed_tools_p95() {
+        let mut all: Vec<ToolDuration> =
+            (1..=20).map(|i| ToolDuration { session_id: "a".into(), tool: None, duration_ms: f64::from(i) }).collect();
+        all.push(d("a", "", 1000.0));
+        let idx = SlowIndex::from_durations(&all);
+        assert_eq!(idx.p95_by_tool.get(crate::analysis::tools::UNNAMED_TOOL), Some(&19.0));
+        assert_eq!(idx.p95_by_tool.get(""), Some(&1000.0), "an empty name is its own tool");
+        assert_eq!(idx.slow_by_session.get("a"), Some(&1));
     }
 }

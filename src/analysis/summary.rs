@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::analysis::filter::span_tool;
 use crate::analysis::quantile_sorted;
 use crate::analysis::timeline::{SpanKind, Timeline};
+use crate::analysis::tools::tool_call;
 use crate::model::SessionData;
 
 /// How many of the slowest calls a summary lists.
@@ -192,10 +192,8 @@ pub(crate) fn add_spans(s: &mut Summary, data: &SessionData, timeline: &Timeline
     let mut calls: Vec<(f64, usize)> = Vec::new();
     for (i, span) in timeline.spans.iter().enumerate() {
         let finished = span.timed && !span.open && !span.instant;
-        let tool = span_tool(span, &data.events);
-        let is_tool = span.kind == SpanKind::Tool || (tool.is_some() && span.kind == SpanKind::Error);
-        if is_tool {
-            let name = tool.unwrap_or("(unnamed tool)");
+        let tool = tool_call(span, &data.events);
+        if let Some(name) = tool {
             if !tools.contains_key(name) {
                 tools.insert(name.to_owned(), ToolStats { tool: name.to_owned(), ..ToolStats::default() });
             }
@@ -209,7 +207,7 @@ pub(crate) fn add_spans(s: &mut Summary, data: &SessionData, timeline: &Timeline
                 }
             }
         }
-        if finished && (is_tool || span.kind == SpanKind::Llm) {
+        if finished && (tool.is_some() || span.kind == SpanKind::Llm) {
             calls.push((span.duration_ms(), i));
         }
         if span.failed {

@@ -275,7 +275,8 @@ pub struct SearchQuery {
 pub struct ToolDuration {
     /// Shared by the session's other calls.
     pub session_id: Arc<str>,
-    /// Shared by the tool's other calls.
-    pub tool: Arc<str>,
+    /// The tool the call's data names (shared by the tool's other calls); `None` when it names
+    /// none, and the analysis decides what such a call is called.
+    pub tool: Option<Arc<str>>,
     pub duration_ms: f64,
 }

@@ -412,7 +412,7 @@ impl Store {
                 .and_then(|v| scalar_text(&v));
             out.push(ToolDuration {
                 session_id: shared_key(r, 0, "session_id", &mut notes, &mut sessions).unwrap_or_default(),
-                tool: tools.get(tool.as_deref().unwrap_or("(unnamed tool)")),
+                tool: tool.as_deref().map(|t| tools.get(t)),
                 duration_ms,
             });
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use egui::{Key, RichText};
 
 use crate::analysis::SlowIndex;
-use crate::analysis::filter::span_tool;
+use crate::analysis::tools::span_tool;
 use crate::app::chrome::error_line;
 use crate::app::command::Command;
 use crate::format::format_duration_ms;
