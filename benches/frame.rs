@@ -14,14 +14,16 @@
 use std::time::Instant;
 
 use egui::{Event, Pos2, RawInput, Rect, pos2, vec2};
+use trace_inspector::analysis::rows::visible_rows;
 use trace_inspector::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
 use trace_inspector::demo::{self, DemoConfig};
 use trace_inspector::model::SessionRow;
 use trace_inspector::store::Store;
+use trace_inspector::ui::gantt::GanttView;
+use trace_inspector::ui::rows::RowsInput;
 use trace_inspector::ui::sessions_table::{SessionsTable, Sort};
 use trace_inspector::ui::theme::Theme;
-use trace_inspector::ui::timeline::{GanttView, RowsInput};
-use trace_inspector::ui::tree::{TreeView, visible_rows};
+use trace_inspector::ui::tree::TreeView;
 
 const SPANS: usize = 100_000;
 const SESSIONS: usize = 10_000;

@@ -1,7 +1,14 @@
-//! Pure analysis over loaded events: spans and the parent/child tree, session summaries,
-//! slow-call detection, filters. No SQL and no egui here.
+//! Pure analysis over loaded events: spans and the parent/child tree, the rows shown, session
+//! summaries, tool calls and slow-call detection, filters, idle gaps, overview density and the
+//! time axis. No SQL and no egui here.
 
+pub mod axis;
+pub mod density;
 pub mod filter;
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub mod gaps;
+pub mod rows;
 pub mod sessions;
 pub mod slow;
 pub mod summary;

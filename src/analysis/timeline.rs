@@ -110,6 +110,47 @@ impl Span {
     pub fn descendants(&self, index: usize) -> usize {
         self.subtree_end.saturating_sub(index + 1)
     }
+
+    /// Where the span ends as of `now_ms` (ms from the origin, given while the session runs):
+    /// an open span runs on to now, a closed one ends where it ended.
+    #[must_use]
+    pub fn end_ms_at(&self, now_ms: Option<f64>) -> f64 {
+        match now_ms {
+            Some(now) if self.open => self.end_ms.max(now),
+            _ => self.end_ms,
+        }
+    }
+
+    /// The span's events in `events` (the session's): its first and, for a pair, its
+    /// completing one. Indices past the end are skipped.
+    pub fn events<'e>(&self, events: &'e [TraceEvent]) -> impl Iterator<Item = &'e TraceEvent> {
+        events.get(self.event).into_iter().chain(self.end_event.and_then(|e| events.get(e)))
+    }
+
+    /// Input and output tokens over the span's events, `None` when neither event reports any.
+    #[must_use]
+    pub fn tokens(&self, events: &[TraceEvent]) -> Option<(i64, i64)> {
+        let mut any = false;
+        let (mut input, mut output) = (0i64, 0i64);
+        for e in self.events(events) {
+            any |= e.input_tokens.is_some() || e.output_tokens.is_some();
+            input = input.saturating_add(e.input_tokens.unwrap_or(0));
+            output = output.saturating_add(e.output_tokens.unwrap_or(0));
+        }
+        any.then_some((input, output))
+    }
+
+    /// Cost over the span's events, `None` when neither reports one.
+    #[must_use]
+    pub fn cost_usd(&self, events: &[TraceEvent]) -> Option<f64> {
+        self.events(events).filter_map(|e| e.cost_usd).reduce(|a, b| a + b)
+    }
+
+    /// The model of the span's first event that names one.
+    #[must_use]
+    pub fn model<'e>(&self, events: &'e [TraceEvent]) -> Option<&'e str> {
+        self.events(events).find_map(|e| e.model_used.as_deref())
+    }
 }
 
 /// Spans of one session in tree order, with the anchor used.
@@ -600,6 +641,68 @@ mod tests {
     use super::*;
     use crate::model::{EventInfo, SessionRow};
     use crate::time::parse_text;
+
+    #[test]
+    fn a_span_sums_tokens_and_cost_over_its_two_events() {
+        let mut events = vec![TraceEvent::default(); 3];
+        events[0].input_tokens = Some(100);
+        events[0].cost_usd = Some(0.25);
+        events[0].model_used = Some("m1".into());
+        events[2].output_tokens = Some(40);
+        events[2].cost_usd = Some(0.5);
+        events[2].model_used = Some("m2".into());
+        let pair = Span {
+            event: 0,
+            end_event: Some(2),
+            kind: SpanKind::Llm,
+            label: "".into(),
+            start_ms: 0.0,
+            end_ms: 1.0,
+            timed: true,
+            instant: false,
+            open: false,
+            failed: false,
+            depth: 0,
+            parent: None,
+            subtree_end: 1,
+        };
+        assert_eq!(pair.tokens(&events), Some((100, 40)));
+        assert_eq!(pair.cost_usd(&events), Some(0.75));
+        assert_eq!(pair.model(&events), Some("m1"), "the first event's model wins");
+        // Event 1 reports nothing: no tokens, no cost, not zero.
+        let bare = Span { event: 1, end_event: None, ..pair.clone() };
+        assert_eq!((bare.tokens(&events), bare.cost_usd(&events), bare.model(&events)), (None, None, None));
+        // A completing event past the end of the list is skipped, not a panic.
+        let lost = Span { end_event: Some(99), ..pair.clone() };
+        assert_eq!(lost.tokens(&events), Some((100, 0)));
+        // Counts saturate instead of wrapping.
+        events[2].input_tokens = Some(i64::MAX);
+        assert_eq!(pair.tokens(&events), Some((i64::MAX, 40)));
+    }
+
+    #[test]
+    fn an_open_span_runs_to_now_while_the_session_runs() {
+        let mut span = Span {
+            event: 0,
+            end_event: None,
+            kind: SpanKind::Tool,
+            label: "".into(),
+            start_ms: 1000.0,
+            end_ms: 3000.0,
+            timed: true,
+            instant: false,
+            open: false,
+            failed: false,
+            depth: 0,
+            parent: None,
+            subtree_end: 1,
+        };
+        assert_eq!(span.end_ms_at(Some(9000.0)), 3000.0, "a closed span keeps its end");
+        span.open = true;
+        assert_eq!(span.end_ms_at(Some(9000.0)), 9000.0);
+        assert_eq!(span.end_ms_at(None), 3000.0, "not running: the last logged time");
+        assert_eq!(span.end_ms_at(Some(2000.0)), 3000.0, "now never pulls an end back");
+    }
 
     fn ev(id: &str, kind: &str, t_ms: i64, dur: Option<f64>, parent: Option<&str>) -> TraceEvent {
         let base = parse_text("2026-01-01T00:00:00Z").map(|p| p.time).unwrap_or(Timestamp(0));

@@ -26,21 +26,11 @@ fn line_tail(session: &AnalyzedSession, span: usize) -> String {
     } else if !s.instant && s.timed {
         let _ = write!(tail, "  [{}]", format_duration_ms(s.duration_ms()));
     }
-    let tokens: i64 = [Some(s.event), s.end_event]
-        .into_iter()
-        .flatten()
-        .filter_map(|e| events.get(e))
-        .map(crate::model::TraceEvent::total_tokens)
-        .fold(0i64, i64::saturating_add);
+    let tokens = s.tokens(events).map_or(0, |(input, output)| input.saturating_add(output));
     if tokens > 0 {
         let _ = write!(tail, "  {} tok", format_count(tokens));
     }
-    let cost: f64 = [Some(s.event), s.end_event]
-        .into_iter()
-        .flatten()
-        .filter_map(|e| events.get(e))
-        .filter_map(|e| e.cost_usd)
-        .sum();
+    let cost = s.cost_usd(events).unwrap_or(0.0);
     if cost > 0.0 {
         let _ = write!(tail, "  {}", format_cost(cost));
     }

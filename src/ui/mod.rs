@@ -3,12 +3,13 @@
 
 pub mod aggregates;
 pub mod detail;
+pub mod gantt;
 pub mod json_tree;
+pub mod rows;
 pub mod session_header;
 pub mod sessions_table;
 pub mod text;
 pub mod theme;
-pub mod timeline;
 pub mod tree;
 pub mod welcome;
 

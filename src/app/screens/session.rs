@@ -18,7 +18,8 @@ use crate::ui::detail::{DetailAction, DetailInput, DetailView};
 use crate::ui::session_header::{self, HeaderAction};
 use crate::ui::text::one_line;
 use crate::ui::theme::Theme;
-use crate::ui::timeline::{GanttView, RowAction, RowsInput};
+use crate::ui::gantt::GanttView;
+use crate::ui::rows::{RowAction, RowsInput};
 use crate::ui::tree::TreeView;
 
 /// The search box's id, which `/` focuses.

@@ -1,0 +1,67 @@
+//! Hand-built spans and a small session with known answers, shared by the analysis and view
+//! tests.
+
+use crate::analysis::{AnalyzedSession, Span, SpanKind, Timeline};
+use crate::model::{SessionData, SessionRow, TraceEvent};
+use crate::time::Timestamp;
+
+/// A timed span of this kind, label, time range (ms) and place in the tree.
+pub(crate) fn span(
+    kind: SpanKind,
+    label: &str,
+    (start_ms, end_ms): (f64, f64),
+    depth: u32,
+    parent: Option<usize>,
+    subtree_end: usize,
+) -> Span {
+    Span {
+        event: 0,
+        end_event: None,
+        kind,
+        label: label.into(),
+        start_ms,
+        end_ms,
+        timed: true,
+        instant: false,
+        open: false,
+        failed: false,
+        depth,
+        parent,
+        subtree_end,
+    }
+}
+
+/// 0 run (session, 0–10 s) ─ 1 plan (step, 1–5 s) ─ 2 read_file (tool, 2–3 s, a pair)
+///                         ├ 3 gpt call (llm, 6–9 s, tokens, cost, model)
+///                         └ 4 boom (error instant at 9.5 s)
+/// 5 lost (untimed root)
+pub(crate) fn sample_session() -> AnalyzedSession {
+    let mut spans = vec![
+        span(SpanKind::Session, "run", (0.0, 10_000.0), 0, None, 5),
+        span(SpanKind::Step, "plan", (1000.0, 5000.0), 1, Some(0), 3),
+        span(SpanKind::Tool, "read_file", (2000.0, 3000.0), 2, Some(1), 3),
+        span(SpanKind::Llm, "gpt call", (6000.0, 9000.0), 1, Some(0), 4),
+        span(SpanKind::Error, "boom", (9500.0, 9500.0), 1, Some(0), 5),
+        span(SpanKind::Other, "lost", (0.0, 0.0), 0, None, 6),
+    ];
+    for (i, s) in spans.iter_mut().enumerate() {
+        s.event = i;
+    }
+    spans[2].end_event = Some(6);
+    spans[4].instant = true;
+    spans[4].failed = true;
+    spans[5].timed = false;
+    let kinds = ["trace_started", "step_started", "tool_called", "message", "error", "note", "tool_result"];
+    let mut events: Vec<TraceEvent> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| TraceEvent { id: format!("e{i}"), kind: (*k).into(), ..TraceEvent::default() })
+        .collect();
+    events[3].input_tokens = Some(1200);
+    events[3].output_tokens = Some(345);
+    events[3].cost_usd = Some(0.0123);
+    events[3].model_used = Some("gpt-x".into());
+    let row = SessionRow { id: "session-1".to_owned(), ..SessionRow::default() };
+    let timeline = Timeline { origin: Some(Timestamp(1_000_000)), spans, end_ms: 10_000.0, ..Timeline::default() };
+    AnalyzedSession { data: SessionData { row, events, warnings: vec![] }, timeline, ..AnalyzedSession::default() }
+}

@@ -1,0 +1,68 @@
+//! Idle gaps: the long stretches of a session in which nothing but the session itself runs,
+//! shaded on the Gantt chart and its overview.
+
+use crate::analysis::timeline::{SpanKind, Timeline};
+
+/// No gap is shorter than this, however short the session.
+const MIN_GAP_MS: f64 = 1000.0;
+
+/// Intervals (start, end ms from the origin) in which no timed span other than the session
+/// root is active, longer than max(1 s, 5 % of the session), in time order. Instants count as
+/// activity at their moment.
+#[must_use]
+pub fn idle_gaps(timeline: &Timeline) -> Vec<(f64, f64)> {
+    let session_ms = timeline.end_ms;
+    if !session_ms.is_finite() || session_ms <= 0.0 {
+        return Vec::new();
+    }
+    let min_gap = (0.05 * session_ms).max(MIN_GAP_MS);
+    let mut active: Vec<(f64, f64)> = timeline
+        .spans
+        .iter()
+        .filter(|s| s.timed && !(s.kind == SpanKind::Session && s.parent.is_none()))
+        .map(|s| (s.start_ms, s.end_ms.max(s.start_ms)))
+        .filter(|(s, e)| s.is_finite() && e.is_finite())
+        .collect();
+    active.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut gaps = Vec::new();
+    let mut busy_until = 0.0f64;
+    for (start, end) in active {
+        if start - busy_until > min_gap {
+            gaps.push((busy_until, start));
+        }
+        busy_until = busy_until.max(end);
+    }
+    if session_ms - busy_until > min_gap {
+        gaps.push((busy_until, session_ms));
+    }
+    gaps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::fixtures::{sample_session, span};
+
+    #[test]
+    fn idle_gaps_are_long_stretches_without_work() {
+        let mut spans = vec![
+            span(SpanKind::Session, "root", (0.0, 100_000.0), 0, None, 8),
+            span(SpanKind::Step, "a", (0.0, 10_000.0), 1, Some(0), 2),
+            // 2 s after a: shorter than max(1 s, 5 % of 100 s) = 5 s, not a gap.
+            span(SpanKind::Step, "b", (12_000.0, 20_000.0), 1, Some(0), 3),
+            span(SpanKind::Tool, "c", (50_000.0, 60_000.0), 1, Some(0), 4),
+            // An instant is work at its moment: it splits 60–80 s.
+            span(SpanKind::Other, "mark", (70_000.0, 70_000.0), 1, Some(0), 5),
+            span(SpanKind::Step, "d", (71_000.0, 80_000.0), 1, Some(0), 7),
+            span(SpanKind::Llm, "e", (72_000.0, 90_000.0), 2, Some(5), 7),
+            // Untimed spans are not work anywhere.
+            span(SpanKind::Other, "untimed", (0.0, 0.0), 1, Some(0), 8),
+        ];
+        spans[4].instant = true;
+        spans[7].timed = false;
+        let timeline = Timeline { spans, end_ms: 100_000.0, ..Timeline::default() };
+        assert_eq!(idle_gaps(&timeline), vec![(20_000.0, 50_000.0), (60_000.0, 70_000.0), (90_000.0, 100_000.0)]);
+        // Short sessions: the 1 s floor applies.
+        assert!(idle_gaps(&sample_session().timeline).is_empty());
+    }
+}
