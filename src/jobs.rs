@@ -248,9 +248,22 @@ impl Jobs {
             // last tenth of a second of loading.
             store.set_read_mode(ReadMode::Leanest);
             let id = row.id.clone();
+            let row_events = row.event_count;
             // A reload re-reads the row too: a live session's status, end and totals move.
             let known = (!reload).then_some(row);
-            let data = match ctx.retry(&path, || store.load_session(&id, known.clone())) {
+            let total = row_events;
+            let mut last_report = Instant::now();
+            let mut progress = |read: usize| {
+                if ctx.cancelled() {
+                    return std::ops::ControlFlow::Break(());
+                }
+                if last_report.elapsed() >= Duration::from_millis(100) {
+                    last_report = Instant::now();
+                    ctx.send(Reply::Progress { kind: JobKind::Session, message: reading_message(read, total) });
+                }
+                std::ops::ControlFlow::Continue(())
+            };
+            let data = match ctx.retry(&path, || store.load_session_with_progress(&id, known.clone(), &mut progress)) {
                 Ok(d) => d,
                 Err(e) => return ctx.fail(&e),
             };
@@ -428,4 +441,32 @@ pub fn write_demo(path: &Path) -> anyhow::Result<()> {
         config.start += chrono::Duration::milliseconds(shift_ms);
     }
     Ok(())
+}
+
+/// "Reading 12,288 of 100,000 events (12%)": the list's count is the total (the file may have
+/// grown since, so the share stops at 100%).
+#[must_use]
+pub fn reading_message(read: usize, total: u64) -> String {
+    let read = read as u64;
+    if total == 0 {
+        return format!("Reading {} events", crate::format::format_count(read as i64));
+    }
+    let percent = (read.saturating_mul(100) / total).min(100);
+    format!(
+        "Reading {} of {} events ({percent}%)",
+        crate::format::format_count(read as i64),
+        crate::format::format_count(total as i64)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reading_message;
+
+    #[test]
+    fn reading_message_says_the_share_read() {
+        assert_eq!(reading_message(12_288, 100_000), "Reading 12,288 of 100,000 events (12%)");
+        assert_eq!(reading_message(5, 0), "Reading 5 events");
+        assert_eq!(reading_message(150, 100), "Reading 150 of 100 events (100%)", "a grown file stops at 100%");
+    }
 }

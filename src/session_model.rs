@@ -181,11 +181,12 @@ impl SessionModel {
         self.rows.iter().position(|&s| s == span)
     }
 
-    /// Collapses every span with children, or expands all (rebuild afterwards).
+    /// Collapses every span with children below the roots (the roots stay open, so their
+    /// children show, folded), or expands all (rebuild afterwards).
     pub fn set_all_collapsed(&mut self, collapse: bool) {
         for (i, s) in self.session.timeline.spans.iter().enumerate() {
             if let Some(c) = self.collapsed.get_mut(i) {
-                *c = collapse && s.subtree_end > i + 1;
+                *c = collapse && s.subtree_end > i + 1 && s.parent.is_some();
             }
         }
     }
@@ -344,6 +345,23 @@ mod tests {
         assert_eq!(fresh.selected, fresh.span_of_id("t2"));
         assert_eq!(fresh.rows.len(), all - 1);
         assert!(fresh.expand_ancestors(fresh.span_of_id("t3").expect("t3")));
+    }
+
+    #[test]
+    fn collapse_all_keeps_the_roots_open() {
+        let mut model = SessionModel::new(session(), Duration::ZERO, SlowRule::default());
+        model.set_all_collapsed(true);
+        model.rebuild(SlowRule::default());
+        let shown: Vec<&str> = model
+            .rows
+            .iter()
+            .map(|&r| model.session.data.events[model.session.timeline.spans[r].event].id.as_str())
+            .collect();
+        // The root shows its children; t2's child t3 is folded away.
+        assert_eq!(shown, ["root", "t1", "t2"]);
+        model.set_all_collapsed(false);
+        model.rebuild(SlowRule::default());
+        assert_eq!(model.rows.len(), 4);
     }
 
     #[test]

@@ -66,6 +66,7 @@ fn opening_a_file_lists_its_sessions() {
     assert_eq!(app.table.order().len(), 40);
     assert!(app.state.recent.first().is_some_and(|p| p.ends_with("skynette-40.db")));
     assert!(h.get_all_by_label("Research vector databases").count() >= 2);
+    assert!(h.query_by_label("40 of 40 sessions shown").is_some(), "the count is right from the first frame");
 }
 
 #[test]
@@ -155,6 +156,14 @@ fn every_column_sorts_by_click_and_reverses_on_the_second() {
             let order = app.table.order();
             let text = |i: usize| {
                 if column == SortColumn::Task { rows[i].task.to_lowercase() } else { rows[i].status.clone() }
+            };
+            // Running sessions have no duration yet: they come last whichever way it sorts.
+            let order: Vec<usize> = if column == SortColumn::Duration {
+                let running = order.iter().position(|&i| rows[i].duration_ms.is_none()).unwrap_or(order.len());
+                assert!(order[running..].iter().all(|&i| rows[i].duration_ms.is_none()), "running sessions last");
+                order[..running].to_vec()
+            } else {
+                order.to_vec()
             };
             for w in order.windows(2) {
                 if matches!(column, SortColumn::Task | SortColumn::Status) {

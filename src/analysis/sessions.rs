@@ -42,10 +42,13 @@ impl Default for SessionSort {
     }
 }
 
-/// Compares two sessions by `sort`; ties fall back to newest first. A session without a value
-/// for the key (a running session's duration, a session without a readable start) counts as
-/// the least. `slow_of` counts a session's slow calls.
+/// Compares two sessions by `sort`; ties fall back to newest first. A running session has no
+/// duration yet: it sorts after the others in both directions. A session without a readable
+/// start counts as the oldest. `slow_of` counts a session's slow calls.
 pub fn compare(x: &SessionRow, y: &SessionRow, sort: SessionSort, slow_of: &dyn Fn(&SessionRow) -> u64) -> Ordering {
+    if sort.key == SessionKey::Duration && x.duration_ms.is_some() != y.duration_ms.is_some() {
+        return if x.duration_ms.is_some() { Ordering::Less } else { Ordering::Greater };
+    }
     let o = match sort.key {
         SessionKey::Started => x.started.cmp(&y.started).then_with(|| x.started_at.cmp(&y.started_at)),
         SessionKey::Task => x.task.to_lowercase().cmp(&y.task.to_lowercase()),
@@ -126,10 +129,10 @@ mod tests {
     }
 
     #[test]
-    fn a_running_sessions_duration_counts_as_least() {
+    fn running_sessions_sort_last_by_duration_both_ways() {
         let up = SessionSort { key: SessionKey::Duration, ascending: true };
         let down = SessionSort { key: SessionKey::Duration, ascending: false };
-        assert_eq!(ids(&rows(), up), ["run", "b", "none", "a"]);
+        assert_eq!(ids(&rows(), up), ["b", "none", "a", "run"]);
         assert_eq!(ids(&rows(), down), ["a", "none", "b", "run"]);
     }
 

@@ -150,23 +150,37 @@ impl Store {
     /// # Errors
     /// A [`StoreError`] when SQLite fails or the query is interrupted.
     pub fn load_session(&self, session_id: &str, row: Option<SessionRow>) -> Result<SessionData, StoreError> {
-        self.snapshot(|| self.load_session_now(session_id, row))
+        self.load_session_with_progress(session_id, row, &mut |_| ControlFlow::Continue(()))
     }
 
-    pub(super) fn load_session_now(
+    /// [`Store::load_session`], telling `progress` how many events are read so far (every
+    /// 4,096 rows); `progress` may stop the read, which then ends in [`StoreError::Cancelled`].
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails or the read is stopped or interrupted.
+    pub fn load_session_with_progress(
         &self,
         session_id: &str,
         row: Option<SessionRow>,
+        progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<SessionData, StoreError> {
+        self.snapshot(|| self.load_session_now(session_id, row, progress))
+    }
+
+    fn load_session_now(
+        &self,
+        session_id: &str,
+        row: Option<SessionRow>,
+        progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
     ) -> Result<SessionData, StoreError> {
         let (filter, param) = session_filter(&self.schema, session_id);
         // A plain id filters with `session_id = ?1` (numbers and the NULL session do not).
         let splittable = is_plain_key(session_id);
-        let no_progress = &mut |_| ControlFlow::Continue(());
         let (row, mut events) = match row {
             Some(row) => {
                 // The row's count sizes the vector once (a hint: the file may have changed since).
                 let capacity = usize::try_from(row.event_count).unwrap_or(0).min(MAX_RESERVED_EVENTS);
-                let events = self.query_events(&filter, &param, capacity, splittable, None, no_progress)?;
+                let events = self.query_events(&filter, &param, capacity, splittable, None, progress)?;
                 (row, events)
             }
             None => {
@@ -175,7 +189,7 @@ impl Store {
                 // declared collation) send the aggregates back to SQL, so they always match
                 // the session list's.
                 let mut sums = (self.schema.binary_text && is_plain_key(session_id)).then(RowSums::default);
-                let events = self.query_events(&filter, &param, 0, splittable, sums.as_mut(), no_progress)?;
+                let events = self.query_events(&filter, &param, 0, splittable, sums.as_mut(), progress)?;
                 let known = sums.and_then(|s| s.aggregates(session_id));
                 let row = match known {
                     Some(a) => {
@@ -459,6 +473,25 @@ mod speed_path_tests {
         let mut sorted = one;
         sort_events(&mut sorted);
         assert!(loaded.events == sorted, "load_session gives the events of one read, sorted");
+    }
+
+    #[test]
+    fn a_load_reports_its_progress_and_can_be_stopped() {
+        let (_dir, path) = demo_file(1, Some(20_000));
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let row = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions[0].clone();
+        let mut seen = Vec::new();
+        let data = store
+            .load_session_with_progress(&row.id, Some(row.clone()), &mut |n| {
+                seen.push(n);
+                ControlFlow::Continue(())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(data.events.len(), 20_000);
+        assert!(seen.len() >= 2, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0] < w[1]) && seen.iter().all(|&n| n <= 20_000), "{seen:?}");
+        let stopped = store.load_session_with_progress(&row.id, Some(row.clone()), &mut |_| ControlFlow::Break(()));
+        assert!(matches!(stopped, Err(StoreError::Cancelled { .. })), "{stopped:?}");
     }
 
     #[test]

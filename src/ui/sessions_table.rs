@@ -228,6 +228,9 @@ impl SessionsTable {
         theme: &Theme,
     ) -> Vec<TableAction> {
         let mut actions = Vec::new();
+        // The order is ready before the count above it is drawn (a list that just arrived is
+        // not "0 of 6,000"); edits below prepare it again, when they change it.
+        self.prepare(rows, slow, sort);
         ui.horizontal(|ui| {
             ui.label("Filter:");
             let edit = egui::TextEdit::singleline(&mut self.filter).hint_text("task or id").desired_width(220.0);
@@ -240,7 +243,13 @@ impl SessionsTable {
                         ui.selectable_value(&mut self.status, Some(s.to_owned()), s);
                     }
                 });
-            ui.label(RichText::new(format!("{} of {} sessions", self.order.len(), rows.len())).color(theme.muted));
+            ui.separator();
+            let shown = format!(
+                "{} of {} sessions shown",
+                format_count(self.order.len() as i64),
+                format_count(rows.len() as i64)
+            );
+            ui.label(RichText::new(shown).color(theme.muted));
         });
         self.prepare(rows, slow, sort);
         ui.label(RichText::new(self.totals.line()).color(theme.muted))

@@ -8,18 +8,18 @@ use std::time::Duration;
 use egui::{Key, RichText};
 
 use crate::analysis::SlowIndex;
-use crate::analysis::tools::span_tool;
+use crate::analysis::tools::{UNNAMED_TOOL, tool_call};
 use crate::app::chrome::error_line;
 use crate::app::command::Command;
 use crate::format::format_duration_ms;
 use crate::session_model::{SessionModel, SlowRule};
 use crate::ui::aggregates::{self, AggregateAction};
 use crate::ui::detail::{DetailAction, DetailInput, DetailView};
+use crate::ui::gantt::GanttView;
+use crate::ui::rows::{RowAction, RowsInput};
 use crate::ui::session_header::{self, HeaderAction};
 use crate::ui::text::one_line;
 use crate::ui::theme::Theme;
-use crate::ui::gantt::GanttView;
-use crate::ui::rows::{RowAction, RowsInput};
 use crate::ui::tree::TreeView;
 
 /// The search box's id, which `/` focuses.
@@ -191,7 +191,7 @@ fn detail_ui(ui: &mut egui::Ui, model: &SessionModel, view: &mut DetailView, inp
         .filter(|&s| model.slow.get(s).copied().unwrap_or(false))
         .and_then(|s| timeline.spans.get(s))
         .map(|s| {
-            let tool = span_tool(s, events).unwrap_or("tool");
+            let tool = tool_call(s, events).unwrap_or(UNNAMED_TOOL);
             match input.slow.and_then(|i| i.p95_by_tool.get(tool)) {
                 Some(p) => format!(
                     "Slow: {} for {}, above its p95 of {} across the file",
