@@ -11,6 +11,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::analysis::filter::slow_flags;
 use crate::analysis::{self, Anchor, SlowIndex, SpanFilter};
 use crate::export::{Export as _, json, markdown, text};
 use crate::model::{SearchQuery, SessionData, SessionRow, ToolDuration, TraceEvent, Warning, labels};
@@ -153,7 +154,7 @@ pub fn spans(bytes: &[u8]) {
         let filters = [
             SpanFilter::default(),
             SpanFilter { errors_only: true, ..SpanFilter::default() },
-            SpanFilter { slow_only: true, slow_threshold_ms: Some(10.0), ..SpanFilter::default() },
+            SpanFilter { slow_only: true, ..SpanFilter::default() },
             SpanFilter {
                 min_duration_ms: Some(1.0),
                 kinds: ["tool_result".to_owned()].into(),
@@ -161,7 +162,8 @@ pub fn spans(bytes: &[u8]) {
             },
         ];
         for filter in filters {
-            let kept = filter.apply(&analyzed.timeline, &analyzed.data.events, &slow);
+            let flags = slow_flags(&analyzed.timeline, &analyzed.data.events, &slow, Some(10.0));
+            let kept = filter.apply(&analyzed.timeline, &analyzed.data.events, &flags);
             assert!(kept.iter().all(|&i| i < analyzed.timeline.spans.len()));
             if filter.is_empty() {
                 assert_eq!(kept.len(), analyzed.timeline.spans.len());

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::analysis::filter::is_slow_span;
+use crate::analysis::filter::slow_flags;
 use crate::analysis::rows::visible_rows;
 use crate::analysis::{AnalyzedSession, SlowIndex, SpanFilter};
 use crate::model::TraceDetail;
@@ -78,9 +78,7 @@ impl SessionModel {
     pub fn rebuild(&mut self, rule: SlowRule<'_>) {
         let empty = SlowIndex::default();
         let index = rule.index.unwrap_or(&empty);
-        let events = &self.session.data.events;
-        self.slow =
-            self.session.timeline.spans.iter().map(|s| is_slow_span(s, events, index, rule.threshold_ms)).collect();
+        self.slow = slow_flags(&self.session.timeline, &self.session.data.events, index, rule.threshold_ms);
         self.collapsed.resize(self.session.timeline.spans.len(), false);
         self.search.hits.resize(self.session.timeline.spans.len(), false);
         self.refresh_rows();
@@ -92,16 +90,11 @@ impl SessionModel {
         let filtering = !self.filter.is_empty() || (self.search.only_matches && self.search.searched.is_some());
         let keep: Option<Vec<bool>> = filtering.then(|| {
             let events = &self.session.data.events;
-            // The filter decides everything but "slow", which the slow flags say (the file-wide
-            // p95 and the user's threshold).
-            let filter = SpanFilter { slow_only: false, ..self.filter.clone() };
-            let no_index = SlowIndex::default();
             (0..t.spans.len())
                 .map(|i| {
-                    let passes_filter = filter.keeps(&t.spans[i], events, &no_index)
-                        && (!self.filter.slow_only || self.slow.get(i).copied().unwrap_or(false));
+                    let slow = self.slow.get(i).copied().unwrap_or(false);
                     let passes_search = !self.search.only_matches || self.search.hits.get(i).copied().unwrap_or(false);
-                    passes_filter && passes_search
+                    self.filter.keeps(&t.spans[i], events, slow) && passes_search
                 })
                 .collect()
         });
