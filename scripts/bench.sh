@@ -7,7 +7,7 @@
 #   BENCH_DIR    where the generated files live (default target/bench-data); reused if present
 #   RUNS         timed runs per case and side (default 20), after WARMUP untimed runs (default 3);
 #                the two sides alternate in rounds of ROUND runs (default 5)
-#   SKIP_BUILD=1 use the existing target/release/trace-inspector
+#   SKIP_BUILD=1 use the existing target/dist/trace-inspector (the `dist` profile: fat LTO)
 #   WORD         the rare word searched for (default 4411: one demo task in twenty names
 #                support ticket #4411)
 #
@@ -21,13 +21,13 @@ RUNS=${RUNS:-20}
 ROUND=${ROUND:-5}
 WARMUP=${WARMUP:-3}
 WORD=${WORD:-4411}
-BIN=${BIN:-target/release/trace-inspector}
+BIN=${BIN:-target/dist/trace-inspector}
 
 command -v sqlite3 >/dev/null || { echo "sqlite3 is needed: apt-get install -y sqlite3" >&2; exit 1; }
 
 if [[ "${SKIP_BUILD:-}" != 1 ]]; then
-    echo "building release binary…" >&2
-    nice -n 5 cargo build --release --quiet --bin trace-inspector
+    echo "building the dist binary (fat LTO)…" >&2
+    nice -n 5 cargo build --profile dist --quiet --bin trace-inspector
 fi
 
 mkdir -p "$BENCH_DIR"
