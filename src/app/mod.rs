@@ -1,7 +1,7 @@
 //! The desktop app: wires the background jobs, the saved state and the screens together.
 //!
-//! One frame: the jobs' replies become state ([`replies`]), global keys become commands
-//! ([`input`]), the chrome and the current screen draw and return commands ([`chrome`],
+//! One frame: the jobs' replies become state (`replies`), global keys become commands
+//! (`input`), the chrome and the current screen draw and return commands ([`chrome`],
 //! [`screens`]), and [`command`] applies them, the only place where app state changes in
 //! answer to the user. The open session's model ([`crate::session_model`]) has no egui in it;
 //! its screen adds the widgets' own state. All SQLite work runs in [`crate::jobs`].

@@ -7,11 +7,11 @@
 //! required. Every value is read through lenient converters that turn a bad value into a
 //! warning on its trace instead of an error.
 //!
-//! The pieces: [`open`] (opening and hardening a connection, the private copy, errors),
-//! [`registry`] (the files this process reads), [`schema`] (which columns exist),
-//! [`values`] (lenient conversion of one value), [`list`] (the session list and the models),
-//! [`events`] (one session's events), [`queries`] (ids, search, detail, tool durations) and
-//! [`sums`] (SQLite's SUM and TOTAL, summed while a session is read).
+//! The pieces: `open` (opening and hardening a connection, the private copy, errors),
+//! `registry` (the files this process reads), `schema` (which columns exist),
+//! `values` (lenient conversion of one value), `list` (the session list and the models),
+//! `events` (one session's events), `queries` (ids, search, detail, tool durations) and
+//! `sums` (SQLite's SUM and TOTAL, summed while a session is read).
 
 mod events;
 mod list;
