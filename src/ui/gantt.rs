@@ -1,6 +1,6 @@
 //! The Gantt chart: one bar per shown span on a shared time axis, with an overview strip of
 //! the whole session, idle gaps, zoom and pan. This file holds the widget's state and input;
-//! [`paint`] draws it and [`tooltip`] is the hover card of a span.
+//! `paint` draws it and `tooltip` is the hover card of a span.
 //!
 //! Drawing touches only what the pixels can show: the rows in the vertical window (a slice of
 //! the app's row list), bars overlapping the time window, gaps found by binary search. What
