@@ -1,7 +1,7 @@
 //! trace-inspector: read `agent_traces.db` files exactly, show them in a desktop app and a CLI.
 //!
 //! Layers, imports pointing one way: [`store`] (SQLite, read-only) → [`model`], [`ids`],
-//! [`analysis`], [`export`] and [`format`] (plain data and pure functions: no SQL, no egui) →
+//! [`analysis`], [`export`] and [`format`](mod@format) (plain data and pure functions: no SQL, no egui) →
 //! [`session_model`] (an open session as it is looked at, still without egui) → [`ui`]
 //! (widgets) and [`app`] (state, commands, screens), and [`cli`] over the same core.
 //!

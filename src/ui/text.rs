@@ -84,7 +84,7 @@ pub fn line(ui: &Ui, text: impl Into<WidgetText>, max_width: f32) -> Label {
     Label::new(line_galley(ui, text, max_width))
 }
 
-/// Adds a [`line`].
+/// Adds a [`line`](fn@line).
 pub fn line_label(ui: &mut Ui, text: impl Into<WidgetText>, max_width: f32) -> Response {
     let label = line(ui, text, max_width);
     ui.add(label)
