@@ -157,3 +157,16 @@ fn question_mark_shows_the_keys_and_escape_hides_them() {
     assert!(!h.state().show_help);
     assert_eq!(h.state().screen, Screen::Sessions, "Esc closed the overlay first");
 }
+
+#[test]
+fn a_file_dragged_over_the_window_says_a_drop_opens_it() {
+    let mut h = opened();
+    assert!(h.query_by_label_contains("Drop to open").is_none());
+    h.input_mut().hovered_files.push(egui::HoveredFile { path: Some(fixture()), mime: String::new() });
+    h.run_steps(2);
+    let hint = format!("Drop to open {}", fixture().display());
+    assert!(h.query_by_label(&hint).is_some(), "the hint names the file");
+    h.input_mut().hovered_files.clear();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("Drop to open").is_none(), "the hint goes with the file");
+}

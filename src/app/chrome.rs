@@ -209,6 +209,35 @@ impl TraceApp {
         commands
     }
 
+    /// While a file is dragged over the window: what dropping it will do.
+    pub(super) fn drop_hint_ui(&self, ctx: &egui::Context) {
+        let hovered: Vec<String> = ctx.input(|i| {
+            i.raw
+                .hovered_files
+                .iter()
+                .map(|f| f.path.as_ref().map_or_else(|| f.mime.clone(), |p| p.display().to_string()))
+                .collect()
+        });
+        let Some(first) = hovered.first() else { return };
+        let screen = ctx.content_rect();
+        let shade = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("drop-shade")));
+        shade.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(170));
+        let text = if hovered.len() > 1 {
+            format!("Drop to open {} (the first of {} files)", one_line(first), hovered.len())
+        } else {
+            format!("Drop to open {}", one_line(first))
+        };
+        egui::Area::new(egui::Id::unique("drop-hint"))
+            .order(egui::Order::Tooltip)
+            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+            .interactable(false)
+            .show(ctx, |ui| {
+                egui::Frame::popup(ui.style()).show(ui, |ui| {
+                    ui.label(RichText::new(text).size(20.0));
+                });
+            });
+    }
+
     /// The keys overlay.
     pub(super) fn help_ui(&mut self, ctx: &egui::Context) {
         let mut open = self.show_help;

@@ -167,6 +167,7 @@ impl TraceApp {
         self.commands.extend(commands);
         self.help_ui(&ctx);
         self.toasts_ui(&ctx);
+        self.drop_hint_ui(&ctx);
         self.run_commands(&ctx);
         self.typing_last_frame = ctx.text_edit_focused();
         if !self.jobs.is_idle() {
