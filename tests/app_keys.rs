@@ -170,3 +170,18 @@ fn a_file_dragged_over_the_window_says_a_drop_opens_it() {
     h.run_steps(2);
     assert!(h.query_by_label_contains("Drop to open").is_none(), "the hint goes with the file");
 }
+
+#[test]
+fn an_error_on_the_welcome_screen_moves_nothing_under_the_pointer() {
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_eframe(|cc| TraceApp::with_state(&cc.egui_ctx, State::default(), OpenArgs::default()));
+    h.run_steps(2);
+    let demo_button = |h: &Harness<'_, TraceApp>| h.get_by_label("Open demo database").rect();
+    let before = demo_button(&h);
+    h.state_mut().command(Command::Open(PathBuf::from("/nonexistent/agent_traces.db")));
+    settle(&mut h);
+    assert!(h.state().error.is_some(), "the open failed");
+    assert!(h.query_by_label_contains("Error:").is_some(), "and says so");
+    assert_eq!(demo_button(&h), before, "the buttons stayed where they were");
+}

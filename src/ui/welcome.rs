@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use egui::RichText;
 
+use crate::ui::text::{line_label, one_line};
 use crate::ui::theme::Theme;
 
 /// What the welcome screen asks the app to do.
@@ -42,13 +43,15 @@ pub fn default_database() -> Option<PathBuf> {
 }
 
 impl Welcome {
-    /// Draws the screen. `dialog_failed` says the file dialog could not open last time.
+    /// Draws the screen. `dialog_failed` says the file dialog could not open last time;
+    /// `opening` is the file being opened, `error` why the last request failed.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         recent: &[PathBuf],
         dialog_failed: bool,
         error: Option<&str>,
+        opening: Option<&Path>,
         theme: &Theme,
     ) -> Vec<WelcomeAction> {
         let mut actions = Vec::new();
@@ -66,11 +69,19 @@ impl Welcome {
             ui.label("See what your agent did: runs, time, tool calls, tokens, cost and failures.");
         });
         ui.add_space(16.0);
-        if let Some(e) = error {
-            // An error may quote the file: bounded, so it wraps over a few lines at most.
-            ui.label(RichText::new(format!("Error: {}", crate::ui::text::one_line(e))).color(theme.error));
-            ui.add_space(8.0);
-        }
+        // One line is always kept for what happens to the last request (opening, or why it
+        // failed), so that nothing under the pointer moves when it appears.
+        ui.horizontal(|ui| {
+            ui.set_min_height(theme.row_height);
+            if let Some(p) = opening {
+                ui.spinner();
+                line_label(ui, format!("Opening {}…", one_line(&p.display().to_string())), f32::INFINITY);
+            } else if let Some(e) = error {
+                let text = RichText::new(format!("Error: {}", one_line(e))).color(theme.error);
+                line_label(ui, text, f32::INFINITY).on_hover_text(one_line(e));
+            }
+        });
+        ui.add_space(8.0);
         ui.horizontal(|ui| {
             if ui.button("Open…").on_hover_text("Choose an agent_traces.db file (Ctrl+O)").clicked() {
                 actions.push(WelcomeAction::OpenDialog);

@@ -20,13 +20,7 @@ pub fn ui(ui: &mut egui::Ui, welcome: &mut Welcome, input: &WelcomeInput<'_>) ->
     let mut commands = Vec::new();
     egui::CentralPanel::default_margins().show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
-            if let Some(p) = input.opening {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label(format!("Opening {}…", p.display()));
-                });
-            }
-            let actions = welcome.ui(ui, input.recent, input.dialog_failed, input.error, input.theme);
+            let actions = welcome.ui(ui, input.recent, input.dialog_failed, input.error, input.opening, input.theme);
             commands.extend(actions.into_iter().map(|a| match a {
                 WelcomeAction::OpenDialog => Command::OpenDialog,
                 WelcomeAction::OpenDemo => Command::OpenDemo,
