@@ -105,7 +105,15 @@ impl TraceApp {
                     }
                     if self.screen == Screen::Session {
                         let mut anchor = self.state.anchor;
-                        egui::ComboBox::new("anchor", "Timestamps").selected_text(anchor.name()).show_ui(ui, |ui| {
+                        // "auto" says what it chose for this session; the summary does not repeat it.
+                        let chosen = self.session.as_ref().map(|v| v.session.summary.anchor);
+                        let shown = match (anchor, chosen) {
+                            (Anchor::Auto, Some(c)) => format!("auto: {c} of work"),
+                            (Anchor::Auto, None) => "auto".to_owned(),
+                            (Anchor::Start, _) => "start of work".to_owned(),
+                            (Anchor::End, _) => "end of work".to_owned(),
+                        };
+                        egui::ComboBox::new("anchor", "Timestamps mark").selected_text(shown).show_ui(ui, |ui| {
                             ui.selectable_value(&mut anchor, Anchor::Auto, "auto (decide from the data)");
                             ui.selectable_value(&mut anchor, Anchor::Start, "start of work");
                             ui.selectable_value(&mut anchor, Anchor::End, "end of work");

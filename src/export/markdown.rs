@@ -60,7 +60,7 @@ impl Export for SummaryMarkdown {
         let _ = writeln!(out, "| Duration | {duration} |");
         let _ = writeln!(
             out,
-            "| Events | {} ({} steps, {} errors, {} failures) |",
+            "| Events | {} ({} steps, {} error events, {} failed traces) |",
             format_count(s.total_events as i64),
             s.step_count,
             s.error_count,

@@ -71,9 +71,10 @@ pub fn file_models_ui(ui: &mut egui::Ui, models: Option<&[ModelUsage]>, theme: &
         }
     });
     ui.label(
-        RichText::new("A call is a trace naming the model with tokens or a cost; the filters do not apply.")
-            .small()
-            .color(theme.muted),
+        RichText::new(
+            "A call is a trace naming the model with tokens or a cost. The table's filters do not apply here.",
+        )
+        .color(theme.muted),
     );
     actions
 }
@@ -117,12 +118,12 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
         );
         row("Events", format_count(s.total_events as i64));
         row("Steps", format_count(s.step_count as i64));
-        row("Errors", format!("{} ({} failures)", s.error_count, s.failure_count));
+        row("Error events", format_count(i64::try_from(s.error_count).unwrap_or(i64::MAX)));
+        row("Failed traces", format_count(i64::try_from(s.failure_count).unwrap_or(i64::MAX)));
         row("Tokens in", format_count(s.total_input_tokens));
         row("Tokens out", format_count(s.total_output_tokens));
         row("Tokens", format_count(s.total_tokens));
         row("Cost", format_cost(s.total_cost_usd));
-        row("Anchor", format!("timestamps mark the {} of work", s.anchor));
     });
 
     let name_width = SESSION_NAME_WIDTH;
