@@ -160,6 +160,9 @@ pub struct GanttView {
     scroll_y: f32,
     /// A row to bring into view on the next frame.
     pending_row: Option<usize>,
+    /// The time window moved to a new range (zoom to a span, the overview): on the next frame,
+    /// scroll the rows to the spans in it when none of them is on screen.
+    reveal_window: bool,
     drag: Option<DragTarget>,
     /// The app set the window since the last frame: a new session keeps it instead of fitting.
     view_set_by_app: bool,
@@ -301,6 +304,7 @@ impl GanttView {
         // clamps the window to the session it shows.
         self.view_ms = Some(view);
         self.view_set_by_app = true;
+        self.reveal_window = true;
     }
 
     /// Brings this row (index into the row list) into view on the next frame, and its bar too
@@ -379,6 +383,9 @@ impl GanttView {
         // Clicks are judged against what was on screen, before this frame's zoom and pan.
         self.clicks(&response, &mut frame, &mut actions);
         self.navigate(ui, &response, &mut frame);
+        if std::mem::take(&mut self.reveal_window) {
+            reveal_window(&mut frame);
+        }
         frame.scroll_y =
             frame.scroll_y.clamp(0.0, max_scroll(input.rows.len(), frame.row_height, frame.layout.bars.height()));
         self.scroll_y = frame.scroll_y;
@@ -451,6 +458,7 @@ impl GanttView {
                 let half = (frame.view.1 - frame.view.0) / 2.0;
                 frame.view = clamp_view((t - half, t + half), frame.extent_ms);
                 self.view_ms = Some(frame.view);
+                self.reveal_window = true;
             } else if frame.layout.scrollbar.contains(pos) {
                 frame.scroll_y = scroll_for_thumb(frame, pos.y);
             } else if let Some(index) = frame.span_at(pos) {
@@ -543,6 +551,7 @@ impl GanttView {
                     let shift =
                         f64::from(delta.x) * frame.extent_ms / f64::from(frame.layout.overview.width().max(1.0));
                     view = (view.0 + shift, view.1 + shift);
+                    self.reveal_window = true;
                 }
                 Some(DragTarget::Scrollbar) => {
                     let (track, thumb) = scrollbar_geometry(frame);
@@ -561,6 +570,28 @@ impl GanttView {
             frame.view = clamp_view(view, frame.extent_ms);
             self.view_ms = Some(frame.view);
         }
+    }
+}
+
+/// Whether a span shows something of the time window without covering all of it: an ancestor
+/// that spans the whole window (the session's root always does) says nothing about it.
+fn in_window(span: &Span, end_ms: f64, view: (f64, f64)) -> bool {
+    let overlaps = span.start_ms <= view.1 && end_ms >= view.0;
+    let covers = span.start_ms < view.0 && end_ms > view.1;
+    span.timed && overlaps && !covers
+}
+
+/// After the time window moved to a new range: when no row on screen has a span in it, scroll
+/// the first row that has one to the top (one row of context above).
+fn reveal_window(frame: &mut ChartGeometry) {
+    let input = frame.input;
+    let view = frame.view;
+    let shows = |index: usize| input.span(index).is_some_and(|s| in_window(s, input.drawn_end_ms(s), view));
+    if input.rows.get(frame.visible_rows()).is_some_and(|rows| rows.iter().any(|&i| shows(i))) {
+        return;
+    }
+    if let Some(row) = input.rows.iter().position(|&i| shows(i)) {
+        frame.scroll_y = (row.saturating_sub(1) as f32) * frame.row_height;
     }
 }
 
@@ -895,6 +926,51 @@ mod tests {
         let view = harness.state().view.view_range_ms();
         assert!(((view.0 + view.1) / 2.0 - 1000.0).abs() < 6000.0 / f64::from(overview.width()), "{view:?}");
         assert!(harness.state().actions.is_empty());
+    }
+
+    #[test]
+    fn zooming_to_a_range_scrolls_the_rows_to_its_spans() {
+        // Sixty calls one after another, one a row: the row of a time is far down the list.
+        let n = 60;
+        let spans: Vec<Span> = (0..n)
+            .map(|i| {
+                span(SpanKind::Tool, &format!("c{i}"), (i as f64 * 100.0, i as f64 * 100.0 + 50.0), 0, None, i + 1)
+            })
+            .collect();
+        let timeline = Timeline { end_ms: 6000.0, spans, ..Timeline::default() };
+        let session = AnalyzedSession { timeline, ..sample_session() };
+        let theme = Theme::new(true);
+        let mut harness = gantt_harness(&session, &theme, Host::new(GanttView::new(), n));
+        harness.run();
+        assert!(harness.state().view.last.drawn.contains(&0));
+        assert!(!harness.state().view.last.drawn.contains(&30));
+
+        // Zoom to a span (a slowest-call click, "Zoom to selection"): its row comes into view.
+        harness.state_mut().view.zoom_to_span(&session.timeline.spans[30]);
+        harness.run();
+        let drawn = harness.state().view.last.drawn.clone();
+        assert_eq!(drawn.start, 29, "the first row in the window at the top, one row of context");
+
+        // A row already on screen in the window keeps the scroll where it is.
+        harness.state_mut().view.zoom_by(1.5, 3025.0);
+        harness.run();
+        assert_eq!(harness.state().view.last.drawn, drawn);
+
+        // Back at the top, a drag in the overview to the middle brings the middle's rows.
+        harness.state_mut().view.scroll_y = 0.0;
+        harness.state_mut().view.zoom_by(0.5, 3025.0);
+        harness.run();
+        assert_eq!(harness.state().view.last.drawn.start, 0);
+        let (a, b) = harness.state().view.view_range_ms();
+        let overview = harness.state().view.last.layout.overview.shrink2(vec2(0.0, 3.0));
+        let from = pos2(time_to_x((a + b) / 2.0, (0.0, 6000.0), overview.x_range()), overview.center().y);
+        let to = pos2(time_to_x(4500.0, (0.0, 6000.0), overview.x_range()), overview.center().y);
+        drag(&mut harness, from, to);
+        let (a, b) = harness.state().view.view_range_ms();
+        assert!(a < 4500.0 && b > 4500.0, "{a} {b}");
+        let drawn = harness.state().view.last.drawn.clone();
+        let first = (a / 100.0).floor() as usize;
+        assert!(drawn.contains(&first.max(1)) && !drawn.contains(&0), "window {a}–{b}, rows {drawn:?}");
     }
 
     #[test]
