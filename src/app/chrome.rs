@@ -37,95 +37,123 @@ impl TraceApp {
         ctx.request_repaint_after(Duration::from_secs_f64(TOAST_SECONDS));
     }
 
+    /// The top bar: navigation, copy and panels on the left; settings and help on the right,
+    /// on the same line when they fit beside the rest and on a line of their own when not,
+    /// so that nothing is drawn over anything else at any width.
     pub(super) fn top_bar(&self, ui: &mut egui::Ui) -> Vec<Command> {
         let mut commands = Vec::new();
         egui::Panel::top("top-bar").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                if self.screen != Screen::Welcome && ui.button("← Back").on_hover_text("Esc").clicked() {
-                    commands.push(Command::Back);
+            // The settings' width, measured on a line of their own (beside the rest they may be
+            // squeezed); unknown at first, when they take a line. Each screen has its own.
+            let width_id = egui::Id::unique("top-bar-settings-width").with(self.screen == Screen::Session);
+            let settings_width = ui.data(|d| d.get_temp::<f32>(width_id)).unwrap_or(f32::INFINITY);
+            let mut beside = false;
+            ui.horizontal_wrapped(|ui| {
+                self.actions_ui(ui, &mut commands);
+                // (In a wrapping layout `available_width` is a whole line's: ask for the rest of this one.)
+                let rest = ui.available_rect_before_wrap().width();
+                if rest >= settings_width + 2.0 * ui.spacing().item_spacing.x {
+                    self.settings_ui(ui, &mut commands);
+                    beside = true;
                 }
-                if ui.button("Open…").on_hover_text("Ctrl+O").clicked() {
-                    commands.push(Command::OpenDialog);
-                }
-                ui.add_enabled_ui(self.file.is_some(), |ui| {
-                    if ui.button("Reload").on_hover_text("F5").clicked() {
-                        commands.push(Command::Reload);
-                    }
-                });
-                if self.screen == Screen::Sessions {
-                    ui.separator();
-                    let mut models = self.state.show_models;
-                    if ui
-                        .toggle_value(&mut models, "Models")
-                        .on_hover_text("Calls, tokens and cost per model across the whole file")
-                        .changed()
-                    {
-                        commands.push(Command::ShowPanel(Panel::Models, models));
-                    }
-                }
-                if self.screen == Screen::Session {
-                    ui.separator();
-                    self.copy_menu(ui, &mut commands);
-                    ui.separator();
-                    for (panel, label) in
-                        [(Panel::Tree, "Tree"), (Panel::Summary, "Summary"), (Panel::Detail, "Detail")]
-                    {
-                        if let Some(on) = toggle(ui, self.state.shows(panel), label) {
-                            commands.push(Command::ShowPanel(panel, on));
-                        }
-                    }
-                    let running = self.session.as_ref().is_some_and(|v| v.session.data.row.status == "running");
-                    let mut follow = self.state.follow;
-                    if ui
-                        .toggle_value(&mut follow, if running { "Follow (running)" } else { "Follow" })
-                        .on_hover_text("Keep the newest events in view as the file grows; selecting a trace pauses it")
-                        .changed()
-                    {
-                        commands.push(Command::SetFollow(follow));
-                    }
-                }
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui.button("?").on_hover_text("Keys (? or F1)").clicked() {
-                        commands.push(Command::ToggleHelp);
-                    }
-                    let mut theme = self.state.theme;
-                    egui::ComboBox::new("theme", "Theme")
-                        .selected_text(match theme {
-                            ThemeChoice::System => "system",
-                            ThemeChoice::Dark => "dark",
-                            ThemeChoice::Light => "light",
-                        })
-                        .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut theme, ThemeChoice::System, "System theme");
-                            ui.selectable_value(&mut theme, ThemeChoice::Dark, "Dark");
-                            ui.selectable_value(&mut theme, ThemeChoice::Light, "Light");
-                        });
-                    if theme != self.state.theme {
-                        commands.push(Command::SetTheme(theme));
-                    }
-                    if self.screen == Screen::Session {
-                        let mut anchor = self.state.anchor;
-                        // "auto" says what it chose for this session; the summary does not repeat it.
-                        let chosen = self.session.as_ref().map(|v| v.session.summary.anchor);
-                        let shown = match (anchor, chosen) {
-                            (Anchor::Auto, Some(c)) => format!("auto: {c} of work"),
-                            (Anchor::Auto, None) => "auto".to_owned(),
-                            (Anchor::Start, _) => "start of work".to_owned(),
-                            (Anchor::End, _) => "end of work".to_owned(),
-                        };
-                        egui::ComboBox::new("anchor", "Timestamps mark").selected_text(shown).show_ui(ui, |ui| {
-                            ui.selectable_value(&mut anchor, Anchor::Auto, "auto (decide from the data)");
-                            ui.selectable_value(&mut anchor, Anchor::Start, "start of work");
-                            ui.selectable_value(&mut anchor, Anchor::End, "end of work");
-                        });
-                        if anchor != self.state.anchor {
-                            commands.push(Command::SetAnchor(anchor));
-                        }
-                    }
-                });
             });
+            if !beside {
+                let width = ui.horizontal(|ui| self.settings_ui(ui, &mut commands)).inner;
+                ui.data_mut(|d| d.insert_temp(width_id, width));
+            }
         });
         commands
+    }
+
+    /// The left of the top bar: back, open, reload, and on a session copy, panels and follow.
+    fn actions_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        if self.screen != Screen::Welcome && ui.button("← Back").on_hover_text("Esc").clicked() {
+            commands.push(Command::Back);
+        }
+        if ui.button("Open…").on_hover_text("Ctrl+O").clicked() {
+            commands.push(Command::OpenDialog);
+        }
+        ui.add_enabled_ui(self.file.is_some(), |ui| {
+            if ui.button("Reload").on_hover_text("F5").clicked() {
+                commands.push(Command::Reload);
+            }
+        });
+        if self.screen == Screen::Sessions {
+            ui.separator();
+            let mut models = self.state.show_models;
+            if ui
+                .toggle_value(&mut models, "Models")
+                .on_hover_text("Calls, tokens and cost per model across the whole file")
+                .changed()
+            {
+                commands.push(Command::ShowPanel(Panel::Models, models));
+            }
+        }
+        if self.screen == Screen::Session {
+            ui.separator();
+            self.copy_menu(ui, commands);
+            ui.separator();
+            for (panel, label) in [(Panel::Tree, "Tree"), (Panel::Summary, "Summary"), (Panel::Detail, "Detail")] {
+                if let Some(on) = toggle(ui, self.state.shows(panel), label) {
+                    commands.push(Command::ShowPanel(panel, on));
+                }
+            }
+            let running = self.session.as_ref().is_some_and(|v| v.session.data.row.status == "running");
+            let mut follow = self.state.follow;
+            if ui
+                .toggle_value(&mut follow, if running { "Follow (running)" } else { "Follow" })
+                .on_hover_text("Keep the newest events in view as the file grows; selecting a trace pauses it")
+                .changed()
+            {
+                commands.push(Command::SetFollow(follow));
+            }
+        }
+    }
+
+    /// The right of the top bar, drawn from the right edge: help, theme and the timestamp
+    /// reading. Returns the width it took.
+    fn settings_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<Command>) -> f32 {
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button("?").on_hover_text("Keys (? or F1)").clicked() {
+                commands.push(Command::ToggleHelp);
+            }
+            let mut theme = self.state.theme;
+            egui::ComboBox::new("theme", "Theme")
+                .selected_text(match theme {
+                    ThemeChoice::System => "system",
+                    ThemeChoice::Dark => "dark",
+                    ThemeChoice::Light => "light",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut theme, ThemeChoice::System, "System theme");
+                    ui.selectable_value(&mut theme, ThemeChoice::Dark, "Dark");
+                    ui.selectable_value(&mut theme, ThemeChoice::Light, "Light");
+                });
+            if theme != self.state.theme {
+                commands.push(Command::SetTheme(theme));
+            }
+            if self.screen == Screen::Session {
+                let mut anchor = self.state.anchor;
+                // "auto" says what it chose for this session; the summary does not repeat it.
+                let chosen = self.session.as_ref().map(|v| v.session.summary.anchor);
+                let shown = match (anchor, chosen) {
+                    (Anchor::Auto, Some(c)) => format!("auto: {c} of work"),
+                    (Anchor::Auto, None) => "auto".to_owned(),
+                    (Anchor::Start, _) => "start of work".to_owned(),
+                    (Anchor::End, _) => "end of work".to_owned(),
+                };
+                egui::ComboBox::new("anchor", "Timestamps mark").selected_text(shown).show_ui(ui, |ui| {
+                    ui.selectable_value(&mut anchor, Anchor::Auto, "auto (decide from the data)");
+                    ui.selectable_value(&mut anchor, Anchor::Start, "start of work");
+                    ui.selectable_value(&mut anchor, Anchor::End, "end of work");
+                });
+                if anchor != self.state.anchor {
+                    commands.push(Command::SetAnchor(anchor));
+                }
+            }
+            ui.min_rect().width()
+        })
+        .inner
     }
 
     fn copy_menu(&self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {

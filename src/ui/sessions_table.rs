@@ -256,6 +256,23 @@ impl SessionsTable {
             .on_hover_text("Totals of the sessions shown: the filters apply");
         self.keyboard(ui, &mut actions, rows);
 
+        // Narrower than its columns, the table scrolls sideways: every column stays reachable.
+        egui::ScrollArea::horizontal().id_salt("sessions-hscroll").show(ui, |ui| {
+            self.table_ui(ui, rows, slow, sort, theme, &mut actions);
+        });
+        actions
+    }
+
+    /// The table itself: a header of sort buttons over the rows in the prepared order.
+    fn table_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        rows: &[SessionRow],
+        slow: Option<&SlowIndex>,
+        sort: Sort,
+        theme: &Theme,
+        actions: &mut Vec<TableAction>,
+    ) {
         let row_height = theme.row_height;
         let mut table = TableBuilder::new(ui)
             .id_salt("sessions")
@@ -358,7 +375,6 @@ impl SessionsTable {
                     }
                 });
             });
-        actions
     }
 
     fn keyboard(&mut self, ui: &egui::Ui, actions: &mut Vec<TableAction>, rows: &[SessionRow]) {

@@ -29,20 +29,26 @@ pub fn ui(ui: &mut egui::Ui, table: &mut SessionsTable, input: &SessionsInput<'_
     let mut commands = Vec::new();
     let theme = input.theme;
     if let Some(f) = input.file.filter(|_| input.show_models) {
-        egui::Panel::right("file-models").default_size(380.0).resizable(true).show(ui, |ui| {
-            // A panel takes its content's width. It keeps the width it has (the default or the
-            // user's) whatever it shows: not the narrow "Counting…" of a big file for good, nor
-            // wider than its table, which would push the sessions table over.
-            ui.set_min_width(ui.available_width());
-            egui::ScrollArea::both().id_salt("file-models-scroll").show(ui, |ui| {
-                for a in aggregates::file_models_ui(ui, f.models.as_deref(), theme) {
-                    match a {
-                        AggregateAction::Copy { text, what } => commands.push(Command::CopyText { text, what }),
-                        AggregateAction::Focus(_) => {}
+        // At most a fair share of a narrow window: the sessions table is the screen.
+        let width = ui.available_width();
+        egui::Panel::right("file-models")
+            .default_size((width * 0.3).clamp(220.0, 380.0))
+            .max_size(width * 0.45)
+            .resizable(true)
+            .show(ui, |ui| {
+                // A panel takes its content's width. It keeps the width it has (the default or the
+                // user's) whatever it shows: not the narrow "Counting…" of a big file for good, nor
+                // wider than its table, which would push the sessions table over.
+                ui.set_min_width(ui.available_width());
+                egui::ScrollArea::both().id_salt("file-models-scroll").show(ui, |ui| {
+                    for a in aggregates::file_models_ui(ui, f.models.as_deref(), theme) {
+                        match a {
+                            AggregateAction::Copy { text, what } => commands.push(Command::CopyText { text, what }),
+                            AggregateAction::Focus(_) => {}
+                        }
                     }
-                }
+                });
             });
-        });
     }
     egui::CentralPanel::default_margins().show(ui, |ui| {
         error_line(ui, input.error, input.opening, theme);
