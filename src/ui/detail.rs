@@ -1,7 +1,7 @@
 //! The detail of the selected trace: every field, `data` as a JSON tree, raw input and output
 //! (loaded on demand) with copy buttons, and the trace's warnings.
 
-use egui::{RichText, ScrollArea};
+use egui::RichText;
 
 use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::model::{TraceDetail, TraceEvent};
@@ -189,7 +189,7 @@ impl DetailView {
             (Some(v), _) => json_tree::ui(ui, v, theme),
             (None, Some(text)) => {
                 ui.label(RichText::new("not JSON; shown as stored").color(theme.warning));
-                raw_text_ui(ui, "data-raw", text, data.map_or(0, |f| f.size_bytes), 120.0);
+                raw_text_ui(ui, "data-raw", text, data.map_or(0, |f| f.size_bytes));
             }
             (None, None) => {}
         }
@@ -231,7 +231,7 @@ impl DetailView {
             if let Some(f) = field
                 && let Some(v) = f.value.as_deref()
             {
-                raw_text_ui(ui, column, v, f.size_bytes, 220.0);
+                raw_text_ui(ui, column, v, f.size_bytes);
             }
         }
 
@@ -248,15 +248,13 @@ impl DetailView {
     }
 }
 
-/// Monospace, scrollable, selectable, read-only text. A value longer than [`VALUE_SHOWN`]
-/// shows its start and says how much of its `size_bytes` that is (the copy button above takes
-/// all that was loaded).
-fn raw_text_ui(ui: &mut egui::Ui, id: &str, text: &str, size_bytes: u64, max_height: f32) {
+/// Monospace, selectable, read-only text at its full height: the panel has the one scroll
+/// bar. A value longer than [`VALUE_SHOWN`] shows its start and says how much of its
+/// `size_bytes` that is (the copy button above takes all that was loaded).
+fn raw_text_ui(ui: &mut egui::Ui, id: &str, text: &str, size_bytes: u64) {
     let shown = head_bytes(text, VALUE_SHOWN);
-    ScrollArea::vertical().id_salt(id).max_height(max_height).auto_shrink([false, true]).show(ui, |ui| {
-        let mut view = shown;
-        ui.add(egui::TextEdit::multiline(&mut view).code_editor().desired_width(f32::INFINITY).desired_rows(3));
-    });
+    let mut view = shown;
+    ui.add(egui::TextEdit::multiline(&mut view).id_salt(id).code_editor().desired_width(f32::INFINITY).desired_rows(1));
     if shown.len() < text.len() {
         let size = size_bytes.max(text.len() as u64);
         let copy = if size > text.len() as u64 {
