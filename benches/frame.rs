@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use egui::{Event, Pos2, RawInput, Rect, pos2, vec2};
 use trace_inspector::analysis::rows::visible_rows;
+use trace_inspector::analysis::slow::SlowRule;
 use trace_inspector::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
 use trace_inspector::demo::{self, DemoConfig};
 use trace_inspector::model::SessionRow;
@@ -115,6 +116,7 @@ fn main() {
         selected: None,
         hits: &[],
         slow: &slow,
+        slow_rule: SlowRule::default(),
         now_ms: None,
         theme: &theme,
     };

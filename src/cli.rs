@@ -13,7 +13,8 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::analysis::sessions::{self, SessionKey, SessionSort};
-use crate::analysis::{self, Anchor};
+use crate::analysis::slow::SlowRule;
+use crate::analysis::{self, Anchor, SlowIndex};
 use crate::demo::{self, DemoConfig};
 use crate::export::{Export as _, json, markdown, text};
 use crate::format::{format_cost, format_count, format_duration_ms};
@@ -292,7 +293,10 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
             if json {
                 writeln!(out, "{}", json::SummaryJson.export(&analyzed))?;
             } else {
-                write!(out, "{}", markdown::SummaryMarkdown.export(&analyzed))?;
+                // The file's p95s mark the slow calls, as in the app (no threshold here).
+                let index = SlowIndex::from_durations(&open(&file)?.tool_durations()?);
+                let slow_rule = SlowRule { index: Some(&index), threshold_ms: None };
+                write!(out, "{}", markdown::SummaryMarkdown { slow_rule }.export(&analyzed))?;
             }
             report_warnings(analyzed.warnings());
             leave_to_os(analyzed);

@@ -1,6 +1,8 @@
 //! Human formatting of counts, costs, durations and time-axis offsets: one spelling for the
 //! CLI, the app and the exports.
 
+use crate::analysis::slow::{SlowBasis, SlowReason};
+
 /// Human duration: `850 µs`, `12.3 ms`, `4.56 s`, `3 m 12 s`, `2 h 05 m`.
 #[must_use]
 pub fn format_duration_ms(ms: f64) -> String {
@@ -53,6 +55,44 @@ pub fn format_count(n: i64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Why a call is slow, the one sentence every view and export gives:
+/// `1 m 43 s — above browser_navigate's p95 of 1 m 29 s across this file (214 calls)`.
+/// The tool name is file text: callers showing it on one line or in Markdown escape it.
+#[must_use]
+pub fn format_slow_reason(reason: &SlowReason) -> String {
+    format!("{} — {}", format_duration_ms(reason.duration_ms), format_slow_basis(reason))
+}
+
+/// The rule half of [`format_slow_reason`]: `above browser_navigate's p95 of 1 m 29 s across
+/// this file (214 calls)` or `above the 60.00 s slow threshold you set`.
+#[must_use]
+pub fn format_slow_basis(reason: &SlowReason) -> String {
+    match reason.basis {
+        SlowBasis::FileP95 { p95_ms, calls } => format!(
+            "above {}'s p95 of {} across this file ({} {})",
+            reason.tool,
+            format_duration_ms(p95_ms),
+            format_count(i64::try_from(calls).unwrap_or(i64::MAX)),
+            if calls == 1 { "call" } else { "calls" }
+        ),
+        SlowBasis::Threshold { threshold_ms } => {
+            format!("above the {} slow threshold you set", format_duration_ms(threshold_ms))
+        }
+    }
+}
+
+/// The slow rule in one line, for exports: what made a call slow here.
+#[must_use]
+pub fn format_slow_rule(threshold_ms: Option<f64>) -> String {
+    match threshold_ms {
+        Some(t) => format!(
+            "A slow call is a tool call longer than its tool's p95 across this file, or than the {} threshold set.",
+            format_duration_ms(t)
+        ),
+        None => "A slow call is a tool call longer than its tool's p95 across this file.".to_owned(),
+    }
 }
 
 const SECOND_MS: f64 = 1000.0;
@@ -137,6 +177,23 @@ mod tests {
         assert_eq!(format_count(999), "999");
         assert_eq!(format_cost(0.030969), "$0.0310");
         assert_eq!(format_cost(0.001161), "$0.001161");
+    }
+
+    #[test]
+    fn a_slow_call_is_explained_in_one_sentence() {
+        let p95 = SlowReason {
+            tool: "browser_navigate".to_owned(),
+            duration_ms: 103_000.0,
+            basis: SlowBasis::FileP95 { p95_ms: 89_000.0, calls: 214 },
+        };
+        assert_eq!(
+            format_slow_reason(&p95),
+            "1 m 43 s — above browser_navigate's p95 of 1 m 29 s across this file (214 calls)"
+        );
+        let one = SlowReason { basis: SlowBasis::FileP95 { p95_ms: 89_000.0, calls: 1 }, ..p95.clone() };
+        assert!(format_slow_reason(&one).ends_with("(1 call)"));
+        let threshold = SlowReason { basis: SlowBasis::Threshold { threshold_ms: 60_000.0 }, ..p95 };
+        assert_eq!(format_slow_reason(&threshold), "1 m 43 s — above the 1 m 00 s slow threshold you set");
     }
 
     #[test]

@@ -148,7 +148,7 @@ pub fn spans(bytes: &[u8]) {
         check_analyzed(&analyzed);
         let _ = json::SummaryJson.export(&analyzed);
         let _ = json::TimelineJson.export(&analyzed);
-        let _ = markdown::SummaryMarkdown.export(&analyzed);
+        let _ = markdown::SummaryMarkdown::default().export(&analyzed);
         let _ = text::TimelineText.export(&analyzed);
         let _ = text::TreeText.export(&analyzed);
         let filters = [

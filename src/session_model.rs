@@ -9,16 +9,9 @@ use std::time::Duration;
 
 use crate::analysis::filter::slow_flags;
 use crate::analysis::rows::visible_rows;
+pub use crate::analysis::slow::SlowRule;
 use crate::analysis::{AnalyzedSession, SlowIndex, SpanFilter};
 use crate::model::TraceDetail;
-
-/// What decides that a call is slow: the file-wide p95 of its tool (once counted) and the
-/// user's threshold (kept in the app's saved state, its only home).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SlowRule<'a> {
-    pub index: Option<&'a SlowIndex>,
-    pub threshold_ms: Option<f64>,
-}
 
 /// Search state of the open session.
 #[derive(Debug, Default)]

@@ -2,9 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::analysis::slow::SlowIndex;
+use crate::analysis::slow::{SlowIndex, explain};
 use crate::analysis::timeline::{Span, Timeline};
-use crate::analysis::tools::tool_call;
 use crate::model::TraceEvent;
 
 /// What to keep. An empty filter keeps everything.
@@ -72,11 +71,8 @@ pub fn slow_flags(
 /// A finished tool call slower than its tool's file-wide p95 (or than `threshold_ms`).
 #[must_use]
 pub fn is_slow_span(span: &Span, events: &[TraceEvent], slow: &SlowIndex, threshold_ms: Option<f64>) -> bool {
-    let Some(tool) = tool_call(span, events) else { return false };
-    if span.open || span.instant || !span.timed {
-        return false;
-    }
-    slow.is_slow(tool, span.duration_ms(), threshold_ms)
+    // One rule: a call is slow exactly when it has a reason to show.
+    explain(span, events, slow, threshold_ms).is_some()
 }
 
 #[cfg(test)]

@@ -35,6 +35,8 @@ pub struct Summary {
     /// Models in order of first use.
     pub models_used: Vec<String>,
     pub event_counts: BTreeMap<String, u64>,
+    /// Tokens and cost of the events of each type (the keys of `event_counts`).
+    pub event_usage: BTreeMap<String, Usage>,
     /// The timestamp anchor the spans were built with (`start` or `end`).
     pub anchor: &'static str,
     /// From the earliest span start to the latest span end.
@@ -60,6 +62,23 @@ pub struct ModelStats {
     pub cost_usd: f64,
 }
 
+/// Tokens and cost of some events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Usage {
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+}
+
+impl Usage {
+    /// Adds tokens and a cost.
+    pub fn add(&mut self, input_tokens: Option<i64>, output_tokens: Option<i64>, cost_usd: Option<f64>) {
+        self.input_tokens = self.input_tokens.saturating_add(input_tokens.unwrap_or(0));
+        self.output_tokens = self.output_tokens.saturating_add(output_tokens.unwrap_or(0));
+        self.cost_usd += cost_usd.unwrap_or(0.0);
+    }
+}
+
 /// Calls of one tool.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ToolStats {
@@ -71,6 +90,10 @@ pub struct ToolStats {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub max_ms: f64,
+    /// Over the events of the tool's calls ([`crate::analysis::Span::tokens`]).
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
     /// Finished calls' durations, sorted.
     #[serde(skip)]
     pub durations_ms: Vec<f64>,
@@ -145,6 +168,14 @@ pub(crate) fn event_totals(data: &SessionData) -> Summary {
                 s.event_counts.insert(e.kind.to_string(), 1);
             }
         }
+        match s.event_usage.get_mut(&*e.kind) {
+            Some(u) => u.add(e.input_tokens, e.output_tokens, e.cost_usd),
+            None => {
+                let mut u = Usage::default();
+                u.add(e.input_tokens, e.output_tokens, e.cost_usd);
+                s.event_usage.insert(e.kind.to_string(), u);
+            }
+        }
         match &*e.kind {
             "step_completed" => s.step_count += 1,
             "error" => s.error_count += 1,
@@ -205,6 +236,11 @@ pub(crate) fn add_spans(s: &mut Summary, data: &SessionData, timeline: &Timeline
                 if finished {
                     t.durations_ms.push(span.duration_ms());
                 }
+                if let Some((tokens_in, tokens_out)) = span.tokens(&data.events) {
+                    t.input_tokens = t.input_tokens.saturating_add(tokens_in);
+                    t.output_tokens = t.output_tokens.saturating_add(tokens_out);
+                }
+                t.cost_usd += span.cost_usd(&data.events).unwrap_or(0.0);
             }
         }
         if finished && (tool.is_some() || span.kind == SpanKind::Llm) {
@@ -262,5 +298,44 @@ mod histogram_tests {
         assert_eq!(bins[0], 1, "0 ms");
         assert_eq!(bins[15], 2, "the longest calls");
         assert_eq!(log_histogram(&[5.0], 0.0).iter().sum::<u32>(), 0);
+    }
+}
+
+#[cfg(test)]
+mod usage_tests {
+    use super::*;
+    use crate::analysis::fixtures::{sample_session, span};
+    use crate::model::TraceEvent;
+
+    #[test]
+    fn tools_and_event_types_sum_their_tokens_and_cost() {
+        let mut s = sample_session();
+        // Two calls of "search": the sample's pair (events 2 and 6) and a new one (event 7).
+        s.data.events[2].info.tool = Some("search".into());
+        s.data.events[2].input_tokens = Some(10);
+        s.data.events[6].output_tokens = Some(5);
+        s.data.events[6].cost_usd = Some(0.25);
+        let mut e = TraceEvent { id: "e7".into(), kind: "tool_called".into(), ..TraceEvent::default() };
+        e.info.tool = Some("search".into());
+        e.input_tokens = Some(100);
+        e.cost_usd = Some(0.5);
+        s.data.events.push(e);
+        let mut call = span(SpanKind::Tool, "again", (3000.0, 4000.0), 0, None, 7);
+        call.event = 7;
+        s.timeline.spans.push(call);
+        let summary = summarize(&s.data, &s.timeline);
+        let search = summary.tools.iter().find(|t| t.tool == "search").expect("search");
+        assert_eq!(search.calls, 2);
+        assert_eq!((search.input_tokens, search.output_tokens), (110, 5));
+        assert!((search.cost_usd - 0.75).abs() < 1e-12, "{}", search.cost_usd);
+        // By event type: the LLM message, and the two tool_called events.
+        assert_eq!(summary.event_counts.get("tool_called"), Some(&2));
+        let called = summary.event_usage.get("tool_called").copied().unwrap_or_default();
+        assert_eq!((called.input_tokens, called.output_tokens), (110, 0));
+        assert!((called.cost_usd - 0.5).abs() < 1e-12);
+        let message = summary.event_usage.get("message").copied().unwrap_or_default();
+        assert_eq!(message, Usage { input_tokens: 1200, output_tokens: 345, cost_usd: 0.0123 });
+        assert_eq!(summary.event_usage.get("tool_result").map(|u| u.cost_usd), Some(0.25));
+        assert_eq!(summary.event_usage.len(), summary.event_counts.len());
     }
 }

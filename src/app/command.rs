@@ -176,7 +176,9 @@ impl TraceApp {
             Command::Copy(what) => {
                 if let Some(view) = &self.session {
                     let (text, name) = match what {
-                        CopyWhat::SummaryMarkdown => (SummaryMarkdown.export(&view.session), "Markdown summary"),
+                        CopyWhat::SummaryMarkdown => {
+                            (SummaryMarkdown { slow_rule: self.slow_rule() }.export(&view.session), "Markdown summary")
+                        }
                         CopyWhat::SummaryJson => (SummaryJson.export(&view.session), "JSON summary"),
                         CopyWhat::TimelineText => (text::TimelineText.export(&view.session), "timeline"),
                         CopyWhat::TreeText => (text::TreeText.export(&view.session), "tree"),
@@ -247,6 +249,11 @@ impl TraceApp {
                 self.progress = Some("Cancelled".to_owned());
             }
         }
+    }
+
+    /// The slow rule: the file's p95s (once counted) and the saved threshold.
+    fn slow_rule(&self) -> SlowRule<'_> {
+        SlowRule { index: self.file.as_ref().and_then(|f| f.slow.as_ref()), threshold_ms: self.state.slow_threshold_ms }
     }
 
     /// Changes the open session's model, then rebuilds what derives from it under the current

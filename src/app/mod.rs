@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::analysis::SlowIndex;
+use crate::analysis::slow::SlowRule;
 use crate::cli::OpenArgs;
 use crate::jobs::{JobKind, Jobs};
 use crate::model::{ModelUsage, SessionList};
@@ -208,7 +209,10 @@ impl TraceApp {
                     show_summary: self.state.show_summary,
                     show_detail: self.state.show_detail,
                     show_tree: self.state.show_tree,
-                    slow: self.file.as_ref().and_then(|f| f.slow.as_ref()),
+                    slow_rule: SlowRule {
+                        index: self.file.as_ref().and_then(|f| f.slow.as_ref()),
+                        threshold_ms: self.state.slow_threshold_ms,
+                    },
                     detail_loading: self.jobs.is_running(JobKind::Detail),
                     error,
                     opening,

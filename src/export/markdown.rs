@@ -7,13 +7,18 @@
 use std::fmt::Write as _;
 
 use crate::analysis::AnalyzedSession;
+use crate::analysis::slow::SlowRule;
 use crate::export::Export;
-use crate::format::{format_cost, format_count, format_duration_ms};
+use crate::format::{format_cost, format_count, format_duration_ms, format_slow_basis, format_slow_rule};
 use crate::terminal::{self, Lines};
 use crate::time;
 
-/// The Markdown summary.
-pub struct SummaryMarkdown;
+/// The Markdown summary. The slow rule (the file's p95s and the threshold) marks the slow
+/// calls among the slowest; the default rule knows no p95 and marks none.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SummaryMarkdown<'a> {
+    pub slow_rule: SlowRule<'a>,
+}
 
 /// Makes data safe inside a Markdown table cell or line: `|` escaped, line breaks and tabs
 /// folded to spaces, backticks made quotes, other control and bidi characters shown as
@@ -43,7 +48,7 @@ fn when(raw: Option<&str>) -> String {
     }
 }
 
-impl Export for SummaryMarkdown {
+impl Export for SummaryMarkdown<'_> {
     fn export(&self, session: &AnalyzedSession) -> String {
         let s = &session.summary;
         let mut out = String::new();
@@ -97,28 +102,46 @@ impl Export for SummaryMarkdown {
         }
         if !s.tools.is_empty() {
             let _ = writeln!(out, "\n### Tools\n");
-            let _ = writeln!(out, "| Tool | Calls | Errors | p50 | p95 | Max | Total |");
-            let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
+            let _ = writeln!(
+                out,
+                "| Tool | Calls | Errors | p50 | p95 (session) | p95 (file) | Max | Total | Tokens in | Tokens out | Cost |"
+            );
+            let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             for t in &s.tools {
+                let file_p95 = self
+                    .slow_rule
+                    .index
+                    .and_then(|i| i.p95_by_tool.get(&t.tool))
+                    .map_or_else(|| "—".to_owned(), |p| format_duration_ms(*p));
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {file_p95} | {} | {} | {} | {} | {} |",
                     escape(&t.tool),
                     t.calls,
                     t.errors,
                     format_duration_ms(t.p50_ms),
                     format_duration_ms(t.p95_ms),
                     format_duration_ms(t.max_ms),
-                    format_duration_ms(t.total_ms)
+                    format_duration_ms(t.total_ms),
+                    format_count(t.input_tokens),
+                    format_count(t.output_tokens),
+                    format_cost(t.cost_usd)
                 );
             }
         }
         if !s.slowest.is_empty() {
             let _ = writeln!(out, "\n### Slowest calls\n");
+            if self.slow_rule.is_known() {
+                let _ = writeln!(out, "_{}_\n", format_slow_rule(self.slow_rule.threshold_ms));
+            }
             for (i, c) in s.slowest.iter().enumerate() {
+                let reason =
+                    session.timeline.spans.get(c.span).and_then(|sp| self.slow_rule.explain(sp, &session.data.events));
+                let mark =
+                    reason.map(|r| format!(" — **slow**, {}", escape(&format_slow_basis(&r)))).unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "{}. {} `{}` {} (`{}`)",
+                    "{}. {} `{}` {} (`{}`){mark}",
                     i + 1,
                     format_duration_ms(c.duration_ms),
                     escape(&c.kind),
@@ -152,7 +175,42 @@ impl Export for SummaryMarkdown {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::analysis::SlowIndex;
+    use crate::analysis::fixtures::sample_session;
+    use crate::analysis::summary::summarize;
+
+    #[test]
+    fn the_slowest_calls_mark_the_slow_ones_and_state_the_rule() {
+        let mut session = sample_session();
+        session.data.events[2].info.tool = Some("browser_navigate".into());
+        session.summary = summarize(&session.data, &session.timeline);
+        let index = SlowIndex {
+            p95_by_tool: HashMap::from([("browser_navigate".to_owned(), 800.0)]),
+            calls_by_tool: HashMap::from([("browser_navigate".to_owned(), 214)]),
+            ..SlowIndex::default()
+        };
+        let md = SummaryMarkdown { slow_rule: SlowRule { index: Some(&index), threshold_ms: None } }.export(&session);
+        assert!(md.contains("\n_A slow call is a tool call longer than its tool's p95 across this file._\n"), "{md}");
+        // The LLM call (3 s) is slowest and not a tool call; the 1 s tool call is slow.
+        assert!(md.contains("1. 3.00 s `message` gpt call (`e3`)\n"), "{md}");
+        assert!(
+            md.contains(
+                "2. 1.00 s `tool_result` read_file (`e2`) — **slow**, above browser_navigate's p95 of 800 ms across this file (214 calls)\n"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| browser_navigate | 1 | 0 | 1.00 s | 1.00 s | 800 ms |"), "{md}");
+        // With a threshold, the rule names it.
+        let md =
+            SummaryMarkdown { slow_rule: SlowRule { index: Some(&index), threshold_ms: Some(500.0) } }.export(&session);
+        assert!(md.contains("or than the 500 ms threshold set._"), "{md}");
+        // Without a rule nothing is marked and no rule is stated.
+        let md = SummaryMarkdown::default().export(&session);
+        assert!(!md.contains("slow"), "{md}");
+    }
 
     #[test]
     fn table_cells_stay_one_cell_on_one_line() {

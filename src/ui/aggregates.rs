@@ -1,11 +1,13 @@
-//! The side panel: totals, per-model and per-tool tables (with a small duration histogram per
-//! tool), the slowest calls, event counts by type and the data's warnings.
+//! The side panel: totals, per-model and per-tool tables (the tool's p95 in the session and
+//! across the file, tokens, cost and a small duration histogram), the slowest calls (the slow
+//! ones marked and explained), events, tokens and cost by type, and the data's warnings.
 
 use egui::{CollapsingHeader, Grid, RichText, Sense, Stroke, vec2};
 
 use crate::analysis::AnalyzedSession;
+use crate::analysis::slow::SlowRule;
 use crate::analysis::summary::ToolStats;
-use crate::format::{format_cost, format_count, format_duration_ms};
+use crate::format::{format_cost, format_count, format_duration_ms, format_slow_reason};
 use crate::model::ModelUsage;
 use crate::ui::text::{ValueLine, cell_label, one_line, value_line};
 use crate::ui::theme::Theme;
@@ -98,8 +100,15 @@ fn model_name_ui(
     name
 }
 
-/// Draws the panel for a session. `now_ms` (from the origin) is given while it is running.
-pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: Option<f64>) -> Vec<AggregateAction> {
+/// Draws the panel for a session. `slow_rule` (the file-wide p95s and the threshold) says
+/// which calls are slow and why; `now_ms` (from the origin) is given while it is running.
+pub fn ui(
+    ui: &mut egui::Ui,
+    session: &AnalyzedSession,
+    slow_rule: SlowRule<'_>,
+    theme: &Theme,
+    now_ms: Option<f64>,
+) -> Vec<AggregateAction> {
     let mut actions = Vec::new();
     let s = &session.summary;
     ui.heading("Totals");
@@ -155,11 +164,27 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
     if !s.tools.is_empty() {
         ui.separator();
         ui.heading("Tools");
-        Grid::new("tools").num_columns(7).striped(true).show(ui, |ui| {
-            for h in ["Tool", "Calls", "Err", "p50", "p95", "Max", "Spread"] {
-                ui.label(RichText::new(h).strong());
+        Grid::new("tools").num_columns(10).striped(true).show(ui, |ui| {
+            let headers = [
+                ("Tool", ""),
+                ("Calls", ""),
+                ("Err", "Failed calls"),
+                ("p50", "Median duration in this session"),
+                ("p95 session", "95th percentile of the tool's durations in this session"),
+                ("p95 file", "95th percentile of the tool's durations across this file: calls above it are slow"),
+                ("Max", ""),
+                ("Tokens", "Tokens in and out over the tool's calls"),
+                ("Cost", ""),
+                ("Spread", ""),
+            ];
+            for (h, hover) in headers {
+                let r = ui.label(RichText::new(h).strong());
+                if !hover.is_empty() {
+                    r.on_hover_text(hover);
+                }
             }
             ui.end_row();
+            let index = slow_rule.index;
             for t in &s.tools {
                 if value_line(ui, &t.tool, |t| t, name_width).copy {
                     actions.push(AggregateAction::Copy { text: t.tool.clone(), what: "the tool name".to_owned() });
@@ -169,7 +194,25 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
                 ui.label(if t.errors > 0 { err.color(theme.error) } else { err });
                 ui.label(format_duration_ms(t.p50_ms));
                 ui.label(format_duration_ms(t.p95_ms));
+                match index.and_then(|i| Some((*i.p95_by_tool.get(&t.tool)?, i.calls_by_tool.get(&t.tool)?))) {
+                    Some((p95, calls)) => {
+                        ui.label(format_duration_ms(p95)).on_hover_text(format!(
+                            "Over {} calls in this file",
+                            format_count(i64::try_from(*calls).unwrap_or(i64::MAX))
+                        ));
+                    }
+                    None => {
+                        let why = if index.is_some() { "No finished call in this file" } else { "Being counted" };
+                        ui.label(RichText::new("—").color(theme.muted)).on_hover_text(why);
+                    }
+                }
                 ui.label(format_duration_ms(t.max_ms));
+                ui.label(format_count(t.input_tokens.saturating_add(t.output_tokens))).on_hover_text(format!(
+                    "{} in / {} out",
+                    format_count(t.input_tokens),
+                    format_count(t.output_tokens)
+                ));
+                ui.label(format_cost(t.cost_usd));
                 histogram_ui(ui, t, theme);
                 ui.end_row();
             }
@@ -180,13 +223,19 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
         ui.separator();
         ui.heading("Slowest calls");
         for c in &s.slowest {
+            let reason = session.timeline.spans.get(c.span).and_then(|sp| slow_rule.explain(sp, &session.data.events));
             // Kind and label are file text; the full values are in the detail view a click away.
-            let text = format!("{}  {}  {}", format_duration_ms(c.duration_ms), one_line(&c.kind), one_line(&c.label));
-            if ui
-                .add(egui::Button::new(text).frame(false).truncate())
-                .on_hover_text("Select, scroll and zoom to this call")
-                .clicked()
-            {
+            let mut text =
+                format!("{}  {}  {}", format_duration_ms(c.duration_ms), one_line(&c.kind), one_line(&c.label));
+            let hover = match &reason {
+                Some(r) => {
+                    text.insert_str(0, "slow  ");
+                    format!("Slow: {}\nSelect, scroll and zoom to this call", one_line(&format_slow_reason(r)))
+                }
+                None => "Select, scroll and zoom to this call".to_owned(),
+            };
+            let text = if reason.is_some() { RichText::new(text).color(theme.slow) } else { RichText::new(text) };
+            if ui.add(egui::Button::new(text).frame(false).truncate()).on_hover_text(hover).clicked() {
                 actions.push(AggregateAction::Focus(c.span));
             }
         }
@@ -208,12 +257,20 @@ pub fn ui(ui: &mut egui::Ui, session: &AnalyzedSession, theme: &Theme, now_ms: O
 
     ui.separator();
     CollapsingHeader::new("Events by type").default_open(false).show(ui, |ui| {
-        Grid::new("event-counts").num_columns(2).show(ui, |ui| {
+        Grid::new("event-counts").num_columns(5).striped(true).show(ui, |ui| {
+            for h in ["Type", "Count", "In", "Out", "Cost"] {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
             let mut counts: Vec<(&String, &u64)> = s.event_counts.iter().collect();
             counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             for (kind, n) in counts {
                 cell_label(ui, RichText::new(one_line(kind)).monospace(), name_width);
-                ui.label(format_count(*n as i64));
+                ui.label(format_count(i64::try_from(*n).unwrap_or(i64::MAX)));
+                let usage = s.event_usage.get(kind).copied().unwrap_or_default();
+                ui.label(format_count(usage.input_tokens));
+                ui.label(format_count(usage.output_tokens));
+                ui.label(format_cost(usage.cost_usd));
                 ui.end_row();
             }
         });

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use egui::text::{LayoutJob, TextWrapping};
 use egui::{Color32, FontId, Galley, Painter, Rect, Shape, Stroke, Vec2};
 
+use crate::analysis::slow::{SlowReason, SlowRule};
 use crate::analysis::{AnalyzedSession, Span};
 use crate::model::TraceEvent;
 use crate::ui::text::{one_line, one_line_max};
@@ -28,6 +29,8 @@ pub struct RowsInput<'a> {
     pub hits: &'a [bool],
     /// Per span: a slow call (empty = none).
     pub slow: &'a [bool],
+    /// The rule the slow flags follow, to say why a call is slow.
+    pub slow_rule: SlowRule<'a>,
     /// For a running session: open spans extend to this time (ms from the origin).
     pub now_ms: Option<f64>,
     /// Colours and the row height shared by both views.
@@ -63,6 +66,13 @@ impl RowsInput<'_> {
     #[must_use]
     pub fn is_slow(&self, index: usize) -> bool {
         self.slow.get(index).copied().unwrap_or(false)
+    }
+
+    /// Why the span is slow, when it is flagged slow.
+    #[must_use]
+    pub fn slow_reason(&self, index: usize) -> Option<SlowReason> {
+        let span = self.span(index).filter(|_| self.is_slow(index))?;
+        self.slow_rule.explain(span, self.events())
     }
 
     /// The span's children are hidden.
@@ -176,6 +186,7 @@ pub(crate) fn indent_levels(depth: u32) -> u32 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::analysis::SlowIndex;
 
     /// What a view test's app holds: the view, the rows it is given, the actions it returned.
     pub(crate) struct Host<V> {
@@ -183,6 +194,7 @@ pub(crate) mod tests {
         pub rows: Vec<usize>,
         pub collapsed: Vec<bool>,
         pub slow: Vec<bool>,
+        pub slow_index: Option<SlowIndex>,
         pub selected: Option<usize>,
         pub actions: Vec<RowAction>,
     }
@@ -194,6 +206,7 @@ pub(crate) mod tests {
                 rows: (0..spans).collect(),
                 collapsed: vec![false; spans],
                 slow: vec![false; spans],
+                slow_index: None,
                 selected: None,
                 actions: Vec::new(),
             }
@@ -207,6 +220,7 @@ pub(crate) mod tests {
                 selected: self.selected,
                 hits: &[],
                 slow: &self.slow,
+                slow_rule: SlowRule { index: self.slow_index.as_ref(), threshold_ms: None },
                 now_ms: None,
                 theme,
             }

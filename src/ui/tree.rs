@@ -7,12 +7,12 @@
 use egui::text::{LayoutJob, TextFormat};
 use egui::{Align2, CornerRadius, Role, ScrollArea, Sense, Ui, WidgetInfo, pos2, vec2};
 
-use crate::format::{format_count, format_duration_ms};
+use crate::format::{format_count, format_duration_ms, format_slow_reason};
 use crate::ui::rows::{
     INDENT, MAX_INDENT_LEVELS, RowAction, RowsInput, TOGGLE_WIDTH, elided_job, indent_levels, kind_text_colour,
     paint_toggle, row_fonts,
 };
-use crate::ui::text::one_line_max;
+use crate::ui::text::{one_line, one_line_max};
 
 /// Width of the duration column.
 const DURATION_WIDTH: f32 = 72.0;
@@ -105,6 +105,11 @@ fn row_ui(ui: &mut Ui, input: &RowsInput, index: usize, row_height: f32, actions
     }
     if !ui.is_rect_visible(rect) {
         return;
+    }
+    if response.hovered()
+        && let Some(reason) = input.slow_reason(index)
+    {
+        response.clone().on_hover_text(format!("Slow: {}", one_line(&format_slow_reason(&reason))));
     }
 
     let visuals = ui.visuals();

@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use egui::{Key, RichText};
 
-use crate::analysis::SlowIndex;
-use crate::analysis::tools::{UNNAMED_TOOL, tool_call};
 use crate::app::chrome::error_line;
 use crate::app::command::Command;
-use crate::format::format_duration_ms;
+use crate::format::format_slow_reason;
 use crate::session_model::{SessionModel, SlowRule};
 use crate::ui::aggregates::{self, AggregateAction};
 use crate::ui::detail::{DetailAction, DetailInput, DetailView};
@@ -86,8 +84,8 @@ pub struct SessionInput<'a> {
     pub show_summary: bool,
     pub show_detail: bool,
     pub show_tree: bool,
-    /// The file-wide p95s, for the slow note.
-    pub slow: Option<&'a SlowIndex>,
+    /// The slow rule (the file-wide p95s and the threshold), to say why a call is slow.
+    pub slow_rule: SlowRule<'a>,
     pub detail_loading: bool,
     pub error: Option<&'a str>,
     pub opening: Option<&'a Path>,
@@ -117,7 +115,7 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
     if input.show_summary {
         egui::Panel::right("summary-panel").default_size(360.0).resizable(true).show(ui, |ui| {
             egui::ScrollArea::vertical().id_salt("summary-scroll").show(ui, |ui| {
-                for a in aggregates::ui(ui, &model.session, theme, now_ms) {
+                for a in aggregates::ui(ui, &model.session, input.slow_rule, theme, now_ms) {
                     commands.push(match a {
                         AggregateAction::Focus(span) => Command::SelectSpan { span, scroll: true, zoom: true },
                         AggregateAction::Copy { text, what } => Command::CopyText { text, what },
@@ -150,6 +148,7 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
         selected: model.selected,
         hits: &model.search.hits,
         slow: &model.slow,
+        slow_rule: input.slow_rule,
         now_ms,
         theme,
     };
@@ -190,18 +189,8 @@ fn detail_ui(ui: &mut egui::Ui, model: &SessionModel, view: &mut DetailView, inp
         .span_for_event(index)
         .filter(|&s| model.slow.get(s).copied().unwrap_or(false))
         .and_then(|s| timeline.spans.get(s))
-        .map(|s| {
-            let tool = tool_call(s, events).unwrap_or(UNNAMED_TOOL);
-            match input.slow.and_then(|i| i.p95_by_tool.get(tool)) {
-                Some(p) => format!(
-                    "Slow: {} for {}, above its p95 of {} across the file",
-                    format_duration_ms(s.duration_ms()),
-                    one_line(tool),
-                    format_duration_ms(*p)
-                ),
-                None => format!("Slow: {}", format_duration_ms(s.duration_ms())),
-            }
-        });
+        .and_then(|s| input.slow_rule.explain(s, events))
+        .map(|r| format!("Slow: {}", one_line(&format_slow_reason(&r))));
     let detail_input = DetailInput {
         event_index: index,
         event,

@@ -2,7 +2,7 @@
 
 use egui::Ui;
 
-use crate::format::{format_cost, format_count, format_duration_ms};
+use crate::format::{format_cost, format_count, format_duration_ms, format_slow_reason};
 use crate::ui::rows::{RowsInput, kind_text_colour};
 use crate::ui::text::one_line;
 
@@ -55,12 +55,52 @@ pub(super) fn tooltip_ui(ui: &mut Ui, input: &RowsInput, index: usize) {
         ui.colored_label(theme.error, "failed");
     }
     if input.is_slow(index) {
-        ui.colored_label(theme.slow, "slow: above p95");
+        // The flag and its reason follow one rule; a flag without a reason (no rule given)
+        // still says what a slow flag means.
+        let text = match input.slow_reason(index) {
+            Some(r) => format!("Slow: {}", one_line(&format_slow_reason(&r))),
+            None => "slow: above p95".to_owned(),
+        };
+        ui.colored_label(theme.slow, text);
     }
     if span.open {
         ui.colored_label(theme.running, "open: no end logged");
     }
     if !span.timed {
         ui.colored_label(theme.muted, "no time: its timestamp could not be read");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable as _;
+
+    use super::*;
+    use crate::analysis::SlowIndex;
+    use crate::analysis::fixtures::sample_session;
+    use crate::ui::rows::tests::Host;
+    use crate::ui::theme::Theme;
+
+    #[test]
+    fn a_slow_calls_card_says_why_in_the_shared_sentence() {
+        let mut session = sample_session();
+        session.data.events[2].info.tool = Some("browser_navigate".into());
+        let theme = Theme::new(true);
+        let mut host = Host::new((), 6);
+        host.slow[2] = true;
+        host.slow_index = Some(SlowIndex {
+            p95_by_tool: HashMap::from([("browser_navigate".to_owned(), 800.0)]),
+            calls_by_tool: HashMap::from([("browser_navigate".to_owned(), 214)]),
+            ..SlowIndex::default()
+        });
+        let input = host.input(&session, &theme);
+        let mut harness = Harness::new_ui(|ui| tooltip_ui(ui, &input, 2));
+        harness.run();
+        let sentence = "Slow: 1.00 s — above browser_navigate's p95 of 800 ms across this file (214 calls)";
+        assert!(harness.query_by_label(sentence).is_some());
+        assert!(harness.query_by_label("slow: above p95").is_none());
     }
 }
