@@ -9,6 +9,7 @@ use egui::{Key, RichText};
 
 use crate::app::chrome::error_line;
 use crate::app::command::Command;
+use crate::app::state::Panel;
 use crate::format::format_slow_reason;
 use crate::session_model::{SessionModel, SlowRule};
 use crate::ui::aggregates::{self, AggregateAction};
@@ -19,6 +20,12 @@ use crate::ui::session_header::{self, HeaderAction};
 use crate::ui::text::one_line;
 use crate::ui::theme::Theme;
 use crate::ui::tree::TreeView;
+
+/// The share of the window's width the summary panel starts at.
+const SUMMARY_SHARE: f32 = 0.18;
+/// The share of the window's width the tree panel starts at (the chart repeats its labels;
+/// narrower than 260 points, its own columns leave its labels no room).
+const TREE_SHARE: f32 = 0.2;
 
 /// The search box's id, which `/` focuses.
 pub const SEARCH_ID: &str = "session-search";
@@ -112,25 +119,44 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
     }
     let mut commands = Vec::new();
     let SessionScreen { model, gantt, tree, detail_view, min_duration_text, threshold_text } = screen;
+    // The chart is what this screen is for: the side panels start at a share of the window
+    // (the user may widen them) and never take more than a fair one, their content scrolling.
+    let width = ui.available_width();
+    let height = ui.available_height();
     if input.show_summary {
-        egui::Panel::right("summary-panel").default_size(360.0).resizable(true).show(ui, |ui| {
-            egui::ScrollArea::vertical().id_salt("summary-scroll").show(ui, |ui| {
-                for a in aggregates::ui(ui, &model.session, input.slow_rule, theme, now_ms) {
-                    commands.push(match a {
-                        AggregateAction::Focus(span) => Command::SelectSpan { span, scroll: true, zoom: true },
-                        AggregateAction::Copy { text, what } => Command::CopyText { text, what },
-                    });
-                }
+        egui::Panel::right("summary-panel")
+            .default_size((width * SUMMARY_SHARE).clamp(200.0, 320.0))
+            .min_size(160.0)
+            .max_size(width * 0.4)
+            .resizable(true)
+            .show(ui, |ui| {
+                egui::ScrollArea::both().id_salt("summary-scroll").show(ui, |ui| {
+                    for a in aggregates::ui(ui, &model.session, input.slow_rule, theme, now_ms) {
+                        commands.push(match a {
+                            AggregateAction::Focus(span) => Command::SelectSpan { span, scroll: true, zoom: true },
+                            AggregateAction::Copy { text, what } => Command::CopyText { text, what },
+                        });
+                    }
+                });
             });
-        });
     }
-    if input.show_detail {
-        egui::Panel::bottom("detail-panel").default_size(260.0).min_size(120.0).resizable(true).show(ui, |ui| {
+    // The detail opens when a trace is selected and takes no room before; dragged shut, it
+    // hides like its toggle in the top bar.
+    let mut detail_open = input.show_detail && model.detail_event.is_some();
+    let was_open = detail_open;
+    egui::Panel::bottom("detail-panel")
+        .default_size((height * 0.45).max(160.0))
+        .min_size(120.0)
+        .max_size(height * 0.8)
+        .resizable(true)
+        .show_collapsible(ui, &mut detail_open, |ui| {
             egui::ScrollArea::vertical().id_salt("detail-scroll").auto_shrink(false).show(ui, |ui| {
                 ui.style_mut().interaction.selectable_labels = true;
                 commands.extend(detail_ui(ui, model, detail_view, input));
             });
         });
+    if was_open && !detail_open {
+        commands.push(Command::ShowPanel(Panel::Detail, false));
     }
     egui::Panel::top("session-toolbar").show(ui, |ui| {
         let row = &model.session.data.row;
@@ -154,9 +180,14 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
     };
     let mut row_actions = Vec::new();
     if input.show_tree {
-        egui::Panel::left("tree-panel").default_size(340.0).resizable(true).show(ui, |ui| {
-            row_actions.extend(tree.ui(ui, &rows_input));
-        });
+        egui::Panel::left("tree-panel")
+            .default_size((width * TREE_SHARE).clamp(260.0, 300.0))
+            .min_size(100.0)
+            .max_size(width * 0.35)
+            .resizable(true)
+            .show(ui, |ui| {
+                row_actions.extend(tree.ui(ui, &rows_input));
+            });
     }
     egui::CentralPanel::default_margins().show(ui, |ui| {
         error_line(ui, input.error, input.opening, theme);

@@ -1,0 +1,209 @@
+//! The app's layout at the window sizes people use, driven by egui_kittest on the fixture: the
+//! chart's share of the width, a top bar whose widgets never overlap, a sessions table whose
+//! last column can be reached, the detail panel that opens on a selection with one scroll
+//! bar, and image snapshots of the session screen small and dark, and light.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::Rect;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use trace_inspector::analysis::SpanKind;
+use trace_inspector::app::{Command, Screen, State, ThemeChoice, TraceApp};
+use trace_inspector::cli::OpenArgs;
+
+const SMALL: [f32; 2] = [1000.0, 700.0];
+const LARGE: [f32; 2] = [1400.0, 900.0];
+const TASK: &str = "Refactor the payment module";
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/skynette-40.db")
+}
+
+fn harness(size: [f32; 2], state: State) -> Harness<'static, TraceApp> {
+    // The harness sets its own theme over the app's: the same one.
+    let theme = if state.theme == ThemeChoice::Light { egui::Theme::Light } else { egui::Theme::Dark };
+    let h = Harness::builder()
+        .with_size(size)
+        .with_theme(theme)
+        .with_max_steps(10_000)
+        .build_eframe(move |cc| TraceApp::with_state(&cc.egui_ctx, state.clone(), OpenArgs::default()));
+    // The fixture's data holds CJK text, which the built-in fonts lack: the app draws boxes.
+    h.ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
+    h
+}
+
+/// Runs frames until the app's background jobs are done (they run on real threads).
+fn settle(h: &mut Harness<'_, TraceApp>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        h.step();
+        if h.state().is_idle() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "background work did not finish");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Panels slide open over a few frames.
+    h.run_steps(20);
+}
+
+fn opened(size: [f32; 2], state: State) -> Harness<'static, TraceApp> {
+    let mut h = harness(size, state);
+    h.state_mut().command(Command::Open(fixture()));
+    settle(&mut h);
+    h
+}
+
+fn session(size: [f32; 2], state: State) -> Harness<'static, TraceApp> {
+    let mut h = opened(size, state);
+    h.get_all_by_label(TASK).next().expect("a row with this task").click();
+    settle(&mut h);
+    assert_eq!(h.state().screen, Screen::Session);
+    h
+}
+
+fn chart_rect(h: &Harness<'_, TraceApp>) -> Rect {
+    h.get_by_role_and_label(Role::Canvas, "Gantt chart").rect()
+}
+
+/// Selects the session's first LLM call (it carries raw input and output).
+fn select_a_call(h: &mut Harness<'_, TraceApp>) {
+    let span = {
+        let view = h.state().session.as_ref().expect("session");
+        view.session.timeline.spans.iter().position(|s| s.kind == SpanKind::Llm).expect("an llm call")
+    };
+    h.state_mut().command(Command::SelectSpan { span, scroll: true, zoom: false });
+    settle(h);
+    assert!(h.state().session.as_ref().and_then(|v| v.detail.as_ref()).is_some(), "detail loaded");
+}
+
+/// The rectangles of the top bar's widgets: those above the session's title, or above the
+/// filter box on the sessions screen.
+fn top_bar_widgets(h: &Harness<'_, TraceApp>, below: f32) -> Vec<(String, Rect)> {
+    let roles = [Role::Button, Role::ComboBox, Role::Label, Role::CheckBox];
+    let mut widgets = Vec::new();
+    for role in roles {
+        for node in h.query_all_by_role(role) {
+            let rect = node.rect();
+            if rect.bottom() <= below && rect.width() > 0.0 {
+                widgets.push((node.accesskit_node().label().unwrap_or_default(), rect));
+            }
+        }
+    }
+    widgets
+}
+
+fn assert_no_overlap(widgets: &[(String, Rect)], width: f32) {
+    assert!(widgets.len() >= 6, "{widgets:?}");
+    for (i, (a, ra)) in widgets.iter().enumerate() {
+        assert!(ra.left() >= 0.0 && ra.right() <= width + 0.5, "{a} is cut off: {ra:?}");
+        for (b, rb) in &widgets[i + 1..] {
+            // Touching edges are fine, half a point of rounding too, and a widget within
+            // another (a combo box's label) is part of it.
+            let nested = ra.contains_rect(*rb) || rb.contains_rect(*ra);
+            assert!(nested || !ra.shrink(0.5).intersects(rb.shrink(0.5)), "{a} {ra:?} overlaps {b} {rb:?}");
+        }
+    }
+}
+
+fn title_top(h: &Harness<'_, TraceApp>) -> f32 {
+    h.get_all_by_label(TASK).map(|n| n.rect().top()).fold(f32::INFINITY, f32::min)
+}
+
+#[test]
+fn the_chart_takes_most_of_the_width_and_the_top_bar_does_not_overlap() {
+    for (size, share) in [(LARGE, 0.6), (SMALL, 0.5)] {
+        let h = session(size, State::default());
+        let chart = chart_rect(&h);
+        assert!(chart.width() >= size[0] * share, "at {size:?} the chart is {} wide", chart.width());
+        // The tree and the summary are still there, narrower.
+        let tree = h.get_all_by_role(Role::TreeItem).next().expect("a tree row").rect();
+        assert!(tree.right() < chart.left(), "{tree:?} {chart:?}");
+        h.get_by_label("Totals");
+        let widgets = top_bar_widgets(&h, title_top(&h));
+        assert!(widgets.iter().any(|(l, _)| l.starts_with("Follow")), "{widgets:?}");
+        assert!(widgets.iter().any(|(l, _)| l == "Timestamps mark"), "{widgets:?}");
+        assert_no_overlap(&widgets, size[0]);
+    }
+}
+
+#[test]
+fn the_sessions_table_scrolls_to_its_last_column_in_a_small_window() {
+    let h = opened(SMALL, State::default());
+    let slow = |h: &Harness<'_, TraceApp>| {
+        h.get_all_by_role(Role::Button)
+            .find(|n| n.accesskit_node().label().is_some_and(|l| l.starts_with("Slow calls")))
+            .map(|n| n.rect())
+            .expect("the slow calls header")
+    };
+    let mut h = h;
+    h.get_all_by_role(Role::Button)
+        .find(|n| n.accesskit_node().label().is_some_and(|l| l.starts_with("Slow calls")))
+        .expect("the slow calls header")
+        .scroll_to_me();
+    h.run_steps(5);
+    let rect = slow(&h);
+    assert!(rect.left() >= 0.0 && rect.right() <= SMALL[0], "{rect:?}");
+    // The models panel leaves the table most of the window.
+    let models = h.get_by_label("Models in this file").rect();
+    assert!(models.left() >= SMALL[0] * 0.5, "{models:?}");
+    let filter_top = h.get_by_label("Filter:").rect().top();
+    assert_no_overlap(&top_bar_widgets(&h, filter_top), SMALL[0]);
+}
+
+#[test]
+fn the_detail_panel_opens_on_selection_with_one_scroll_bar() {
+    for size in [LARGE, SMALL] {
+        let mut h = session(size, State::default());
+        // Nothing selected: no detail panel, the chart runs down to the status bar.
+        assert!(h.state().session.as_ref().is_some_and(|v| v.selected.is_none()));
+        assert!(h.query_by_label_contains("Select a bar").is_none());
+        let before = chart_rect(&h);
+        assert!(before.bottom() > size[1] - 60.0, "at {size:?}: {before:?}");
+        select_a_call(&mut h);
+        let after = chart_rect(&h);
+        assert!(after.bottom() < size[1] * 0.7, "at {size:?} the detail panel opened: {after:?}");
+        let id = h.state().session.as_ref().and_then(|v| v.detail.as_ref()).map(|d| d.id.clone()).expect("detail");
+        let id_rect = h.get_by_label(&id).rect();
+        assert!(id_rect.top() > after.bottom(), "the detail shows below the chart");
+        // The panel scrolls as one: the raw input and output have no scroll bars of their own.
+        let bars: Vec<Rect> = h
+            .query_all_by_role(Role::ScrollBar)
+            .map(|n| n.rect())
+            .filter(|r| r.top() > after.bottom() && r.left() < after.right())
+            .collect();
+        assert_eq!(bars.len(), 1, "at {size:?}: {bars:?}");
+        assert!(h.query_all_by_role(Role::MultilineTextInput).count() >= 2, "raw input and output show");
+    }
+}
+
+/// A few hundred pixels of slack: text anti-aliasing may differ between GPU drivers.
+fn snapshot_options() -> egui_kittest::SnapshotOptions {
+    egui_kittest::SnapshotOptions::new().max_failed_pixels(400)
+}
+
+/// The status bar shows load times and the path, which vary from run to run.
+/// The pointer rests there first, so that it lights up no scroll bar or resize handle; the mask
+/// covers the last frame only, so it comes right before the snapshot.
+fn snapshot(h: &mut Harness<'_, TraceApp>, size: [f32; 2], name: &str) {
+    h.hover_at(egui::pos2(size[0] - 5.0, size[1] - 5.0));
+    h.run_steps(10);
+    h.mask(Rect::from_min_max(egui::pos2(0.0, size[1] - 40.0), egui::pos2(size[0], size[1])));
+    h.snapshot_options(name, &snapshot_options());
+}
+
+#[test]
+fn snapshot_of_the_session_screen_small_and_dark() {
+    let mut h = session(SMALL, State { theme: ThemeChoice::Dark, ..State::default() });
+    snapshot(&mut h, SMALL, "session_small_dark");
+}
+
+#[test]
+fn snapshot_of_the_session_screen_light_with_a_selection() {
+    let mut h = session(LARGE, State { theme: ThemeChoice::Light, ..State::default() });
+    select_a_call(&mut h);
+    snapshot(&mut h, LARGE, "session_light_selected");
+}
