@@ -639,6 +639,7 @@ fn starts_a_pair(kind: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::fixtures::span;
     use crate::model::{EventInfo, SessionRow};
     use crate::time::parse_text;
 
@@ -651,21 +652,7 @@ mod tests {
         events[2].output_tokens = Some(40);
         events[2].cost_usd = Some(0.5);
         events[2].model_used = Some("m2".into());
-        let pair = Span {
-            event: 0,
-            end_event: Some(2),
-            kind: SpanKind::Llm,
-            label: "".into(),
-            start_ms: 0.0,
-            end_ms: 1.0,
-            timed: true,
-            instant: false,
-            open: false,
-            failed: false,
-            depth: 0,
-            parent: None,
-            subtree_end: 1,
-        };
+        let pair = Span { end_event: Some(2), ..span(SpanKind::Llm, "", (0.0, 1.0), 0, None, 1) };
         assert_eq!(pair.tokens(&events), Some((100, 40)));
         assert_eq!(pair.cost_usd(&events), Some(0.75));
         assert_eq!(pair.model(&events), Some("m1"), "the first event's model wins");
@@ -682,21 +669,7 @@ mod tests {
 
     #[test]
     fn an_open_span_runs_to_now_while_the_session_runs() {
-        let mut span = Span {
-            event: 0,
-            end_event: None,
-            kind: SpanKind::Tool,
-            label: "".into(),
-            start_ms: 1000.0,
-            end_ms: 3000.0,
-            timed: true,
-            instant: false,
-            open: false,
-            failed: false,
-            depth: 0,
-            parent: None,
-            subtree_end: 1,
-        };
+        let mut span = span(SpanKind::Tool, "", (1000.0, 3000.0), 0, None, 1);
         assert_eq!(span.end_ms_at(Some(9000.0)), 3000.0, "a closed span keeps its end");
         span.open = true;
         assert_eq!(span.end_ms_at(Some(9000.0)), 9000.0);

@@ -32,23 +32,10 @@ pub fn tool_call<'a>(span: &Span, events: &'a [TraceEvent]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::fixtures;
 
     fn span(kind: SpanKind, event: usize, end_event: Option<usize>) -> Span {
-        Span {
-            event,
-            end_event,
-            kind,
-            label: "".into(),
-            start_ms: 0.0,
-            end_ms: 1.0,
-            timed: true,
-            instant: false,
-            open: false,
-            failed: false,
-            depth: 0,
-            parent: None,
-            subtree_end: event + 1,
-        }
+        Span { event, end_event, ..fixtures::span(kind, "", (0.0, 1.0), 0, None, event + 1) }
     }
 
     fn event(tool: Option<&str>) -> TraceEvent {
