@@ -3,9 +3,9 @@
 //! after a warm-up, the pointer moving a little every frame so hover code runs.
 //!
 //! Cases (one line each, `NAME spans=N median_ms=X p99_ms=Y`):
-//! - `gantt_zoomed_out`: the Gantt chart of a session of about 100,000 spans, all of it shown;
+//! - `gantt_zoomed_out`: the Gantt chart of a session of about 100,000 spans, all of it shown,
+//!   its label column (the span tree, all rows expanded) included;
 //! - `gantt_mid_zoom`: the same chart zoomed to a fiftieth of the session, scrolled to its middle;
-//! - `tree`: the span tree of the same session, all rows expanded;
 //! - `table`: the sessions table with 10,000 sessions.
 //!
 //! The data comes from `demo::generate` (no raw I/O, which the views never read) in a
@@ -24,7 +24,6 @@ use trace_inspector::ui::gantt::GanttView;
 use trace_inspector::ui::rows::RowsInput;
 use trace_inspector::ui::sessions_table::{SessionsTable, Sort};
 use trace_inspector::ui::theme::Theme;
-use trace_inspector::ui::tree::TreeView;
 
 const SPANS: usize = 100_000;
 const SESSIONS: usize = 10_000;
@@ -142,15 +141,6 @@ fn main() {
         let (a, b) = gantt.view_range_ms();
         eprintln!("mid zoom shows {a:.0}..{b:.0} ms of {extent:.0} ms");
     }
-
-    let mut tree = TreeView::new();
-    let times = time_frames(|ui, frame| {
-        if frame == 0 {
-            tree.scroll_to_row(rows.len() / 2);
-        }
-        let _ = tree.ui(ui, &input);
-    });
-    report("tree", "spans", n, &times);
 
     let (sessions, slow_index) = sessions(dir.path());
     let mut table = SessionsTable::default();

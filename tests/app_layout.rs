@@ -1,7 +1,8 @@
 //! The app's layout at the window sizes people use, driven by egui_kittest on the fixture: the
 //! chart's share of the width, a top bar whose widgets never overlap, a sessions table whose
 //! last column can be reached, the detail panel that opens on a selection with one scroll
-//! bar, and image snapshots of the session screen small and dark, and light.
+//! bar, and image snapshots at 1000×700, 1400×900 and 1920×1080 in both themes, slow calls
+//! (a failed one among them) marked in both.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use trace_inspector::cli::OpenArgs;
 
 const SMALL: [f32; 2] = [1000.0, 700.0];
 const LARGE: [f32; 2] = [1400.0, 900.0];
+const FULL_HD: [f32; 2] = [1920.0, 1080.0];
 const TASK: &str = "Refactor the payment module";
 
 fn fixture() -> PathBuf {
@@ -115,13 +117,17 @@ fn title_top(h: &Harness<'_, TraceApp>) -> f32 {
 
 #[test]
 fn the_chart_takes_most_of_the_width_and_the_top_bar_does_not_overlap() {
-    for (size, share) in [(LARGE, 0.6), (SMALL, 0.5)] {
+    for (size, share) in [(LARGE, 0.55), (SMALL, 0.5)] {
         let h = session(size, State::default());
         let chart = chart_rect(&h);
-        assert!(chart.width() >= size[0] * share, "at {size:?} the chart is {} wide", chart.width());
-        // The tree and the summary are still there, narrower.
+        // The bars are right of the label column's divider: over half the window.
+        let divider = h.get_by_role_and_label(Role::Splitter, "Label column width").rect().center().x;
+        let bars = chart.right() - divider;
+        assert!(bars >= size[0] * share, "at {size:?} the bars are {bars} wide ({chart:?})");
+        // The tree is the chart's label column, row for row; the summary is still there.
         let tree = h.get_all_by_role(Role::TreeItem).next().expect("a tree row").rect();
-        assert!(tree.right() < chart.left(), "{tree:?} {chart:?}");
+        assert!(tree.left() >= chart.left() - 0.5 && tree.right() <= divider + 0.5, "{tree:?} {chart:?}");
+        assert!(divider - chart.left() >= 200.0, "a label column of {}", divider - chart.left());
         h.get_by_label("Totals");
         let widgets = top_bar_widgets(&h, title_top(&h));
         assert!(widgets.iter().any(|(l, _)| l.starts_with("Follow")), "{widgets:?}");
@@ -199,6 +205,34 @@ fn snapshot(h: &mut Harness<'_, TraceApp>, size: [f32; 2], name: &str) {
 fn snapshot_of_the_session_screen_small_and_dark() {
     let mut h = session(SMALL, State { theme: ThemeChoice::Dark, ..State::default() });
     snapshot(&mut h, SMALL, "session_small_dark");
+}
+
+#[test]
+fn snapshot_of_the_session_screen_small_and_light_with_slow_calls() {
+    // Above 5 s, the session's two failed calls (9 s and 14 s) are slow too: red bars ringed.
+    let state = State { theme: ThemeChoice::Light, slow_threshold_ms: Some(5000.0), ..State::default() };
+    let mut h = session(SMALL, state);
+    let view = h.state().session.as_ref().expect("session");
+    let failed_slow = (0..view.session.timeline.spans.len())
+        .filter(|&i| view.slow.get(i).copied().unwrap_or(false) && view.session.timeline.spans[i].failed)
+        .count();
+    assert_eq!(failed_slow, 2, "both failed calls are slow");
+    snapshot(&mut h, SMALL, "session_small_light_slow");
+}
+
+#[test]
+fn snapshot_of_the_session_screen_full_hd_and_dark() {
+    let mut h = session(FULL_HD, State { theme: ThemeChoice::Dark, ..State::default() });
+    let divider = h.get_by_role_and_label(Role::Splitter, "Label column width").rect().center().x;
+    let bars = chart_rect(&h).right() - divider;
+    assert!(bars >= FULL_HD[0] * 0.6, "the bars are {bars} wide");
+    snapshot(&mut h, FULL_HD, "session_full_hd_dark");
+}
+
+#[test]
+fn snapshot_of_the_sessions_screen_small_and_light() {
+    let mut h = opened(SMALL, State { theme: ThemeChoice::Light, ..State::default() });
+    snapshot(&mut h, SMALL, "sessions_small_light");
 }
 
 #[test]

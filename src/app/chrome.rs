@@ -93,7 +93,7 @@ impl TraceApp {
             ui.separator();
             self.copy_menu(ui, commands);
             ui.separator();
-            for (panel, label) in [(Panel::Tree, "Tree"), (Panel::Summary, "Summary"), (Panel::Detail, "Detail")] {
+            for (panel, label) in [(Panel::Summary, "Summary"), (Panel::Detail, "Detail")] {
                 if let Some(on) = toggle(ui, self.state.shows(panel), label) {
                     commands.push(Command::ShowPanel(panel, on));
                 }

@@ -72,6 +72,8 @@ pub enum Command {
     SetAnchor(Anchor),
     SetTheme(ThemeChoice),
     ShowPanel(Panel, bool),
+    /// The chart's label column width (`None`: its default share).
+    SetLabelWidth(Option<f32>),
     SetFollow(bool),
     /// The size of the whole interface, 0.5 to 3.
     SetUiScale(f32),
@@ -233,6 +235,7 @@ impl TraceApp {
                 self.apply_theme(ctx);
             }
             Command::ShowPanel(panel, shown) => self.state.set_shown(panel, shown),
+            Command::SetLabelWidth(width) => self.state.label_width = width,
             Command::SetFollow(on) => self.state.follow = on,
             Command::SetUiScale(scale) => {
                 self.state.ui_scale = scale.clamp(0.5, 3.0);
@@ -307,7 +310,6 @@ impl TraceApp {
             }
             if let Some(row) = view.model.row_of(span) {
                 view.gantt.scroll_to_row(row);
-                view.tree.scroll_to_row(row);
             }
         }
         if zoom {

@@ -208,7 +208,7 @@ impl TraceApp {
                 let input = SessionInput {
                     show_summary: self.state.show_summary,
                     show_detail: self.state.show_detail,
-                    show_tree: self.state.show_tree,
+                    label_width: self.state.label_width,
                     slow_rule: SlowRule {
                         index: self.file.as_ref().and_then(|f| f.slow.as_ref()),
                         threshold_ms: self.state.slow_threshold_ms,

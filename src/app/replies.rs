@@ -116,7 +116,6 @@ impl TraceApp {
                     screen.gantt.fit();
                     if let Some(last) = screen.model.rows.len().checked_sub(1) {
                         screen.gantt.scroll_to_row(last);
-                        screen.tree.scroll_to_row(last);
                     }
                 }
                 let rerun_search = !screen.model.search.text.is_empty();

@@ -32,7 +32,8 @@ pub struct State {
     pub anchor: Anchor,
     /// A call slower than this is slow whatever its tool's p95.
     pub slow_threshold_ms: Option<f64>,
-    pub show_tree: bool,
+    /// The width of the chart's label column (the tree) as the user dragged it.
+    pub label_width: Option<f32>,
     pub show_summary: bool,
     pub show_detail: bool,
     /// The file-wide model table beside the sessions.
@@ -51,7 +52,7 @@ impl Default for State {
             theme: ThemeChoice::System,
             anchor: Anchor::Auto,
             slow_threshold_ms: None,
-            show_tree: true,
+            label_width: None,
             show_summary: true,
             show_detail: true,
             show_models: true,
@@ -73,7 +74,6 @@ impl State {
 /// A panel the user can show or hide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Panel {
-    Tree,
     Summary,
     Detail,
     Models,
@@ -84,7 +84,6 @@ impl State {
     #[must_use]
     pub fn shows(&self, panel: Panel) -> bool {
         match panel {
-            Panel::Tree => self.show_tree,
             Panel::Summary => self.show_summary,
             Panel::Detail => self.show_detail,
             Panel::Models => self.show_models,
@@ -93,7 +92,6 @@ impl State {
 
     pub(super) fn set_shown(&mut self, panel: Panel, shown: bool) {
         match panel {
-            Panel::Tree => self.show_tree = shown,
             Panel::Summary => self.show_summary = shown,
             Panel::Detail => self.show_detail = shown,
             Panel::Models => self.show_models = shown,

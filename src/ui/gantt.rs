@@ -1,6 +1,8 @@
 //! The Gantt chart: one bar per shown span on a shared time axis, with an overview strip of
-//! the whole session, idle gaps, zoom and pan. This file holds the widget's state and input;
-//! `paint` draws it and `tooltip` is the hover card of a span.
+//! the whole session, idle gaps, zoom and pan. Its label column is the session's tree (indent,
+//! toggles, names, marks and durations; resizable), so tree and bars are one row list with one
+//! scroll and one selection. This file holds the widget's state and input; `paint` draws it and
+//! `tooltip` is the hover card of a span.
 //!
 //! Drawing touches only what the pixels can show: the rows in the vertical window (a slice of
 //! the app's row list), bars overlapping the time window, gaps found by binary search. What
@@ -14,7 +16,8 @@ mod tooltip;
 use std::ops::Range;
 
 use egui::{
-    Color32, CursorIcon, FontId, Key, Pos2, Rangef, Rect, Response, Role, Sense, Ui, Vec2, WidgetInfo, pos2, vec2,
+    Color32, CursorIcon, FontId, Key, Pos2, Rangef, Rect, Response, Role, Sense, Stroke, Ui, Vec2, WidgetInfo, pos2,
+    vec2,
 };
 
 use crate::analysis::axis::{MIN_WINDOW_MS, SECOND_MS, clamp_view, fit_view, zoom_view};
@@ -98,7 +101,7 @@ struct ChartLayout {
 
 impl Default for ChartLayout {
     fn default() -> Self {
-        chart_layout(Rect::ZERO)
+        chart_layout(Rect::ZERO, None)
     }
 }
 
@@ -109,8 +112,23 @@ impl ChartLayout {
     }
 }
 
-fn chart_layout(rect: Rect) -> ChartLayout {
-    let label_width = (rect.width() * 0.3).clamp(100.0, 320.0).min(rect.width() * 0.5);
+/// The label column's width when the user has not set one: room for the tree's indent, names
+/// and durations, and well under half the chart.
+fn default_label_width(chart_width: f32) -> f32 {
+    (chart_width * 0.28).clamp(160.0, 360.0).min(chart_width * 0.45)
+}
+
+/// The label column's width for a chart this wide: the user's (kept between 80 points and
+/// 70% of the chart) or the default.
+fn label_width_for(chart_width: f32, set: Option<f32>) -> f32 {
+    match set {
+        Some(w) if w.is_finite() => w.clamp(80.0_f32.min(chart_width * 0.5), (chart_width * 0.7).max(80.0)),
+        _ => default_label_width(chart_width),
+    }
+}
+
+fn chart_layout(rect: Rect, label_width: Option<f32>) -> ChartLayout {
+    let label_width = label_width_for(rect.width(), label_width);
     let bars_left = rect.left() + label_width;
     let bars_right = (rect.right() - SCROLLBAR_WIDTH).max(bars_left + 1.0);
     let overview_bottom = (rect.top() + OVERVIEW_HEIGHT).min(rect.bottom());
@@ -166,6 +184,8 @@ pub struct GanttView {
     drag: Option<DragTarget>,
     /// The app set the window since the last frame: a new session keeps it instead of fitting.
     view_set_by_app: bool,
+    /// The label column's width as the user dragged it; `None` follows the chart's width.
+    label_width: Option<f32>,
     last: LastFrame,
     gaps: Option<(SessionKey, Vec<(f64, f64)>)>,
     density: Option<(SessionKey, usize, Vec<DensityBin>)>,
@@ -186,6 +206,8 @@ struct ChartGeometry<'i, 'a> {
     text: Color32,
     strong: Color32,
     weak: Color32,
+    /// The chart's background, which separates a slow bar from its ring.
+    background: Color32,
 }
 
 impl ChartGeometry<'_, '_> {
@@ -363,10 +385,11 @@ impl GanttView {
         if self.view_ms.is_some() {
             self.view_ms = Some(view);
         }
+        let divider = self.resize_labels(ui, &response);
         let (font, mono) = row_fonts(input.theme.row_height);
         let mut frame = ChartGeometry {
             input,
-            layout: chart_layout(response.rect),
+            layout: chart_layout(response.rect, self.label_width),
             view,
             extent_ms,
             row_height: input.theme.row_height.max(4.0),
@@ -377,6 +400,7 @@ impl GanttView {
             text: ui.visuals().text_color(),
             strong: ui.visuals().strong_text_color(),
             weak: ui.visuals().weak_text_color(),
+            background: ui.visuals().extreme_bg_color,
         };
         self.apply_pending_row(&mut frame);
 
@@ -391,6 +415,13 @@ impl GanttView {
         self.scroll_y = frame.scroll_y;
 
         self.paint(ui, &painter, &response, &frame, &mut actions);
+        let x = frame.layout.labels.right();
+        let stroke = if divider.hovered() || divider.dragged() {
+            Stroke::new(2.0, ui.visuals().widgets.hovered.fg_stroke.color)
+        } else {
+            Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color)
+        };
+        painter.vline(x, response.rect.y_range(), stroke);
 
         self.last.view = frame.view;
         self.last.extent_ms = extent_ms;
@@ -399,6 +430,38 @@ impl GanttView {
         self.last.drawn = frame.visible_rows();
         self.view_set_by_app = false;
         actions
+    }
+
+    /// The label column's width as the user set it (`None`: the default share of the chart).
+    #[must_use]
+    pub fn label_width(&self) -> Option<f32> {
+        self.label_width
+    }
+
+    /// Sets the label column's width (`None`: the default share of the chart).
+    pub fn set_label_width(&mut self, width: Option<f32>) {
+        self.label_width = width.filter(|w| w.is_finite() && *w > 0.0);
+    }
+
+    /// The handle between the labels and the bars: dragged, it sets the label column's width;
+    /// double-clicked, it gives the column back its default width.
+    fn resize_labels(&mut self, ui: &Ui, response: &Response) -> Response {
+        let rect = response.rect;
+        let width = label_width_for(rect.width(), self.label_width);
+        let x = rect.left() + width;
+        let handle = Rect::from_x_y_ranges((x - 3.0)..=(x + 3.0), rect.y_range());
+        let divider = ui.interact(handle, response.id.with("label-divider"), Sense::click_and_drag());
+        divider.widget_info(|| WidgetInfo::labeled(Role::Splitter, true, "Label column width"));
+        if divider.hovered() || divider.dragged() {
+            ui.ctx().set_cursor_icon(CursorIcon::ResizeColumn);
+        }
+        if divider.dragged() {
+            self.label_width = Some(label_width_for(rect.width(), Some(width + divider.drag_delta().x)));
+        }
+        if divider.double_clicked() {
+            self.label_width = None;
+        }
+        divider
     }
 
     /// A different session resets the view; the same one growing keeps it.
@@ -781,6 +844,51 @@ mod tests {
         let pos = pos2(labels.right() - 20.0, labels.top() + 2.5 * 20.0);
         click_at(&mut harness, pos, 1);
         assert_eq!(harness.state().actions, vec![RowAction::Select(3)]);
+    }
+
+    #[test]
+    fn the_label_column_is_the_tree_and_its_divider_resizes_it() {
+        let session = sample_session();
+        let theme = Theme::new(true);
+        let mut harness = gantt_harness(&session, &theme, Host::new(GanttView::new(), 6));
+        harness.run();
+        let layout = harness.state().view.last.layout;
+        let chart_width = layout.scrollbar.right() - layout.labels.left();
+        assert!((layout.labels.width() - default_label_width(chart_width)).abs() < 0.5, "{layout:?}");
+
+        // Each row's label is a tree item in the chart's own rows, marked selected with the span.
+        let items: Vec<Rect> = harness.get_all_by_role(AkRole::TreeItem).map(|n| n.rect()).collect();
+        assert_eq!(items.len(), 6);
+        for (row, item) in items.iter().enumerate() {
+            let top = layout.bars.top() + row as f32 * 20.0;
+            assert!((item.top() - top).abs() < 0.5 && (item.right() - layout.labels.right()).abs() < 0.5, "{item:?}");
+        }
+        harness.get_by_label_contains("gpt call").click();
+        harness.run();
+        assert_eq!(harness.state().actions, vec![RowAction::Select(3)]);
+        harness.state_mut().selected = Some(3);
+        harness.run();
+        assert_eq!(
+            harness.get_by_label_contains("gpt call").accesskit_node().toggled(),
+            Some(egui::accesskit::Toggled::True)
+        );
+
+        // Dragging the divider 120 pt right widens the labels by as much; the bars give way.
+        let divider = harness.get_by_role_and_label(AkRole::Splitter, "Label column width").rect().center();
+        drag(&mut harness, divider, divider + vec2(120.0, 0.0));
+        let wide = harness.state().view.last.layout;
+        assert!((wide.labels.width() - layout.labels.width() - 120.0).abs() < 1.0, "{wide:?}");
+        assert!((wide.bars.left() - layout.bars.left() - 120.0).abs() < 1.0);
+        assert_eq!(harness.state().view.label_width(), Some(wide.labels.width()));
+        // Never past 70% of the chart, whatever the drag.
+        let divider = harness.get_by_role_and_label(AkRole::Splitter, "Label column width").rect().center();
+        drag(&mut harness, divider, pos2(890.0, divider.y));
+        assert!(harness.state().view.last.layout.labels.width() <= chart_width * 0.7 + 0.5);
+        // A double-click gives the default back.
+        let divider = harness.get_by_role_and_label(AkRole::Splitter, "Label column width").rect().center();
+        click_at(&mut harness, divider, 2);
+        assert_eq!(harness.state().view.label_width(), None);
+        assert_eq!(harness.state().view.last.layout.labels, layout.labels);
     }
 
     #[test]

@@ -10,7 +10,6 @@ pub mod session_header;
 pub mod sessions_table;
 pub mod text;
 pub mod theme;
-pub mod tree;
 pub mod welcome;
 
 /// A session of one `tool_called` event whose spans are given as they are: big synthetic

@@ -1,4 +1,4 @@
-//! The rows the tree view and the Gantt chart share: what they draw ([`RowsInput`]), what
+//! The rows of the Gantt chart and its tree column: what they draw ([`RowsInput`]), what
 //! the user asks of them ([`RowAction`]), and the pieces of a row both paint the same way
 //! (indent, toggle, type colour, fonts, elided text).
 
@@ -14,7 +14,7 @@ use crate::model::TraceEvent;
 use crate::ui::text::{one_line, one_line_max};
 use crate::ui::theme::Theme;
 
-/// What the Gantt chart and the tree view draw: the rows the app chose, and how to mark them.
+/// What the Gantt chart and its tree column draw: the rows the app chose, and how to mark them.
 #[derive(Clone, Copy, Debug)]
 pub struct RowsInput<'a> {
     /// The session whose spans the rows index.
@@ -33,7 +33,7 @@ pub struct RowsInput<'a> {
     pub slow_rule: SlowRule<'a>,
     /// For a running session: open spans extend to this time (ms from the origin).
     pub now_ms: Option<f64>,
-    /// Colours and the row height shared by both views.
+    /// Colours and the row height.
     pub theme: &'a Theme,
 }
 

@@ -69,7 +69,8 @@ impl Theme {
                 session: Color32::from_rgb(0xcb, 0xd5, 0xe1),
                 error: Color32::from_rgb(0xdc, 0x26, 0x26),
                 other: Color32::from_rgb(0xb4, 0xa5, 0x7a),
-                slow: Color32::from_rgb(0xea, 0x8a, 0x00),
+                // Darker than the dark theme's, to stand out on white as that one does on black.
+                slow: Color32::from_rgb(0xc2, 0x5e, 0x00),
                 hit: Color32::from_rgb(0xea, 0xb3, 0x08),
                 selected: Color32::from_rgb(0x25, 0x63, 0xeb),
                 running: Color32::from_rgb(0x02, 0x84, 0xc7),

@@ -1,5 +1,5 @@
 //! The session screen: the summary panel, the detail panel, the toolbar (search, filters,
-//! zoom), the tree and the Gantt chart of one session.
+//! zoom), and the Gantt chart of one session, whose label column is the session's tree.
 
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
@@ -19,13 +19,9 @@ use crate::ui::rows::{RowAction, RowsInput};
 use crate::ui::session_header::{self, HeaderAction};
 use crate::ui::text::one_line;
 use crate::ui::theme::Theme;
-use crate::ui::tree::TreeView;
 
 /// The share of the window's width the summary panel starts at.
 const SUMMARY_SHARE: f32 = 0.18;
-/// The share of the window's width the tree panel starts at (the chart repeats its labels;
-/// narrower than 260 points, its own columns leave its labels no room).
-const TREE_SHARE: f32 = 0.2;
 
 /// The search box's id, which `/` focuses.
 pub const SEARCH_ID: &str = "session-search";
@@ -34,7 +30,6 @@ pub const SEARCH_ID: &str = "session-search";
 pub struct SessionScreen {
     pub model: SessionModel,
     pub gantt: GanttView,
-    pub tree: TreeView,
     pub detail_view: DetailView,
     /// The text of the minimum-duration box, as typed.
     pub min_duration_text: String,
@@ -68,7 +63,6 @@ impl SessionScreen {
         Self {
             model,
             gantt: GanttView::new(),
-            tree: TreeView::new(),
             detail_view: DetailView::default(),
             min_duration_text: String::new(),
             threshold_text: threshold_text(threshold_ms),
@@ -79,10 +73,10 @@ impl SessionScreen {
     /// zoom, scroll, filters, search text, and the selection and collapsed spans by event id.
     #[must_use]
     pub fn reloaded(self, mut model: SessionModel, rule: SlowRule<'_>) -> Self {
-        let SessionScreen { model: old, gantt, tree, detail_view, min_duration_text, threshold_text } = self;
+        let SessionScreen { model: old, gantt, detail_view, min_duration_text, threshold_text } = self;
         model.keep_place_of(old);
         model.rebuild(rule);
-        SessionScreen { model, gantt, tree, detail_view, min_duration_text, threshold_text }
+        SessionScreen { model, gantt, detail_view, min_duration_text, threshold_text }
     }
 }
 
@@ -90,7 +84,8 @@ impl SessionScreen {
 pub struct SessionInput<'a> {
     pub show_summary: bool,
     pub show_detail: bool,
-    pub show_tree: bool,
+    /// The label column's width as the user last dragged it (saved state).
+    pub label_width: Option<f32>,
     /// The slow rule (the file-wide p95s and the threshold), to say why a call is slow.
     pub slow_rule: SlowRule<'a>,
     pub detail_loading: bool,
@@ -118,7 +113,7 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
         ui.ctx().request_repaint_after(Duration::from_secs(1));
     }
     let mut commands = Vec::new();
-    let SessionScreen { model, gantt, tree, detail_view, min_duration_text, threshold_text } = screen;
+    let SessionScreen { model, gantt, detail_view, min_duration_text, threshold_text } = screen;
     // The chart is what this screen is for: the side panels start at a share of the window
     // (the user may widen them) and never take more than a fair one, their content scrolling.
     let width = ui.available_width();
@@ -179,20 +174,14 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
         theme,
     };
     let mut row_actions = Vec::new();
-    if input.show_tree {
-        egui::Panel::left("tree-panel")
-            .default_size((width * TREE_SHARE).clamp(260.0, 300.0))
-            .min_size(100.0)
-            .max_size(width * 0.35)
-            .resizable(true)
-            .show(ui, |ui| {
-                row_actions.extend(tree.ui(ui, &rows_input));
-            });
-    }
+    gantt.set_label_width(input.label_width);
     egui::CentralPanel::default_margins().show(ui, |ui| {
         error_line(ui, input.error, input.opening, theme);
         row_actions.extend(gantt.ui(ui, &rows_input));
     });
+    if gantt.label_width() != input.label_width {
+        commands.push(Command::SetLabelWidth(gantt.label_width()));
+    }
     commands.extend(row_actions.into_iter().map(|a| match a {
         RowAction::Select(span) => Command::SelectSpan { span, scroll: true, zoom: false },
         RowAction::ToggleCollapse(span) => Command::ToggleCollapse(span),
@@ -206,7 +195,7 @@ fn detail_ui(ui: &mut egui::Ui, model: &SessionModel, view: &mut DetailView, inp
     let theme = input.theme;
     let Some((index, event)) = model.detail_event.and_then(|e| model.session.data.events.get(e).map(|ev| (e, ev)))
     else {
-        ui.label(RichText::new("Select a bar or a tree row to see its trace.").color(theme.muted));
+        ui.label(RichText::new("Select a row or a bar to see its trace.").color(theme.muted));
         return Vec::new();
     };
     let timeline = &model.session.timeline;

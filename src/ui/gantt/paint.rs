@@ -44,7 +44,10 @@ impl GanttView {
 
         let pointer = response.hover_pos();
         let hovered = if response.dragged() { None } else { pointer.and_then(|p| frame.span_at(p)) };
-        let hovered_row = pointer.and_then(|p| frame.row_at(p));
+        // The label rows are widgets of their own on top of the chart: the row under the
+        // pointer is found from the pointer itself.
+        let over_chart = ui.ctx().pointer_hover_pos().filter(|p| response.rect.contains(*p));
+        let hovered_row = over_chart.filter(|_| response.container_contains_pointer()).and_then(|p| frame.row_at(p));
 
         // Rows' backgrounds first, so grid lines and gaps show on top of them.
         let rows = frame.visible_rows();
@@ -76,6 +79,7 @@ impl GanttView {
         for row in rows {
             let Some(&index) = frame.input.rows.get(row) else { continue };
             let Some(span) = frame.input.span(index) else { continue };
+            label_row(ui, response, frame, row, index, span, actions);
             paint_label(&labels_painter, frame, row, index, span);
             paint_bar(&bars_painter, frame, row, index, span);
             if frame.input.has_children(index) {
@@ -113,10 +117,9 @@ impl GanttView {
         }
         paint_scrollbar(painter, frame, ui.visuals());
 
-        if let Some(index) = hovered {
-            if pointer.and_then(|p| frame.bar_at(p)).is_some() {
-                ui.ctx().set_cursor_icon(CursorIcon::PointingHand);
-            }
+        // Over a bar: its hover card (a label row shows its own).
+        if let Some(index) = hovered.filter(|_| pointer.is_some_and(|p| frame.layout.bars.contains(p))) {
+            ui.ctx().set_cursor_icon(CursorIcon::PointingHand);
             egui::Tooltip::for_widget(response).at_pointer().gap(12.0).show(|ui| tooltip_ui(ui, frame.input, index));
         }
     }
@@ -234,16 +237,84 @@ fn paint_axis(painter: &Painter, frame: &ChartGeometry) {
     painter.text(pos, Align2::LEFT_CENTER, window, frame.small.clone(), frame.weak);
 }
 
-/// The label column of one row: indent, toggle, type (monospace, kind colour) and label.
+/// The label column of a row as a tree item: selected by a click, zoomed to by a double-click,
+/// its hover card on hover. Drags fall through to the chart, which pans.
+fn label_row(
+    ui: &Ui,
+    chart: &Response,
+    frame: &ChartGeometry,
+    row: usize,
+    index: usize,
+    span: &Span,
+    actions: &mut Vec<RowAction>,
+) {
+    let rect = frame.row_rect(row).intersect(frame.layout.labels);
+    if rect.height() <= 0.0 {
+        return;
+    }
+    let item = ui.interact(rect, chart.id.with(("row", index)), Sense::click());
+    let selected = frame.input.selected == Some(index);
+    item.widget_info(|| WidgetInfo::selected(Role::TreeItem, true, selected, frame.input.title(span)));
+    if item.clicked() {
+        // The chart keeps the keyboard: its zoom keys work after a click on a label.
+        chart.request_focus();
+        actions.push(RowAction::Select(index));
+    }
+    if item.double_clicked() {
+        actions.push(RowAction::ZoomTo(index));
+    }
+    item.on_hover_ui_at_pointer(|ui| tooltip_ui(ui, frame.input, index));
+}
+
+/// Width of the label column's duration, right-aligned.
+const DURATION_WIDTH: f32 = 62.0;
+/// The label column shows durations when it is at least this wide.
+const DURATIONS_FROM: f32 = 260.0;
+/// The least room kept for a row's name before the marks beside it give way.
+const MIN_NAME_WIDTH: f32 = 130.0;
+
+/// The label column of one row: indent, toggle, type (monospace, kind colour) and label, then
+/// right-aligned the failed and slow marks and the duration (when the column has room).
 fn paint_label(painter: &Painter, frame: &ChartGeometry, row: usize, index: usize, span: &Span) {
     let theme = frame.input.theme;
+    let labels = frame.layout.labels;
     let top = frame.row_top(row);
     let mid = top + frame.row_height / 2.0;
-    let mut x = frame.layout.labels.left() + 4.0 + indent_levels(span.depth) as f32 * INDENT;
+    let mut x = labels.left() + 4.0 + indent_levels(span.depth) as f32 * INDENT;
     if frame.input.has_children(index) {
         paint_toggle(painter, frame.toggle_rect(row, span), frame.input.is_collapsed(index), frame.weak);
     }
     x += TOGGLE_WIDTH;
+
+    let mut right = labels.right() - 6.0;
+    if labels.width() >= DURATIONS_FROM {
+        let (duration, colour) = if !span.timed {
+            ("no time".to_owned(), theme.muted)
+        } else if span.instant {
+            (String::new(), frame.weak)
+        } else if span.open {
+            (format!("{}…", format_duration_ms(frame.input.drawn_end_ms(span) - span.start_ms)), theme.running)
+        } else {
+            (format_duration_ms(span.duration_ms()), frame.text)
+        };
+        painter.text(pos2(right, mid), Align2::RIGHT_CENTER, duration, frame.small.clone(), colour);
+        right -= DURATION_WIDTH;
+    }
+    // The failed and slow marks, when the name keeps room beside them (the bar shows both).
+    let marks: Vec<_> = [(span.failed, "failed", theme.error), (frame.input.is_slow(index), "slow", theme.slow)]
+        .into_iter()
+        .filter(|(on, _, _)| *on)
+        .map(|(_, word, colour)| painter.layout_no_wrap(word.to_owned(), frame.small.clone(), colour))
+        .collect();
+    let marks_width: f32 = marks.iter().map(|g| g.size().x + 6.0).sum();
+    if right - marks_width - x >= MIN_NAME_WIDTH {
+        for galley in marks {
+            let width = galley.size().x;
+            painter.galley(pos2(right - width, mid - galley.size().y / 2.0), galley, frame.text);
+            right -= width + 6.0;
+        }
+    }
+
     let mut job = LayoutJob::default();
     if span.depth > MAX_INDENT_LEVELS {
         job.append(&format!("[depth {}] ", span.depth), 0.0, TextFormat::simple(frame.small.clone(), frame.weak));
@@ -253,7 +324,7 @@ fn paint_label(painter: &Painter, frame: &ChartGeometry, row: usize, index: usiz
     if !span.label.is_empty() {
         job.append(&one_line_max(&span.label, 200), 6.0, TextFormat::simple(frame.font.clone(), frame.text));
     }
-    elided_job(&mut job, frame.layout.labels.right() - x - 4.0);
+    elided_job(&mut job, right - x - 4.0);
     let galley = painter.layout_job(job);
     painter.galley(pos2(x, mid - galley.size().y / 2.0), galley, frame.text);
 }
@@ -278,8 +349,6 @@ fn paint_bar(painter: &Painter, frame: &ChartGeometry, row: usize, index: usize,
         Stroke::new(2.0, theme.selected)
     } else if frame.input.is_hit(index) {
         Stroke::new(1.5, theme.hit)
-    } else if slow {
-        Stroke::new(1.5, theme.slow)
     } else {
         Stroke::NONE
     };
@@ -290,7 +359,7 @@ fn paint_bar(painter: &Painter, frame: &ChartGeometry, row: usize, index: usize,
         let s = frame.marker_half();
         let points = vec![pos2(x, mid - s), pos2(x + s, mid), pos2(x, mid + s), pos2(x - s, mid)];
         painter.add(Shape::convex_polygon(points, fill, outline));
-        paint_bar_text(painter, frame, span, (x + s, x + s), mid);
+        paint_bar_text(painter, frame, span, false, (x + s, x + s), mid);
         return;
     }
 
@@ -313,13 +382,28 @@ fn paint_bar(painter: &Painter, frame: &ChartGeometry, row: usize, index: usize,
         painter.rect_filled(bar, CornerRadius::same(2), fill);
     }
     if slow {
-        let accent = Rect::from_x_y_ranges(bar.x_range(), (bar.bottom() - 3.0)..=bar.bottom());
-        painter.rect_filled(accent, CornerRadius::ZERO, theme.slow);
+        paint_slow_ring(painter, frame, bar);
     }
     if outline != Stroke::NONE {
-        painter.rect_stroke(bar, CornerRadius::same(2), outline, StrokeKind::Outside);
+        let ring = if slow { bar.expand(SLOW_RING) } else { bar };
+        painter.rect_stroke(ring, CornerRadius::same(2), outline, StrokeKind::Outside);
     }
-    paint_bar_text(painter, frame, span, (c0.max(bars.left()), c1.min(bars.right())), mid);
+    paint_bar_text(painter, frame, span, slow, (c0.max(bars.left()), c1.min(bars.right())), mid);
+}
+
+/// How far a slow bar's ring reaches past the bar.
+const SLOW_RING: f32 = 3.0;
+
+/// A slow call's mark: a ring in the slow colour with a gap of the chart's background between
+/// it and the bar, so it reads on every bar colour (a red failed call included) and in both
+/// themes, and a notch on the ring's right edge where a thin bar's ring would be hard to see.
+fn paint_slow_ring(painter: &Painter, frame: &ChartGeometry, bar: Rect) {
+    let colour = frame.input.theme.slow;
+    painter.rect_stroke(bar, CornerRadius::same(2), Stroke::new(1.0, frame.background), StrokeKind::Outside);
+    painter.rect_stroke(bar.expand(1.0), CornerRadius::same(3), Stroke::new(2.0, colour), StrokeKind::Outside);
+    let (x, mid) = (bar.right() + SLOW_RING, bar.center().y);
+    let notch = vec![pos2(x, mid - 4.0), pos2(x + 5.0, mid), pos2(x, mid + 4.0)];
+    painter.add(Shape::convex_polygon(notch, colour, Stroke::NONE));
 }
 
 /// Diagonal lines across `rect`, clipped to it: an open span's unknown end.
@@ -339,7 +423,7 @@ fn paint_hatch(painter: &Painter, rect: Rect, colour: Color32) {
 }
 
 /// The span's label inside its bar when it fits, else right of it when there is room.
-fn paint_bar_text(painter: &Painter, frame: &ChartGeometry, span: &Span, (x0, x1): (f32, f32), mid: f32) {
+fn paint_bar_text(painter: &Painter, frame: &ChartGeometry, span: &Span, slow: bool, (x0, x1): (f32, f32), mid: f32) {
     let theme = frame.input.theme;
     let name = if span.label.is_empty() { frame.input.event_type(span) } else { one_line_max(&span.label, 200) };
     if name.is_empty() {
@@ -360,6 +444,8 @@ fn paint_bar_text(painter: &Painter, frame: &ChartGeometry, span: &Span, (x0, x1
             return;
         }
     }
+    // Right of the bar, clear of a slow call's ring and notch.
+    let x1 = if slow { x1 + SLOW_RING + 6.0 } else { x1 };
     let room = frame.layout.bars.right() - x1 - 6.0;
     if room >= 30.0 {
         let text = duration.map_or_else(|| name.to_string(), |d| format!("{name}  {d}"));
