@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::model::{EventInfo, is_error_kind};
+use crate::model::{CallArgs, EventInfo, is_error_kind};
 
 /// Hands out one shared copy of each short text a session repeats (event types, models,
 /// providers, tool names, call labels), so a big session holds a handful of these strings,
@@ -79,6 +79,17 @@ pub(crate) struct DataFields<'a> {
     pub(crate) max: Option<Scalar<'a>>,
     #[serde(borrow)]
     pub(crate) message: Option<Scalar<'a>>,
+    // Where agents put a tool call's arguments (read only when the event names a tool).
+    #[serde(borrow)]
+    pub(crate) params: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub(crate) parameters: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub(crate) arguments: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub(crate) args: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub(crate) input: Option<Scalar<'a>>,
 }
 
 /// One `data` value as the labels use it. Strings without escapes are borrowed from the JSON
@@ -173,7 +184,7 @@ pub(crate) fn event_info(
     } else {
         match serde_json::from_str::<DataFields>(data) {
             // serde also reads a struct from an array of its fields in order: an array of
-            // exactly 18 values would pass as an object whose `tool` is the first.
+            // exactly as many values as it has fields would pass as an object.
             Ok(_) if !data.trim_start().starts_with('{') => {
                 notes.push("data is JSON but not an object".to_owned());
                 (DataFields::default(), false)
@@ -263,7 +274,98 @@ pub(crate) fn event_info(
     // looking up.
     let repeats = matches!(kind, "tool_called" | "tool_result" | "message" | "state_change" | "model_selected");
     let label = if repeats { names.get(&label) } else { label.into() };
-    EventInfo { label, tool: tool.map(|t| names.get(&t)), step_id: step_id.map(Into::into), failed, data_is_object }
+    let args = match &tool {
+        Some(_) => [&fields.params, &fields.parameters, &fields.arguments, &fields.args, &fields.input]
+            .into_iter()
+            .find_map(Option::as_ref)
+            .map(|a| Box::new(call_args(a))),
+        None => None,
+    };
+    EventInfo {
+        label,
+        tool: tool.map(|t| names.get(&t)),
+        step_id: step_id.map(Into::into),
+        failed,
+        data_is_object,
+        args,
+    }
+}
+
+/// The hash and word set of a tool call's arguments ([`CallArgs`]).
+fn call_args(args: &Scalar<'_>) -> CallArgs {
+    let mut text = String::new();
+    let mut words = Vec::new();
+    match args {
+        // Arguments given as JSON text (OpenAI's `arguments`) are compared as the JSON.
+        Scalar::Str(s) => match serde_json::from_str::<serde_json::Value>(s) {
+            Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+                normalise(&v, &mut text, &mut words);
+            }
+            _ => normalise(&serde_json::Value::String(s.as_ref().to_owned()), &mut text, &mut words),
+        },
+        Scalar::Num(n) => normalise(&serde_json::Value::Number(n.clone()), &mut text, &mut words),
+        Scalar::Bool(b) => normalise(&serde_json::Value::Bool(*b), &mut text, &mut words),
+        Scalar::Null => text.push_str("null"),
+        Scalar::Other(v) => normalise(v, &mut text, &mut words),
+    }
+    use std::hash::BuildHasher as _;
+    let hasher = crate::hash::IdHashBuilder::default();
+    let mut tokens: Vec<u32> = words.iter().map(|w: &String| hasher.hash_one(w.as_str()) as u32).collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    CallArgs { hash: hasher.hash_one(text.as_str()), tokens: tokens.into_boxed_slice() }
+}
+
+/// Writes `v` as compact JSON with object keys sorted and integral floats as integers, and
+/// collects its lower-cased words (keys and values). Recursion is bounded: serde_json parses
+/// at most 128 levels.
+fn normalise(v: &serde_json::Value, out: &mut String, words: &mut Vec<String>) {
+    use serde_json::Value;
+    fn add_words(text: &str, words: &mut Vec<String>) {
+        words.extend(text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase));
+    }
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let integral = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15 && n.is_f64());
+            let text = match integral {
+                Some(f) => format!("{}", f as i64),
+                None => n.to_string(),
+            };
+            add_words(&text, words);
+            out.push_str(&text);
+        }
+        Value::String(s) => {
+            add_words(s, words);
+            out.push_str(&Value::String(s.clone()).to_string());
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                normalise(item, out, words);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                add_words(key, words);
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                normalise(value, out, words);
+            }
+            out.push('}');
+        }
+    }
 }
 
 pub(crate) fn clip(s: &str) -> String {
@@ -275,4 +377,42 @@ pub(crate) fn one_line(text: &str) -> String {
         return text.to_owned();
     }
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(kind: &str, data: &str) -> Option<Box<CallArgs>> {
+        event_info_of(kind, data, None).0.args
+    }
+
+    #[test]
+    fn tool_arguments_compare_after_normalising_their_json() {
+        let a = args("tool_called", r#"{"tool": "read", "params": {"path": "/a/b.rs", "lines": [1, 2.0]}}"#);
+        let b = args("tool_called", r#"{"params":{ "lines" : [1,2], "path":"/a/b.rs"},"tool":"read"}"#);
+        let (a, b) = (a.expect("args"), b.expect("args"));
+        assert_eq!(a.hash, b.hash, "key order, whitespace and 2.0 vs 2 do not matter");
+        assert_eq!(a.tokens, b.tokens);
+        // Words: lines, 1, 2, path, a, b, rs.
+        assert_eq!(a.tokens.len(), 7);
+        let other = args("tool_called", r#"{"tool": "read", "params": {"path": "/a/c.rs", "lines": [1, 2]}}"#);
+        assert_ne!(other.expect("args").hash, a.hash);
+        // OpenAI-style arguments as JSON text are read as the JSON they hold.
+        let text =
+            args("tool_called", r#"{"name": "read", "arguments": "{\"path\": \"/a/b.rs\", \"lines\": [1, 2]}"}"#);
+        assert_eq!(text.expect("args").hash, a.hash);
+        // A plain string argument is compared as the string.
+        let plain = args("tool_called", r#"{"tool": "sh", "input": "ls -la"}"#).expect("args");
+        assert_eq!(plain.tokens.len(), 2);
+    }
+
+    #[test]
+    fn no_arguments_without_a_tool_or_without_json() {
+        assert_eq!(args("tool_called", r#"{"tool": "read"}"#), None, "no arguments logged");
+        assert_eq!(args("message", r#"{"params": {"a": 1}}"#), None, "not a tool call");
+        assert_eq!(args("tool_called", "tool=read params=x"), None, "data that is not JSON");
+        let empty = args("tool_called", r#"{"tool": "read", "params": {}}"#).expect("args");
+        assert!(empty.tokens.is_empty());
+    }
 }

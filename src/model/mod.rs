@@ -152,6 +152,21 @@ pub struct EventInfo {
     pub failed: bool,
     /// `data` parsed as a JSON object.
     pub data_is_object: bool,
+    /// The arguments of a tool call (`data.params`, `arguments`, …), when the event names a
+    /// tool and its data holds them: 8 bytes on every event, a small box on tool calls.
+    pub args: Option<Box<CallArgs>>,
+}
+
+/// A tool call's arguments as the loop finder compares them: a hash of their normalised JSON
+/// (keys sorted, no whitespace, `1.0` as `1`, a JSON text in a string read as JSON) and the
+/// set of words in them. Hashes are keyed per process: compare them only within one run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallArgs {
+    /// 64-bit hash of the normalised arguments: equal arguments, equal hashes.
+    pub hash: u64,
+    /// 32-bit hashes of the distinct lower-cased words (keys and values), sorted: 4 bytes a
+    /// word, for the similarity of near-identical calls.
+    pub tokens: Box<[u32]>,
 }
 
 impl TraceEvent {
