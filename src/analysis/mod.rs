@@ -11,6 +11,7 @@ pub mod gaps;
 pub mod rows;
 pub mod sessions;
 pub mod slow;
+pub mod slow_tally;
 pub mod summary;
 pub mod timeline;
 pub mod tools;

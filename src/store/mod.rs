@@ -14,7 +14,9 @@
 //! `sums` (SQLite's SUM and TOTAL, summed while a session is read).
 
 mod events;
+mod incremental;
 mod list;
+mod models;
 mod open;
 mod queries;
 mod registry;
@@ -22,6 +24,7 @@ mod schema;
 mod sums;
 mod values;
 
+pub use incremental::{FileIdentity, Live, Mark, Refresh, TableMark};
 pub use values::MAX_DURATION_MS;
 
 use std::path::{Path, PathBuf};

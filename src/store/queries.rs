@@ -384,12 +384,24 @@ impl Store {
     /// # Errors
     /// A [`StoreError`] when SQLite fails.
     pub fn tool_durations(&self) -> Result<Vec<ToolDuration>, StoreError> {
+        self.tool_durations_where("", None)
+    }
+
+    /// [`Store::tool_durations`] of the traces with a row id above `after` only.
+    pub(super) fn tool_durations_after(&self, after: i64) -> Result<Vec<ToolDuration>, StoreError> {
+        match self.schema.row_id {
+            Some(rowid) => self.tool_durations_where(&format!("AND {rowid} > ?1"), Some(after)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn tool_durations_where(&self, and: &str, param: Option<i64>) -> Result<Vec<ToolDuration>, StoreError> {
         let s = &self.schema;
         if !s.traces.contains_key("duration_ms") {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT {}, {}, {} FROM agent_traces WHERE {} = 'tool_result' AND {} IS NOT NULL",
+            "SELECT {}, {}, {} FROM agent_traces WHERE {} = 'tool_result' AND {} IS NOT NULL {and}",
             s.trace_col("session_id"),
             s.trace_col("data"),
             s.trace_col("duration_ms"),
@@ -397,7 +409,7 @@ impl Store {
             s.trace_col("duration_ms"),
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params_from_iter(param.iter())).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         let (mut sessions, mut tools) = (Interner::default(), Interner::default());
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {

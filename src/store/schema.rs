@@ -25,6 +25,8 @@ pub(super) struct Schema {
     /// A name for the row id that no column shadows (`_rowid_`, `rowid` or `oid`); none for a
     /// WITHOUT ROWID table or one with columns of all three names.
     pub(super) row_id: Option<&'static str>,
+    /// The same for `agent_trace_sessions`, when it exists.
+    pub(super) session_row_id: Option<&'static str>,
     /// `agent_traces` declares no collation: text compares byte by byte, as Rust does.
     pub(super) binary_text: bool,
 }
@@ -106,6 +108,14 @@ impl Store {
                 schema.traces.values().chain(&schema.extra_trace_columns).any(|c| c.eq_ignore_ascii_case(name));
             !shadowed && self.conn.prepare(&format!("SELECT {name} FROM agent_traces LIMIT 0")).is_ok()
         });
+        if let Some(cols) = &schema.sessions {
+            let mut names: Vec<String> = self.table_columns("agent_trace_sessions")?;
+            names.extend(cols.values().cloned());
+            schema.session_row_id = ROW_ID_NAMES.into_iter().find(|name| {
+                !names.iter().any(|c| c.eq_ignore_ascii_case(name))
+                    && self.conn.prepare(&format!("SELECT {name} FROM agent_trace_sessions LIMIT 0")).is_ok()
+            });
+        }
         schema.binary_text = self
             .conn
             .query_row(

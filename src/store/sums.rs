@@ -165,7 +165,7 @@ pub(super) fn add_int(sum: &mut i64, v: ValueRef<'_>) -> bool {
 }
 
 /// SQLite's `SumCtx` for integer and real inputs (`sumStep` and `totalFinalize`).
-#[derive(Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(super) struct SqlSum {
     pub(super) r_sum: f64,
     pub(super) r_err: f64,
@@ -237,7 +237,7 @@ impl SqlSum {
     }
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct TraceAggregate {
     pub(super) session_id: String,
     pub(super) event_count: u64,
