@@ -1,0 +1,414 @@
+//! The critical path of a session: the chain of spans that set its wall time, and the self
+//! time each contributes to it.
+//!
+//! The walk is the usual one of trace tools (Jaeger, Perfetto): from the session's end
+//! backwards, take the child that finished last before its parent's end and walk into it; then,
+//! before that child's start, the child that finished last before it, and so on. Time in a span
+//! that no child on the path covers is that span's self time on the path; time no span covers
+//! at all is idle. Children running beside the one on the path do not count. The walk uses an
+//! explicit stack (a 200,000-deep chain must not overflow) and sorts each span's children once,
+//! so it is O(n log n) and exact.
+//!
+//! What it cannot know it does not claim: instants and untimed spans are not on the path, a
+//! session without durations has no path (and says why), open spans count to the last logged
+//! time and are marked, a child that ends after its parent is cut at the parent's end.
+
+use serde::Serialize;
+
+use crate::analysis::AnalyzedSession;
+use crate::analysis::timeline::{Span, SpanKind, Timeline};
+use crate::analysis::tools::tool_call;
+use crate::model::TraceEvent;
+
+/// The critical path of one session.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CriticalPath {
+    /// The session's wall time: from its origin to its last known time (ms).
+    pub wall_ms: f64,
+    /// The path in time order: each piece is one span's self time on the path, or idle time
+    /// (`span: None`) when no span covers it. The pieces tile `0..wall_ms`.
+    pub segments: Vec<Segment>,
+    /// Every span the path passes through, in time order (by where it joins the path; a parent
+    /// before its first child), with its self time on the path.
+    pub spans: Vec<PathSpan>,
+    /// Self time on the path by kind; the parts add up to `wall_ms`.
+    pub by_kind: KindTimes,
+    /// Why there is no path, when there is none.
+    pub missing: Option<NoPath>,
+    /// Spans on the path whose end was never logged (they count to the last logged time).
+    pub open_spans: usize,
+    /// Children ending after their parent, cut at the parent's end for the walk.
+    pub clipped_children: usize,
+}
+
+/// One piece of the path.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Segment {
+    /// The span whose own work this is; `None` when nothing ran.
+    pub span: Option<usize>,
+    pub start_ms: f64,
+    pub end_ms: f64,
+}
+
+/// A span on the path.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct PathSpan {
+    /// Index in [`Timeline::spans`].
+    pub span: usize,
+    pub kind: SpanKind,
+    /// The part of the span the path runs through (its times, cut to its parent's).
+    pub start_ms: f64,
+    pub end_ms: f64,
+    /// Time on the path that is this span's own (not a child's on the path).
+    pub self_ms: f64,
+    /// `self_ms` over the wall time.
+    pub share: f64,
+    /// The span's end was never logged.
+    pub open: bool,
+}
+
+/// Self time on the path by kind of work (ms).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct KindTimes {
+    pub llm_ms: f64,
+    /// Tool calls, failed ones included.
+    pub tool_ms: f64,
+    pub step_ms: f64,
+    /// The session span itself, errors that are not tool calls, other events.
+    pub other_ms: f64,
+    /// No span at all.
+    pub idle_ms: f64,
+}
+
+/// Why a session has no critical path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoPath {
+    /// No event has a readable time.
+    NoTimes,
+    /// Times, but no span lasts any time (instants only, or zero durations).
+    NoDurations,
+}
+
+impl NoPath {
+    /// The reason in words.
+    #[must_use]
+    pub fn reason(self) -> &'static str {
+        match self {
+            NoPath::NoTimes => "no event has a readable time",
+            NoPath::NoDurations => "no span has a duration (only instants)",
+        }
+    }
+}
+
+/// A span the walk can stand on: timed, not an instant, lasting some time.
+fn lasts(s: &Span) -> bool {
+    s.timed && !s.instant && s.start_ms.is_finite() && s.end_ms.is_finite() && s.end_ms > s.start_ms
+}
+
+/// The critical path of `session`.
+#[must_use]
+pub fn critical_path(session: &AnalyzedSession) -> CriticalPath {
+    critical_path_of(&session.timeline, &session.data.events)
+}
+
+/// [`critical_path`] over a timeline and its events (the events only tell a failed tool call
+/// from another error).
+#[must_use]
+pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalPath {
+    let spans = &timeline.spans;
+    let wall_ms = if timeline.end_ms.is_finite() { timeline.end_ms.max(0.0) } else { 0.0 };
+    let missing = if timeline.origin.is_none() || !spans.iter().any(|s| s.timed) {
+        Some(NoPath::NoTimes)
+    } else if wall_ms <= 0.0 || !spans.iter().any(lasts) {
+        Some(NoPath::NoDurations)
+    } else {
+        None
+    };
+    if let Some(missing) = missing {
+        return CriticalPath { wall_ms, missing: Some(missing), ..CriticalPath::default() };
+    }
+
+    // Each lasting span's nearest lasting ancestor (spans are in depth-first order, so a
+    // parent's answer is known before its children's); `n` stands for the whole session.
+    let n = spans.len();
+    let mut host = vec![n; n];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n + 1];
+    for (i, s) in spans.iter().enumerate() {
+        let via_parent = match s.parent {
+            Some(p) if p < i => {
+                if spans.get(p).is_some_and(lasts) {
+                    p
+                } else {
+                    host[p]
+                }
+            }
+            _ => n,
+        };
+        host[i] = via_parent;
+        if lasts(s) {
+            children[via_parent].push(i);
+        }
+    }
+    // Latest end first; on a tie the longer span, then stored order.
+    for list in &mut children {
+        list.sort_by(|&a, &b| {
+            spans[b]
+                .end_ms
+                .total_cmp(&spans[a].end_ms)
+                .then(spans[a].start_ms.total_cmp(&spans[b].start_ms))
+                .then(a.cmp(&b))
+        });
+    }
+
+    struct Frame {
+        span: usize,
+        lo: f64,
+        hi: f64,
+        cursor: f64,
+        next_child: usize,
+    }
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut visited: Vec<(usize, f64, f64)> = Vec::new();
+    let mut self_ms = vec![0.0f64; n + 1];
+    let mut clipped_children = 0;
+    let mut stack = vec![Frame { span: n, lo: 0.0, hi: wall_ms, cursor: wall_ms, next_child: 0 }];
+    while let Some(frame) = stack.last_mut() {
+        let list = &children[frame.span];
+        let mut chosen = None;
+        while let Some(&c) = list.get(frame.next_child) {
+            let end = spans[c].end_ms.min(frame.hi);
+            if end <= frame.lo {
+                // Every later child ends earlier still.
+                frame.next_child = list.len();
+                break;
+            }
+            frame.next_child += 1;
+            if end <= frame.cursor {
+                chosen = Some((c, end));
+                break;
+            }
+        }
+        let owner = (frame.span < n).then_some(frame.span);
+        match chosen {
+            Some((c, end)) => {
+                if spans[c].end_ms > frame.hi {
+                    clipped_children += 1;
+                }
+                if frame.cursor > end {
+                    segments.push(Segment { span: owner, start_ms: end, end_ms: frame.cursor });
+                    self_ms[frame.span] += frame.cursor - end;
+                }
+                let lo = spans[c].start_ms.max(frame.lo);
+                frame.cursor = lo;
+                visited.push((c, lo, end));
+                stack.push(Frame { span: c, lo, hi: end, cursor: end, next_child: 0 });
+            }
+            None => {
+                if frame.cursor > frame.lo {
+                    segments.push(Segment { span: owner, start_ms: frame.lo, end_ms: frame.cursor });
+                    self_ms[frame.span] += frame.cursor - frame.lo;
+                }
+                stack.pop();
+            }
+        }
+    }
+    segments.reverse();
+
+    let mut by_kind = KindTimes { idle_ms: self_ms[n], ..KindTimes::default() };
+    let mut open_spans = 0;
+    let mut path: Vec<PathSpan> = visited
+        .into_iter()
+        .map(|(i, lo, hi)| {
+            let s = &spans[i];
+            let own = self_ms[i];
+            match s.kind {
+                SpanKind::Llm => by_kind.llm_ms += own,
+                SpanKind::Tool => by_kind.tool_ms += own,
+                SpanKind::Step => by_kind.step_ms += own,
+                SpanKind::Error if tool_call(s, events).is_some() => by_kind.tool_ms += own,
+                SpanKind::Session | SpanKind::Error | SpanKind::Other => by_kind.other_ms += own,
+            }
+            open_spans += usize::from(s.open);
+            PathSpan {
+                span: i,
+                kind: s.kind,
+                start_ms: lo,
+                end_ms: hi,
+                self_ms: own,
+                share: own / wall_ms,
+                open: s.open,
+            }
+        })
+        .collect();
+    path.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms).then(spans[a.span].depth.cmp(&spans[b.span].depth)));
+    CriticalPath { wall_ms, segments, spans: path, by_kind, missing: None, open_spans, clipped_children }
+}
+
+impl CriticalPath {
+    /// The spans on the path with the most self time, most first (ties: earlier first).
+    #[must_use]
+    pub fn top(&self, count: usize) -> Vec<&PathSpan> {
+        let mut top: Vec<&PathSpan> = self.spans.iter().filter(|s| s.self_ms > 0.0).collect();
+        top.sort_by(|a, b| b.self_ms.total_cmp(&a.self_ms).then(a.start_ms.total_cmp(&b.start_ms)));
+        top.truncate(count);
+        top
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::fixtures::{sample_session, span};
+    use crate::time::Timestamp;
+
+    fn timeline(spans: Vec<Span>, end_ms: f64) -> Timeline {
+        Timeline { origin: Some(Timestamp(0)), spans, end_ms, ..Timeline::default() }
+    }
+
+    fn path_of(t: &Timeline) -> CriticalPath {
+        critical_path_of(t, &[])
+    }
+
+    fn pieces(p: &CriticalPath) -> Vec<(Option<usize>, f64, f64)> {
+        p.segments.iter().map(|s| (s.span, s.start_ms, s.end_ms)).collect()
+    }
+
+    #[test]
+    fn the_path_follows_the_last_child_to_finish_and_skips_parallel_ones() {
+        // 0 root 0–100
+        //   1 step 10–60: 2 llm 10–30, 3 tool 20–50 (parallel with 2; finishes last), 4 tool 35–45
+        //   5 llm 70–90
+        let spans = vec![
+            span(SpanKind::Session, "root", (0.0, 100.0), 0, None, 6),
+            span(SpanKind::Step, "step", (10.0, 60.0), 1, Some(0), 5),
+            span(SpanKind::Llm, "a", (10.0, 30.0), 2, Some(1), 3),
+            span(SpanKind::Tool, "b", (20.0, 50.0), 2, Some(1), 4),
+            span(SpanKind::Tool, "c", (35.0, 45.0), 2, Some(1), 5),
+            span(SpanKind::Llm, "d", (70.0, 90.0), 1, Some(0), 6),
+        ];
+        let p = path_of(&timeline(spans, 100.0));
+        assert_eq!(p.missing, None);
+        assert_eq!(
+            pieces(&p),
+            vec![
+                (Some(0), 0.0, 10.0),
+                (Some(1), 10.0, 20.0), // before b starts: a runs, but ends after b's start
+                (Some(3), 20.0, 50.0),
+                (Some(1), 50.0, 60.0),
+                (Some(0), 60.0, 70.0),
+                (Some(5), 70.0, 90.0),
+                (Some(0), 90.0, 100.0),
+            ]
+        );
+        let on_path: Vec<(usize, f64)> = p.spans.iter().map(|s| (s.span, s.self_ms)).collect();
+        assert_eq!(on_path, vec![(0, 30.0), (1, 20.0), (3, 30.0), (5, 20.0)]);
+        assert_eq!(p.spans[2].share, 0.3);
+        assert_eq!(p.by_kind, KindTimes { llm_ms: 20.0, tool_ms: 30.0, step_ms: 20.0, other_ms: 30.0, idle_ms: 0.0 });
+        let total: f64 = p.segments.iter().map(|s| s.end_ms - s.start_ms).sum();
+        assert_eq!(total, p.wall_ms);
+        assert_eq!(p.top(2).iter().map(|s| s.span).collect::<Vec<_>>(), vec![0, 3], "ties: earlier first");
+    }
+
+    #[test]
+    fn sequential_children_chain_back_to_the_start() {
+        // Two roots (no session span): idle before, between and after.
+        let spans = vec![
+            span(SpanKind::Tool, "a", (5.0, 15.0), 0, None, 1),
+            span(SpanKind::Llm, "b", (15.0, 40.0), 0, None, 2),
+            span(SpanKind::Tool, "c", (50.0, 60.0), 0, None, 3),
+        ];
+        let p = path_of(&timeline(spans, 70.0));
+        assert_eq!(
+            pieces(&p),
+            vec![
+                (None, 0.0, 5.0),
+                (Some(0), 5.0, 15.0),
+                (Some(1), 15.0, 40.0),
+                (None, 40.0, 50.0),
+                (Some(2), 50.0, 60.0),
+                (None, 60.0, 70.0)
+            ]
+        );
+        assert_eq!(p.by_kind.idle_ms, 25.0);
+        assert_eq!(p.by_kind.tool_ms, 20.0);
+    }
+
+    #[test]
+    fn no_durations_no_path() {
+        let mut instants = vec![
+            span(SpanKind::Other, "a", (0.0, 0.0), 0, None, 1),
+            span(SpanKind::Other, "b", (5.0, 5.0), 0, None, 2),
+        ];
+        for s in &mut instants {
+            s.instant = true;
+        }
+        let p = path_of(&timeline(instants.clone(), 5.0));
+        assert_eq!((p.missing, p.segments.len(), p.spans.len()), (Some(NoPath::NoDurations), 0, 0));
+        // Equal timestamps everywhere: wall time 0.
+        let p = path_of(&timeline(vec![span(SpanKind::Tool, "a", (3.0, 3.0), 0, None, 1)], 0.0));
+        assert_eq!(p.missing, Some(NoPath::NoDurations));
+        // Nothing timed at all.
+        let mut untimed = instants;
+        for s in &mut untimed {
+            s.timed = false;
+        }
+        let p = critical_path_of(&Timeline { spans: untimed, ..Timeline::default() }, &[]);
+        assert_eq!(p.missing, Some(NoPath::NoTimes));
+        assert_eq!(p.missing.map(NoPath::reason), Some("no event has a readable time"));
+        assert_eq!(path_of(&Timeline::default()).missing, Some(NoPath::NoTimes));
+    }
+
+    #[test]
+    fn untimed_and_instant_parents_pass_their_children_up_and_children_are_cut_to_the_parent() {
+        // 0 step 0–50 ─ 1 untimed ─ 2 tool 10–70 (ends after its host: cut at 50)
+        //             └ 3 instant at 5
+        let mut spans = vec![
+            span(SpanKind::Step, "s", (0.0, 50.0), 0, None, 4),
+            span(SpanKind::Other, "lost", (0.0, 0.0), 1, Some(0), 3),
+            span(SpanKind::Tool, "t", (10.0, 70.0), 2, Some(1), 3),
+            span(SpanKind::Other, "mark", (5.0, 5.0), 1, Some(0), 4),
+        ];
+        spans[1].timed = false;
+        spans[3].instant = true;
+        spans[2].open = true;
+        let p = path_of(&timeline(spans, 70.0));
+        assert_eq!(pieces(&p), vec![(Some(0), 0.0, 10.0), (Some(2), 10.0, 50.0), (None, 50.0, 70.0)]);
+        assert_eq!((p.clipped_children, p.open_spans), (1, 1));
+        assert!(p.spans.iter().any(|s| s.span == 2 && s.open && s.end_ms == 50.0));
+    }
+
+    #[test]
+    fn a_deep_chain_is_walked_without_recursion() {
+        let n: usize = 200_000;
+        let spans: Vec<Span> = (0..n)
+            .map(|i| span(SpanKind::Step, "", (i as f64, (2 * n - i) as f64), i as u32, i.checked_sub(1), n))
+            .collect();
+        let p = path_of(&timeline(spans, (2 * n) as f64));
+        assert_eq!(p.spans.len(), n);
+        assert_eq!(p.by_kind.step_ms, (2 * n) as f64);
+    }
+
+    #[test]
+    fn the_sample_session_has_a_known_path() {
+        let s = sample_session();
+        // run 0–10 s: plan 1–5 s (read_file 2–3 s), gpt call 6–9 s, instant at 9.5 s; lost untimed.
+        let p = critical_path(&s);
+        assert_eq!(
+            pieces(&p),
+            vec![
+                (Some(0), 0.0, 1000.0),
+                (Some(1), 1000.0, 2000.0),
+                (Some(2), 2000.0, 3000.0),
+                (Some(1), 3000.0, 5000.0),
+                (Some(0), 5000.0, 6000.0),
+                (Some(3), 6000.0, 9000.0),
+                (Some(0), 9000.0, 10_000.0)
+            ]
+        );
+        assert_eq!(
+            p.by_kind,
+            KindTimes { llm_ms: 3000.0, tool_ms: 1000.0, step_ms: 3000.0, other_ms: 3000.0, idle_ms: 0.0 }
+        );
+    }
+}
