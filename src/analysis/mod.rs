@@ -3,6 +3,7 @@
 //! time axis. No SQL and no egui here.
 
 pub mod axis;
+pub mod compare;
 pub mod critical_path;
 pub mod density;
 pub mod filter;
