@@ -14,6 +14,7 @@ pub mod rows;
 pub mod sessions;
 pub mod slow;
 pub mod slow_tally;
+pub mod stalls;
 pub mod summary;
 pub mod timeline;
 pub mod tools;
