@@ -234,11 +234,30 @@ impl eframe::App for TraceApp {
     }
 }
 
-/// Fonts: the built-in ones, with the monospace font's arrows and symbols as a fallback for
-/// proportional text. Trace data may hold any script: what no font draws shows as a box
-/// instead of stopping the app.
+/// Noto Emoji 3.006, monochrome (Google Fonts, SIL Open Font License 1.1, see
+/// `assets/fonts/NotoEmoji-OFL.txt`), unmodified, 887 kB: 1,512 emoji with flags, keycaps and
+/// ZWJ sequences. egui's `monochrome_emoji_fonts` bundles an older Noto Emoji without 🙂, 🤔,
+/// 🤖, 🧠, 🤝 or the coloured squares and circles, and draws ✅ as a bare tick.
+const NOTO_EMOJI: &[u8] = include_bytes!("../../assets/fonts/NotoEmoji-Regular.ttf");
+
+/// The name [`NOTO_EMOJI`] has in the font definitions.
+const EMOJI_FONT: &str = "NotoEmoji-3";
+
+/// Fonts: the built-in ones, with a current emoji font in both families and the monospace
+/// font's arrows and symbols as a fallback for proportional text. Trace data may hold any
+/// script: what no font draws shows as a box instead of stopping the app.
 pub fn setup_fonts(ctx: &egui::Context) {
     let mut fonts = egui::FontDefinitions::default();
+    // 0.85 makes an emoji about as tall as egui's own emoji font draws them (0.81 of a taller
+    // design), a little over the capitals.
+    let emoji = egui::FontData::from_static(NOTO_EMOJI).tweak(egui::FontTweak { scale: 0.85, ..Default::default() });
+    fonts.font_data.insert(EMOJI_FONT.to_owned(), Arc::new(emoji));
+    for names in fonts.families.values_mut() {
+        // Ahead of egui's older emoji fonts, which stay as fallbacks for what only they have
+        // (fullwidth Latin, ☆, ⟳, 🗀, …); after the text fonts, so digits and # stay text.
+        let at = names.iter().position(|name| name == "NotoEmoji-Regular").unwrap_or(names.len());
+        names.insert(at, EMOJI_FONT.to_owned());
+    }
     if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
         family.push("Hack".to_owned());
     }
@@ -263,4 +282,53 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     let options = eframe::NativeOptions { viewport, ..eframe::NativeOptions::default() };
     eframe::run_native("trace-inspector", options, Box::new(move |cc| Ok(Box::new(TraceApp::new(cc, args)))))
         .map_err(|e| anyhow::anyhow!("cannot start the window: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use egui::{Color32, FontFamily, FontId, RawInput};
+
+    use super::setup_fonts;
+
+    /// A bare context (no system fonts) with the app's fonts after one frame that drew `text`
+    /// in both families.
+    fn context_after_one_frame(text: &str) -> egui::Context {
+        let ctx = egui::Context::default();
+        // egui_kittest's default: a missing glyph panics unless setup_fonts says otherwise.
+        ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Panic);
+        setup_fonts(&ctx);
+        let mut output = ctx.run_ui(RawInput::default(), |ui| {
+            ui.label(text);
+            ui.monospace(text);
+        });
+        output.textures_delta.clear();
+        ctx
+    }
+
+    #[test]
+    fn emoji_have_glyphs_in_proportional_and_monospace_text() {
+        let ctx = context_after_one_frame("deploy 🚀 ✅ 🙂 ❤️ 🤖 🇩🇪");
+        for family in [FontFamily::Proportional, FontFamily::Monospace] {
+            let font_id = FontId::new(14.0, family);
+            for emoji in ["🙂", "✅", "🚀", "❤️", "🤖", "🧠", "🟢", "🇩🇪"] {
+                let found = ctx.fonts_mut(|fonts| fonts.has_glyphs(&font_id, emoji));
+                assert!(found, "no glyph for {emoji} in {font_id:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_character_no_font_has_draws_a_box_without_panicking() {
+        // Plane 16 private use: no bundled font maps it.
+        let missing = "\u{10FFFD}";
+        let ctx = context_after_one_frame(&format!("a{missing}b"));
+        for family in [FontFamily::Proportional, FontFamily::Monospace] {
+            let font_id = FontId::new(14.0, family);
+            assert!(!ctx.fonts_mut(|fonts| fonts.has_glyphs(&font_id, missing)));
+            let galley = ctx.fonts_mut(|fonts| fonts.layout_no_wrap(missing.to_owned(), font_id, Color32::WHITE));
+            let glyphs: Vec<_> = galley.rows.iter().flat_map(|row| row.row.glyphs.iter()).collect();
+            assert_eq!(glyphs.len(), 1, "one box for the one character");
+            assert!(glyphs.iter().all(|glyph| glyph.advance_width > 0.0), "the box takes room");
+        }
+    }
 }
