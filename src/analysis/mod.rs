@@ -4,12 +4,14 @@
 
 pub mod axis;
 pub mod compare;
+pub mod context;
 pub mod critical_path;
 pub mod density;
 pub mod filter;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod gaps;
+pub mod loops;
 pub mod rows;
 pub mod sessions;
 pub mod slow;

@@ -1,0 +1,283 @@
+//! Context growth: the input tokens of each LLM call across a session, the running cost, the
+//! peak and its share of the model's context window, and sharp drops where the agent
+//! summarised or reset its context.
+//!
+//! An LLM call is an LLM span, or any other span but the session and steps that names a model
+//! and reports input tokens (a failed call). Calls are in time order (their first event's).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::analysis::AnalyzedSession;
+use crate::analysis::timeline::{SpanKind, Timeline};
+use crate::model::TraceEvent;
+
+/// Context windows (tokens) of common models. A model matches its entry by name, lower-cased,
+/// after any `provider/` prefix, or by the longest entry it starts with followed by `-`, `:`,
+/// `@` or `.` (`gpt-4o-2024-08-06` is `gpt-4o`, `llama3.1:8b` is `llama3.1`).
+pub const BUILTIN_WINDOWS: [(&str, u64); 24] = [
+    ("gpt-4o", 128_000),
+    ("gpt-4o-mini", 128_000),
+    ("gpt-4-turbo", 128_000),
+    ("gpt-4.1", 1_047_576),
+    ("gpt-4.1-mini", 1_047_576),
+    ("gpt-5", 400_000),
+    ("o1", 200_000),
+    ("o3", 200_000),
+    ("o4-mini", 200_000),
+    ("claude-sonnet-4", 200_000),
+    ("claude-opus-4", 200_000),
+    ("claude-3-7-sonnet", 200_000),
+    ("claude-3-5-sonnet", 200_000),
+    ("claude-3-5-haiku", 200_000),
+    ("gemini-2.0-flash", 1_048_576),
+    ("gemini-2.5-pro", 1_048_576),
+    ("gemini-2.5-flash", 1_048_576),
+    ("gemini-1.5-pro", 2_097_152),
+    ("gemini-1.5-flash", 1_048_576),
+    ("llama3.1", 128_000),
+    ("llama3.2", 128_000),
+    ("llama3.3", 128_000),
+    ("mistral-large", 128_000),
+    ("qwen2.5", 32_768),
+];
+
+/// Context windows by model: the built-in table, with overrides (an override of `gpt-4o`
+/// does not change `gpt-4o-mini`, whose own entry is longer).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContextWindows {
+    /// Model name (lower-case) → window; these win over the built-in table.
+    pub overrides: HashMap<String, u64>,
+}
+
+impl ContextWindows {
+    /// Sets the window of `model` (matched as the built-in entries are).
+    pub fn set(&mut self, model: &str, tokens: u64) {
+        self.overrides.insert(model.to_lowercase(), tokens);
+    }
+
+    /// The context window of `model`, `None` when unknown.
+    #[must_use]
+    pub fn window(&self, model: &str) -> Option<u64> {
+        let lower = model.trim().to_lowercase();
+        let name = lower.rsplit('/').next().unwrap_or(&lower);
+        // The longest matching entry wins; an override wins over a built-in entry as long.
+        let mut best: Option<(usize, u64)> = None;
+        let builtin = BUILTIN_WINDOWS.iter().copied();
+        for (key, tokens) in builtin.chain(self.overrides.iter().map(|(k, v)| (k.as_str(), *v))) {
+            let fits = name == key || name.strip_prefix(key).is_some_and(|rest| rest.starts_with(['-', ':', '@', '.']));
+            if fits && best.is_none_or(|(len, _)| key.len() >= len) {
+                best = Some((key.len(), tokens));
+            }
+        }
+        best.map(|(_, tokens)| tokens)
+    }
+}
+
+/// When a fall in input tokens is a summarised or reset context.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ContextParams {
+    /// A call whose input is at least this share smaller than the previous call's.
+    pub drop_share: f64,
+}
+
+impl Default for ContextParams {
+    fn default() -> Self {
+        Self { drop_share: 0.40 }
+    }
+}
+
+/// One LLM call's context.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ContextPoint {
+    /// Index in [`Timeline::spans`].
+    pub span: usize,
+    /// 1-based, among the calls reporting input tokens.
+    pub call: usize,
+    /// The call's start from the session's origin (ms); `None` when untimed.
+    pub offset_ms: Option<f64>,
+    pub model: Option<Arc<str>>,
+    pub input_tokens: i64,
+    pub output_tokens: Option<i64>,
+    pub cost_usd: Option<f64>,
+    /// Cost of the calls so far, this one included.
+    pub running_cost_usd: f64,
+    /// The model's context window, when known.
+    pub window: Option<u64>,
+    /// `input_tokens` over the window.
+    pub window_share: Option<f64>,
+    /// The previous call's input, when this call's is a sharp drop from it.
+    pub dropped_from: Option<i64>,
+}
+
+/// The context growth of a session.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ContextGrowth {
+    pub points: Vec<ContextPoint>,
+    /// Index in `points` of the largest input (the first such).
+    pub peak: Option<usize>,
+    /// Indices in `points` of the sharp drops.
+    pub drops: Vec<usize>,
+    /// LLM calls that report no input tokens (not in `points`).
+    pub calls_without_input: usize,
+}
+
+impl ContextGrowth {
+    /// The peak call.
+    #[must_use]
+    pub fn peak_point(&self) -> Option<&ContextPoint> {
+        self.peak.and_then(|p| self.points.get(p))
+    }
+}
+
+/// The context growth of `session`.
+#[must_use]
+pub fn context_growth(session: &AnalyzedSession, windows: &ContextWindows, params: &ContextParams) -> ContextGrowth {
+    context_growth_of(&session.timeline, &session.data.events, windows, params)
+}
+
+/// [`context_growth`] over a timeline and its events.
+#[must_use]
+pub fn context_growth_of(
+    timeline: &Timeline,
+    events: &[TraceEvent],
+    windows: &ContextWindows,
+    params: &ContextParams,
+) -> ContextGrowth {
+    let mut calls: Vec<usize> = timeline
+        .spans
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| match s.kind {
+            SpanKind::Llm => true,
+            SpanKind::Session | SpanKind::Step => false,
+            _ => s.model(events).is_some() && s.events(events).any(|e| e.input_tokens.is_some()),
+        })
+        .map(|(i, _)| i)
+        .collect();
+    calls.sort_by_key(|&i| (timeline.spans[i].event, i));
+    let mut growth = ContextGrowth::default();
+    let mut running = 0.0;
+    // Windows by model name, looked up once each.
+    let mut known: HashMap<&str, Option<u64>> = HashMap::new();
+    for i in calls {
+        let s = &timeline.spans[i];
+        let input = s.events(events).filter_map(|e| e.input_tokens).reduce(i64::saturating_add);
+        let Some(input_tokens) = input else {
+            growth.calls_without_input += 1;
+            continue;
+        };
+        let output_tokens = s.events(events).filter_map(|e| e.output_tokens).reduce(i64::saturating_add);
+        let cost_usd = s.cost_usd(events);
+        running += cost_usd.filter(|c| c.is_finite()).unwrap_or(0.0);
+        let model_name = s.model(events);
+        let window = model_name.and_then(|m| *known.entry(m).or_insert_with(|| windows.window(m)));
+        let previous = growth.points.last().map(|p| p.input_tokens);
+        let dropped_from = previous.filter(|&p| p > 0 && (input_tokens as f64) <= (1.0 - params.drop_share) * p as f64);
+        let model = s.events(events).find_map(|e| e.model_used.clone());
+        if dropped_from.is_some() {
+            growth.drops.push(growth.points.len());
+        }
+        if growth.peak_point().is_none_or(|p| input_tokens > p.input_tokens) {
+            growth.peak = Some(growth.points.len());
+        }
+        growth.points.push(ContextPoint {
+            span: i,
+            call: growth.points.len() + 1,
+            offset_ms: s.timed.then_some(s.start_ms),
+            model,
+            input_tokens,
+            output_tokens,
+            cost_usd,
+            running_cost_usd: running,
+            window,
+            window_share: window.filter(|&w| w > 0).map(|w| input_tokens as f64 / w as f64),
+            dropped_from,
+        });
+    }
+    growth
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::fixtures::{sample_session, span};
+    use crate::time::Timestamp;
+
+    #[test]
+    fn windows_by_name_prefix_and_override() {
+        let mut w = ContextWindows::default();
+        assert_eq!(w.window("gpt-4o"), Some(128_000));
+        assert_eq!(w.window("gpt-4o-mini"), Some(128_000));
+        assert_eq!(w.window("openai/gpt-4o-2024-08-06"), Some(128_000));
+        assert_eq!(w.window("Claude-Sonnet-4-20250514"), Some(200_000));
+        assert_eq!(w.window("gemini-2.0-flash"), Some(1_048_576));
+        assert_eq!(w.window("llama3.1:8b"), Some(128_000));
+        assert_eq!(w.window("gpt-4.1-mini-2025"), Some(1_047_576), "the longest entry wins");
+        assert_eq!(w.window("gpt-4o2"), None, "a prefix must end at a separator");
+        assert_eq!(w.window("my-model"), None);
+        w.set("my-model", 8_192);
+        w.set("gpt-4o", 64_000);
+        assert_eq!(w.window("my-model:latest"), Some(8_192));
+        assert_eq!(w.window("gpt-4o-2024-08-06"), Some(64_000));
+        assert_eq!(w.window("gpt-4o-mini"), Some(128_000), "the built-in longer match stays");
+    }
+
+    #[test]
+    fn input_grows_peaks_and_drops_when_summarised() {
+        // Five LLM calls, 10 s apart: 10k, 40k, 64k, 30k (a 53 % drop), 20k (33 %: not sharp).
+        let inputs = [10_000, 40_000, 64_000, 30_000, 20_000];
+        let mut spans = vec![span(SpanKind::Session, "run", (0.0, 60_000.0), 0, None, 7)];
+        let mut events = vec![TraceEvent::default()];
+        for (k, input) in inputs.iter().enumerate() {
+            let start = 10_000.0 * k as f64;
+            let mut s = span(SpanKind::Llm, "gpt-4o", (start, start + 2000.0), 1, Some(0), k + 2);
+            s.event = events.len();
+            spans.push(s);
+            events.push(TraceEvent {
+                input_tokens: Some(*input),
+                output_tokens: Some(500),
+                cost_usd: Some(0.25),
+                model_used: Some("gpt-4o".into()),
+                ..TraceEvent::default()
+            });
+        }
+        // An LLM call without tokens is counted apart.
+        let mut bare = span(SpanKind::Llm, "?", (55_000.0, 56_000.0), 1, Some(0), 7);
+        bare.event = events.len();
+        spans.push(bare);
+        events.push(TraceEvent::default());
+        let t = Timeline { origin: Some(Timestamp(0)), spans, end_ms: 60_000.0, ..Timeline::default() };
+        let g = context_growth_of(&t, &events, &ContextWindows::default(), &ContextParams::default());
+        type Row = (usize, Option<f64>, i64, f64, Option<i64>);
+        let got: Vec<Row> = g
+            .points
+            .iter()
+            .map(|p| (p.call, p.offset_ms, p.input_tokens, p.running_cost_usd, p.dropped_from))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, Some(0.0), 10_000, 0.25, None),
+                (2, Some(10_000.0), 40_000, 0.5, None),
+                (3, Some(20_000.0), 64_000, 0.75, None),
+                (4, Some(30_000.0), 30_000, 1.0, Some(64_000)),
+                (5, Some(40_000.0), 20_000, 1.25, None),
+            ]
+        );
+        assert_eq!((g.peak, g.drops.clone(), g.calls_without_input), (Some(2), vec![3], 1));
+        assert_eq!(g.peak_point().and_then(|p| p.window_share), Some(0.5));
+    }
+
+    #[test]
+    fn no_llm_calls_no_points() {
+        let g = context_growth(&AnalyzedSession::default(), &ContextWindows::default(), &ContextParams::default());
+        assert_eq!(g, ContextGrowth::default());
+        // The sample session's one call, of an unknown model.
+        let g = context_growth(&sample_session(), &ContextWindows::default(), &ContextParams::default());
+        assert_eq!(g.points.len(), 1);
+        assert_eq!((g.points[0].input_tokens, g.points[0].window, g.peak), (1200, None, Some(0)));
+    }
+}
