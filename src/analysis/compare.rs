@@ -1010,7 +1010,7 @@ pub fn line_diff(a: &str, b: &str) -> Vec<DiffLine> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::analysis::{Anchor, analyze};
     use crate::model::{SessionData, SessionRow};
@@ -1065,7 +1065,7 @@ mod tests {
     }
 
     /// The good run: three steps.
-    fn run_a() -> AnalyzedSession {
+    pub(crate) fn run_a() -> AnalyzedSession {
         run(
             "a",
             vec![
@@ -1083,7 +1083,7 @@ mod tests {
 
     /// The bad run: the search retried, the summary slower, the report step gone and a new
     /// step on another model. Step numbers and ids differ.
-    fn run_b() -> AnalyzedSession {
+    pub(crate) fn run_b() -> AnalyzedSession {
         run(
             "b",
             vec![

@@ -1,6 +1,7 @@
 //! Exports of a session: the summary as Markdown or JSON, the timeline and tree as plain text
 //! or JSON. One format per file, all behind [`Export`].
 
+pub mod compare;
 pub mod json;
 pub mod markdown;
 pub mod text;
