@@ -1,7 +1,10 @@
 //! Human formatting of counts, costs, durations and time-axis offsets: one spelling for the
 //! CLI, the app and the exports.
 
+use crate::analysis::context::ContextPoint;
+use crate::analysis::loops::{Loop, LoopKind, Waste};
 use crate::analysis::slow::{SlowBasis, SlowReason};
+use crate::analysis::stalls::{RunningStall, Stall};
 
 /// Human duration: `850 µs`, `12.3 ms`, `4.56 s`, `3 m 12 s`, `2 h 05 m`.
 #[must_use]
@@ -92,6 +95,88 @@ pub fn format_slow_rule(threshold_ms: Option<f64>) -> String {
             format_duration_ms(t)
         ),
         None => "A slow call is a tool call longer than its tool's p95 across this file.".to_owned(),
+    }
+}
+
+/// A stall in one line: `idle 36.00 s after read_file (step s4)`, `idle 12.00 s at the start`,
+/// `idle 40.00 s after gpt-4o, to the end`. Labels are file text: escape them for one line or
+/// Markdown.
+#[must_use]
+pub fn format_stall(stall: &Stall) -> String {
+    let idle = format_duration_ms(stall.duration_ms());
+    let after = match (&stall.after_label, &stall.after_kind) {
+        (Some(label), _) if !label.is_empty() => Some(label.to_string()),
+        (_, Some(kind)) => Some(kind.name().to_owned()),
+        _ => None,
+    };
+    let mut text = match after {
+        Some(after) => format!("idle {idle} after {after}"),
+        None => format!("idle {idle} at the start"),
+    };
+    if let Some(step) = &stall.step {
+        text.push_str(&format!(" (step {step})"));
+    }
+    if stall.at_end && stall.after.is_some() {
+        text.push_str(", to the end");
+    }
+    text
+}
+
+/// A running session gone quiet: `stalled since 09:41 UTC: 12 m 30 s without an event (it
+/// usually logs one within 4.20 s)`; the date is added when the silence is a day or more.
+#[must_use]
+pub fn format_running_stall(stall: &RunningStall) -> String {
+    let since = stall.since.to_chrono();
+    let when = if stall.silent_ms >= 24.0 * 3_600_000.0 {
+        since.format("%Y-%m-%d %H:%M UTC").to_string()
+    } else {
+        since.format("%H:%M UTC").to_string()
+    };
+    let usual = match stall.usual_gap_ms {
+        Some(gap) => format!("it usually logs one within {}", format_duration_ms(gap)),
+        None => "too few events to know its rhythm".to_owned(),
+    };
+    format!("stalled since {when}: {} without an event ({usual})", format_duration_ms(stall.silent_ms))
+}
+
+/// A loop in one line: `read_file ×5 with the same arguments in a row: 4 repeats wasted
+/// 40.00 s, 2,000 tokens, $0.5000`. The tool names are file text.
+#[must_use]
+pub fn format_loop(l: &Loop) -> String {
+    let calls = l.calls.len();
+    let what = match l.kind {
+        LoopKind::Repeat => format!("{} ×{calls} with the same arguments in a row", l.label()),
+        LoopKind::InStep => format!("{} ×{calls} with the same arguments in one step", l.label()),
+        LoopKind::Similar => format!(
+            "{} ×{calls} with near-identical arguments in a row ({:.0} % alike or more)",
+            l.label(),
+            (l.min_similarity * 100.0).floor()
+        ),
+        LoopKind::Cycle => format!("cycle {} ×{} ({calls} calls)", l.label(), l.repeats + 1),
+    };
+    let repeats = if l.repeats == 1 { "1 repeat".to_owned() } else { format!("{} repeats", l.repeats) };
+    format!("{what}: {repeats} wasted {}", format_waste(&l.waste))
+}
+
+/// A loop's waste: `40.00 s, 2,000 tokens, $0.5000` (wall time; `—` when untimed).
+#[must_use]
+pub fn format_waste(w: &Waste) -> String {
+    let time = w.wall_ms.map_or_else(|| "— (untimed)".to_owned(), format_duration_ms);
+    let tokens = w.input_tokens.saturating_add(w.output_tokens);
+    format!("{time}, {} tokens, {}", format_count(tokens), format_cost(w.cost_usd))
+}
+
+/// A context point's tokens and window share: `64,000 tokens (50 % of 128,000)`.
+#[must_use]
+pub fn format_context_tokens(p: &ContextPoint) -> String {
+    match (p.window, p.window_share) {
+        (Some(window), Some(share)) => format!(
+            "{} tokens ({:.0} % of {})",
+            format_count(p.input_tokens),
+            share * 100.0,
+            format_count(i64::try_from(window).unwrap_or(i64::MAX))
+        ),
+        _ => format!("{} tokens", format_count(p.input_tokens)),
     }
 }
 
@@ -194,6 +279,63 @@ mod tests {
         assert!(format_slow_reason(&one).ends_with("(1 call)"));
         let threshold = SlowReason { basis: SlowBasis::Threshold { threshold_ms: 60_000.0 }, ..p95 };
         assert_eq!(format_slow_reason(&threshold), "1 m 43 s — above the 1 m 00 s slow threshold you set");
+    }
+
+    #[test]
+    fn diagnosis_sentences() {
+        use crate::analysis::SpanKind;
+        let stall = Stall {
+            start_ms: 20_000.0,
+            end_ms: 56_000.0,
+            after: Some(2),
+            after_label: Some("read_file".into()),
+            after_kind: Some(SpanKind::Tool),
+            step: Some("s4".into()),
+            at_end: false,
+        };
+        assert_eq!(format_stall(&stall), "idle 36.00 s after read_file (step s4)");
+        let first = Stall { after: None, after_label: None, after_kind: None, step: None, ..stall.clone() };
+        assert_eq!(format_stall(&first), "idle 36.00 s at the start");
+        let last = Stall { step: None, at_end: true, ..stall };
+        assert_eq!(format_stall(&last), "idle 36.00 s after read_file, to the end");
+        let running = RunningStall {
+            since: crate::time::parse_text("2026-11-20T09:41:07Z").map(|p| p.time).unwrap_or(crate::time::Timestamp(0)),
+            silent_ms: 750_000.0,
+            threshold_ms: 300_000.0,
+            usual_gap_ms: Some(4200.0),
+        };
+        assert_eq!(
+            format_running_stall(&running),
+            "stalled since 09:41 UTC: 12 m 30 s without an event (it usually logs one within 4.20 s)"
+        );
+        let waste =
+            Waste { wall_ms: Some(40_000.0), calls_ms: 8000.0, input_tokens: 2000, output_tokens: 0, cost_usd: 0.5 };
+        let l = Loop {
+            kind: LoopKind::Repeat,
+            tools: vec!["read_file".into()],
+            period: 1,
+            calls: vec![1, 3, 5, 7, 9],
+            repeats: 4,
+            min_similarity: 1.0,
+            step: None,
+            waste,
+        };
+        assert_eq!(
+            format_loop(&l),
+            "read_file ×5 with the same arguments in a row: 4 repeats wasted 40.00 s, 2,000 tokens, $0.5000"
+        );
+        let cycle = Loop {
+            kind: LoopKind::Cycle,
+            tools: vec!["open".into(), "click".into()],
+            period: 2,
+            calls: (0..7).collect(),
+            repeats: 2,
+            ..l
+        };
+        assert_eq!(
+            format_loop(&cycle),
+            "cycle open → click ×3 (7 calls): 2 repeats wasted 40.00 s, 2,000 tokens, $0.5000"
+        );
     }
 
     #[test]
