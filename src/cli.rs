@@ -161,6 +161,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare two runs: what changed between session A (the reference) and session B.
+    Compare(CompareArgs),
     /// Write a demo database of realistic agent runs.
     Demo {
         out: PathBuf,
@@ -176,6 +178,37 @@ pub enum Command {
     },
 }
 
+/// `compare`: session A (the reference) and session B, of one file or of two.
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "trace-inspector compare FILE A B [--json | --markdown]\n       trace-inspector compare FILE_A A --with FILE_B B [--json | --markdown]"
+)]
+pub struct CompareArgs {
+    /// The file holding session A (and B, unless --with names another file).
+    pub file: PathBuf,
+    /// Session A, the reference run: an id or a unique prefix.
+    pub a: String,
+    /// Session B, the run to explain, in the same file: an id or a unique prefix.
+    #[arg(required_unless_present = "with", conflicts_with = "with")]
+    pub b: Option<String>,
+    /// Session B from another file.
+    #[arg(long, num_args = 2, value_names = ["FILE_B", "B"])]
+    pub with: Option<Vec<String>>,
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    #[arg(long)]
+    pub markdown: bool,
+    /// Slower or faster: a pair's durations differ by at least this many milliseconds …
+    #[arg(long, default_value_t = 100.0)]
+    pub min_ms: f64,
+    /// … and by at least this percentage of A's duration.
+    #[arg(long, default_value_t = 10.0)]
+    pub min_percent: f64,
+    /// How many of the biggest changes to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+}
+
 impl Command {
     /// How stdout is escaped: JSON documents keep exact strings (`\uXXXX`), the rest is text.
     fn output_mode(&self) -> terminal::Mode {
@@ -187,6 +220,7 @@ impl Command {
             | Command::Tree { json, .. }
             | Command::Search { json, .. }
             | Command::Show { json, .. } => *json,
+            Command::Compare(args) => args.json,
             Command::Demo { .. } => false,
         };
         if json { terminal::Mode::Json } else { terminal::Mode::Text }
@@ -388,6 +422,7 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
                 warn(w);
             }
         }
+        Command::Compare(args) => compare_runs(args, out)?,
         Command::Demo { out: path, sessions, events_per_session, seed, force } => {
             if path.exists() {
                 if !force {
@@ -417,6 +452,58 @@ fn load(file: &Path, session: &str, anchor: Anchor) -> Result<analysis::Analyzed
     let id = store.resolve_session(session)?;
     let data = store.load_session(&id, None)?;
     Ok(analysis::analyze(data, anchor))
+}
+
+/// `compare`: loads both sessions (on two threads), compares them and prints the result;
+/// each run's warnings are written prefixed with its name, then the comparison's.
+fn compare_runs(args: CompareArgs, out: &mut dyn io::Write) -> Result<()> {
+    use crate::analysis::compare::{CompareOptions, compare};
+    use crate::export::compare::Compared;
+    let CompareArgs { file, a, b, with, json, markdown, min_ms, min_percent, top } = args;
+    let (file_b, b, two_files) = match (with.as_deref(), b) {
+        (Some([file_b, b]), _) => (PathBuf::from(file_b), b.clone(), true),
+        (None, Some(b)) => (file.clone(), b, false),
+        _ => bail!("compare needs session B: compare FILE A B, or compare FILE_A A --with FILE_B B"),
+    };
+    if !(min_ms.is_finite() && min_ms >= 0.0 && min_percent.is_finite() && min_percent >= 0.0) {
+        bail!("--min-ms and --min-percent must be numbers of zero or more");
+    }
+    let (run_a, run_b) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| load(&file_b, &b, Anchor::Auto));
+        let first = load(&file, &a, Anchor::Auto);
+        (first, other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    let run_a = run_a.context("session A")?;
+    let run_b = run_b.context("session B")?;
+    let comparison = compare(&run_a, &run_b, &CompareOptions { min_ratio: min_percent / 100.0, min_ms, top });
+    let names = two_files.then(|| (file.display().to_string(), file_b.display().to_string()));
+    let compared = Compared {
+        comparison: &comparison,
+        a: &run_a,
+        b: &run_b,
+        a_file: names.as_ref().map(|n| n.0.as_str()),
+        b_file: names.as_ref().map(|n| n.1.as_str()),
+    };
+    if json {
+        compared.write_json(out)?;
+    } else if markdown {
+        write!(out, "{}", compared.markdown())?;
+    } else {
+        compared.write_text(out)?;
+    }
+    for (name, run) in [("A", &run_a), ("B", &run_b)] {
+        for w in run.warnings() {
+            match &w.trace_id {
+                Some(id) => warn(format_args!("{name}: trace {id}: {}", w.message)),
+                None => warn(format_args!("{name}: {}", w.message)),
+            }
+        }
+    }
+    for w in &comparison.warnings {
+        warn(w);
+    }
+    leave_to_os((run_a, run_b, comparison));
+    Ok(())
 }
 
 fn write_models_table(out: &mut dyn io::Write, models: &[ModelUsage]) -> io::Result<()> {
