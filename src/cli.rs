@@ -24,6 +24,8 @@ use crate::store::Store;
 use crate::terminal::{self, TerminalWriter, one_line};
 use crate::writer;
 
+mod diagnose;
+
 /// Desktop viewer and CLI for AI agent trace databases (`agent_traces.db`).
 #[derive(Debug, Parser)]
 #[command(name = "trace-inspector", version, about, args_conflicts_with_subcommands = true)]
@@ -163,6 +165,37 @@ pub enum Command {
     },
     /// Compare two runs: what changed between session A (the reference) and session B.
     Compare(CompareArgs),
+    /// The critical path of one session: the chain of spans that set its wall time.
+    CriticalPath {
+        file: PathBuf,
+        session: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Loops and retries in one session, or the top looping tools and tasks of the file.
+    Loops {
+        file: PathBuf,
+        session: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Input tokens per LLM call across one session: growth, peak, window share, drops.
+    Context {
+        file: PathBuf,
+        session: String,
+        #[arg(long)]
+        json: bool,
+        /// A model's context window in tokens, over the built-in table (repeatable).
+        #[arg(long = "window", value_name = "MODEL=TOKENS")]
+        windows: Vec<String>,
+    },
+    /// Idle stretches of one session, and whether a running one has gone quiet.
+    Stalls {
+        file: PathBuf,
+        session: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a demo database of realistic agent runs.
     Demo {
         out: PathBuf,
@@ -221,6 +254,10 @@ impl Command {
             | Command::Search { json, .. }
             | Command::Show { json, .. } => *json,
             Command::Compare(args) => args.json,
+            Command::CriticalPath { json, .. }
+            | Command::Loops { json, .. }
+            | Command::Context { json, .. }
+            | Command::Stalls { json, .. } => *json,
             Command::Demo { .. } => false,
         };
         if json { terminal::Mode::Json } else { terminal::Mode::Text }
@@ -331,6 +368,10 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
                 let index = SlowIndex::from_durations(&open(&file)?.tool_durations()?);
                 let slow_rule = SlowRule { index: Some(&index), threshold_ms: None };
                 write!(out, "{}", markdown::SummaryMarkdown { slow_rule }.export(&analyzed))?;
+                // A running session that has gone quiet says so (as of now).
+                if let Some(stall) = diagnose::now().and_then(|now| analysis::stalls::session_stall(&analyzed, now)) {
+                    writeln!(out, "\n**Running and {}**", crate::format::format_running_stall(&stall))?;
+                }
             }
             report_warnings(analyzed.warnings());
             leave_to_os(analyzed);
@@ -423,6 +464,12 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
             }
         }
         Command::Compare(args) => compare_runs(args, out)?,
+        Command::CriticalPath { file, session, json } => diagnose::critical_path_cmd(&file, &session, json, out)?,
+        Command::Loops { file, session, json } => diagnose::loops_cmd(&file, session.as_deref(), json, out)?,
+        Command::Context { file, session, json, windows } => {
+            diagnose::context_cmd(&file, &session, json, &windows, out)?;
+        }
+        Command::Stalls { file, session, json } => diagnose::stalls_cmd(&file, &session, json, out)?,
         Command::Demo { out: path, sessions, events_per_session, seed, force } => {
             if path.exists() {
                 if !force {
