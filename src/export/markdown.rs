@@ -7,9 +7,15 @@
 use std::fmt::Write as _;
 
 use crate::analysis::AnalyzedSession;
+use crate::analysis::critical_path::critical_path;
+use crate::analysis::loops::{LoopParams, find_loops};
 use crate::analysis::slow::SlowRule;
+use crate::analysis::stalls::{StallParams, stalls};
 use crate::export::Export;
-use crate::format::{format_cost, format_count, format_duration_ms, format_slow_basis, format_slow_rule};
+use crate::format::{
+    format_cost, format_count, format_duration_ms, format_loop, format_slow_basis, format_slow_rule, format_stall,
+    format_waste,
+};
 use crate::terminal::{self, Lines};
 use crate::time;
 
@@ -166,10 +172,71 @@ impl Export for SummaryMarkdown<'_> {
                 let _ = writeln!(out, "- … and {} more", s.errors.len() - 50);
             }
         }
+        diagnosis(session, &mut out);
         if s.warning_count > 0 {
             let _ = writeln!(out, "\n_{} data warnings while reading this session._", s.warning_count);
         }
         out
+    }
+}
+
+/// Spans of the critical path listed in the summary.
+const PATH_SPANS_LISTED: usize = 5;
+
+/// The "Critical path", "Stalls" and "Loops" sections, each only when it has something to say.
+fn diagnosis(session: &AnalyzedSession, out: &mut String) {
+    let events = &session.data.events;
+    let spans = &session.timeline.spans;
+    let id_of = |span: usize| spans.get(span).and_then(|s| events.get(s.event)).map_or("", |e| e.id.as_str());
+    let path = critical_path(session);
+    let top = path.top(PATH_SPANS_LISTED);
+    if path.missing.is_none() && !top.is_empty() {
+        let k = &path.by_kind;
+        let pc = |ms: f64| format!("{:.0} %", ms / path.wall_ms * 100.0);
+        let _ = writeln!(out, "\n### Critical path\n");
+        let _ = writeln!(
+            out,
+            "_{} wall time; self time on the path: LLM {}, tools {}, steps {}, other {}, idle {}._\n",
+            format_duration_ms(path.wall_ms),
+            pc(k.llm_ms),
+            pc(k.tool_ms),
+            pc(k.step_ms),
+            pc(k.other_ms),
+            pc(k.idle_ms)
+        );
+        for (i, p) in top.iter().enumerate() {
+            let Some(span) = spans.get(p.span) else { continue };
+            let kind = events.get(span.event).map_or("", |e| &*e.kind);
+            let open = if p.open { " (no end logged)" } else { "" };
+            let _ = writeln!(
+                out,
+                "{}. {:.1} % — {} `{}` {} (`{}`){open}",
+                i + 1,
+                p.share * 100.0,
+                format_duration_ms(p.self_ms),
+                escape(kind),
+                escape(&span.label),
+                escape(id_of(p.span))
+            );
+        }
+    }
+    let found = stalls(session, &StallParams::default());
+    if !found.is_empty() {
+        let _ = writeln!(out, "\n### Stalls\n");
+        for st in &found {
+            let _ = writeln!(out, "- +{}: {}", format_duration_ms(st.start_ms), escape(&format_stall(st)));
+        }
+    }
+    let loops = find_loops(session, &LoopParams::default());
+    if !loops.loops.is_empty() {
+        let _ = writeln!(out, "\n### Loops\n");
+        for l in &loops.loops {
+            let first = l.calls.first().map_or("", |&c| id_of(c));
+            let _ = writeln!(out, "- {} (first call `{}`)", escape(&format_loop(l)), escape(first));
+        }
+        if loops.loops.len() > 1 {
+            let _ = writeln!(out, "\n_Wasted in all: {}._", format_waste(&loops.total_waste()));
+        }
     }
 }
 
@@ -210,6 +277,25 @@ mod tests {
         // Without a rule nothing is marked and no rule is stated.
         let md = SummaryMarkdown::default().export(&session);
         assert!(!md.contains("slow"), "{md}");
+    }
+
+    #[test]
+    fn the_critical_path_is_listed_and_empty_sections_are_left_out() {
+        let session = sample_session();
+        let md = SummaryMarkdown::default().export(&session);
+        assert!(md.contains("\n### Critical path\n"), "{md}");
+        assert!(
+            md.contains(
+                "_10.00 s wall time; self time on the path: LLM 30 %, tools 10 %, steps 30 %, other 30 %, idle 0 %._"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("1. 30.0 % — 3.00 s `trace_started` run (`e0`)\n"), "{md}");
+        assert!(md.contains("4. 10.0 % — 1.00 s `tool_called` read_file (`e2`)\n"), "{md}");
+        assert!(!md.contains("### Stalls") && !md.contains("### Loops"), "{md}");
+        // Nothing timed: no section at all.
+        let md = SummaryMarkdown::default().export(&AnalyzedSession::default());
+        assert!(!md.contains("### Critical path"), "{md}");
     }
 
     #[test]
