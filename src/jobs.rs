@@ -24,9 +24,11 @@ pub enum JobKind {
     Search,
     Detail,
     Demo,
+    /// Two sessions loaded and compared.
+    Compare,
 }
 
-const KINDS: usize = 5;
+const KINDS: usize = 6;
 
 impl JobKind {
     fn slot(self) -> usize {
@@ -36,6 +38,7 @@ impl JobKind {
             JobKind::Search => 2,
             JobKind::Detail => 3,
             JobKind::Demo => 4,
+            JobKind::Compare => 5,
         }
     }
 }
@@ -59,6 +62,8 @@ pub enum Reply {
     Detail { detail: Box<TraceDetail> },
     /// A demo database was written.
     DemoReady { path: PathBuf },
+    /// Two sessions loaded and compared.
+    Compared { model: Box<crate::compare_model::CompareModel> },
     /// The open file changed on disk.
     Changed { path: PathBuf },
     /// A job failed; `error` is one line naming the file and the problem.
@@ -275,6 +280,42 @@ impl Jobs {
         });
     }
 
+    /// Loads two sessions (from one file or two) and compares them.
+    pub fn compare(&mut self, a: (PathBuf, SessionRow), b: (PathBuf, SessionRow), anchor: Anchor) {
+        self.start(JobKind::Compare, "compare", move |ctx| {
+            let mut runs = Vec::with_capacity(2);
+            for (letter, (path, row)) in [("A", a), ("B", b)] {
+                ctx.send(Reply::Progress {
+                    kind: JobKind::Compare,
+                    message: format!(
+                        "Loading run {letter}: {} events…",
+                        crate::format::format_count(row.event_count as i64)
+                    ),
+                });
+                let mut store = match ctx.open(&path) {
+                    Ok(s) => s,
+                    Err(e) => return ctx.fail(&e),
+                };
+                store.set_read_mode(ReadMode::Leanest);
+                let id = row.id.clone();
+                let data = match ctx.retry(&path, || store.load_session(&id, Some(row.clone()))) {
+                    Ok(d) => d,
+                    Err(e) => return ctx.fail(&e),
+                };
+                if ctx.cancelled() {
+                    return;
+                }
+                runs.push(crate::compare_model::Run { path, session: analysis::analyze(data, anchor) });
+            }
+            ctx.send(Reply::Progress { kind: JobKind::Compare, message: "Comparing…".to_owned() });
+            let (Some(b), Some(a)) = (runs.pop(), runs.pop()) else { return };
+            let options = analysis::compare::CompareOptions::default();
+            let comparison = analysis::compare::compare(&a.session, &b.session, &options);
+            let model = crate::compare_model::CompareModel::new(a, b, comparison);
+            ctx.send(Reply::Compared { model: Box::new(model) });
+        });
+    }
+
     /// Searches the file; hits stream back in batches.
     pub fn search(&mut self, path: PathBuf, query: SearchQuery) {
         self.start(JobKind::Search, "search", move |ctx| {
@@ -400,7 +441,7 @@ impl Jobs {
 impl Drop for Jobs {
     fn drop(&mut self) {
         self.unwatch();
-        for kind in [JobKind::Open, JobKind::Session, JobKind::Search, JobKind::Detail] {
+        for kind in [JobKind::Open, JobKind::Session, JobKind::Search, JobKind::Detail, JobKind::Compare] {
             self.cancel(kind);
         }
     }

@@ -13,6 +13,7 @@
 pub mod analysis;
 pub mod app;
 pub mod cli;
+pub mod compare_model;
 pub mod demo;
 pub mod error;
 pub mod export;

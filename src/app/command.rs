@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 
+pub use super::compare::CompareCommand;
 use super::state::{Panel, ThemeChoice};
 use super::{Screen, TraceApp};
 use crate::analysis::{Anchor, SpanFilter};
@@ -80,6 +81,8 @@ pub enum Command {
     ToggleHelp,
     ForgetRecent(PathBuf),
     CancelLoad,
+    /// Everything about comparing two runs.
+    Compare(CompareCommand),
 }
 
 impl TraceApp {
@@ -115,7 +118,12 @@ impl TraceApp {
                     self.toast(ctx, "Reloading…");
                 }
             }
+            Command::Compare(c) => self.run_compare(ctx, c),
             Command::Back => match self.screen {
+                Screen::Compare => {
+                    self.jobs.cancel(JobKind::Compare);
+                    self.screen = self.compare_return;
+                }
                 Screen::Session => {
                     self.screen = Screen::Sessions;
                     self.jobs.cancel(JobKind::Session);

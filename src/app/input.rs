@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use egui::{Key, Modifiers};
 
-use super::command::{COPY_SUMMARY, Command, CopyWhat};
+use super::command::{COPY_SUMMARY, Command, CompareCommand, CopyWhat};
 use super::screens::session::SEARCH_ID;
 use super::{Screen, TraceApp};
 
@@ -24,7 +24,7 @@ pub const KEYS: [(&str, &str); 16] = [
     ("+  −  (over the chart)", "zoom the chart at the pointer"),
     ("Ctrl + wheel, pinch", "zoom the chart at the pointer"),
     ("Double-click the chart", "fit the whole session"),
-    ("Ctrl+Shift+C", "copy the session summary (Markdown)"),
+    ("Ctrl+Shift+C", "copy the session summary (or the comparison) as Markdown"),
     ("Ctrl+O", "open a file"),
     ("F5", "reload"),
     ("Ctrl + Alt + plus / minus / 0", "interface size"),
@@ -39,7 +39,11 @@ impl TraceApp {
             self.commands.push(Command::Open(p));
         }
         if ctx.input_mut(|i| i.consume_shortcut(&COPY_SUMMARY)) {
-            self.commands.push(Command::Copy(CopyWhat::SummaryMarkdown));
+            self.commands.push(if self.screen == Screen::Compare {
+                Command::Compare(CompareCommand::Copy)
+            } else {
+                Command::Copy(CopyWhat::SummaryMarkdown)
+            });
         }
         if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::O)) {
             self.commands.push(Command::OpenDialog);
@@ -85,6 +89,9 @@ impl TraceApp {
         }) {
             ctx.input_mut(|i| i.events.retain(|e| !matches!(e, egui::Event::Text(t) if t == "?")));
             self.commands.push(Command::ToggleHelp);
+        }
+        if self.screen == Screen::Compare {
+            self.compare_keys(ctx);
         }
         if self.screen != Screen::Session {
             return;
@@ -132,6 +139,30 @@ impl TraceApp {
             }
             if enter {
                 self.commands.push(Command::ZoomTo(sel));
+            }
+        }
+    }
+
+    /// Arrows on the Compare screen: up and down move the selection, left and right fold.
+    fn compare_keys(&mut self, ctx: &egui::Context) {
+        let Some(c) = self.compare.as_ref() else { return };
+        let (down, up, left, right) = ctx.input(|i| {
+            (
+                i.key_pressed(Key::ArrowDown) || i.key_pressed(Key::J),
+                i.key_pressed(Key::ArrowUp) || i.key_pressed(Key::K),
+                i.key_pressed(Key::ArrowLeft),
+                i.key_pressed(Key::ArrowRight),
+            )
+        });
+        if (down || up)
+            && let Some(row) = c.model.step(down)
+        {
+            self.commands.push(Command::Compare(CompareCommand::Select { row, scroll: true }));
+        }
+        if let Some(sel) = c.model.selected.filter(|&s| c.model.has_children(s)) {
+            let collapsed = c.model.collapsed.get(sel).copied().unwrap_or(false);
+            if (left && !collapsed) || (right && collapsed) {
+                self.commands.push(Command::Compare(CompareCommand::Toggle(sel)));
             }
         }
     }

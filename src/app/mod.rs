@@ -8,6 +8,7 @@
 
 pub mod chrome;
 pub mod command;
+mod compare;
 mod input;
 mod replies;
 pub mod screens;
@@ -39,6 +40,8 @@ pub enum Screen {
     Welcome,
     Sessions,
     Session,
+    /// Two runs compared.
+    Compare,
 }
 
 /// The open file and its session list.
@@ -60,6 +63,10 @@ pub struct TraceApp {
     pub screen: Screen,
     pub file: Option<OpenFile>,
     pub session: Option<SessionScreen>,
+    /// The last comparison, while its screen may be returned to.
+    pub compare: Option<screens::compare::CompareScreen>,
+    /// Where Back leaves the Compare screen for.
+    compare_return: Screen,
     pub table: SessionsTable,
     pub welcome: Welcome,
     /// The last error, one line, shown in the window until the next success.
@@ -103,6 +110,8 @@ impl TraceApp {
             screen: Screen::Welcome,
             file: None,
             session: None,
+            compare: None,
+            compare_return: Screen::Sessions,
             table: SessionsTable::default(),
             welcome: Welcome::default(),
             error: None,
@@ -209,6 +218,7 @@ impl TraceApp {
                     show_summary: self.state.show_summary,
                     show_detail: self.state.show_detail,
                     label_width: self.state.label_width,
+                    sessions: self.file.as_ref().map_or(&[][..], |f| &f.list.sessions),
                     slow_rule: SlowRule {
                         index: self.file.as_ref().and_then(|f| f.slow.as_ref()),
                         threshold_ms: self.state.slow_threshold_ms,
@@ -219,6 +229,10 @@ impl TraceApp {
                     theme,
                 };
                 screens::session::ui(ui, screen, &input)
+            }
+            Screen::Compare => {
+                let Some(screen) = self.compare.as_mut() else { return Vec::new() };
+                screens::compare::ui(ui, screen, theme)
             }
         }
     }

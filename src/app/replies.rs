@@ -58,6 +58,7 @@ impl TraceApp {
                     }
                 }
                 Reply::DemoReady { path } => self.commands.push(Command::Open(path)),
+                Reply::Compared { model } => self.compared(*model),
                 Reply::Changed { path } => self.file_changed(&path),
                 Reply::Failed { kind, error } => {
                     self.progress = None;

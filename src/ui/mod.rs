@@ -2,6 +2,7 @@
 //! apply after drawing. No SQL here.
 
 pub mod aggregates;
+pub mod compare;
 pub mod detail;
 pub mod gantt;
 pub mod json_tree;

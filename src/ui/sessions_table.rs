@@ -86,6 +86,8 @@ pub const STATUSES: [&str; 5] = ["running", "completed", "failed", "cancelled", 
 pub enum TableAction {
     Open(String),
     Sort(Sort),
+    /// Ctrl+click or Shift+click: mark (or unmark) a session to compare.
+    Mark(String),
 }
 
 /// Sums over the sessions the table shows (its filters applied).
@@ -136,6 +138,8 @@ pub struct SessionsTable {
     pub status: Option<String>,
     /// Row under the keyboard cursor (index into `order`).
     pub cursor: Option<usize>,
+    /// Sessions marked to compare (Ctrl+click), the first marked first; at most two.
+    pub marked: Vec<String>,
     order: Vec<usize>,
     totals: ShownTotals,
     /// What `order` was computed for: (rows len, first id, sort, filter, status, slow calls).
@@ -181,6 +185,18 @@ pub fn sorted_indices(
 }
 
 impl SessionsTable {
+    /// Marks a session to compare, or unmarks it; a third mark drops the oldest.
+    pub fn toggle_mark(&mut self, id: &str) {
+        if let Some(at) = self.marked.iter().position(|m| m == id) {
+            self.marked.remove(at);
+        } else {
+            if self.marked.len() == 2 {
+                self.marked.remove(0);
+            }
+            self.marked.push(id.to_owned());
+        }
+    }
+
     /// The row order shown (indices into the session list).
     #[must_use]
     pub fn order(&self) -> &[usize] {
@@ -319,7 +335,7 @@ impl SessionsTable {
                 body.rows(row_height, self.order.len(), |mut row| {
                     let i = row.index();
                     let Some(r) = self.order.get(i).and_then(|&k| rows.get(k)) else { return };
-                    row.set_selected(self.cursor == Some(i));
+                    row.set_selected(self.cursor == Some(i) || self.marked.contains(&r.id));
                     // Task, id, status and an unread start are file text: cut before layout.
                     // The short columns size to their content: a few characters at most, so
                     // a freak value cannot push the others away.
@@ -369,6 +385,10 @@ impl SessionsTable {
                     let response = row.response();
                     if response.clicked() {
                         self.cursor = Some(i);
+                        let (command, shift) = response.ctx.input(|i| (i.modifiers.command, i.modifiers.shift));
+                        if command || shift {
+                            actions.push(TableAction::Mark(r.id.clone()));
+                        }
                     }
                     if response.double_clicked() || (response.clicked() && !response.ctx.input(|i| i.modifiers.any())) {
                         actions.push(TableAction::Open(r.id.clone()));

@@ -2,6 +2,7 @@
 //! asked for; only its own widgets' state (scroll, zoom, text being typed) changes while it
 //! draws.
 
+pub mod compare;
 pub mod session;
 pub mod sessions;
 pub mod welcome;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use egui::{Key, RichText};
 
 use crate::app::chrome::error_line;
-use crate::app::command::Command;
+use crate::app::command::{Command, CompareCommand};
 use crate::app::state::Panel;
 use crate::format::format_slow_reason;
 use crate::session_model::{SessionModel, SlowRule};
@@ -86,6 +86,8 @@ pub struct SessionInput<'a> {
     pub show_detail: bool,
     /// The label column's width as the user last dragged it (saved state).
     pub label_width: Option<f32>,
+    /// The file's sessions, for "Compare with…".
+    pub sessions: &'a [crate::model::SessionRow],
     /// The slow rule (the file-wide p95s and the threshold), to say why a call is slow.
     pub slow_rule: SlowRule<'a>,
     pub detail_loading: bool,
@@ -159,7 +161,7 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
             commands.push(Command::CopyText { text: row.task.clone(), what: "the task".to_owned() });
         }
         ui.horizontal_wrapped(|ui| {
-            commands.extend(toolbar_ui(ui, model, min_duration_text, threshold_text, theme));
+            commands.extend(toolbar_ui(ui, model, input.sessions, min_duration_text, threshold_text, theme));
         });
     });
     let rows_input = RowsInput {
@@ -234,6 +236,7 @@ fn detail_ui(ui: &mut egui::Ui, model: &SessionModel, view: &mut DetailView, inp
 fn toolbar_ui(
     ui: &mut egui::Ui,
     model: &mut SessionModel,
+    sessions: &[crate::model::SessionRow],
     min_duration_text: &mut String,
     threshold_text: &mut String,
     theme: &Theme,
@@ -261,6 +264,7 @@ fn toolbar_ui(
         commands.push(Command::Search);
     }
     let model = &*model;
+    compare_menu(ui, model, sessions, theme, &mut commands);
     if model.search.searched.is_some() {
         let n = model.search.hit_count;
         ui.label(if n == 1 { "1 hit".to_owned() } else { format!("{n} hits") });
@@ -333,4 +337,63 @@ fn toolbar_ui(
             .color(theme.muted),
     );
     commands
+}
+
+/// "Compare with…": the other runs of the file, those of the same task first, newest first;
+/// choosing one compares this session (A) with it (B).
+fn compare_menu(
+    ui: &mut egui::Ui,
+    model: &SessionModel,
+    sessions: &[crate::model::SessionRow],
+    theme: &Theme,
+    commands: &mut Vec<Command>,
+) {
+    let this = &model.session.data.row;
+    let response = ui.menu_button("Compare with…", |ui| {
+        // One list, headers included, drawn a screenful at a time: a file may hold many runs.
+        let same = sessions.iter().filter(|s| s.id != this.id && s.task == this.task);
+        let others = sessions.iter().filter(|s| s.id != this.id && s.task != this.task);
+        let mut entries: Vec<Option<&crate::model::SessionRow>> = vec![None];
+        entries.extend(same.map(Some));
+        let same_count = entries.len() - 1;
+        entries.push(None);
+        entries.extend(others.map(Some));
+        let others_count = entries.len() - same_count - 2;
+        let mut pick = None;
+        let row_height = ui.spacing().interact_size.y + ui.spacing().item_spacing.y;
+        ui.set_min_width(420.0);
+        egui::ScrollArea::vertical().max_height(420.0).show_rows(ui, row_height, entries.len(), |ui, range| {
+            for i in range {
+                match entries.get(i) {
+                    Some(Some(s)) if compare_choice(ui, s, theme) => pick = Some(s.id.clone()),
+                    Some(Some(_)) => {}
+                    Some(None) if i == 0 => {
+                        let none = if same_count == 0 { " — none" } else { "" };
+                        ui.label(RichText::new(format!("Same task ({same_count}){none}")).strong());
+                    }
+                    Some(None) => {
+                        ui.label(RichText::new(format!("Other runs ({others_count})")).strong());
+                    }
+                    None => {}
+                }
+            }
+        });
+        pick
+    });
+    response.response.on_hover_text("Compare this run (A) with another (B), step by step");
+    if let Some(Some(b)) = response.inner {
+        commands.push(Command::Compare(CompareCommand::Start { a: this.id.clone(), b }));
+    }
+}
+
+/// One run in "Compare with…": its start, status, length and task; true when clicked.
+fn compare_choice(ui: &mut egui::Ui, s: &crate::model::SessionRow, theme: &Theme) -> bool {
+    let started = s.started.map_or_else(|| "no start".to_owned(), |t| t.short());
+    let length = s.duration_ms.map_or_else(|| "running".to_owned(), crate::format::format_duration_ms);
+    let text = format!("{started}  {}  {length}  {}", one_line(&s.status), crate::ui::text::one_line_max(&s.task, 60));
+    let clicked = ui.add(egui::Button::new(RichText::new(text).color(theme.status(&s.status))).truncate()).clicked();
+    if clicked {
+        ui.close();
+    }
+    clicked
 }

@@ -6,7 +6,7 @@ use egui::RichText;
 
 use crate::app::OpenFile;
 use crate::app::chrome::error_line;
-use crate::app::command::Command;
+use crate::app::command::{Command, CompareCommand};
 use crate::ui::aggregates::{self, AggregateAction};
 use crate::ui::sessions_table::{SessionsTable, Sort, TableAction};
 use crate::ui::text::{line_label, one_line};
@@ -60,11 +60,13 @@ pub fn ui(ui: &mut egui::Ui, table: &mut SessionsTable, input: &SessionsInput<'_
             let text = RichText::new(format!("Warning: {}", one_line(&w.message))).color(theme.warning);
             line_label(ui, text, f32::INFINITY);
         }
+        marks_ui(ui, table, &f.list.sessions, theme, &mut commands);
         for a in table.ui(ui, &f.list.sessions, f.slow.as_ref(), input.sort, theme) {
-            commands.push(match a {
-                TableAction::Open(id) => Command::OpenSession(id),
-                TableAction::Sort(s) => Command::SetSort(s),
-            });
+            match a {
+                TableAction::Open(id) => commands.push(Command::OpenSession(id)),
+                TableAction::Sort(s) => commands.push(Command::SetSort(s)),
+                TableAction::Mark(id) => table.toggle_mark(&id),
+            }
         }
         if let Some(progress) = input.loading {
             ui.horizontal(|ui| {
@@ -74,4 +76,41 @@ pub fn ui(ui: &mut egui::Ui, table: &mut SessionsTable, input: &SessionsInput<'_
         }
     });
     commands
+}
+
+/// The sessions marked to compare (Ctrl+click), with Compare once there are two; else a hint.
+fn marks_ui(
+    ui: &mut egui::Ui,
+    table: &mut SessionsTable,
+    sessions: &[crate::model::SessionRow],
+    theme: &Theme,
+    commands: &mut Vec<Command>,
+) {
+    // Marks of sessions gone from the list (a reload) go too.
+    table.marked.retain(|id| sessions.iter().any(|s| &s.id == id));
+    ui.horizontal(|ui| {
+        if table.marked.is_empty() {
+            ui.label(RichText::new("Ctrl+click two sessions to compare them.").color(theme.muted));
+            return;
+        }
+        for (letter, id) in ["A", "B"].iter().zip(&table.marked) {
+            let row = sessions.iter().find(|s| &s.id == id);
+            let task = row.map_or("", |s| s.task.as_str());
+            let name = if task.is_empty() { crate::ids::shown(id) } else { task };
+            let started = row.and_then(|s| s.started).map_or_else(String::new, |t| t.short());
+            ui.label(RichText::new(*letter).strong().monospace());
+            ui.label(RichText::new(started).monospace().color(theme.muted));
+            line_label(ui, one_line(name).into_owned(), 240.0);
+        }
+        if let [a, b] = table.marked.as_slice() {
+            if ui.button("Compare").clicked() {
+                commands.push(Command::Compare(CompareCommand::Start { a: a.clone(), b: b.clone() }));
+            }
+        } else {
+            ui.label(RichText::new("Ctrl+click one more.").color(theme.muted));
+        }
+        if ui.button("Clear").clicked() {
+            table.marked.clear();
+        }
+    });
 }

@@ -1,0 +1,249 @@
+//! Two runs open side by side and how they are being looked at, without egui: the merged
+//! tree's rows that show (collapse, "only changes"), the selected row, and the loaded detail
+//! of its two traces.
+//!
+//! Like [`crate::session_model::SessionModel`], everything derived is recomputed by one
+//! [`CompareModel::rebuild`] from the inputs.
+
+use std::path::PathBuf;
+
+use crate::analysis::compare::{Comparison, Row, Status};
+use crate::analysis::{AnalyzedSession, Span};
+use crate::model::{TraceDetail, TraceEvent};
+
+/// One side of a comparison: the session and the file it came from.
+#[derive(Debug)]
+pub struct Run {
+    pub path: PathBuf,
+    pub session: AnalyzedSession,
+}
+
+impl Run {
+    /// The span at this index.
+    #[must_use]
+    pub fn span(&self, index: Option<usize>) -> Option<&Span> {
+        self.session.timeline.spans.get(index?)
+    }
+
+    /// The first event of the span at this index.
+    #[must_use]
+    pub fn event(&self, index: Option<usize>) -> Option<&TraceEvent> {
+        self.session.data.events.get(self.span(index)?.event)
+    }
+
+    /// The session's length in ms (at least 1).
+    #[must_use]
+    pub fn extent_ms(&self) -> f64 {
+        let end = self.session.timeline.end_ms;
+        if end.is_finite() { end.max(1.0) } else { 1.0 }
+    }
+}
+
+/// The detail of the selected row's two traces, once loaded.
+#[derive(Debug, Default)]
+pub struct PairDetail {
+    /// The row it is for.
+    pub row: usize,
+    pub a: Option<TraceDetail>,
+    pub b: Option<TraceDetail>,
+}
+
+/// Two runs compared and how they are being looked at.
+#[derive(Debug)]
+pub struct CompareModel {
+    pub a: Run,
+    pub b: Run,
+    pub comparison: Comparison,
+    /// Per row of the merged tree: its children are hidden.
+    pub collapsed: Vec<bool>,
+    /// Show only rows that changed (and their ancestors).
+    pub only_changes: bool,
+    /// Row indices shown, in order.
+    pub rows: Vec<usize>,
+    /// Index into [`Comparison::rows`].
+    pub selected: Option<usize>,
+    pub detail: Option<PairDetail>,
+}
+
+impl CompareModel {
+    /// A fresh comparison: everything expanded, nothing selected.
+    #[must_use]
+    pub fn new(a: Run, b: Run, comparison: Comparison) -> Self {
+        let n = comparison.rows.len();
+        let mut model = Self {
+            a,
+            b,
+            comparison,
+            collapsed: vec![false; n],
+            only_changes: false,
+            rows: Vec::new(),
+            selected: None,
+            detail: None,
+        };
+        model.rebuild();
+        model
+    }
+
+    /// The rows shown from the current inputs.
+    pub fn rebuild(&mut self) {
+        self.collapsed.resize(self.comparison.rows.len(), false);
+        let keep: Option<Vec<bool>> =
+            self.only_changes.then(|| self.comparison.rows.iter().map(|r| r.status != Status::Same).collect());
+        self.rows = shown_rows(&self.comparison.rows, &self.collapsed, keep.as_deref());
+    }
+
+    /// The row at this index of the merged tree.
+    #[must_use]
+    pub fn row(&self, index: usize) -> Option<&Row> {
+        self.comparison.rows.get(index)
+    }
+
+    /// Where a row is in the shown list.
+    #[must_use]
+    pub fn position_of(&self, index: usize) -> Option<usize> {
+        self.rows.iter().position(|&r| r == index)
+    }
+
+    /// Selects a row, opening its collapsed ancestors (and leaving "only changes" when the row
+    /// is unchanged) so that it shows.
+    pub fn select(&mut self, index: usize) {
+        if index >= self.comparison.rows.len() {
+            return;
+        }
+        self.selected = Some(index);
+        let mut parent = self.comparison.rows[index].parent;
+        while let Some(p) = parent {
+            if let Some(c) = self.collapsed.get_mut(p) {
+                *c = false;
+            }
+            parent = self.comparison.rows.get(p).and_then(|r| r.parent);
+        }
+        if self.only_changes && self.comparison.rows[index].status == Status::Same {
+            self.only_changes = false;
+        }
+        self.rebuild();
+    }
+
+    /// Collapses or expands a row's children.
+    pub fn toggle(&mut self, index: usize) {
+        if let Some(c) = self.collapsed.get_mut(index) {
+            *c = !*c;
+        }
+        self.rebuild();
+    }
+
+    /// The row has children in the merged tree.
+    #[must_use]
+    pub fn has_children(&self, index: usize) -> bool {
+        self.row(index).is_some_and(|r| r.subtree_end > index + 1)
+    }
+
+    /// The span of either side a row stands for, A's first.
+    #[must_use]
+    pub fn span_of(&self, row: &Row) -> Option<&Span> {
+        self.a.span(row.a).or_else(|| self.b.span(row.b))
+    }
+
+    /// The longer run's length: the shared relative axis runs from 0 to this.
+    #[must_use]
+    pub fn extent_ms(&self) -> f64 {
+        self.a.extent_ms().max(self.b.extent_ms())
+    }
+
+    /// The selected row's next (or previous) shown row, for the arrow keys.
+    #[must_use]
+    pub fn step(&self, forward: bool) -> Option<usize> {
+        let at = self.selected.and_then(|s| self.position_of(s));
+        let next = match (at, forward) {
+            (None, _) => 0,
+            (Some(p), true) => (p + 1).min(self.rows.len().saturating_sub(1)),
+            (Some(p), false) => p.saturating_sub(1),
+        };
+        self.rows.get(next).copied()
+    }
+}
+
+/// The merged tree's rows to show, in order: a collapsed row's subtree is skipped, and with
+/// `keep` only rows that pass and their ancestors remain. O(n), no recursion.
+#[must_use]
+pub fn shown_rows(rows: &[Row], collapsed: &[bool], keep: Option<&[bool]>) -> Vec<usize> {
+    let n = rows.len();
+    let shown: Option<Vec<bool>> = keep.map(|keep| {
+        let mut shown: Vec<bool> = (0..n).map(|i| keep.get(i).copied().unwrap_or(false)).collect();
+        for i in (0..n).rev() {
+            if let Some(p) = rows[i].parent.filter(|&p| p < i && shown[i]) {
+                shown[p] = true;
+            }
+        }
+        shown
+    });
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let visible = shown.as_ref().is_none_or(|s| s[i]);
+        if visible {
+            out.push(i);
+        }
+        let skip = !visible || collapsed.get(i).copied().unwrap_or(false);
+        i = if skip { rows[i].subtree_end.clamp(i + 1, n) } else { i + 1 };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::compare::{CompareOptions, compare};
+    use crate::analysis::fixtures::sample_session;
+
+    fn model() -> CompareModel {
+        let a = sample_session();
+        let mut b = sample_session();
+        // B's LLM call takes 2 s longer.
+        b.timeline.spans[3].end_ms += 2000.0;
+        let comparison = compare(&a, &b, &CompareOptions::default());
+        let run = |session| Run { path: PathBuf::from("f.db"), session };
+        CompareModel::new(run(a), run(b), comparison)
+    }
+
+    #[test]
+    fn collapsing_hides_a_subtree_and_only_changes_keeps_the_path_to_them() {
+        let mut m = model();
+        let all = m.rows.clone();
+        assert_eq!(all.len(), m.comparison.rows.len());
+        let root = 0;
+        m.toggle(root);
+        let end = m.comparison.rows[root].subtree_end;
+        assert!(end > 1 && m.rows.len() == all.len() - (end - 1), "{:?}", m.rows);
+        assert!(m.rows.iter().all(|&r| r == root || r >= end));
+        m.toggle(root);
+        m.only_changes = true;
+        m.rebuild();
+        let slower: Vec<usize> =
+            (0..m.comparison.rows.len()).filter(|&i| m.comparison.rows[i].status == Status::Slower).collect();
+        assert_eq!(slower.len(), 1, "{:?}", m.comparison.rows);
+        // The slower call and each of its ancestors, nothing else.
+        let mut expected = vec![slower[0]];
+        let mut p = m.comparison.rows[slower[0]].parent;
+        while let Some(x) = p {
+            expected.push(x);
+            p = m.comparison.rows[x].parent;
+        }
+        expected.sort_unstable();
+        assert_eq!(m.rows, expected);
+    }
+
+    #[test]
+    fn selecting_opens_ancestors_and_arrows_step_through_the_rows() {
+        let mut m = model();
+        let leaf = (0..m.comparison.rows.len()).find(|&i| m.comparison.rows[i].depth == 2).unwrap_or(0);
+        let parent = m.comparison.rows[leaf].parent.unwrap_or(0);
+        m.toggle(parent);
+        assert!(m.position_of(leaf).is_none());
+        m.select(leaf);
+        assert!(m.position_of(leaf).is_some());
+        assert_eq!(m.step(false), Some(m.rows[m.position_of(leaf).unwrap_or(0) - 1]));
+        m.selected = None;
+        assert_eq!(m.step(true), m.rows.first().copied());
+    }
+}

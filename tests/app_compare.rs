@@ -1,0 +1,171 @@
+//! The Compare screen driven by egui_kittest on the fixture: two runs marked in the sessions
+//! table with Ctrl+click, compared, their rows selected (by a click, by a contributor, by the
+//! keys), copied as Markdown, and Esc back to the table. A snapshot of the screen.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::accesskit::{Role, Toggled};
+use egui::{Modifiers, OutputCommand};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use trace_inspector::analysis::compare::Status;
+use trace_inspector::app::{Command, Screen, State, TraceApp};
+use trace_inspector::cli::OpenArgs;
+
+const TASK: &str = "Refactor the payment module";
+
+fn harness() -> Harness<'static, TraceApp> {
+    let h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .with_max_steps(10_000)
+        .build_eframe(|cc| TraceApp::with_state(&cc.egui_ctx, State::default(), OpenArgs::default()));
+    h.ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
+    h
+}
+
+/// Runs frames until the app's background jobs are done (they run on real threads).
+fn settle(h: &mut Harness<'_, TraceApp>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        h.step();
+        if h.state().is_idle() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "background work did not finish");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.run_steps(5);
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/skynette-40.db")
+}
+
+/// The fixture open, two runs of the same task marked with Ctrl+click and compared.
+fn compared() -> Harness<'static, TraceApp> {
+    let mut h = harness();
+    h.state_mut().command(Command::Open(fixture()));
+    settle(&mut h);
+    let rows: Vec<_> = h.get_all_by_label(TASK).map(|n| n.rect().center()).collect();
+    assert!(rows.len() >= 2, "two runs of the task");
+    for pos in &rows[..2] {
+        h.hover_at(*pos);
+        h.run_steps(20);
+        h.event(egui::Event::ModifiersChanged(Modifiers::COMMAND));
+        for pressed in [true, false] {
+            h.event(egui::Event::PointerButton {
+                pos: *pos,
+                button: egui::PointerButton::Primary,
+                pressed,
+                modifiers: Modifiers::COMMAND,
+            });
+        }
+        h.event(egui::Event::ModifiersChanged(Modifiers::NONE));
+        h.run_steps(2);
+    }
+    assert_eq!(h.state().screen, Screen::Sessions, "a Ctrl+click marks, it does not open");
+    assert_eq!(h.state().table.marked.len(), 2);
+    h.get_by_label("Compare").click();
+    settle(&mut h);
+    assert_eq!(h.state().screen, Screen::Compare);
+    h
+}
+
+fn copied_text(h: &Harness<'_, TraceApp>) -> Option<String> {
+    h.output().platform_output.commands.iter().find_map(|c| match c {
+        OutputCommand::CopyText(t) => Some(t.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn two_marked_runs_compare_row_by_row_and_esc_goes_back() {
+    let mut h = compared();
+    let (a_id, b_id, rows, slower) = {
+        let c = h.state().compare.as_ref().expect("a comparison");
+        let m = &c.model;
+        let marked = h.state().table.marked.clone();
+        assert_eq!(m.a.session.data.row.id, marked[0]);
+        assert_eq!(m.b.session.data.row.id, marked[1]);
+        // Every span of both runs is in exactly one row.
+        let a_spans = m.comparison.rows.iter().filter(|r| r.a.is_some()).count();
+        let b_spans = m.comparison.rows.iter().filter(|r| r.b.is_some()).count();
+        assert_eq!(a_spans, m.a.session.timeline.spans.len());
+        assert_eq!(b_spans, m.b.session.timeline.spans.len());
+        let slower = m.comparison.rows.iter().position(|r| r.status == Status::Slower);
+        (m.a.session.data.row.id.clone(), m.b.session.data.row.id.clone(), m.rows.len(), slower)
+    };
+    assert_ne!(a_id, b_id);
+    // One tree item per shown row in view, the root first.
+    let items: Vec<_> = h.get_all_by_role(Role::TreeItem).collect();
+    assert!(!items.is_empty() && items.len() <= rows);
+    // A click on a row selects it: both sides of the pair, and the detail shows A and B.
+    let first = items[0].rect().center();
+    h.hover_at(first);
+    h.run_steps(20);
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: first,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+    }
+    h.run_steps(10);
+    let selected = h.state().compare.as_ref().and_then(|c| c.model.selected);
+    assert_eq!(selected, h.state().compare.as_ref().and_then(|c| c.model.rows.first().copied()));
+    let node = h.get_all_by_role(Role::TreeItem).next().expect("the first row");
+    assert_eq!(node.accesskit_node().toggled(), Some(Toggled::True));
+    // Down moves the selection to the next shown row.
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(3);
+    let (selected, second) = {
+        let m = &h.state().compare.as_ref().expect("comparison").model;
+        (m.selected, m.rows.get(1).copied())
+    };
+    assert_eq!(selected, second);
+    // A contributor in the summary selects its row.
+    if let Some(slower) = slower {
+        h.state_mut().command(Command::Compare(trace_inspector::app::command::CompareCommand::Select {
+            row: slower,
+            scroll: true,
+        }));
+        h.run_steps(3);
+        assert_eq!(h.state().compare.as_ref().and_then(|c| c.model.selected), Some(slower));
+    }
+    // Copy comparison puts the Markdown on the clipboard.
+    h.get_by_label("Copy comparison").click();
+    h.run_steps(1);
+    let text = copied_text(&h).expect("a copy");
+    assert!(text.contains("Wall time") && text.contains(&a_id[..8]) && text.contains(&b_id[..8]), "{text}");
+    // Esc goes back to the table, with the marks kept.
+    h.run_steps(5);
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert_eq!(h.state().screen, Screen::Sessions);
+    assert_eq!(h.state().table.marked.len(), 2);
+}
+
+#[test]
+fn only_changes_hides_the_unchanged_rows_and_a_snapshot() {
+    let mut h = compared();
+    let all = h.state().compare.as_ref().map_or(0, |c| c.model.rows.len());
+    h.get_by_label("Only changes").click();
+    h.run_steps(3);
+    let m = &h.state().compare.as_ref().expect("comparison").model;
+    assert!(m.only_changes);
+    assert!(m.rows.len() <= all);
+    // Every shown row changed, or is the ancestor of one that did.
+    for &r in &m.rows {
+        let row = &m.comparison.rows[r];
+        let changed = (r..row.subtree_end).any(|i| m.comparison.rows[i].status != Status::Same);
+        assert!(changed, "row {r} shows but nothing under it changed");
+    }
+    h.get_by_label("Only changes").click();
+    h.run_steps(3);
+    h.hover_at(egui::pos2(1395.0, 895.0));
+    h.run_steps(10);
+    h.mask(egui::Rect::from_min_max(egui::pos2(0.0, 860.0), egui::pos2(1400.0, 900.0)));
+    h.snapshot_options("compare", &egui_kittest::SnapshotOptions::new().max_failed_pixels(400));
+}
