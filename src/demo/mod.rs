@@ -7,6 +7,12 @@
 //! and budget warnings; then `completed`, `cancelled` or a failure, and `trace_ended`. The
 //! newest session is still running. Events with a duration are stamped when the work ended.
 //!
+//! So that each diagnosis has something to show, the context of each run grows call by call
+//! (prompt, answers and tool results) until the agent summarises it (a sharp drop), and some
+//! runs misbehave by design, by their place in the file ([`Trouble`]): a step that repeats one
+//! call with the same arguments, one that retries a search with near-identical queries, one
+//! that goes round two calls, and a long idle wait between steps.
+//!
 //! Everything but `created_at` (the write time) follows from [`DemoConfig::seed`] through a
 //! small in-module PRNG, so the same configuration always gives the same data.
 
@@ -130,11 +136,58 @@ struct StepShape {
     tools: Vec<(usize, bool)>,
     model_switch: bool,
     budget_warning: bool,
+    /// A misbehaving run's stuck step: these calls replace `tools`, an LLM call between each.
+    stuck: Option<Stuck>,
+}
+
+/// What a misbehaving run does ([`Trouble`]) in its stuck step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stuck {
+    /// The same call with the same arguments, this many times.
+    Repeat(usize),
+    /// A search retried with near-identical queries, this many times.
+    Similar(usize),
+    /// Two calls in turn, this many rounds.
+    Cycle(usize),
+}
+
+impl Stuck {
+    fn calls(self) -> usize {
+        match self {
+            Stuck::Repeat(n) | Stuck::Similar(n) => n,
+            Stuck::Cycle(rounds) => 2 * rounds,
+        }
+    }
+}
+
+/// How a run misbehaves, by its place in the file: four runs in ten, never a retake or the
+/// run a retake repeats (places 3 and 4 of every 5).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Trouble {
+    None,
+    Repeat,
+    Similar,
+    Cycle,
+    /// A long wait between two steps (rate limit, a human to approve).
+    Idle,
+}
+
+impl Trouble {
+    fn of_session(index: usize) -> Trouble {
+        match index % 10 {
+            1 => Trouble::Repeat,
+            2 => Trouble::Idle,
+            6 => Trouble::Similar,
+            7 => Trouble::Cycle,
+            _ => Trouble::None,
+        }
+    }
 }
 
 impl StepShape {
     fn events(&self) -> usize {
         2 + self.messages
+            + self.stuck.map_or(0, |s| 3 * s.calls() - 1)
             + self.tools.iter().map(|&(_, fails)| 2 + usize::from(fails)).sum::<usize>()
             + usize::from(self.model_switch)
             + usize::from(self.budget_warning)
@@ -143,7 +196,9 @@ impl StepShape {
     /// Drops the least essential parts until the step has at most `events` events (≥ 2).
     fn trim_to(&mut self, events: usize) {
         while self.events() > events {
-            if self.budget_warning {
+            if self.stuck.is_some() {
+                self.stuck = None;
+            } else if self.budget_warning {
                 self.budget_warning = false;
             } else if self.model_switch {
                 self.model_switch = false;
@@ -196,6 +251,13 @@ struct Generator<'c> {
     left: usize,
     /// … of which this many are kept for the ending (`completed`… and `trace_ended`).
     reserve: usize,
+    /// Sessions started so far (picks each one's [`Trouble`]).
+    session_index: usize,
+    trouble: Trouble,
+    /// Tokens in the agent's context: the next LLM call's input.
+    context_tokens: f64,
+    /// The context size at which the agent summarises it.
+    summarise_at: f64,
     // Buffers reused for every event.
     data: String,
     timestamp: String,
@@ -203,6 +265,8 @@ struct Generator<'c> {
     raw_input: String,
     raw_output: String,
     scratch: String,
+    /// The `params` JSON of the next tool calls, when a stuck step fixes them.
+    fixed_params: Option<String>,
 }
 
 impl<'c> Generator<'c> {
@@ -220,12 +284,17 @@ impl<'c> Generator<'c> {
             model: &MODELS[0],
             left: 0,
             reserve: 0,
+            session_index: 0,
+            trouble: Trouble::None,
+            context_tokens: 0.0,
+            summarise_at: 0.0,
             data: String::with_capacity(512),
             timestamp: String::with_capacity(32),
             created_at: String::with_capacity(32),
             raw_input: String::with_capacity(8192),
             raw_output: String::with_capacity(8192),
             scratch: String::with_capacity(256),
+            fixed_params: None,
         }
     }
 
@@ -250,6 +319,10 @@ impl<'c> Generator<'c> {
         self.session_id = Id::random(&mut self.rng);
         self.root = None;
         self.model = &MODELS[self.rng.weighted(MODELS.iter().map(|m| m.weight))];
+        self.trouble = Trouble::of_session(self.session_index);
+        self.session_index += 1;
+        self.context_tokens = self.rng.log_normal(1200.0, 0.5).clamp(200.0, 8_000.0);
+        self.summarise_at = self.rng.log_normal(9_000.0, 0.5).clamp(4_000.0, 100_000.0);
         let task = *self.rng.pick(&TASKS);
         let start_us = self.next_start_us;
         w.start_session(self.session_id.as_str(), task, to_time(start_us))?;
@@ -339,6 +412,18 @@ impl<'c> Generator<'c> {
                 break;
             }
             let mut shape = self.step_shape();
+            if steps == 1 {
+                shape.stuck = match self.trouble {
+                    Trouble::Repeat => Some(Stuck::Repeat(4)),
+                    Trouble::Similar => Some(Stuck::Similar(3)),
+                    Trouble::Cycle => Some(Stuck::Cycle(3)),
+                    Trouble::None | Trouble::Idle => None,
+                };
+            }
+            if steps == 2 && self.trouble == Trouble::Idle {
+                // Waiting on a rate limit or a human: a minute or three without any event.
+                *now_us += self.rng.between(60_000_000, 180_000_000) as i64;
+            }
             if outcome != Outcome::Running {
                 shape.trim_to(self.free());
             }
@@ -355,7 +440,13 @@ impl<'c> Generator<'c> {
         let tools = (0..tool_count)
             .map(|_| (self.rng.weighted(TOOLS.iter().map(|t| t.weight)), self.rng.chance(TOOL_FAILURE_RATE)))
             .collect();
-        StepShape { messages, tools, model_switch: self.rng.chance(0.04), budget_warning: self.rng.chance(0.03) }
+        StepShape {
+            messages,
+            tools,
+            model_switch: self.rng.chance(0.04),
+            budget_warning: self.rng.chance(0.03),
+            stuck: None,
+        }
     }
 
     /// Writes one step, stopping early only when the budget runs out (running sessions).
@@ -374,6 +465,9 @@ impl<'c> Generator<'c> {
                 return Ok(());
             }
             self.message(w, now_us, Some(step))?;
+        }
+        if let Some(stuck) = shape.stuck {
+            return self.stuck_calls(w, now_us, step, index, stuck, started_us);
         }
         for &(tool, fails) in &shape.tools {
             if self.free() == 0 {
@@ -424,8 +518,14 @@ impl<'c> Generator<'c> {
     /// One LLM call ending now + its duration, under `parent`.
     fn message(&mut self, w: &TraceWriter, now_us: &mut i64, parent: Option<Id>) -> Result<(), WriterError> {
         let model = self.model;
-        let input_tokens = self.rng.log_normal(1200.0, 0.7).clamp(40.0, 120_000.0).round() as i64;
+        // The prompt is the context so far; the answer joins it. Past the session's limit the
+        // agent summarises: the next call starts from a quarter of it.
+        let input_tokens = self.context_tokens.clamp(40.0, 120_000.0).round() as i64;
         let output_tokens = self.rng.log_normal(250.0, 0.8).clamp(5.0, 8_000.0).round() as i64;
+        self.context_tokens += output_tokens as f64 + self.rng.log_normal(60.0, 0.5);
+        if self.context_tokens > self.summarise_at {
+            self.context_tokens *= 0.25;
+        }
         let cost_usd =
             input_tokens as f64 * model.usd_per_m_input / 1e6 + output_tokens as f64 * model.usd_per_m_output / 1e6;
         let mut duration_ms = (self.rng.log_normal(500.0, 0.5) + output_tokens as f64 * model.ms_per_output_token)
@@ -471,7 +571,13 @@ impl<'c> Generator<'c> {
         self.data.push_str("{\"tool\": ");
         push_json_str(&mut self.data, tool.name);
         self.data.push_str(", \"params\": ");
-        self.push_tool_params(tool.name);
+        match self.fixed_params.take() {
+            Some(params) => {
+                self.data.push_str(&params);
+                self.fixed_params = Some(params);
+            }
+            None => self.push_tool_params(tool.name),
+        }
         self.data.push('}');
         let call = self.emit(w, "tool_called", *now_us, Some(step), &Extras::default())?;
         if self.free() == 0 {
@@ -502,6 +608,7 @@ impl<'c> Generator<'c> {
         }
         let extras = Extras { duration_ms: Some(duration_ms), raw_output: raw, ..Extras::default() };
         self.emit(w, "tool_result", *now_us, Some(call), &extras)?;
+        self.context_tokens += self.rng.log_normal(400.0, 0.8).min(20_000.0);
 
         if fails && self.free() > 0 {
             self.data.clear();
@@ -511,6 +618,71 @@ impl<'c> Generator<'c> {
             self.data.push('}');
             self.emit(w, "error", *now_us, Some(step), &Extras::default())?;
         }
+        Ok(())
+    }
+
+    /// A stuck step's calls, an LLM call deciding on each retry, then the step's end.
+    fn stuck_calls(
+        &mut self,
+        w: &TraceWriter,
+        now_us: &mut i64,
+        step: Id,
+        index: usize,
+        stuck: Stuck,
+        started_us: i64,
+    ) -> Result<(), WriterError> {
+        const QUERY: &str = "how to parse nested json arrays in rust with serde derive and borrowed str fields";
+        const NEAR: [&str; 3] = ["", " fast", " example"];
+        let tool_named = |name: &str| TOOLS.iter().find(|t| t.name == name).unwrap_or(&TOOLS[0]);
+        let (read, search, browse) =
+            (tool_named("read_file"), tool_named("web_search"), tool_named("browser_navigate"));
+        let path = *self.rng.pick(&PATHS);
+        let url = *self.rng.pick(&URLS);
+        for k in 0..stuck.calls() {
+            if k > 0 {
+                if self.free() == 0 {
+                    return Ok(());
+                }
+                self.message(w, now_us, Some(step))?;
+            }
+            if self.free() == 0 {
+                return Ok(());
+            }
+            let mut params = String::new();
+            let tool = match stuck {
+                Stuck::Similar(_) => {
+                    params.push_str("{\"q\": ");
+                    push_json_str(&mut params, &format!("{QUERY}{}", NEAR[k % NEAR.len()]));
+                    search
+                }
+                Stuck::Cycle(_) if k % 2 == 0 => {
+                    params.push_str("{\"url\": ");
+                    push_json_str(&mut params, url);
+                    browse
+                }
+                Stuck::Repeat(_) | Stuck::Cycle(_) => {
+                    params.push_str("{\"path\": ");
+                    push_json_str(&mut params, path);
+                    read
+                }
+            };
+            params.push('}');
+            self.fixed_params = Some(params);
+            let written = self.tool_call(w, now_us, step, index, tool, false);
+            self.fixed_params = None;
+            written?;
+        }
+        if self.free() == 0 {
+            return Ok(());
+        }
+        *now_us += self.small_gap_us();
+        self.data.clear();
+        let _ = write!(self.data, "{{\"step_id\": \"s{index}\", \"result\": ");
+        self.push_snippet(20, 60);
+        self.data.push('}');
+        let duration_ms = (*now_us - started_us) as f64 / 1000.0;
+        let extras = Extras { duration_ms: Some(duration_ms), ..Extras::default() };
+        self.emit(w, "step_completed", *now_us, Some(step), &extras)?;
         Ok(())
     }
 
