@@ -8,19 +8,28 @@ use std::sync::Arc;
 use crate::analysis::quantile_sorted;
 use crate::analysis::slow::SlowIndex;
 use crate::analysis::tools::tool_name;
+use crate::hash::IdHashBuilder;
 use crate::model::ToolDuration;
 
 /// Per tool name: (duration in ms, session index), sorted by duration.
 pub type ToolCalls = HashMap<String, Vec<(f64, u32)>>;
 
 /// Every tool call's duration and session, by tool, each tool's calls sorted by duration.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct SlowTally {
     /// Per tool name: (duration in ms, index into `sessions`), sorted by duration (`total_cmp`).
     tools: ToolCalls,
     /// Session ids, each once.
     sessions: Vec<Arc<str>>,
-    session_index: HashMap<Arc<str>, u32>,
+    /// Each session's place in `sessions`; built when first needed (a tally read from the
+    /// cache may never need it).
+    session_index: HashMap<Arc<str>, u32, IdHashBuilder>,
+}
+
+impl PartialEq for SlowTally {
+    fn eq(&self, other: &Self) -> bool {
+        self.tools == other.tools && self.sessions == other.sessions
+    }
 }
 
 impl SlowTally {
@@ -51,6 +60,9 @@ impl SlowTally {
     }
 
     fn session(&mut self, id: &Arc<str>) -> u32 {
+        if self.session_index.len() != self.sessions.len() {
+            self.session_index = self.sessions.iter().enumerate().map(|(i, s)| (s.clone(), i as u32)).collect();
+        }
         if let Some(&i) = self.session_index.get(id) {
             return i;
         }
@@ -108,8 +120,7 @@ impl SlowTally {
         if !sound {
             return None;
         }
-        let session_index = sessions.iter().enumerate().map(|(i, s)| (s.clone(), i as u32)).collect();
-        Some(SlowTally { tools, sessions, session_index })
+        Some(SlowTally { tools, sessions, session_index: HashMap::default() })
     }
 }
 

@@ -208,6 +208,13 @@ impl Live {
         &self.list
     }
 
+    /// Takes the session list out (for a caller done with the rest; the next refresh reads
+    /// the file in full).
+    pub fn take_list(&mut self) -> SessionList {
+        self.exact = false;
+        std::mem::take(&mut self.list)
+    }
+
     /// The file-wide slow-call index.
     #[must_use]
     pub fn slow_index(&self) -> SlowIndex {

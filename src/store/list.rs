@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use rusqlite::params_from_iter;
 
 use crate::error::StoreError;
+use crate::hash::IdHashBuilder;
 use crate::ids;
 use crate::model::{ModelUsage, SessionList, SessionRow, Warning};
 use crate::time;
@@ -132,7 +133,8 @@ impl Store {
     ) -> (Vec<SessionRow>, Vec<Warning>) {
         let mut warnings = Vec::new();
         let mut sessions: Vec<SessionRow> = Vec::with_capacity(rows.len());
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+        let mut index: HashMap<&str, usize, IdHashBuilder> =
+            HashMap::with_capacity_and_hasher(rows.len(), IdHashBuilder::default());
         if self.schema.sessions.is_some() {
             for record in rows {
                 let Some(row) = &record.row else {
@@ -154,7 +156,7 @@ impl Store {
         }
         let mut positions: Vec<Option<usize>> = Vec::new();
         let mut derived: Vec<SessionRow> = Vec::new();
-        let mut derived_index: HashMap<&str, usize> = HashMap::new();
+        let mut derived_index: HashMap<&str, usize, IdHashBuilder> = HashMap::default();
         let base = sessions.len();
         let aggregates: Vec<&TraceAggregate> = aggregates.collect();
         for agg in &aggregates {

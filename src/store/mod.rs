@@ -13,6 +13,7 @@
 //! `events` (one session's events), `queries` (ids, search, detail, tool durations) and
 //! `sums` (SQLite's SUM and TOTAL, summed while a session is read).
 
+mod cache;
 mod events;
 mod incremental;
 mod list;
@@ -24,6 +25,7 @@ mod schema;
 mod sums;
 mod values;
 
+pub use cache::{CACHE_FORMAT, CACHE_LIMIT_BYTES, CacheUse, ListCache};
 pub use incremental::{FileIdentity, Live, Mark, Refresh, TableMark};
 pub use values::MAX_DURATION_MS;
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rusqlite::types::ValueRef;
 
 use crate::error::StoreError;
+use crate::hash::IdHashBuilder;
 use crate::model::ModelUsage;
 
 use super::Store;
@@ -19,7 +20,7 @@ use super::values::get;
 pub(super) struct ModelSums {
     pub(super) provider: Option<String>,
     pub(super) calls: u64,
-    pub(super) sessions: HashSet<Arc<str>>,
+    pub(super) sessions: HashSet<Arc<str>, IdHashBuilder>,
     pub(super) input: i64,
     pub(super) output: i64,
     pub(super) cost: SqlSum,
@@ -30,7 +31,7 @@ pub(super) struct ModelSums {
 pub(super) struct ModelTally {
     pub(super) models: BTreeMap<String, ModelSums>,
     /// Session ids, shared by the models' sets.
-    interner: HashMap<Arc<str>, ()>,
+    interner: HashMap<Arc<str>, (), IdHashBuilder>,
 }
 
 /// One trace row of the models query, its values as the tally takes them.
@@ -148,6 +149,16 @@ impl ModelTally {
             .collect();
         out.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then_with(|| b.calls.cmp(&a.calls)));
         out
+    }
+
+    /// A tally of these models, their session ids shared again (after the cache decoded them).
+    pub(super) fn from_models(models: BTreeMap<String, ModelSums>) -> ModelTally {
+        let mut tally = ModelTally { models: BTreeMap::new(), interner: HashMap::default() };
+        for (name, mut m) in models {
+            m.sessions = m.sessions.iter().map(|s| tally.shared(s)).collect();
+            tally.models.insert(name, m);
+        }
+        tally
     }
 }
 
