@@ -7,7 +7,9 @@
 
 use std::path::PathBuf;
 
-use crate::analysis::compare::{Comparison, Row, Status};
+use serde_json::Value;
+
+use crate::analysis::compare::{Comparison, DiffLine, JsonChange, Row, Status, json_diff, line_diff};
 use crate::analysis::{AnalyzedSession, Span};
 use crate::model::{TraceDetail, TraceEvent};
 
@@ -39,13 +41,75 @@ impl Run {
     }
 }
 
-/// The detail of the selected row's two traces, once loaded.
+/// A trace to read: its row id (when the table has one) and its id.
+pub type TraceKey = (Option<i64>, String);
+
+/// The detail of the selected row's traces (each side's first event and, for a pair of events,
+/// its completing one), once loaded, with what differs between the sides.
 #[derive(Debug, Default)]
 pub struct PairDetail {
     /// The row it is for.
     pub row: usize,
-    pub a: Option<TraceDetail>,
-    pub b: Option<TraceDetail>,
+    pub a: Vec<TraceDetail>,
+    pub b: Vec<TraceDetail>,
+    /// The differences, worked out when the traces arrived.
+    pub diffs: Vec<PairDiff>,
+}
+
+/// What differs in one part of a pair's traces.
+#[derive(Debug, PartialEq)]
+pub struct PairDiff {
+    /// What is compared: `data of tool_called`, `raw output`…
+    pub title: String,
+    pub diff: DiffBody,
+}
+
+/// The differences of one part: keys of two JSON documents, or lines of two texts.
+#[derive(Debug, PartialEq)]
+pub enum DiffBody {
+    Json(Vec<JsonChange>),
+    Lines(Vec<DiffLine>),
+    /// Nothing to compare, and why (one side lacks it, it is not JSON…).
+    Note(String),
+}
+
+/// The differences between two sides' traces: `data` of the first events and of the
+/// completing events as JSON (as text when either is not JSON), and the raw input and output
+/// (the first trace of each side that has them) line by line.
+#[must_use]
+pub fn pair_diffs(a: &[TraceDetail], b: &[TraceDetail]) -> Vec<PairDiff> {
+    let mut out = Vec::new();
+    for (k, which) in [(0, "first event"), (1, "completing event")] {
+        let (da, db) = (a.get(k), b.get(k));
+        if da.is_none() && db.is_none() {
+            continue;
+        }
+        let value = |d: Option<&TraceDetail>| d.and_then(|d| d.field("data")).and_then(|f| f.value.clone());
+        let title = format!("data of the {which}");
+        let diff = match (value(da), value(db)) {
+            (Some(x), Some(y)) => match (serde_json::from_str::<Value>(&x), serde_json::from_str::<Value>(&y)) {
+                (Ok(x), Ok(y)) => DiffBody::Json(json_diff(&x, &y)),
+                _ => DiffBody::Lines(line_diff(&x, &y)),
+            },
+            (None, None) => DiffBody::Note("neither run has it".to_owned()),
+            (None, Some(_)) => DiffBody::Note("only B has it".to_owned()),
+            (Some(_), None) => DiffBody::Note("only A has it".to_owned()),
+        };
+        out.push(PairDiff { title, diff });
+    }
+    for (column, title) in [("raw_input", "raw input"), ("raw_output", "raw output")] {
+        let text = |side: &[TraceDetail]| {
+            side.iter().find_map(|d| d.field(column).and_then(|f| f.value.clone()).filter(|v| !v.is_empty()))
+        };
+        let diff = match (text(a), text(b)) {
+            (Some(x), Some(y)) => DiffBody::Lines(line_diff(&x, &y)),
+            (None, None) => continue,
+            (None, Some(_)) => DiffBody::Note("only B has it".to_owned()),
+            (Some(_), None) => DiffBody::Note("only A has it".to_owned()),
+        };
+        out.push(PairDiff { title: title.to_owned(), diff });
+    }
+    out
 }
 
 /// Two runs compared and how they are being looked at.
@@ -144,6 +208,25 @@ impl CompareModel {
         self.a.span(row.a).or_else(|| self.b.span(row.b))
     }
 
+    /// The traces whose detail shows for a row, per side: the span's first event and its
+    /// completing one, as (row id, trace id).
+    #[must_use]
+    pub fn detail_keys(&self, row: usize) -> (Vec<TraceKey>, Vec<TraceKey>) {
+        let keys = |run: &Run, span: Option<usize>| -> Vec<TraceKey> {
+            let Some(s) = run.span(span) else { return Vec::new() };
+            let events = &run.session.data.events;
+            std::iter::once(s.event)
+                .chain(s.end_event)
+                .filter_map(|e| events.get(e))
+                .map(|e| (e.rowid, e.id.clone()))
+                .collect()
+        };
+        match self.row(row) {
+            Some(r) => (keys(&self.a, r.a), keys(&self.b, r.b)),
+            None => (Vec::new(), Vec::new()),
+        }
+    }
+
     /// The longer run's length: the shared relative axis runs from 0 to this.
     #[must_use]
     pub fn extent_ms(&self) -> f64 {
@@ -231,6 +314,45 @@ mod tests {
         }
         expected.sort_unstable();
         assert_eq!(m.rows, expected);
+    }
+
+    #[test]
+    fn pair_diffs_name_changed_keys_and_lines() {
+        use crate::model::Field;
+        let detail = |data: &str, raw_output: Option<&str>| TraceDetail {
+            id: "t".to_owned(),
+            fields: [("data", Some(data)), ("raw_output", raw_output)]
+                .into_iter()
+                .map(|(name, value)| Field {
+                    name: name.to_owned(),
+                    storage: "text",
+                    value: value.map(str::to_owned),
+                    size_bytes: value.map_or(0, |v| v.len() as u64),
+                    cut: false,
+                })
+                .collect(),
+            ..TraceDetail::default()
+        };
+        let a = [detail(r#"{"tool":"grep","params":{"q":"a"}}"#, Some("one\ntwo"))];
+        let b = [detail(r#"{"tool":"grep","params":{"q":"b"},"retry":1}"#, Some("one\nthree"))];
+        let diffs = pair_diffs(&a, &b);
+        assert_eq!(diffs.len(), 2, "{diffs:?}");
+        let DiffBody::Json(changes) = &diffs[0].diff else { panic!("{diffs:?}") };
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["/params/q", "/retry"]);
+        assert_eq!(diffs[1].title, "raw output");
+        let DiffBody::Lines(lines) = &diffs[1].diff else { panic!("{diffs:?}") };
+        let changed: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.tag != crate::analysis::compare::LineTag::Same)
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(changed, ["two", "three"]);
+        // Text that is not JSON is compared line by line; one side alone is said.
+        let odd = pair_diffs(&[detail("not json", None)], &[detail("{}", None)]);
+        assert!(matches!(odd[0].diff, DiffBody::Lines(_)));
+        let alone = pair_diffs(&a, &[]);
+        assert_eq!(alone[0].diff, DiffBody::Note("only A has it".to_owned()));
     }
 
     #[test]

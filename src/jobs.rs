@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
+use crate::compare_model::TraceKey;
 use crate::error::StoreError;
 use crate::model::{ModelUsage, SearchHit, SearchQuery, SessionList, SessionRow, TraceDetail};
 use crate::store::{Interrupt, ReadMode, Store};
@@ -64,6 +65,8 @@ pub enum Reply {
     DemoReady { path: PathBuf },
     /// Two sessions loaded and compared.
     Compared { model: Box<crate::compare_model::CompareModel> },
+    /// The traces of a compared pair, with their differences.
+    PairDetail { detail: Box<crate::compare_model::PairDetail> },
     /// The open file changed on disk.
     Changed { path: PathBuf },
     /// A job failed; `error` is one line naming the file and the problem.
@@ -313,6 +316,38 @@ impl Jobs {
             let comparison = analysis::compare::compare(&a.session, &b.session, &options);
             let model = crate::compare_model::CompareModel::new(a, b, comparison);
             ctx.send(Reply::Compared { model: Box::new(model) });
+        });
+    }
+
+    /// Reads the traces of a compared pair (each side's from its file) and works out their
+    /// differences.
+    pub fn pair_detail(&mut self, row: usize, a: (PathBuf, Vec<TraceKey>), b: (PathBuf, Vec<TraceKey>)) {
+        self.start(JobKind::Detail, "pair detail", move |ctx| {
+            let mut sides = Vec::with_capacity(2);
+            for (path, keys) in [a, b] {
+                let mut details = Vec::with_capacity(keys.len());
+                if !keys.is_empty() {
+                    let store = match ctx.open(&path) {
+                        Ok(s) => s,
+                        Err(e) => return ctx.fail(&e),
+                    };
+                    for (rowid, id) in keys {
+                        let result = match rowid {
+                            Some(r) => store.trace_detail_by_row(r, &id),
+                            None => store.trace_detail(&id),
+                        };
+                        match result {
+                            Ok(d) => details.push(d),
+                            Err(e) => return ctx.fail(&e),
+                        }
+                    }
+                }
+                sides.push(details);
+            }
+            let (Some(b), Some(a)) = (sides.pop(), sides.pop()) else { return };
+            let diffs = crate::compare_model::pair_diffs(&a, &b);
+            let detail = crate::compare_model::PairDetail { row, a, b, diffs };
+            ctx.send(Reply::PairDetail { detail: Box::new(detail) });
         });
     }
 

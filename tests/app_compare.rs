@@ -125,6 +125,12 @@ fn two_marked_runs_compare_row_by_row_and_esc_goes_back() {
         (m.selected, m.rows.get(1).copied())
     };
     assert_eq!(selected, second);
+    // The pair's traces load off the UI thread; their data is compared key by key.
+    settle(&mut h);
+    let detail = h.state().compare.as_ref().and_then(|c| c.model.detail.as_ref()).expect("the pair's detail");
+    assert_eq!(Some(detail.row), second);
+    assert!(!detail.a.is_empty() || !detail.b.is_empty());
+    h.get_by_label("data of the first event");
     // A contributor in the summary selects its row.
     if let Some(slower) = slower {
         h.state_mut().command(Command::Compare(trace_inspector::app::command::CompareCommand::Select {

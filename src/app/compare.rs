@@ -46,11 +46,15 @@ impl TraceApp {
                 self.jobs.compare((b.path.clone(), rows.1), (a.path.clone(), rows.0), self.state.anchor);
             }
             CompareCommand::Select { row, scroll } => {
-                if let Some(c) = self.compare.as_mut() {
-                    c.model.select(row);
-                    if scroll {
-                        c.view.scroll_to(row);
-                    }
+                let Some(c) = self.compare.as_mut() else { return };
+                c.model.select(row);
+                if scroll {
+                    c.view.scroll_to(row);
+                }
+                if c.model.detail.as_ref().is_none_or(|d| d.row != row) {
+                    c.model.detail = None;
+                    let (a, b) = c.model.detail_keys(row);
+                    self.jobs.pair_detail(row, (c.model.a.path.clone(), a), (c.model.b.path.clone(), b));
                 }
             }
             CompareCommand::Toggle(row) => {

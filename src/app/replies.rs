@@ -59,6 +59,11 @@ impl TraceApp {
                 }
                 Reply::DemoReady { path } => self.commands.push(Command::Open(path)),
                 Reply::Compared { model } => self.compared(*model),
+                Reply::PairDetail { detail } => {
+                    if let Some(c) = self.compare.as_mut().filter(|c| c.model.selected == Some(detail.row)) {
+                        c.model.detail = Some(*detail);
+                    }
+                }
                 Reply::Changed { path } => self.file_changed(&path),
                 Reply::Failed { kind, error } => {
                     self.progress = None;

@@ -3,9 +3,9 @@
 
 use egui::RichText;
 
-use crate::analysis::compare::{Contributor, Row, Status};
+use crate::analysis::compare::{Contributor, DiffLine, JsonChange, JsonChangeKind, LineTag, Row, Status};
 use crate::app::command::{Command, CompareCommand};
-use crate::compare_model::{CompareModel, Run};
+use crate::compare_model::{CompareModel, DiffBody, Run};
 use crate::export::compare::{figure_title, figure_value, percent, signed};
 use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::ids;
@@ -235,6 +235,99 @@ fn detail_ui(ui: &mut egui::Ui, model: &CompareModel, theme: &Theme) {
     });
     if row.status == Status::Same {
         ui.label(RichText::new("Same signature and time within the threshold.").color(theme.muted));
+    }
+    ui.separator();
+    match model.detail.as_ref().filter(|d| model.selected == Some(d.row)) {
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(RichText::new("Reading both traces…").color(theme.muted));
+            });
+        }
+        Some(d) if d.diffs.is_empty() => {
+            ui.label(RichText::new("No data or raw input/output to compare.").color(theme.muted));
+        }
+        Some(d) => {
+            for (i, diff) in d.diffs.iter().enumerate() {
+                ui.label(RichText::new(&diff.title).strong());
+                match &diff.diff {
+                    DiffBody::Note(note) => {
+                        ui.label(RichText::new(note).color(theme.muted));
+                    }
+                    DiffBody::Json(changes) => json_changes_ui(ui, i, changes, theme),
+                    DiffBody::Lines(lines) => lines_ui(ui, lines, theme),
+                }
+                ui.add_space(6.0);
+            }
+        }
+    }
+}
+
+/// How many changed keys or lines a diff lists before "and N more".
+const DIFF_SHOWN: usize = 200;
+
+/// Keys added, removed or changed, with both values on one line each.
+fn json_changes_ui(ui: &mut egui::Ui, salt: usize, changes: &[JsonChange], theme: &Theme) {
+    if changes.is_empty() {
+        ui.label(RichText::new("Same JSON.").color(theme.muted));
+        return;
+    }
+    let value = |v: &Option<serde_json::Value>| v.as_ref().map_or_else(|| "—".to_owned(), ToString::to_string);
+    egui::Grid::new(("compare-json", salt)).num_columns(4).striped(true).spacing([10.0, 2.0]).show(ui, |ui| {
+        for h in ["Key", "", "A", "B"] {
+            ui.label(RichText::new(h).color(theme.muted));
+        }
+        ui.end_row();
+        for c in changes.iter().take(DIFF_SHOWN) {
+            let (word, colour) = match c.kind {
+                JsonChangeKind::Added => ("added", theme.completed),
+                JsonChangeKind::Removed => ("removed", theme.error),
+                JsonChangeKind::Changed => ("changed", theme.slow),
+            };
+            line_label(ui, RichText::new(one_line(&c.path).into_owned()).monospace(), 220.0);
+            ui.label(RichText::new(word).color(colour));
+            line_label(ui, RichText::new(one_line(&value(&c.a)).into_owned()).monospace(), 300.0);
+            line_label(ui, RichText::new(one_line(&value(&c.b)).into_owned()).monospace(), 300.0);
+            ui.end_row();
+        }
+    });
+    if changes.len() > DIFF_SHOWN {
+        ui.label(RichText::new(format!("and {} more", changes.len() - DIFF_SHOWN)).color(theme.muted));
+    }
+}
+
+/// The changed lines of two texts, each with a line of context around it.
+fn lines_ui(ui: &mut egui::Ui, lines: &[DiffLine], theme: &Theme) {
+    if lines.iter().all(|l| l.tag == LineTag::Same) {
+        ui.label(RichText::new("Same text.").color(theme.muted));
+        return;
+    }
+    let near_change = |i: usize| {
+        let lo = i.saturating_sub(1);
+        lines[lo..lines.len().min(i + 2)].iter().any(|l| l.tag != LineTag::Same)
+    };
+    let mut shown = 0;
+    let mut gap = false;
+    for (i, line) in lines.iter().enumerate() {
+        if !near_change(i) {
+            gap = true;
+            continue;
+        }
+        if shown == DIFF_SHOWN {
+            ui.label(RichText::new("…").color(theme.muted));
+            break;
+        }
+        if std::mem::take(&mut gap) && shown > 0 {
+            ui.label(RichText::new("⋯").color(theme.muted));
+        }
+        let (mark, colour) = match line.tag {
+            LineTag::Same => (' ', theme.muted),
+            LineTag::Removed => ('-', theme.error),
+            LineTag::Added => ('+', theme.completed),
+        };
+        let text = format!("{mark} {}", one_line(&line.text));
+        line_label(ui, RichText::new(text).monospace().color(colour), f32::INFINITY);
+        shown += 1;
     }
 }
 
