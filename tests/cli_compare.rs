@@ -436,3 +436,67 @@ fn a_session_compared_with_itself_changes_nothing() {
     let (doc, _) = stdout_json(&["compare", f, "run-a", "run-b-9", "--json"]);
     assert_eq!(doc["counts"]["pairs"], json!(doc["pairs"].as_array().map_or(0, Vec::len)));
 }
+
+/// The demo's retakes (every fifth session runs the task before it again with one change)
+/// compare as that change, and nothing else.
+#[test]
+fn the_demo_pairs_runs_that_differ_in_telling_ways() {
+    use trace_inspector::analysis::compare::{CompareOptions, Comparison, Status, compare};
+    use trace_inspector::analysis::{AnalyzedSession, Anchor, SpanKind, analyze};
+    use trace_inspector::demo::{DemoConfig, generate};
+    use trace_inspector::store::Store;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("demo.db");
+    generate(&path, &DemoConfig { raw_io: false, ..DemoConfig::default() }).expect("demo");
+    let store = Store::open(&path).expect("open");
+    let mut rows = store.list_sessions().expect("list").sessions;
+    rows.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    let load = |i: usize| analyze(store.load_session(&rows[i].id, None).expect("load"), Anchor::Auto);
+    let tops = |c: &Comparison, run: &AnalyzedSession, status: Status| -> Vec<SpanKind> {
+        c.unpaired_tops()
+            .filter_map(|i| c.rows.get(i))
+            .filter(|r| r.status == status)
+            .filter_map(|r| r.a.or(r.b).and_then(|s| run.timeline.spans.get(s)).map(|s| s.kind))
+            .collect()
+    };
+    let figure = |c: &Comparison, name: &str| c.figure(name).and_then(|f| f.delta).unwrap_or(f64::NAN);
+    let pair = |i: usize| {
+        let (a, b) = (load(i - 1), load(i));
+        assert_eq!(a.summary.task, b.summary.task, "session {i} retakes the task of {}", i - 1);
+        let c = compare(&a, &b, &CompareOptions::default());
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        (a, b, c)
+    };
+
+    // 4: a tool call fails once and is retried: the failed call pairs with A's call, the
+    // error and the retry are new.
+    let (_, b, c) = pair(4);
+    assert_eq!(tops(&c, &b, Status::OnlyB), [SpanKind::Error, SpanKind::Tool]);
+    assert_eq!((c.counts.only_a, c.counts.only_b), (0, 2));
+    assert_eq!(figure(&c, "tool_calls"), 1.0);
+    // The failed call's result joins the context: later prompts are longer, never shorter.
+    assert!(figure(&c, "input_tokens") >= 0.0 && figure(&c, "output_tokens") == 0.0);
+    // 9: the model answers 2.2 times slower: the same spans, every LLM call slower.
+    let (a, _, c) = pair(9);
+    assert_eq!((c.counts.only_a, c.counts.only_b), (0, 0));
+    let llm: Vec<Status> = c
+        .rows
+        .iter()
+        .filter(|r| r.a.and_then(|s| a.timeline.spans.get(s)).is_some_and(|s| s.kind == SpanKind::Llm))
+        .map(|r| r.status)
+        .collect();
+    assert!(!llm.is_empty() && llm.iter().all(|s| *s == Status::Slower), "{llm:?}");
+    assert!(figure(&c, "wall_time_ms") > 0.0);
+    assert_eq!(figure(&c, "cost_usd"), 0.0);
+    // 14: one step more.
+    let (_, b, c) = pair(14);
+    assert_eq!(tops(&c, &b, Status::OnlyB), [SpanKind::Step]);
+    assert_eq!(c.counts.only_a, 0);
+    // 19: half the work, then a failure: A's later steps are missing, B ends failed.
+    let (a, b, c) = pair(19);
+    assert_eq!(b.summary.status, "failed");
+    assert!(tops(&c, &a, Status::OnlyA).iter().filter(|k| **k == SpanKind::Step).count() >= 1);
+    assert!(tops(&c, &b, Status::OnlyB).contains(&SpanKind::Error), "the failure is new");
+    assert!(c.counts.pairs >= 8, "the first half is the same work: {:?}", c.counts);
+}

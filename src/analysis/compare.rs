@@ -210,6 +210,9 @@ impl Comparison {
     }
 }
 
+/// Differences of durations below this are rounding (a nanosecond, finer than any timestamp).
+const ROUNDING_MS: f64 = 1e-6;
+
 /// Not yet placed in a row.
 const NONE: usize = usize::MAX;
 
@@ -466,7 +469,37 @@ fn align(sig_a: &[u32], sig_b: &[u32]) -> Vec<Entry> {
     }
     slide(&mut entries, sig_b, |e| &mut e.0, |e| e.1);
     slide(&mut entries, sig_a, |e| &mut e.1, |e| e.0);
+    pair_moved(&mut entries, sig_a, sig_b);
     entries
+}
+
+/// Pairs spans that changed places: a signature left one-sided on both sides (a call whose
+/// start moved past an instant, say) pairs up, first with first, at A's place. A repeat with
+/// nothing left over on the other side stays one-sided.
+fn pair_moved(entries: &mut Vec<Entry>, sig_a: &[u32], sig_b: &[u32]) {
+    let mut only_b: HashMap<u32, std::collections::VecDeque<usize>, IdHashBuilder> = HashMap::default();
+    for (k, e) in entries.iter().enumerate() {
+        if let (None, Some(j)) = *e
+            && let Some(&sig) = sig_b.get(j)
+        {
+            only_b.entry(sig).or_default().push_back(k);
+        }
+    }
+    if only_b.is_empty() {
+        return;
+    }
+    let mut moved = false;
+    for k in 0..entries.len() {
+        let (Some(i), None) = entries[k] else { continue };
+        let Some(kb) = sig_a.get(i).and_then(|sig| only_b.get_mut(sig)).and_then(|q| q.pop_front()) else {
+            continue;
+        };
+        entries[k].1 = entries[kb].1.take();
+        moved = true;
+    }
+    if moved {
+        entries.retain(|e| e.0.is_some() || e.1.is_some());
+    }
 }
 
 /// Moves one-sided runs down past a pair of the same signature: in `[x x'] [pair x]` (the run
@@ -703,7 +736,8 @@ impl Builder<'_> {
         let (sa, sb) = (&self.a.timeline.spans[i], &self.b.timeline.spans[j]);
         let (ea, eb) = (&self.a.data.events, &self.b.data.events);
         let (a_ms, b_ms) = (duration(sa), duration(sb));
-        let delta_ms = a_ms.zip(b_ms).map(|(x, y)| y - x);
+        // Times count from each run's own origin: equal durations can differ in the last bits.
+        let delta_ms = a_ms.zip(b_ms).map(|(x, y)| if (y - x).abs() < ROUNDING_MS { 0.0 } else { y - x });
         let status = match (a_ms, delta_ms) {
             (Some(base), Some(d)) if d.abs() >= self.options.min_ms && d.abs() >= self.options.min_ratio * base => {
                 if d > 0.0 { Status::Slower } else { Status::Faster }
@@ -1316,6 +1350,33 @@ pub(crate) mod tests {
             layout(&c, &a, &b),
             vec![row("a0", "b0", "same"), row("", "b1", "only_b"), row("a1", "b2", "same"), row("a2", "b3", "same")]
         );
+    }
+
+    #[test]
+    fn spans_that_changed_places_still_pair() {
+        // B's call started earlier (it took longer), before the instant A logged first.
+        let note = |id: &str, parent: &str, at: i64| {
+            let mut e = event(id, "model_selected", at, None, Some(parent));
+            e.info.label = "gpt-4o".into();
+            e
+        };
+        let a = run(
+            "a",
+            vec![root("a0", 9000.0), note("a1", "a0", 100), llm("a2", "a0", (200, 1000.0), "gpt-4o", (1, 1), 0.0)],
+        );
+        let b = run(
+            "b",
+            vec![root("b0", 9000.0), llm("b1", "b0", (50, 2200.0), "gpt-4o", (1, 1), 0.0), note("b2", "b0", 100)],
+        );
+        let c = compare(&a, &b, &CompareOptions::default());
+        assert_eq!(
+            layout(&c, &a, &b),
+            vec![row("a0", "b0", "same"), row("a1", "b2", "same"), row("a2", "b1", "slower")]
+        );
+        // A retry with nothing left over in A stays added.
+        let mut entries = vec![(Some(0), None), (None, Some(0)), (None, Some(1))];
+        pair_moved(&mut entries, &[5], &[5, 5]);
+        assert_eq!(entries, [(Some(0), Some(0)), (None, Some(1))]);
     }
 
     #[test]

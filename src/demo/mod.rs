@@ -15,6 +15,11 @@
 //!
 //! Everything but `created_at` (the write time) follows from [`DemoConfig::seed`] through a
 //! small in-module PRNG, so the same configuration always gives the same data.
+//!
+//! Runs of a varying length come with retakes, for comparing two runs: every fifth session
+//! (not the newest) runs the task of the session before it again, from the same draws, with
+//! ids of its own and one change, in turn: a tool call that fails once and is retried, a model
+//! answering 2.2 times slower, an extra step, or a failure half way.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -106,6 +111,30 @@ pub fn generate(path: &Path, config: &DemoConfig) -> Result<DemoStats, WriterErr
 
 /// Traces per transaction while generating.
 const CHUNK_TRACES: usize = 50_000;
+
+/// Every this many sessions, one is a retake of the session before it.
+const RETAKE_EVERY: usize = 5;
+
+/// What a retake changes, in turn.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// The first tool call fails (a timeout) and is made again.
+    RetriedTool,
+    /// Every LLM call takes 2.2 times as long.
+    SlowerModel,
+    /// A step more after the first.
+    ExtraStep,
+    /// Half the steps, then a failure.
+    FailurePartWay,
+}
+
+const CHANGES: [Change; 4] = [Change::RetriedTool, Change::SlowerModel, Change::ExtraStep, Change::FailurePartWay];
+
+/// A session being written again, and whether its change was made yet.
+struct Retake {
+    change: Change,
+    done: bool,
+}
 
 /// How a finished session ends.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -267,6 +296,16 @@ struct Generator<'c> {
     scratch: String,
     /// The `params` JSON of the next tool calls, when a stuck step fixes them.
     fixed_params: Option<String>,
+    // Retakes:
+    /// Sessions written so far.
+    index: usize,
+    /// The PRNG state the last session that was not a retake started from.
+    last_start: [u64; 4],
+    /// Draws for what a retake adds, so the rest repeats its original exactly …
+    side: Rng,
+    /// … and for its ids.
+    retake_ids: Rng,
+    retake: Option<Retake>,
 }
 
 impl<'c> Generator<'c> {
@@ -295,6 +334,11 @@ impl<'c> Generator<'c> {
             raw_output: String::with_capacity(8192),
             scratch: String::with_capacity(256),
             fixed_params: None,
+            index: 0,
+            last_start: [0; 4],
+            side: Rng::new(config.seed ^ 0x7e7a_4e5e_ed5c_a1e5),
+            retake_ids: Rng::new(config.seed ^ 0x1d50_f7e7_a4e5),
+            retake: None,
         }
     }
 
@@ -303,8 +347,50 @@ impl<'c> Generator<'c> {
         self.left.saturating_sub(self.reserve)
     }
 
-    /// Writes one whole session.
+    /// Writes one whole session, or a retake of the one before (see [`Change`]).
     fn session(&mut self, w: &TraceWriter, newest: bool) -> Result<(), WriterError> {
+        let variable = self.config.events_per_session.is_none();
+        let change = (variable && !newest && self.index % RETAKE_EVERY == RETAKE_EVERY - 1)
+            .then(|| CHANGES[(self.index / RETAKE_EVERY) % CHANGES.len()]);
+        // A retake starts from its original's draws; the main sequence goes on afterwards.
+        let resume = match change {
+            Some(_) => {
+                let id = Id::random(&mut self.rng);
+                Some((std::mem::replace(&mut self.rng.state, self.last_start), id))
+            }
+            None => {
+                self.last_start = self.rng.state;
+                None
+            }
+        };
+        self.retake = change.map(|change| Retake { change, done: false });
+        let written = self.session_once(w, newest, resume.map(|(_, id)| id));
+        if let Some((state, _)) = resume {
+            self.rng.state = state;
+        }
+        self.retake = None;
+        self.index += 1;
+        written
+    }
+
+    /// True while writing a retake with this change.
+    fn changes(&self, change: Change) -> bool {
+        self.retake.as_ref().is_some_and(|r| r.change == change)
+    }
+
+    /// Takes the retake's change when it is `change` and not made yet.
+    fn take_change(&mut self, change: Change) -> bool {
+        match self.retake.as_mut() {
+            Some(r) if r.change == change && !r.done => {
+                r.done = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Writes one session; `id` names a retake.
+    fn session_once(&mut self, w: &TraceWriter, newest: bool, id: Option<Id>) -> Result<(), WriterError> {
         let outcome = if newest {
             Outcome::Running
         } else {
@@ -315,8 +401,10 @@ impl<'c> Generator<'c> {
             }
         };
         self.left = self.config.events_per_session.unwrap_or_else(|| self.rng.between(15, 80));
+        let outcome = if self.changes(Change::FailurePartWay) { Outcome::Failed } else { outcome };
         self.reserve = if outcome == Outcome::Running { 0 } else { self.left.saturating_sub(1).min(2) };
-        self.session_id = Id::random(&mut self.rng);
+        let drawn = Id::random(&mut self.rng);
+        self.session_id = id.unwrap_or(drawn);
         self.root = None;
         self.model = &MODELS[self.rng.weighted(MODELS.iter().map(|m| m.weight))];
         self.trouble = Trouble::of_session(self.session_index);
@@ -403,7 +491,9 @@ impl<'c> Generator<'c> {
     /// Steps until the budget is spent; returns how many were started.
     fn steps(&mut self, w: &TraceWriter, now_us: &mut i64, outcome: Outcome) -> Result<usize, WriterError> {
         let mut steps = 0;
-        while self.free() > 0 {
+        // A retake that fails part way stops with half its budget unspent.
+        let stop_at = if self.changes(Change::FailurePartWay) { self.free() / 2 } else { 0 };
+        while self.free() > stop_at {
             if self.free() == 1 && outcome != Outcome::Running {
                 // One event left and no room for a step: a closing LLM call at the top level,
                 // like the planning call.
@@ -430,6 +520,19 @@ impl<'c> Generator<'c> {
             // A running session simply stops where its budget ends, mid-step if need be.
             self.step(w, now_us, steps, &shape)?;
             steps += 1;
+            if self.take_change(Change::ExtraStep) {
+                // Drawn aside, with its events added to the budget; no model switch, which would
+                // change the rest of the run.
+                std::mem::swap(&mut self.rng, &mut self.side);
+                let mut extra = self.step_shape();
+                extra.model_switch = false;
+                extra.budget_warning = false;
+                self.left += extra.events();
+                let written = self.step(w, now_us, steps, &extra);
+                std::mem::swap(&mut self.rng, &mut self.side);
+                written?;
+                steps += 1;
+            }
         }
         Ok(steps)
     }
@@ -472,6 +575,14 @@ impl<'c> Generator<'c> {
         for &(tool, fails) in &shape.tools {
             if self.free() == 0 {
                 return Ok(());
+            }
+            if self.take_change(Change::RetriedTool) {
+                // The call fails once first: three more events, drawn aside.
+                self.left += 3;
+                std::mem::swap(&mut self.rng, &mut self.side);
+                let written = self.tool_call(w, now_us, step, index, &TOOLS[tool], true);
+                std::mem::swap(&mut self.rng, &mut self.side);
+                written?;
             }
             self.tool_call(w, now_us, step, index, &TOOLS[tool], fails)?;
         }
@@ -533,6 +644,9 @@ impl<'c> Generator<'c> {
         if self.rng.chance(0.003) {
             // A provider retry hidden inside the call.
             duration_ms *= 5.0 + self.rng.unit() * 15.0;
+        }
+        if self.changes(Change::SlowerModel) {
+            duration_ms *= 2.2;
         }
         *now_us += (duration_ms * 1000.0).round() as i64;
         self.data.clear();
@@ -786,6 +900,8 @@ impl<'c> Generator<'c> {
         extras: &Extras<'_>,
     ) -> Result<Id, WriterError> {
         let id = Id::random(&mut self.rng);
+        // A retake's ids are its own (the draw above keeps the sequence of its original).
+        let id = if self.retake.is_some() { Id::random(&mut self.retake_ids) } else { id };
         self.timestamp.clear();
         push_timestamp(&mut self.timestamp, to_time(at_us));
         self.created_at.clear();

@@ -10,8 +10,8 @@ use std::io;
 
 use serde::Serialize;
 
-use crate::analysis::AnalyzedSession;
 use crate::analysis::compare::{Comparison, Contributor, Counts, Figure, Row, Status};
+use crate::analysis::{AnalyzedSession, SpanKind};
 use crate::export::markdown::escape;
 use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::terminal::one_line;
@@ -119,8 +119,14 @@ impl<'a> Compared<'a> {
         span.map_or("", |s| &*s.label)
     }
 
-    fn kind(&self, row: &Row) -> &'static str {
-        self.span(row).and_then(|(s, i)| s.timeline.spans.get(i)).map_or("", |s| s.kind.name())
+    /// The kind of a row's span; for other events, their type (`state_change`, `plan_created`).
+    fn kind(&self, row: &Row) -> &'a str {
+        let Some((session, i)) = self.span(row) else { return "" };
+        let Some(span) = session.timeline.spans.get(i) else { return "" };
+        match (span.kind, session.data.events.get(span.event)) {
+            (SpanKind::Other, Some(e)) => &e.kind,
+            (kind, _) => kind.name(),
+        }
     }
 
     /// The Markdown comparison: the runs, the totals with Δ and %, the biggest changes in
@@ -475,7 +481,7 @@ struct PairJson<'a> {
     depth: u32,
     a_id: Option<&'a str>,
     b_id: Option<&'a str>,
-    kind: &'static str,
+    kind: &'a str,
     signature: &'a str,
     label: &'a str,
     status: &'static str,
