@@ -184,7 +184,8 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalP
                 break;
             }
             frame.next_child += 1;
-            if end <= frame.cursor {
+            // A child lying wholly outside its parent (clocks disagree) is not on the path.
+            if end <= frame.cursor && spans[c].start_ms < end {
                 chosen = Some((c, end));
                 break;
             }
@@ -387,6 +388,72 @@ mod tests {
         let p = path_of(&timeline(spans, (2 * n) as f64));
         assert_eq!(p.spans.len(), n);
         assert_eq!(p.by_kind.step_ms, (2 * n) as f64);
+    }
+
+    /// Cycles, orphans, equal timestamps, a clock jumping back, data that is not JSON: every
+    /// diagnosis runs, claims only what the data supports, and the path tiles the wall time.
+    #[test]
+    fn hostile_sessions_are_diagnosed_without_panics_or_claims() {
+        use crate::analysis::context::{ContextParams, ContextWindows, context_growth};
+        use crate::analysis::loops::{LoopParams, find_loops};
+        use crate::analysis::stalls::{StallParams, stalls};
+        use crate::model::labels::event_info_of;
+        use crate::model::{SessionData, SessionRow};
+
+        let base = crate::time::parse_text("2026-01-01T00:00:00Z").map(|p| p.time).unwrap_or(Timestamp(0));
+        let ev = |id: &str, kind: &str, t_ms: f64, dur: Option<f64>, parent: Option<&str>, data: &str| {
+            let (info, warnings) = event_info_of(kind, data, None);
+            TraceEvent {
+                id: id.into(),
+                kind: kind.into(),
+                time: Some(base.add_ms(t_ms)),
+                duration_ms: dur,
+                parent_trace_id: parent.map(Into::into),
+                info,
+                warnings,
+                ..TraceEvent::default()
+            }
+        };
+        let read = r#"{"tool": "read", "params": {"path": "/a"}}"#;
+        let events = vec![
+            // A cycle of parents.
+            ev("a", "tool_result", 5000.0, Some(1000.0), Some("b"), read),
+            ev("b", "tool_result", 3000.0, Some(1000.0), Some("a"), read),
+            // An orphan, and a clock that jumps back before it.
+            ev("c", "message", 9000.0, Some(500.0), Some("missing"), "{}"),
+            ev("d", "tool_result", 500.0, Some(2000.0), None, "not json at all"),
+            // Three equal calls at one and the same moment.
+            ev("e", "tool_result", 7000.0, Some(0.0), None, read),
+            ev("f", "tool_result", 7000.0, Some(0.0), None, read),
+            ev("g", "tool_result", 7000.0, Some(0.0), None, read),
+        ];
+        let data = SessionData { row: SessionRow::default(), events, warnings: vec![] };
+        let s = crate::analysis::analyze(data, crate::analysis::Anchor::End);
+        assert!(s.warnings().any(|w| w.message.contains("loops back")));
+        assert!(s.warnings().any(|w| w.message.contains("not in this session")));
+        assert!(s.data.events[3].warnings.iter().any(|w| w.contains("not valid JSON")));
+
+        let p = critical_path(&s);
+        assert_eq!(p.missing, None);
+        let total: f64 = p.segments.iter().map(|g| g.end_ms - g.start_ms).sum();
+        assert_eq!(total, p.wall_ms);
+        assert!(p.segments.windows(2).all(|w| w[0].end_ms == w[1].start_ms), "{:?}", p.segments);
+
+        let loops = find_loops(&s, &LoopParams::default());
+        // e, f, g repeat b's call (a and b are a cycle cut to a root and its child); d's
+        // arguments are unknown and never part of a loop.
+        assert_eq!(loops.calls_without_args, 1);
+        for l in &loops.loops {
+            assert!(!l.calls.contains(&s.timeline.span_for_event(3).unwrap_or(usize::MAX)));
+            assert!(l.waste.wall_ms.is_some_and(|w| w >= 0.0));
+        }
+        assert!(loops.loops.iter().any(|l| l.calls.len() >= 3), "{loops:?}");
+
+        for st in stalls(&s, &StallParams::default()) {
+            assert!(0.0 <= st.start_ms && st.start_ms < st.end_ms && st.end_ms <= s.timeline.end_ms);
+        }
+        let c = context_growth(&s, &ContextWindows::default(), &ContextParams::default());
+        assert_eq!((c.points.len(), c.calls_without_input), (0, 1), "the message reports no tokens");
     }
 
     #[test]
