@@ -20,7 +20,7 @@ use crate::export::{Export as _, json, markdown, text};
 use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::ids;
 use crate::model::{ModelUsage, SearchQuery, SessionRow, Warning};
-use crate::store::Store;
+use crate::store::{CacheUse, ListCache, Refresh, Store};
 use crate::terminal::{self, TerminalWriter, one_line};
 use crate::writer;
 
@@ -111,12 +111,18 @@ pub enum Command {
         asc: bool,
         #[arg(long)]
         limit: Option<usize>,
+        /// Read the file in full, without the list cache (neither read nor written).
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Calls, tokens and cost per model across the whole file (costliest first).
     Models {
         file: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Read the file in full, without the list cache (neither read nor written).
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Summary of one session: totals, models, tools, slowest calls, errors.
     Summary {
@@ -333,9 +339,13 @@ fn leave_to_os<T>(value: T) {
 
 fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
     match command {
-        Command::Sessions { file, json, sort, asc, limit } => {
+        Command::Sessions { file, json, sort, asc, limit, no_cache } => {
             let store = open(&file)?;
-            let list = store.list_sessions()?;
+            let (list, live) = match cached(&store, no_cache)? {
+                Some(mut live) => (live.take_list(), Some(live)),
+                None => (store.list_sessions()?, None),
+            };
+            leave_to_os(live);
             let mut sessions = list.sessions;
             let sort = SessionSort { key: sort.into(), ascending: asc };
             sessions.sort_by(|a, b| sessions::compare(a, b, sort, &|_| 0));
@@ -350,8 +360,12 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
             }
             report_warnings(&list.warnings);
         }
-        Command::Models { file, json } => {
-            let models = open(&file)?.model_usage()?;
+        Command::Models { file, json, no_cache } => {
+            let store = open(&file)?;
+            let models = match cached(&store, no_cache)? {
+                Some(live) => live.models(),
+                None => store.model_usage()?,
+            };
             if json {
                 serde_json::to_writer_pretty(&mut *out, &models)?;
                 writeln!(out)?;
@@ -492,6 +506,20 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The file's list, slow-call tally and models through the list cache (see
+/// [`crate::store::ListCache`]), the cache brought up to date; `None` with `--no-cache` or no
+/// cache folder. A cache that cannot be written is one warning.
+fn cached(store: &Store, no_cache: bool) -> Result<Option<crate::store::Live>> {
+    let Some(cache) = ListCache::from_env().filter(|_| !no_cache) else { return Ok(None) };
+    let (live, used) = store.live_from_cache(&cache, &mut |_| {})?;
+    if used != CacheUse::Hit(Refresh::Unchanged)
+        && let Err(e) = cache.save(&live)
+    {
+        warn(format_args!("{}: cannot write the list cache: {e}", cache.dir().display()));
+    }
+    Ok(Some(live))
 }
 
 fn load(file: &Path, session: &str, anchor: Anchor) -> Result<analysis::AnalyzedSession> {

@@ -15,7 +15,7 @@ use crate::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
 use crate::compare_model::TraceKey;
 use crate::error::StoreError;
 use crate::model::{ModelUsage, SearchHit, SearchQuery, SessionList, SessionRow, TraceDetail};
-use crate::store::{Interrupt, ReadMode, Store};
+use crate::store::{CacheUse, Interrupt, ListCache, Live, ReadMode, Refresh, Store};
 
 /// The kinds of background job; one of each runs at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -97,6 +97,37 @@ pub struct Jobs {
     wake: Wake,
     slots: [Slot; KINDS],
     watch_stop: Option<Arc<AtomicBool>>,
+    /// The open file as last read, for the next refresh to add to.
+    live: Arc<Mutex<LiveSlot>>,
+    /// A refresh asked for while the open job ran: started when it ends.
+    refresh_pending: Option<PathBuf>,
+}
+
+/// How often the list cache is written while the file grows (also after every full read).
+const CACHE_SAVE_EVERY: Duration = Duration::from_secs(60);
+
+/// How often a refresh also counts every trace (see [`crate::store::Live`]: the one check that
+/// sees traces deleted in the middle of the file; tens of milliseconds on millions of traces).
+const DEEP_CHECK_EVERY: Duration = Duration::from_secs(10);
+
+/// The open file's [`Live`] between refreshes.
+#[derive(Default)]
+struct LiveSlot {
+    path: PathBuf,
+    live: Option<Live>,
+    last_deep: Option<Instant>,
+    last_save: Option<Instant>,
+}
+
+/// Writes `live` to the list cache; a cache that cannot be written is said once per process.
+pub fn save_to_cache(live: &Live) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let Some(cache) = ListCache::from_env() else { return };
+    if let Err(e) = cache.save(live)
+        && !WARNED.swap(true, Ordering::Relaxed)
+    {
+        log::warn!("{}: cannot write the list cache ({e}); files are read in full each time", cache.dir().display());
+    }
 }
 
 /// What a job's thread gets to report and check cancellation.
@@ -156,7 +187,7 @@ impl Jobs {
     #[must_use]
     pub fn new(wake: Wake) -> Self {
         let (tx, rx) = channel();
-        Self { tx, rx, wake, slots: Default::default(), watch_stop: None }
+        Self { tx, rx, wake, slots: Default::default(), watch_stop: None, live: Arc::default(), refresh_pending: None }
     }
 
     /// True while a job of this kind runs.
@@ -208,34 +239,67 @@ impl Jobs {
         }
     }
 
-    /// Opens a file: the session list, then the file-wide slow-call index and model table.
+    /// Opens a file: the session list, then the file-wide slow-call index and model table,
+    /// all read in full (a reload too).
     pub fn open(&mut self, path: PathBuf, reload: bool) {
+        self.refresh_pending = None;
+        let slot = self.live.clone();
         self.start(JobKind::Open, "open", move |ctx| {
+            if let Ok(mut s) = slot.lock() {
+                *s = LiveSlot::default();
+            }
+            read_in_full(ctx, &path, reload, &slot);
+        });
+    }
+
+    /// Brings the open file's list, slow-call index and models up to date after a change on
+    /// disk: only what was appended is read when that is all that changed (see
+    /// [`crate::store::Live`]); the list stays shown meanwhile. A refresh asked for while
+    /// one runs follows it.
+    pub fn refresh(&mut self, path: PathBuf) {
+        if self.is_running(JobKind::Open) {
+            self.refresh_pending = Some(path);
+            return;
+        }
+        let slot = self.live.clone();
+        self.start(JobKind::Open, "refresh", move |ctx| {
             let started = Instant::now();
-            ctx.send(Reply::Progress { kind: JobKind::Open, message: format!("Opening {}…", path.display()) });
+            let taken = slot.lock().ok().and_then(|mut s| if s.path == path { s.live.take() } else { None });
+            let Some(mut live) = taken else { return read_in_full(ctx, &path, true, &slot) };
             let store = match ctx.open(&path) {
                 Ok(s) => s,
                 Err(e) => return ctx.fail(&e),
             };
             store.use_small_cache();
-            let list = match ctx.retry(&path, || store.list_sessions()) {
-                Ok(l) => l,
+            let last_deep = slot.lock().ok().and_then(|s| s.last_deep);
+            let deep = last_deep.is_none_or(|t| t.elapsed() >= DEEP_CHECK_EVERY);
+            let refreshed = match ctx.retry(&path, || store.refresh_live(&mut live, deep)) {
+                Ok(r) => r,
                 Err(e) => return ctx.fail(&e),
             };
-            ctx.send(Reply::Opened { path: path.clone(), list, elapsed: started.elapsed(), reload });
-            if ctx.cancelled() {
-                return;
+            if let Refresh::Reread(why) = &refreshed {
+                log::info!("{}: read in full again: {why}", path.display());
             }
-            match ctx.retry(&path, || store.tool_durations()) {
-                Ok(d) => ctx.send(Reply::Slow { path: path.clone(), index: SlowIndex::from_durations(&d) }),
-                Err(e) => return ctx.fail(&e),
+            if refreshed != Refresh::Unchanged {
+                let list = live.list().clone();
+                ctx.send(Reply::Opened { path: path.clone(), list, elapsed: started.elapsed(), reload: true });
+                ctx.send(Reply::Slow { path: path.clone(), index: live.slow_index() });
             }
-            if ctx.cancelled() {
-                return;
+            // The models end the job, changed or not.
+            ctx.send(Reply::Models { path: path.clone(), models: live.models() });
+            let save = slot.lock().ok().and_then(|s| s.last_save).is_none_or(|t| t.elapsed() >= CACHE_SAVE_EVERY);
+            if save && refreshed != Refresh::Unchanged {
+                save_to_cache(&live);
             }
-            match ctx.retry(&path, || store.model_usage()) {
-                Ok(models) => ctx.send(Reply::Models { path, models }),
-                Err(e) => ctx.fail(&e),
+            if let Ok(mut s) = slot.lock() {
+                s.path = path;
+                s.live = Some(live);
+                if deep {
+                    s.last_deep = Some(Instant::now());
+                }
+                if save && refreshed != Refresh::Unchanged {
+                    s.last_save = Some(Instant::now());
+                }
             }
         });
     }
@@ -469,6 +533,11 @@ impl Jobs {
             }
             out.push(env.reply);
         }
+        if !self.is_running(JobKind::Open)
+            && let Some(path) = self.refresh_pending.take()
+        {
+            self.refresh(path);
+        }
         out
     }
 }
@@ -479,6 +548,47 @@ impl Drop for Jobs {
         for kind in [JobKind::Open, JobKind::Session, JobKind::Search, JobKind::Detail, JobKind::Compare] {
             self.cancel(kind);
         }
+    }
+}
+
+/// The open job's full read: the list (sent as soon as it is read), the slow-call index and
+/// the models, kept in `slot` for the refreshes that follow.
+fn read_in_full(ctx: &Ctx, path: &Path, reload: bool, slot: &Mutex<LiveSlot>) {
+    let started = Instant::now();
+    ctx.send(Reply::Progress { kind: JobKind::Open, message: format!("Opening {}…", path.display()) });
+    let store = match ctx.open(path) {
+        Ok(s) => s,
+        Err(e) => return ctx.fail(&e),
+    };
+    store.use_small_cache();
+    let mut send_list = |list: &crate::model::SessionList| {
+        let list = list.clone();
+        ctx.send(Reply::Opened { path: path.to_owned(), list, elapsed: started.elapsed(), reload });
+    };
+    // An explicit reload reads the file in full; opening uses the list cache when it checks out.
+    let cache = if reload { None } else { ListCache::from_env() };
+    let live = ctx.retry(path, || match &cache {
+        Some(cache) => store.live_from_cache(cache, &mut send_list),
+        None => store.read_live(&mut send_list).map(|l| (l, CacheUse::Miss("reload".to_owned()))),
+    });
+    let (live, used) = match live {
+        Ok(l) => l,
+        Err(e) => return ctx.fail(&e),
+    };
+    if ctx.cancelled() {
+        return;
+    }
+    ctx.send(Reply::Slow { path: path.to_owned(), index: live.slow_index() });
+    ctx.send(Reply::Models { path: path.to_owned(), models: live.models() });
+    if let CacheUse::Miss(why) = &used {
+        log::info!("{}: read in full ({why})", path.display());
+    }
+    if used != CacheUse::Hit(Refresh::Unchanged) {
+        save_to_cache(&live);
+    }
+    if let Ok(mut s) = slot.lock() {
+        let now = Some(Instant::now());
+        *s = LiveSlot { path: path.to_owned(), live: Some(live), last_deep: now, last_save: now };
     }
 }
 

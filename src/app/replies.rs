@@ -141,7 +141,7 @@ impl TraceApp {
     fn file_changed(&mut self, path: &Path) {
         let Some(file) = self.file.as_ref().filter(|f| f.path == path) else { return };
         let path = file.path.clone();
-        self.jobs.open(path.clone(), true);
+        self.jobs.refresh(path.clone());
         if let Some(view) = self.session.as_ref() {
             self.jobs.load_session(path, view.session.data.row.clone(), self.state.anchor, true);
         }
