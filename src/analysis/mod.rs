@@ -7,6 +7,7 @@ pub mod compare;
 pub mod context;
 pub mod critical_path;
 pub mod density;
+pub mod diagnosis;
 pub mod filter;
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -178,10 +178,16 @@ pub fn stall_threshold_ms(usual_gap_ms: Option<f64>) -> f64 {
 #[must_use]
 pub fn running_stall(events: &[TraceEvent], now: Timestamp) -> Option<RunningStall> {
     let since = events.iter().filter_map(|e| e.time).max()?;
-    let usual = usual_gap_ms(events);
-    let threshold_ms = stall_threshold_ms(usual);
-    let silent_ms = now.ms_since(since);
-    (silent_ms > threshold_ms).then_some(RunningStall { since, silent_ms, threshold_ms, usual_gap_ms: usual })
+    stall_at(since, usual_gap_ms(events), now)
+}
+
+/// [`running_stall`] from the last event's time and the usual gap, worked out once per load:
+/// O(1), for a view that asks again every second.
+#[must_use]
+pub fn stall_at(last_event: Timestamp, usual_gap_ms: Option<f64>, now: Timestamp) -> Option<RunningStall> {
+    let threshold_ms = stall_threshold_ms(usual_gap_ms);
+    let silent_ms = now.ms_since(last_event);
+    (silent_ms > threshold_ms).then_some(RunningStall { since: last_event, silent_ms, threshold_ms, usual_gap_ms })
 }
 
 /// [`running_stall`] for a session whose status is `running`; `None` for any other.
