@@ -331,7 +331,7 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
     }
 
     // Waste: tokens and cost of the events after the first round, by prefix sums (cost in
-    // whole picodollars, so differences are exact).
+    // whole picodollars, so differences are exact; counts saturate).
     let mut input = Vec::with_capacity(events.len() + 1);
     let mut output = Vec::with_capacity(events.len() + 1);
     let mut pico = Vec::with_capacity(events.len() + 1);
@@ -342,7 +342,10 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
     for e in events {
         a = a.saturating_add(e.input_tokens.unwrap_or(0));
         b = b.saturating_add(e.output_tokens.unwrap_or(0));
-        c += e.cost_usd.filter(|v| v.is_finite()).map_or(0, |v| (v * 1e12).round() as i128);
+        // A cost beyond a quadrillion dollars is a broken value; clamped, a million of them
+        // still fit.
+        let cost = e.cost_usd.filter(|v| v.is_finite()).map_or(0.0, |v| v.clamp(-1e15, 1e15));
+        c = c.saturating_add((cost * 1e12).round() as i128);
         input.push(a);
         output.push(b);
         pico.push(c);
@@ -358,7 +361,7 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
             let last = calls.get(*positions.last()?)?;
             let (from, to) = (first.last_event + 1, last.last_event + 1);
             let cost = match (pico.get(from), pico.get(to)) {
-                (Some(x), Some(y)) if to > from => (y - x) as f64 / 1e12,
+                (Some(x), Some(y)) if to > from => y.saturating_sub(*x) as f64 / 1e12,
                 _ => 0.0,
             };
             let waste = Waste {
@@ -655,6 +658,21 @@ mod tests {
         let tasks: Vec<(&str, u64, u64)> =
             tally.by_task.iter().map(|g| (g.name.as_str(), g.loops, g.sessions)).collect();
         assert_eq!(tasks, vec![("fix bug", 3, 2)]);
+    }
+
+    #[test]
+    fn absurd_tokens_and_costs_saturate() {
+        let (t, mut events) = session(&[(0, "read:a"), (0, "llm"), (0, "read:a"), (0, "llm"), (0, "read:a")]);
+        for e in &mut events {
+            if e.input_tokens.is_some() {
+                e.input_tokens = Some(i64::MAX);
+                e.cost_usd = Some(f64::MAX);
+            }
+        }
+        let found = find_loops_in(&t, &events, &LoopParams::default());
+        let waste = found.loops[0].waste;
+        assert_eq!(waste.input_tokens, i64::MAX);
+        assert_eq!(waste.cost_usd, 2e15, "each cost clamped to a quadrillion dollars");
     }
 
     #[test]
