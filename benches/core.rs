@@ -161,5 +161,61 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(core, benches);
+/// Comparing two 100,000-event runs: the big session against a copy of itself with changes
+/// (every 7th call 1.5 times slower, every 100th LLM call gone, every 200th on another model)
+/// and against another run (another seed: steps of other labels, so little pairs). The second
+/// file is generated beside the first (kept with `TRACE_BENCH_DATA`).
+fn compare_benches(c: &mut Criterion) {
+    use trace_inspector::analysis::compare::{CompareOptions, compare};
+    let (_temp, dir) = match std::env::var_os("TRACE_BENCH_DATA") {
+        Some(dir) => (None, PathBuf::from(dir)),
+        None => {
+            let temp = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+            let dir = temp.path().to_owned();
+            (Some(temp), dir)
+        }
+    };
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let load = |seed: u64, name: String| {
+        let path = dir.join(name);
+        let config =
+            DemoConfig { sessions: 1, events_per_session: Some(BIG_SESSION_EVENTS), seed, ..DemoConfig::default() };
+        generate_once(&path, &config);
+        let store = open(&path);
+        let id = store.list_sessions().map(|l| l.sessions[0].id.clone()).unwrap_or_else(|e| panic!("{e}"));
+        store.load_session(&id, None).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let data = load(7, format!("bench-1x{BIG_SESSION_EVENTS}.db"));
+    let mut changed = data.clone();
+    let mut calls = 0usize;
+    changed.events.retain_mut(|e| {
+        if e.model_used.is_none() || e.input_tokens.is_none() {
+            return true;
+        }
+        calls += 1;
+        if calls.is_multiple_of(7) {
+            e.duration_ms = e.duration_ms.map(|d| d * 1.5);
+        }
+        if calls.is_multiple_of(200) {
+            e.model_used = Some("another-model".into());
+        }
+        !calls.is_multiple_of(100)
+    });
+    let other = load(8, format!("bench-1x{BIG_SESSION_EVENTS}-seed8.db"));
+    let a = analysis::analyze(data, Anchor::Auto);
+    let changed = analysis::analyze(changed, Anchor::Auto);
+    let other = analysis::analyze(other, Anchor::Auto);
+    let options = CompareOptions::default();
+    let mut g = c.benchmark_group("compare");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.bench_function(format!("with_changes/{BIG_SESSION_EVENTS}_events"), |b| {
+        b.iter(|| black_box(compare(&a, &changed, &options).rows.len()));
+    });
+    g.bench_function(format!("other_run/{BIG_SESSION_EVENTS}_events"), |b| {
+        b.iter(|| black_box(compare(&a, &other, &options).rows.len()));
+    });
+    g.finish();
+}
+
+criterion_group!(core, benches, compare_benches);
 criterion_main!(core);

@@ -519,9 +519,10 @@ fn slide(
             k += 1;
             continue;
         }
+        // The run is entries[start..end]; both ends only move forward (linear time).
         let mut start = k;
+        let mut end = k;
         loop {
-            let mut end = start;
             while end < entries.len() && one_sided(&mut entries[end]) {
                 end += 1;
             }
@@ -537,6 +538,7 @@ fn slide(
             let taken = other(&mut entries[end]).take();
             *other(&mut entries[start]) = taken;
             start += 1;
+            end += 1;
         }
     }
 }
