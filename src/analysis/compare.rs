@@ -1054,7 +1054,7 @@ pub(crate) mod tests {
 
     /// An event starting `start_ms` after a fixed time, lasting `dur_ms` (read with the start
     /// anchor), under `parent`.
-    fn event(id: &str, kind: &str, start_ms: i64, dur_ms: Option<f64>, parent: Option<&str>) -> TraceEvent {
+    pub(crate) fn event(id: &str, kind: &str, start_ms: i64, dur_ms: Option<f64>, parent: Option<&str>) -> TraceEvent {
         let base = parse_text("2026-01-01T00:00:00Z").map(|p| p.time).unwrap_or(Timestamp(0));
         TraceEvent {
             id: id.into(),
@@ -1095,7 +1095,7 @@ pub(crate) mod tests {
         e
     }
 
-    fn run(id: &str, events: Vec<TraceEvent>) -> AnalyzedSession {
+    pub(crate) fn run(id: &str, events: Vec<TraceEvent>) -> AnalyzedSession {
         let row = SessionRow { id: id.to_owned(), ..SessionRow::default() };
         analyze(SessionData { row, events, warnings: vec![] }, Anchor::Start)
     }

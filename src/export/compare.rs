@@ -16,6 +16,9 @@ use crate::export::markdown::escape;
 use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::terminal::one_line;
 
+/// Rows from which the JSON is serialized on two threads.
+const PARALLEL_ROWS: usize = 20_000;
+
 /// How many one-sided steps the Markdown lists on each side.
 const UNPAIRED_LISTED: usize = 30;
 
@@ -355,17 +358,52 @@ impl<'a> Compared<'a> {
         }
         out.write_all(head.trim_end().as_bytes())?;
         out.write_all(b",\n  \"pairs\": [")?;
-        let mut buf = Vec::with_capacity(64 * 1024);
-        for (i, r) in c.rows.iter().enumerate() {
-            buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-            serde_json::to_writer(&mut buf, &self.pair_json(i, r)).map_err(io::Error::other)?;
-            if buf.len() >= 60 * 1024 {
+        // A big list is written in two halves: this thread streams the first while another
+        // serializes the second into a buffer.
+        let rows = c.rows.len();
+        let half = if rows >= PARALLEL_ROWS { rows / 2 } else { rows };
+        let this = *self;
+        std::thread::scope(|scope| {
+            let second = (half < rows).then(|| {
+                scope.spawn(move || {
+                    let mut buf = Vec::with_capacity((rows - half) * 200);
+                    this.write_rows(half..rows, &mut buf, usize::MAX, &mut io::sink()).map(|()| buf)
+                })
+            });
+            let mut buf = Vec::with_capacity(64 * 1024);
+            self.write_rows(0..half, &mut buf, 60 * 1024, out)?;
+            if let Some(second) = second {
+                let buf = second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
                 out.write_all(&buf)?;
+            }
+            Ok::<(), io::Error>(())
+        })?;
+        out.write_all(b"\n  ]\n}\n")
+    }
+
+    /// Serializes rows `range` into `buf`, handing it to `sink` whenever it passes `flush_at`
+    /// bytes and at the end (what is left stays in `buf` when `flush_at` is `usize::MAX`).
+    fn write_rows(
+        &self,
+        range: std::ops::Range<usize>,
+        buf: &mut Vec<u8>,
+        flush_at: usize,
+        sink: &mut dyn io::Write,
+    ) -> io::Result<()> {
+        for i in range {
+            let Some(r) = self.comparison.rows.get(i) else { break };
+            buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+            serde_json::to_writer(&mut *buf, &self.pair_json(i, r)).map_err(io::Error::other)?;
+            if buf.len() >= flush_at {
+                sink.write_all(buf)?;
                 buf.clear();
             }
         }
-        out.write_all(&buf)?;
-        out.write_all(b"\n  ]\n}\n")
+        if flush_at != usize::MAX {
+            sink.write_all(buf)?;
+            buf.clear();
+        }
+        Ok(())
     }
 
     fn run_json(&self, s: &'a AnalyzedSession, file: Option<&'a str>) -> RunJson<'a> {
@@ -520,6 +558,24 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("\n### Only in B (new)\n\n- `tool` web_search 1.00 s (`b3`)\n- `step` s13: double-check 5.00 s (`b7`, 1 spans inside)\n"), "{md}");
+    }
+
+    #[test]
+    fn a_long_list_is_written_in_two_halves_as_one_document() {
+        use crate::analysis::compare::tests::{event, run};
+        let events = (0..PARALLEL_ROWS as i64 + 7).map(|i| event(&format!("e{i}"), "note", i, None, None)).collect();
+        let a = run("a", events);
+        let c = compare(&a, &a, &CompareOptions::default());
+        let mut json = Vec::new();
+        Compared { comparison: &c, a: &a, b: &a, a_file: None, b_file: None }
+            .write_json(&mut json)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap_or_else(|e| panic!("{e}"));
+        let pairs = v["pairs"].as_array().cloned().unwrap_or_default();
+        assert_eq!(pairs.len(), PARALLEL_ROWS + 7);
+        for (i, p) in pairs.iter().enumerate() {
+            assert_eq!((p["row"].as_u64(), p["a_id"].as_str()), (Some(i as u64), Some(format!("e{i}").as_str())));
+        }
     }
 
     #[test]
