@@ -1466,6 +1466,32 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_deep_chain_compares_without_recursion() {
+        let chain = |p: &str, n: usize| {
+            let events = (0..n)
+                .map(|i| {
+                    let parent = (i > 0).then(|| format!("{p}{}", i - 1));
+                    tool(&format!("{p}{i}"), parent.as_deref().unwrap_or(""), (i as i64, 1.0), "t")
+                })
+                .map(|mut e| {
+                    if e.parent_trace_id.as_deref() == Some("") {
+                        e.parent_trace_id = None;
+                    }
+                    e
+                })
+                .collect();
+            run(p, events)
+        };
+        let (a, b) = (chain("a", 50_000), chain("b", 50_001));
+        let c = compare(&a, &b, &CompareOptions::default());
+        assert_eq!(c.counts, Counts { pairs: 50_000, same: 50_000, only_b: 1, ..Counts::default() });
+        assert_eq!(c.rows.last().map(|r| (r.depth, r.status)), Some((50_000, Status::OnlyB)));
+        let c = compare(&a, &run("e", vec![]), &CompareOptions::default());
+        assert_eq!(c.unpaired_tops().count(), 1);
+        assert_eq!(c.rows.last().map(|r| r.depth), Some(49_999));
+    }
+
+    #[test]
     fn an_inconsistent_hand_built_tree_is_placed_once_with_a_warning() {
         use crate::analysis::fixtures::{sample_session, span};
         let mut a = sample_session();
