@@ -117,6 +117,8 @@ fn main() {
         slow: &slow,
         slow_rule: SlowRule::default(),
         now_ms: None,
+        on_path: &[],
+        loop_calls: &[],
         theme: &theme,
     };
 

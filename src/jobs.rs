@@ -11,6 +11,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::analysis::diagnosis::{Diagnosis, DiagnosisParams, diagnose};
 use crate::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
 use crate::compare_model::TraceKey;
 use crate::error::StoreError;
@@ -56,7 +57,7 @@ pub enum Reply {
     /// Calls, tokens and cost per model across the file, after the slow-call statistics.
     Models { path: PathBuf, models: Vec<ModelUsage> },
     /// A session loaded and analysed.
-    Session { session: Box<AnalyzedSession>, elapsed: Duration, reload: bool },
+    Session { session: Box<AnalyzedSession>, diagnosis: Box<Diagnosis>, elapsed: Duration, reload: bool },
     /// Search hits so far; `done` on the last batch.
     Hits { hits: Vec<SearchHit>, done: bool },
     /// One trace's every column.
@@ -343,7 +344,8 @@ impl Jobs {
                 return;
             }
             let session = analysis::analyze(data, anchor);
-            ctx.send(Reply::Session { session: Box::new(session), elapsed: started.elapsed(), reload });
+            let diagnosis = Box::new(diagnose(&session, &DiagnosisParams::default()));
+            ctx.send(Reply::Session { session: Box::new(session), diagnosis, elapsed: started.elapsed(), reload });
         });
     }
 

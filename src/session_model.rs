@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::analysis::diagnosis::Diagnosis;
 use crate::analysis::filter::slow_flags;
 use crate::analysis::rows::visible_rows;
 pub use crate::analysis::slow::SlowRule;
@@ -43,6 +44,16 @@ pub struct SessionModel {
     /// Per span: a slow call by the [`SlowRule`] of the last rebuild.
     pub slow: Vec<bool>,
     pub loaded_in: Duration,
+    /// Critical path, stalls, loops and context growth, worked out with the load.
+    pub diagnosis: Diagnosis,
+    /// Each loop shows as its first call (with a count); its repeats are not rows.
+    pub fold_loops: bool,
+    /// Per span: a loop's repeat (not its first call), hidden while loops are folded.
+    pub loop_repeat: Vec<bool>,
+    /// Per span: the number of calls of the loop it starts (0: none).
+    pub loop_calls: Vec<u32>,
+    /// Per span: on the critical path.
+    pub on_path: Vec<bool>,
 }
 
 impl SessionModel {
@@ -61,9 +72,42 @@ impl SessionModel {
             search: SearchState::default(),
             slow: Vec::new(),
             loaded_in,
+            diagnosis: Diagnosis::default(),
+            fold_loops: true,
+            loop_repeat: Vec::new(),
+            loop_calls: Vec::new(),
+            on_path: Vec::new(),
         };
         model.rebuild(rule);
         model
+    }
+
+    /// Takes the session's diagnosis: the loop and path flags follow it.
+    pub fn set_diagnosis(&mut self, diagnosis: Diagnosis, rule: SlowRule<'_>) {
+        let n = self.session.timeline.spans.len();
+        self.loop_repeat = vec![false; n];
+        self.loop_calls = vec![0; n];
+        for l in &diagnosis.loops.loops {
+            // The first round stays (one call, or a cycle's round); the repeats fold.
+            if let Some(&first) = l.calls.first() {
+                if let Some(c) = self.loop_calls.get_mut(first) {
+                    *c = u32::try_from(l.calls.len()).unwrap_or(u32::MAX);
+                }
+                for &r in l.calls.iter().skip(l.period.max(1)) {
+                    if let Some(flag) = self.loop_repeat.get_mut(r) {
+                        *flag = true;
+                    }
+                }
+            }
+        }
+        self.on_path = vec![false; n];
+        for p in &diagnosis.critical_path.spans {
+            if let Some(flag) = self.on_path.get_mut(p.span) {
+                *flag = true;
+            }
+        }
+        self.diagnosis = diagnosis;
+        self.rebuild(rule);
     }
 
     /// Recomputes everything derived from the inputs: the slow flags, the rows shown and the
@@ -92,6 +136,22 @@ impl SessionModel {
                 .collect()
         });
         self.rows = visible_rows(t, &self.collapsed, keep.as_deref());
+        if self.fold_loops && self.loop_repeat.iter().any(|&r| r) {
+            // A loop's repeats go, with what hangs under them; the selection stays visible.
+            let mut skip_until = 0;
+            let mut kept = Vec::with_capacity(self.rows.len());
+            for &s in &self.rows {
+                if s < skip_until {
+                    continue;
+                }
+                if self.loop_repeat.get(s).copied().unwrap_or(false) && self.selected != Some(s) {
+                    skip_until = t.spans[s].subtree_end.max(s + 1);
+                    continue;
+                }
+                kept.push(s);
+            }
+            self.rows = kept;
+        }
         let mut hit_spans: Vec<usize> =
             self.search.hits.iter().enumerate().filter(|(_, h)| **h).map(|(i, _)| i).collect();
         if !hit_spans.is_empty() {
@@ -158,7 +218,8 @@ impl SessionModel {
                 changed = true;
             }
         }
-        changed
+        // A folded loop's repeat shows once selected: the rows change too.
+        changed || (self.fold_loops && self.loop_repeat.get(span).copied().unwrap_or(false))
     }
 
     /// The row a span shows on, if it shows.
@@ -255,6 +316,7 @@ impl SessionModel {
         self.selected = selected;
         self.detail_event = selected.and_then(|s| self.session.timeline.spans.get(s)).map(|s| s.event);
         self.detail = old.detail;
+        self.fold_loops = old.fold_loops;
     }
 }
 

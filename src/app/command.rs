@@ -51,6 +51,8 @@ pub enum Command {
     ExpandAll,
     CollapseAll,
     ZoomTo(usize),
+    /// Show this time range of the session (ms from its origin).
+    ZoomRange(f64, f64),
     /// Zoom the chart about the middle of its view: above 1 in, below 1 out.
     ZoomChart(f64),
     Fit,
@@ -65,6 +67,8 @@ pub enum Command {
     PrevHit,
     /// Show only the search's hits (and their ancestors), or everything.
     SetOnlyMatches(bool),
+    /// Show each loop as its first call, or every call.
+    SetFoldLoops(bool),
     /// The session's span filter: types, errors only, slow only, minimum duration.
     SetFilter(SpanFilter),
     /// A call slower than this is slow whatever its tool's p95 (`None`: the p95 alone).
@@ -172,6 +176,11 @@ impl TraceApp {
                     view.gantt.zoom_to_span(s);
                 }
             }
+            Command::ZoomRange(start, end) => {
+                if let Some(view) = self.session.as_mut() {
+                    view.gantt.zoom_to_range(start, end);
+                }
+            }
             Command::ZoomChart(factor) => {
                 if let Some(view) = self.session.as_mut() {
                     let (start, end) = view.gantt.view_range_ms();
@@ -226,6 +235,7 @@ impl TraceApp {
                 }
             }
             Command::SetOnlyMatches(on) => self.change_session(|m| m.search.only_matches = on),
+            Command::SetFoldLoops(on) => self.change_session(|m| m.fold_loops = on),
             Command::SetFilter(filter) => self.change_session(|m| m.filter = filter),
             Command::SetSlowThreshold(threshold) => {
                 self.state.slow_threshold_ms = threshold;

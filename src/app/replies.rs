@@ -8,6 +8,7 @@ use super::command::Command;
 use super::screens::session::SessionScreen;
 use super::{OpenFile, Screen, TraceApp};
 use crate::analysis::AnalyzedSession;
+use crate::analysis::diagnosis::Diagnosis;
 use crate::ids;
 use crate::jobs::{JobKind, Reply};
 use crate::model::SessionList;
@@ -33,7 +34,9 @@ impl TraceApp {
                         f.models = Some(models);
                     }
                 }
-                Reply::Session { session, elapsed, reload } => self.session_loaded(*session, elapsed, reload),
+                Reply::Session { session, diagnosis, elapsed, reload } => {
+                    self.session_loaded(*session, *diagnosis, elapsed, reload);
+                }
                 Reply::Hits { hits, done } => {
                     let mut found = 0;
                     self.change_session(|m| {
@@ -107,7 +110,7 @@ impl TraceApp {
         }
     }
 
-    fn session_loaded(&mut self, session: AnalyzedSession, elapsed: Duration, reload: bool) {
+    fn session_loaded(&mut self, session: AnalyzedSession, diagnosis: Diagnosis, elapsed: Duration, reload: bool) {
         self.progress = None;
         self.load_started = None;
         let rule = SlowRule {
@@ -117,7 +120,9 @@ impl TraceApp {
         match (reload, self.session.take()) {
             (true, Some(old)) if old.session.data.row.id == session.data.row.id => {
                 // Keep the user's place: selection and collapsed nodes by event id, zoom, scroll.
-                let mut screen = old.reloaded(SessionModel::new(session, elapsed, rule), rule);
+                let mut model = SessionModel::new(session, elapsed, rule);
+                model.set_diagnosis(diagnosis, rule);
+                let mut screen = old.reloaded(model, rule);
                 if self.state.follow && screen.model.selected.is_none() {
                     screen.gantt.fit();
                     if let Some(last) = screen.model.rows.len().checked_sub(1) {
@@ -131,7 +136,8 @@ impl TraceApp {
                 }
             }
             _ => {
-                let model = SessionModel::new(session, elapsed, rule);
+                let mut model = SessionModel::new(session, elapsed, rule);
+                model.set_diagnosis(diagnosis, rule);
                 self.session = Some(SessionScreen::new(model, self.state.slow_threshold_ms));
                 self.screen = Screen::Session;
             }

@@ -306,6 +306,16 @@ impl GanttView {
         self.view_ms = None;
     }
 
+    /// Shows this time range (ms from the origin), scrolling the rows to its spans.
+    pub fn zoom_to_range(&mut self, start_ms: f64, end_ms: f64) {
+        if !(start_ms.is_finite() && end_ms.is_finite() && end_ms > start_ms) {
+            return;
+        }
+        self.view_ms = Some((start_ms, end_ms));
+        self.view_set_by_app = true;
+        self.reveal_window = true;
+    }
+
     /// Centres `span` with a margin of a tenth of its length each side. An instant or zero-length
     /// span is centred at the current zoom; an untimed span changes nothing.
     pub fn zoom_to_span(&mut self, span: &Span) {

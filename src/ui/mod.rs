@@ -4,6 +4,7 @@
 pub mod aggregates;
 pub mod compare;
 pub mod detail;
+pub mod diagnosis;
 pub mod gantt;
 pub mod json_tree;
 pub mod rows;

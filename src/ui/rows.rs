@@ -31,6 +31,10 @@ pub struct RowsInput<'a> {
     pub slow: &'a [bool],
     /// The rule the slow flags follow, to say why a call is slow.
     pub slow_rule: SlowRule<'a>,
+    /// Per span: on the critical path; empty when the path is not shown (else the rest dims).
+    pub on_path: &'a [bool],
+    /// Per span: the number of calls of the loop it starts (0 or empty: none).
+    pub loop_calls: &'a [u32],
     /// For a running session: open spans extend to this time (ms from the origin).
     pub now_ms: Option<f64>,
     /// Colours and the row height.
@@ -73,6 +77,18 @@ impl RowsInput<'_> {
     pub fn slow_reason(&self, index: usize) -> Option<SlowReason> {
         let span = self.span(index).filter(|_| self.is_slow(index))?;
         self.slow_rule.explain(span, self.events())
+    }
+
+    /// The critical path is shown and this span is off it (drawn dimmed).
+    #[must_use]
+    pub fn is_dimmed(&self, index: usize) -> bool {
+        !self.on_path.is_empty() && !self.on_path.get(index).copied().unwrap_or(false)
+    }
+
+    /// The number of calls of the loop this span starts (0: none).
+    #[must_use]
+    pub fn loop_calls(&self, index: usize) -> u32 {
+        self.loop_calls.get(index).copied().unwrap_or(0)
     }
 
     /// The span's children are hidden.
@@ -221,6 +237,8 @@ pub(crate) mod tests {
                 hits: &[],
                 slow: &self.slow,
                 slow_rule: SlowRule { index: self.slow_index.as_ref(), threshold_ms: None },
+                on_path: &[],
+                loop_calls: &[],
                 now_ms: None,
                 theme,
             }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::SlowIndex;
 use crate::analysis::sessions::{self, SessionKey, SessionSort};
-use crate::format::{format_cost, format_count, format_duration_ms};
+use crate::format::{format_cost, format_count, format_duration_ms, format_running_stall};
 use crate::ids;
 use crate::model::SessionRow;
 use crate::ui::text::{line, one_line, one_line_max};
@@ -354,7 +354,16 @@ impl SessionsTable {
                     });
                     row.col(|ui| {
                         let status = one_line_max(&r.status, SHORT_CHARS);
-                        ui.label(RichText::new(status).color(theme.status(&r.status)));
+                        match running_stall(r) {
+                            // A running session silent for over 5 minutes is stalled, not running.
+                            Some(stall) => {
+                                ui.label(RichText::new(format!("{status} · stalled")).color(theme.warning))
+                                    .on_hover_text(format_running_stall(&stall));
+                            }
+                            None => {
+                                ui.label(RichText::new(status).color(theme.status(&r.status)));
+                            }
+                        }
                     });
                     row.col(|ui| {
                         ui.label(format_count(r.event_count as i64));
@@ -442,10 +451,38 @@ impl SessionsTable {
     }
 }
 
+/// A running session's stall by the list's figures alone: its last event over 5 minutes ago
+/// (the session's own rhythm is known only once it is opened).
+fn running_stall(r: &SessionRow) -> Option<crate::analysis::stalls::RunningStall> {
+    if r.status != "running" {
+        return None;
+    }
+    let last = crate::time::parse_text(r.last_event_at.as_deref()?).ok()?.time;
+    let now = crate::time::Timestamp::from_chrono(chrono::Utc::now())?;
+    crate::analysis::stalls::stall_at(last, None, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::time::Timestamp;
+
+    #[test]
+    fn a_running_session_silent_for_over_five_minutes_is_stalled() {
+        let ago = |minutes: i64| {
+            let t = chrono::Utc::now() - chrono::Duration::minutes(minutes);
+            Some(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false))
+        };
+        let running =
+            |minutes| SessionRow { status: "running".into(), last_event_at: ago(minutes), ..SessionRow::default() };
+        let stall = running_stall(&running(12)).expect("12 minutes of silence");
+        assert!((stall.silent_ms - 12.0 * 60_000.0).abs() < 5_000.0, "{}", stall.silent_ms);
+        assert!(running_stall(&running(1)).is_none(), "a minute is not a stall");
+        let done = SessionRow { status: "completed".into(), ..running(60) };
+        assert!(running_stall(&done).is_none(), "only running sessions stall");
+        let unreadable = SessionRow { last_event_at: Some("yesterday-ish".into()), ..running(0) };
+        assert!(running_stall(&unreadable).is_none());
+    }
 
     fn row(id: &str, started: i64, events: u64, cost: f64, status: &str) -> SessionRow {
         SessionRow {

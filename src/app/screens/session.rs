@@ -14,6 +14,7 @@ use crate::format::format_slow_reason;
 use crate::session_model::{SessionModel, SlowRule};
 use crate::ui::aggregates::{self, AggregateAction};
 use crate::ui::detail::{DetailAction, DetailInput, DetailView};
+use crate::ui::diagnosis::{self, DiagnosisAction};
 use crate::ui::gantt::GanttView;
 use crate::ui::rows::{RowAction, RowsInput};
 use crate::ui::session_header::{self, HeaderAction};
@@ -35,6 +36,10 @@ pub struct SessionScreen {
     pub min_duration_text: String,
     /// The text of the slow-threshold box, as typed; the threshold itself is saved state.
     pub threshold_text: String,
+    /// The chart draws the critical path and dims the rest.
+    pub show_path: bool,
+    /// The context chart's x axis is time (else the call number).
+    pub context_by_time: bool,
 }
 
 /// The screen reads as its model: `screen.rows`, `screen.selected`…
@@ -66,6 +71,8 @@ impl SessionScreen {
             detail_view: DetailView::default(),
             min_duration_text: String::new(),
             threshold_text: threshold_text(threshold_ms),
+            show_path: false,
+            context_by_time: false,
         }
     }
 
@@ -73,10 +80,18 @@ impl SessionScreen {
     /// zoom, scroll, filters, search text, and the selection and collapsed spans by event id.
     #[must_use]
     pub fn reloaded(self, mut model: SessionModel, rule: SlowRule<'_>) -> Self {
-        let SessionScreen { model: old, gantt, detail_view, min_duration_text, threshold_text } = self;
+        let SessionScreen {
+            model: old,
+            gantt,
+            detail_view,
+            min_duration_text,
+            threshold_text,
+            show_path,
+            context_by_time,
+        } = self;
         model.keep_place_of(old);
         model.rebuild(rule);
-        SessionScreen { model, gantt, detail_view, min_duration_text, threshold_text }
+        SessionScreen { model, gantt, detail_view, min_duration_text, threshold_text, show_path, context_by_time }
     }
 }
 
@@ -115,7 +130,8 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
         ui.ctx().request_repaint_after(Duration::from_secs(1));
     }
     let mut commands = Vec::new();
-    let SessionScreen { model, gantt, detail_view, min_duration_text, threshold_text } = screen;
+    let SessionScreen { model, gantt, detail_view, min_duration_text, threshold_text, show_path, context_by_time } =
+        screen;
     // The chart is what this screen is for: the side panels start at a share of the window
     // (the user may widen them) and never take more than a fair one, their content scrolling.
     let width = ui.available_width();
@@ -132,6 +148,12 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
                         commands.push(match a {
                             AggregateAction::Focus(span) => Command::SelectSpan { span, scroll: true, zoom: true },
                             AggregateAction::Copy { text, what } => Command::CopyText { text, what },
+                        });
+                    }
+                    for a in diagnosis::ui(ui, &model.session, &model.diagnosis, context_by_time, theme) {
+                        commands.push(match a {
+                            DiagnosisAction::Focus(span) => Command::SelectSpan { span, scroll: true, zoom: true },
+                            DiagnosisAction::Zoom(start, end) => Command::ZoomRange(start, end),
                         });
                     }
                 });
@@ -160,8 +182,15 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
         if session_header::ui(ui, row, theme) == Some(HeaderAction::CopyTask) {
             commands.push(Command::CopyText { text: row.task.clone(), what: "the task".to_owned() });
         }
+        // A running session gone quiet for longer than its own rhythm says so under its title.
+        let now = crate::time::Timestamp::from_chrono(chrono::Utc::now());
+        if let Some(stall) = now.and_then(|now| model.diagnosis.stall_at(now)) {
+            let text = one_line(&crate::format::format_running_stall(&stall)).into_owned();
+            ui.label(RichText::new(format!("⚠ {text}")).color(theme.warning));
+        }
         ui.horizontal_wrapped(|ui| {
-            commands.extend(toolbar_ui(ui, model, input.sessions, min_duration_text, threshold_text, theme));
+            let texts = (&mut *min_duration_text, &mut *threshold_text);
+            commands.extend(toolbar_ui(ui, model, input.sessions, texts, show_path, theme));
         });
     });
     let rows_input = RowsInput {
@@ -173,6 +202,8 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
         slow: &model.slow,
         slow_rule: input.slow_rule,
         now_ms,
+        on_path: if *show_path { &model.on_path } else { &[] },
+        loop_calls: &model.loop_calls,
         theme,
     };
     let mut row_actions = Vec::new();
@@ -237,8 +268,8 @@ fn toolbar_ui(
     ui: &mut egui::Ui,
     model: &mut SessionModel,
     sessions: &[crate::model::SessionRow],
-    min_duration_text: &mut String,
-    threshold_text: &mut String,
+    (min_duration_text, threshold_text): (&mut String, &mut String),
+    show_path: &mut bool,
     theme: &Theme,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
@@ -325,6 +356,26 @@ fn toolbar_ui(
         && ui.button("Zoom to selection").clicked()
     {
         commands.push(Command::ZoomTo(sel));
+    }
+    let path = &model.diagnosis.critical_path;
+    let path_hint = match path.missing {
+        Some(why) => format!("No critical path: {}", why.reason()),
+        None => "Draw the chain of spans that set the session's wall time; dim the rest".to_owned(),
+    };
+    let toggle = ui
+        .add_enabled(path.missing.is_none(), egui::Button::selectable(*show_path, "Critical path"))
+        .on_hover_text(path_hint)
+        .on_disabled_hover_text(path.missing.map_or("", |why| why.reason()));
+    if toggle.clicked() {
+        *show_path = !*show_path;
+    }
+    if !model.diagnosis.loops.loops.is_empty() {
+        let mut fold = model.fold_loops;
+        let n = model.diagnosis.loops.loops.len();
+        let label = if n == 1 { "Fold the loop".to_owned() } else { format!("Fold {n} loops") };
+        if ui.checkbox(&mut fold, label).on_hover_text("Show each loop as its first call with a count").changed() {
+            commands.push(Command::SetFoldLoops(fold));
+        }
     }
     if ui.button("Expand all").clicked() {
         commands.push(Command::ExpandAll);

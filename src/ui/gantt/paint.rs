@@ -319,10 +319,17 @@ fn paint_label(painter: &Painter, frame: &ChartGeometry, row: usize, index: usiz
     if span.depth > MAX_INDENT_LEVELS {
         job.append(&format!("[depth {}] ", span.depth), 0.0, TextFormat::simple(frame.small.clone(), frame.weak));
     }
-    let kind_colour = kind_text_colour(theme, span, frame.strong);
+    let dimmed = frame.input.is_dimmed(index);
+    let fade = |c: Color32| if dimmed { c.gamma_multiply(0.45) } else { c };
+    let kind_colour = fade(kind_text_colour(theme, span, frame.strong));
     job.append(&frame.input.event_type(span), 0.0, TextFormat::simple(frame.mono.clone(), kind_colour));
+    // A loop's first call says so before its label, which gives way first when room is short.
+    let calls = frame.input.loop_calls(index);
+    if calls > 0 {
+        job.append(&format!("×{calls} loop"), 6.0, TextFormat::simple(frame.small.clone(), theme.warning));
+    }
     if !span.label.is_empty() {
-        job.append(&one_line_max(&span.label, 200), 6.0, TextFormat::simple(frame.font.clone(), frame.text));
+        job.append(&one_line_max(&span.label, 200), 6.0, TextFormat::simple(frame.font.clone(), fade(frame.text)));
     }
     elided_job(&mut job, right - x - 4.0);
     let galley = painter.layout_job(job);
@@ -353,6 +360,14 @@ fn paint_bar(painter: &Painter, frame: &ChartGeometry, row: usize, index: usize,
         Stroke::NONE
     };
     let fill = if span.failed { theme.error } else { theme.kind(span.kind) };
+    // With the critical path shown, what is off it steps back.
+    let dimmed = frame.input.is_dimmed(index);
+    let fill = if dimmed { fill.gamma_multiply(0.22) } else { fill };
+    let outline = if !dimmed && !frame.input.on_path.is_empty() && outline == Stroke::NONE {
+        Stroke::new(1.5, frame.strong)
+    } else {
+        outline
+    };
 
     if span.instant {
         let x = frame.x(span.start_ms);

@@ -1,0 +1,232 @@
+//! The diagnosis in the summary panel: where the wall time went (the critical path and the
+//! self time by kind), the stalls, the loops with their waste, and the context growth chart.
+//! Each item is clickable: it selects (and zooms to) what it names.
+
+use egui::{Color32, RichText, Sense, Ui};
+use egui_plot::{AxisHints, HPlacement, Line, Plot, PlotPoints, Points};
+
+use crate::analysis::AnalyzedSession;
+use crate::analysis::context::ContextPoint;
+use crate::analysis::diagnosis::Diagnosis;
+use crate::format::{
+    format_context_tokens, format_cost, format_count, format_duration_ms, format_loop, format_stall, format_waste,
+};
+use crate::ui::text::one_line_max;
+use crate::ui::theme::Theme;
+
+/// What the user asked of the diagnosis.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DiagnosisAction {
+    /// Select this span, scroll to it and zoom to it.
+    Focus(usize),
+    /// Zoom the chart to this time range (ms from the origin).
+    Zoom(f64, f64),
+}
+
+/// How many of the path's spans and of the loops and stalls are listed.
+const LISTED: usize = 8;
+
+/// The diagnosis sections; `by_time` switches the context chart's x axis (call number or time).
+pub fn ui(
+    ui: &mut Ui,
+    session: &AnalyzedSession,
+    diagnosis: &Diagnosis,
+    by_time: &mut bool,
+    theme: &Theme,
+) -> Vec<DiagnosisAction> {
+    let mut actions = Vec::new();
+    path_ui(ui, session, diagnosis, theme, &mut actions);
+    stalls_ui(ui, diagnosis, theme, &mut actions);
+    loops_ui(ui, session, diagnosis, theme, &mut actions);
+    context_ui(ui, diagnosis, by_time, theme, &mut actions);
+    actions
+}
+
+/// A clickable line of the summary.
+fn item(ui: &mut Ui, text: String, colour: Color32, hover: &str) -> bool {
+    ui.add(egui::Label::new(RichText::new(text).color(colour)).sense(Sense::click()).truncate())
+        .on_hover_text(hover)
+        .clicked()
+}
+
+/// The span's type and label, cut for one line.
+fn span_name(session: &AnalyzedSession, span: usize) -> String {
+    let Some(s) = session.timeline.spans.get(span) else { return String::new() };
+    let kind = session.data.events.get(s.event).map_or("", |e| &*e.kind);
+    format!("{} {}", one_line_max(kind, 40), one_line_max(&s.label, 80))
+}
+
+fn path_ui(ui: &mut Ui, session: &AnalyzedSession, d: &Diagnosis, theme: &Theme, actions: &mut Vec<DiagnosisAction>) {
+    let path = &d.critical_path;
+    ui.add_space(6.0);
+    ui.heading("Critical path");
+    if let Some(why) = path.missing {
+        ui.label(RichText::new(format!("None: {}", why.reason())).color(theme.muted));
+        return;
+    }
+    let wall = path.wall_ms.max(1e-9);
+    let k = &path.by_kind;
+    egui::Grid::new("critical-path-kinds").num_columns(3).spacing([12.0, 2.0]).show(ui, |ui| {
+        for (name, ms) in [
+            ("LLM calls", k.llm_ms),
+            ("Tools", k.tool_ms),
+            ("Steps", k.step_ms),
+            ("Other", k.other_ms),
+            ("Idle", k.idle_ms),
+        ] {
+            if ms <= 0.0 {
+                continue;
+            }
+            ui.label(name);
+            ui.label(format_duration_ms(ms));
+            ui.label(RichText::new(format!("{:.0} %", ms / wall * 100.0)).color(theme.muted));
+            ui.end_row();
+        }
+    });
+    ui.label(RichText::new("Self time on the path, largest first:").color(theme.muted));
+    for p in path.top(LISTED) {
+        let text =
+            format!("{}  {:.0} %  {}", format_duration_ms(p.self_ms), p.share * 100.0, span_name(session, p.span));
+        if item(ui, text, ui.visuals().text_color(), "Select it in the chart") {
+            actions.push(DiagnosisAction::Focus(p.span));
+        }
+    }
+}
+
+fn stalls_ui(ui: &mut Ui, d: &Diagnosis, theme: &Theme, actions: &mut Vec<DiagnosisAction>) {
+    if d.stalls.is_empty() {
+        return;
+    }
+    ui.add_space(6.0);
+    ui.heading(format!("Stalls ({})", d.stalls.len()));
+    for s in d.stalls.iter().take(LISTED) {
+        if item(ui, one_line_max(&format_stall(s), 160).into_owned(), theme.warning, "Zoom the chart to it") {
+            let pad = (s.end_ms - s.start_ms) * 0.1;
+            actions.push(DiagnosisAction::Zoom(s.start_ms - pad, s.end_ms + pad));
+        }
+    }
+    if d.stalls.len() > LISTED {
+        ui.label(RichText::new(format!("and {} more", d.stalls.len() - LISTED)).color(theme.muted));
+    }
+}
+
+fn loops_ui(ui: &mut Ui, session: &AnalyzedSession, d: &Diagnosis, theme: &Theme, actions: &mut Vec<DiagnosisAction>) {
+    let loops = &d.loops;
+    if loops.loops.is_empty() {
+        return;
+    }
+    ui.add_space(6.0);
+    ui.heading(format!("Loops ({})", loops.loops.len()));
+    ui.label(
+        RichText::new(format!("Wasted after the first call: {}", format_waste(&loops.total_waste())))
+            .color(theme.muted),
+    );
+    for l in loops.loops.iter().take(LISTED) {
+        let text = one_line_max(&format_loop(l), 200).into_owned();
+        if item(ui, text, theme.warning, "Select its first call")
+            && let Some(&first) = l.calls.first()
+        {
+            actions.push(DiagnosisAction::Focus(first));
+        }
+    }
+    if loops.loops.len() > LISTED {
+        ui.label(RichText::new(format!("and {} more", loops.loops.len() - LISTED)).color(theme.muted));
+    }
+    let _ = session;
+}
+
+fn context_ui(ui: &mut Ui, d: &Diagnosis, by_time: &mut bool, theme: &Theme, actions: &mut Vec<DiagnosisAction>) {
+    let c = &d.context;
+    if c.points.is_empty() {
+        return;
+    }
+    ui.add_space(6.0);
+    ui.heading("Context growth");
+    if let Some(peak) = c.peak_point() {
+        ui.label(format!("Peak {} at call {}", format_context_tokens(peak), peak.call + 1));
+    }
+    for &i in c.drops.iter().take(3) {
+        if let Some(p) = c.points.get(i) {
+            let from = p.dropped_from.map_or_else(String::new, |f| format!(" from {}", format_count(f)));
+            let text = format!("Dropped{from} to {} at call {}", format_count(p.input_tokens), p.call + 1);
+            if item(ui, text, theme.running, "Select that call") {
+                actions.push(DiagnosisAction::Focus(p.span));
+            }
+        }
+    }
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("x:").color(theme.muted));
+        ui.selectable_value(by_time, false, "call");
+        ui.selectable_value(by_time, true, "time");
+    });
+    let by = *by_time;
+    let tokens: Vec<[f64; 2]> = c.points.iter().filter_map(|p| Some([x_of(p, by)?, p.input_tokens as f64])).collect();
+    // The running cost shares the plot, scaled to the tokens' range; the right axis reads it back.
+    let max_tokens = c.points.iter().map(|p| p.input_tokens).max().unwrap_or(0).max(1) as f64;
+    let max_cost = c.points.iter().map(|p| p.running_cost_usd).fold(0.0, f64::max);
+    let scale = if max_cost > 0.0 { max_tokens / max_cost } else { 1.0 };
+    let cost: Vec<[f64; 2]> =
+        c.points.iter().filter_map(|p| Some([x_of(p, by)?, p.running_cost_usd * scale])).collect();
+    let drops: Vec<[f64; 2]> = c
+        .drops
+        .iter()
+        .filter_map(|&i| c.points.get(i))
+        .filter_map(|p| Some([x_of(p, by)?, p.input_tokens as f64]))
+        .collect();
+    let x_label = if by { "seconds from the start" } else { "LLM call" };
+    let points = &c.points;
+    let response = Plot::new("context-growth")
+        .height(170.0)
+        .allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .custom_x_axes(vec![AxisHints::new_x().label(x_label)])
+        .custom_y_axes(vec![
+            AxisHints::new_y().label("tokens in").formatter(|m, _| format_count(m.value as i64)),
+            AxisHints::new_y()
+                .label("cost so far")
+                .placement(HPlacement::Right)
+                .formatter(move |m, _| format_cost(m.value / scale)),
+        ])
+        .label_formatter(move |pos| {
+            let x = match pos {
+                egui_plot::HoverPosition::NearDataPoint { position, .. } => position.x,
+                egui_plot::HoverPosition::Elsewhere { position } => position.x,
+            };
+            let p = nearest(points, by, x)?;
+            Some(format!(
+                "call {}: {}\ncost so far {}",
+                p.call + 1,
+                format_context_tokens(p),
+                format_cost(p.running_cost_usd)
+            ))
+        })
+        .show(ui, |plot| {
+            plot.line(Line::new("tokens in", PlotPoints::from(tokens)).color(theme.llm).width(2.0));
+            plot.line(Line::new("cost so far", PlotPoints::from(cost)).color(theme.slow).width(1.5));
+            plot.points(Points::new("drops", PlotPoints::from(drops)).color(theme.running).radius(4.0));
+            plot.pointer_coordinate()
+        });
+    // A click on the chart selects the call nearest to it.
+    if response.response.clicked()
+        && let Some(p) = response.inner.and_then(|at| nearest(points, by, at.x))
+    {
+        actions.push(DiagnosisAction::Focus(p.span));
+    }
+}
+
+/// A point's x: its call number (from 1) or its offset in seconds.
+fn x_of(p: &ContextPoint, by_time: bool) -> Option<f64> {
+    if by_time { p.offset_ms.map(|ms| ms / 1000.0) } else { Some((p.call + 1) as f64) }
+}
+
+/// The point nearest to `x` on the chart's axis.
+fn nearest(points: &[ContextPoint], by_time: bool, x: f64) -> Option<&ContextPoint> {
+    points
+        .iter()
+        .filter_map(|p| Some((p, (x_of(p, by_time)? - x).abs())))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(p, _)| p)
+}
