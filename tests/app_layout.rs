@@ -241,3 +241,25 @@ fn snapshot_of_the_session_screen_light_with_a_selection() {
     select_a_call(&mut h);
     snapshot(&mut h, LARGE, "session_light_selected");
 }
+
+#[test]
+fn a_row_chosen_far_down_stays_in_view_as_the_detail_panel_opens() {
+    let mut h = session(SMALL, State::default());
+    // The last timed row of the session, chosen as the summary's lists choose: select, scroll, zoom.
+    let span = {
+        let view = h.state().session.as_ref().expect("session");
+        let spans = &view.session.timeline.spans;
+        *view.rows.iter().rev().find(|&&s| spans[s].timed && !spans[s].instant).expect("a timed row")
+    };
+    h.state_mut().command(Command::SelectSpan { span, scroll: true, zoom: true });
+    settle(&mut h);
+    let chart = chart_rect(&h);
+    assert!(chart.bottom() < SMALL[1] * 0.7, "the detail panel opened: {chart:?}");
+    let selected: Vec<Rect> = h
+        .get_all_by_role(Role::TreeItem)
+        .filter(|n| n.accesskit_node().toggled() == Some(egui::accesskit::Toggled::True))
+        .map(|n| n.rect())
+        .collect();
+    assert_eq!(selected.len(), 1, "the selected row is drawn");
+    assert!(chart.contains_rect(selected[0]), "{:?} within {chart:?}", selected[0]);
+}

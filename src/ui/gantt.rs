@@ -413,6 +413,13 @@ impl GanttView {
             background: ui.visuals().extreme_bg_color,
         };
         self.apply_pending_row(&mut frame);
+        // The rows' height changed (a panel opening or closing, often for the selection just
+        // made): the selected row stays in view.
+        if (frame.layout.bars.height() - self.last.layout.bars.height()).abs() > 0.5
+            && let Some(row) = input.selected.and_then(|s| input.rows.iter().position(|&r| r == s))
+        {
+            keep_row_in_view(&mut frame, row);
+        }
 
         // Clicks are judged against what was on screen, before this frame's zoom and pan.
         self.clicks(&response, &mut frame, &mut actions);
@@ -498,13 +505,7 @@ impl GanttView {
         if row >= frame.input.rows.len() {
             return;
         }
-        let height = frame.layout.bars.height();
-        let top = row as f32 * frame.row_height;
-        if top < frame.scroll_y {
-            frame.scroll_y = (top - frame.row_height).max(0.0);
-        } else if top + frame.row_height > frame.scroll_y + height {
-            frame.scroll_y = top + 2.0 * frame.row_height - height;
-        }
+        keep_row_in_view(frame, row);
         let span = frame.input.rows.get(row).and_then(|&i| frame.input.span(i));
         if let Some(span) = span.filter(|s| s.timed) {
             let end = frame.input.drawn_end_ms(span);
@@ -643,6 +644,17 @@ impl GanttView {
             frame.view = clamp_view(view, frame.extent_ms);
             self.view_ms = Some(frame.view);
         }
+    }
+}
+
+/// Scrolls the rows, as little as needed, so that `row` shows with a row of room around it.
+fn keep_row_in_view(frame: &mut ChartGeometry, row: usize) {
+    let height = frame.layout.bars.height();
+    let top = row as f32 * frame.row_height;
+    if top < frame.scroll_y {
+        frame.scroll_y = (top - frame.row_height).max(0.0);
+    } else if top + frame.row_height > frame.scroll_y + height {
+        frame.scroll_y = top + 2.0 * frame.row_height - height;
     }
 }
 
