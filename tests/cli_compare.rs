@@ -500,3 +500,69 @@ fn the_demo_pairs_runs_that_differ_in_telling_ways() {
     assert!(tops(&c, &b, Status::OnlyB).contains(&SpanKind::Error), "the failure is new");
     assert!(c.counts.pairs >= 8, "the first half is the same work: {:?}", c.counts);
 }
+
+/// Nothing from the files acts on the terminal: control, C1 and bidi characters in session
+/// ids, tasks, tool names and error texts are escaped in the text and Markdown, kept exact in
+/// the JSON.
+#[test]
+fn hostile_text_in_both_runs_is_escaped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("hostile.db");
+    let evil = "\u{1b}]0;title\u{7}\r\u{85}\u{202e}dcba\u{2028}";
+    let w = TraceWriter::create(&path).expect("create");
+    for (session, retried) in [("evil-a\u{1b}[2J", false), ("evil-b\u{202e}", true)] {
+        let mut events = vec![
+            ev("root", "trace_started", 0, None, None, json!({"task": evil})),
+            ev("call", "tool_called", 10, None, Some("root"), json!({"tool": format!("tool{evil}")})),
+            ev(
+                "res",
+                "tool_result",
+                60,
+                Some(50.0),
+                Some("call"),
+                json!({"tool": format!("tool{evil}"), "success": !retried}),
+            ),
+        ];
+        if retried {
+            events.push(ev("err", "error", 61, None, Some("root"), json!({"error": format!("failed{evil}")})));
+        }
+        let prefixed: Vec<Ev> = events
+            .into_iter()
+            .map(|e| Ev {
+                id: leak(format!("{}{}", &session[..6], e.id)),
+                parent: e.parent.map(|p| leak(format!("{}{p}", &session[..6]))),
+                ..e
+            })
+            .collect();
+        write_session(&w, session, &format!("task{evil}"), &prefixed);
+    }
+    let f = path.to_str().expect("utf-8 path");
+    for args in [&["compare", f, "evil-a", "evil-b"][..], &["compare", f, "evil-a", "evil-b", "--markdown"]] {
+        let out = run(args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let hidden = |c: char| {
+            (c.is_control() && c != '\n')
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}')
+        };
+        assert!(!text.chars().any(hidden), "{args:?}: {text:?}");
+        assert!(text.contains("\\u202edcba"), "{args:?}: {text}");
+        for line in String::from_utf8_lossy(&out.stderr).lines() {
+            assert!(line.starts_with("warning: "), "{line}");
+        }
+    }
+    let (doc, _) = stdout_json(&["compare", f, "evil-a", "evil-b", "--json"]);
+    // Ids in their one printed form (README: Ids), other text exact.
+    assert_eq!(
+        (doc["a"]["session_id"].clone(), doc["b"]["session_id"].clone()),
+        (json!("evil-a\\x1b[2J"), json!("evil-b\\u202e"))
+    );
+    assert_eq!(doc["b"]["task"], format!("task{evil}"));
+    let only_b: Vec<&Value> =
+        doc["pairs"].as_array().expect("pairs").iter().filter(|p| p["status"] == "only_b").collect();
+    assert_eq!(only_b.len(), 1);
+    // Labels are one line from loading on (controls as spaces); the tool name is exact.
+    let one_line: String = evil.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    assert_eq!(only_b[0]["label"], format!("failed{one_line}"));
+    assert_eq!(doc["pairs"][1]["signature"], format!("tool tool{evil}"));
+}
