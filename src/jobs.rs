@@ -66,6 +66,8 @@ pub enum Reply {
     DemoReady { path: PathBuf },
     /// Two sessions loaded and compared.
     Compared { model: Box<crate::compare_model::CompareModel> },
+    /// Another file's sessions, to compare with.
+    OtherList { path: PathBuf, sessions: Vec<SessionRow> },
     /// The traces of a compared pair, with their differences.
     PairDetail { detail: Box<crate::compare_model::PairDetail> },
     /// The open file changed on disk.
@@ -382,6 +384,21 @@ impl Jobs {
             let comparison = analysis::compare::compare(&a.session, &b.session, &options);
             let model = crate::compare_model::CompareModel::new(a, b, comparison);
             ctx.send(Reply::Compared { model: Box::new(model) });
+        });
+    }
+
+    /// Lists another file's sessions (to compare a run of the open file with one of them).
+    pub fn list_other(&mut self, path: PathBuf) {
+        self.start(JobKind::Compare, "list other file", move |ctx| {
+            ctx.send(Reply::Progress { kind: JobKind::Compare, message: format!("Listing {}…", path.display()) });
+            let store = match ctx.open(&path) {
+                Ok(s) => s,
+                Err(e) => return ctx.fail(&e),
+            };
+            match ctx.retry(&path, || store.list_sessions()) {
+                Ok(list) => ctx.send(Reply::OtherList { path: path.clone(), sessions: list.sessions }),
+                Err(e) => ctx.fail(&e),
+            }
         });
     }
 

@@ -175,3 +175,41 @@ fn only_changes_hides_the_unchanged_rows_and_a_snapshot() {
     h.mask(egui::Rect::from_min_max(egui::pos2(0.0, 860.0), egui::pos2(1400.0, 900.0)));
     h.snapshot_options("compare", &egui_kittest::SnapshotOptions::new().max_failed_pixels(400));
 }
+
+#[test]
+fn a_run_compares_with_a_run_of_another_file() {
+    let mut h = harness();
+    h.state_mut().command(Command::Open(fixture()));
+    settle(&mut h);
+    h.get_all_by_label(TASK).next().expect("a run of the task").click();
+    settle(&mut h);
+    assert_eq!(h.state().screen, Screen::Session);
+    // Another file: a copy of the fixture elsewhere, typed into "Compare with…".
+    let dir = tempfile::tempdir().expect("temp dir");
+    let other = dir.path().join("other.db");
+    std::fs::copy(fixture(), &other).expect("copy");
+    h.get_by_label("Compare with…").click();
+    h.run_steps(3);
+    let field = h.get_by_label("Another file:");
+    field.focus();
+    field.type_text(&other.display().to_string());
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    let (path, count) =
+        h.state().other_file.as_ref().map(|(p, l)| (p.clone(), l.len())).expect("the other file listed");
+    assert_eq!((path.as_path(), count), (other.as_path(), 40));
+    // The same run in the other file: every pair the same, Δ zero.
+    let a = h.state().session.as_ref().expect("session").model.session.data.row.id.clone();
+    h.state_mut().command(Command::Compare(trace_inspector::app::command::CompareCommand::StartWith {
+        a: a.clone(),
+        b_path: other.clone(),
+        b: a,
+    }));
+    settle(&mut h);
+    assert_eq!(h.state().screen, Screen::Compare);
+    let m = &h.state().compare.as_ref().expect("comparison").model;
+    assert_eq!((m.a.path.as_path(), m.b.path.as_path()), (fixture().as_path(), other.as_path()));
+    assert!(m.comparison.rows.iter().all(|r| r.status == Status::Same), "a run against its own copy");
+    assert_eq!(m.comparison.figure("wall_time_ms").and_then(|f| f.delta), Some(0.0));
+}

@@ -1,6 +1,8 @@
 //! The Compare screen's commands and its job's reply: starting a comparison, selecting and
 //! folding its rows, swapping the runs, copying the Markdown.
 
+use std::path::PathBuf;
+
 use egui::Context;
 
 use super::screens::compare::CompareScreen;
@@ -14,6 +16,12 @@ use crate::format::format_count;
 pub enum CompareCommand {
     /// Compare two sessions of the open file, by id: A, then B.
     Start { a: String, b: String },
+    /// Compare a session of the open file (A) with one of another file (B).
+    StartWith { a: String, b_path: PathBuf, b: String },
+    /// List another file's sessions to compare with.
+    ListOther(PathBuf),
+    /// Pick that other file with the file dialog.
+    BrowseOther,
     /// Select a row of the merged tree (and scroll to it).
     Select { row: usize, scroll: bool },
     /// Collapse or expand a row's children.
@@ -38,6 +46,40 @@ impl TraceApp {
                 };
                 self.error = None;
                 self.jobs.compare((f.path.clone(), ra), (f.path.clone(), rb), self.state.anchor);
+            }
+            CompareCommand::StartWith { a, b_path, b } => {
+                let Some(f) = &self.file else { return };
+                let ra = f.list.sessions.iter().find(|s| s.id == a).cloned();
+                let rb = self
+                    .other_file
+                    .as_ref()
+                    .filter(|(p, _)| *p == b_path)
+                    .and_then(|(_, l)| l.iter().find(|s| s.id == b).cloned());
+                let (Some(ra), Some(rb)) = (ra, rb) else {
+                    self.error = Some("compare: a session is no longer in its list".to_owned());
+                    return;
+                };
+                self.error = None;
+                self.jobs.compare((f.path.clone(), ra), (b_path, rb), self.state.anchor);
+            }
+            CompareCommand::ListOther(path) => {
+                self.error = None;
+                self.jobs.list_other(path);
+            }
+            CompareCommand::BrowseOther => {
+                let picked = rfd::FileDialog::new()
+                    .set_title("A trace database to compare with")
+                    .add_filter("SQLite databases", &["db", "sqlite", "sqlite3"])
+                    .add_filter("All files", &["*"])
+                    .pick_file();
+                match picked {
+                    Some(path) => self.jobs.list_other(path),
+                    None => {
+                        self.error = Some(
+                            "no file picked (without a file dialog here, type the path and press Enter)".to_owned(),
+                        );
+                    }
+                }
             }
             CompareCommand::Swap => {
                 let Some(c) = &self.compare else { return };

@@ -67,6 +67,8 @@ pub struct TraceApp {
     pub compare: Option<screens::compare::CompareScreen>,
     /// Where Back leaves the Compare screen for.
     compare_return: Screen,
+    /// Another file's sessions, listed to compare a run with.
+    pub other_file: Option<(PathBuf, Vec<crate::model::SessionRow>)>,
     pub table: SessionsTable,
     pub welcome: Welcome,
     /// The last error, one line, shown in the window until the next success.
@@ -112,6 +114,7 @@ impl TraceApp {
             session: None,
             compare: None,
             compare_return: Screen::Sessions,
+            other_file: None,
             table: SessionsTable::default(),
             welcome: Welcome::default(),
             error: None,
@@ -219,6 +222,7 @@ impl TraceApp {
                     show_detail: self.state.show_detail,
                     label_width: self.state.label_width,
                     sessions: self.file.as_ref().map_or(&[][..], |f| &f.list.sessions),
+                    other_file: self.other_file.as_ref().map(|(p, l)| (p.as_path(), l.as_slice())),
                     slow_rule: SlowRule {
                         index: self.file.as_ref().and_then(|f| f.slow.as_ref()),
                         threshold_ms: self.state.slow_threshold_ms,

@@ -62,6 +62,10 @@ impl TraceApp {
                 }
                 Reply::DemoReady { path } => self.commands.push(Command::Open(path)),
                 Reply::Compared { model } => self.compared(*model),
+                Reply::OtherList { path, sessions } => {
+                    self.progress = Some(format!("{} runs in {}", sessions.len(), path.display()));
+                    self.other_file = Some((path, sessions));
+                }
                 Reply::PairDetail { detail } => {
                     if let Some(c) = self.compare.as_mut().filter(|c| c.model.selected == Some(detail.row)) {
                         c.model.detail = Some(*detail);

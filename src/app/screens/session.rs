@@ -40,6 +40,8 @@ pub struct SessionScreen {
     pub show_path: bool,
     /// The context chart's x axis is time (else the call number).
     pub context_by_time: bool,
+    /// The path typed in "Compare with…" for a run of another file.
+    pub other_file_text: String,
 }
 
 /// The screen reads as its model: `screen.rows`, `screen.selected`…
@@ -73,25 +75,19 @@ impl SessionScreen {
             threshold_text: threshold_text(threshold_ms),
             show_path: false,
             context_by_time: false,
+            other_file_text: String::new(),
         }
     }
 
     /// A reloaded copy of the same session in place of this one, keeping the user's place:
     /// zoom, scroll, filters, search text, and the selection and collapsed spans by event id.
     #[must_use]
-    pub fn reloaded(self, mut model: SessionModel, rule: SlowRule<'_>) -> Self {
-        let SessionScreen {
-            model: old,
-            gantt,
-            detail_view,
-            min_duration_text,
-            threshold_text,
-            show_path,
-            context_by_time,
-        } = self;
-        model.keep_place_of(old);
-        model.rebuild(rule);
-        SessionScreen { model, gantt, detail_view, min_duration_text, threshold_text, show_path, context_by_time }
+    pub fn reloaded(mut self, mut model: SessionModel, rule: SlowRule<'_>) -> Self {
+        // `model` becomes the old one, the screen holds the new one.
+        std::mem::swap(&mut self.model, &mut model);
+        self.model.keep_place_of(model);
+        self.model.rebuild(rule);
+        self
     }
 }
 
@@ -103,6 +99,8 @@ pub struct SessionInput<'a> {
     pub label_width: Option<f32>,
     /// The file's sessions, for "Compare with…".
     pub sessions: &'a [crate::model::SessionRow],
+    /// Another file's sessions, once listed for "Compare with…".
+    pub other_file: Option<(&'a Path, &'a [crate::model::SessionRow])>,
     /// The slow rule (the file-wide p95s and the threshold), to say why a call is slow.
     pub slow_rule: SlowRule<'a>,
     pub detail_loading: bool,
@@ -130,8 +128,16 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
         ui.ctx().request_repaint_after(Duration::from_secs(1));
     }
     let mut commands = Vec::new();
-    let SessionScreen { model, gantt, detail_view, min_duration_text, threshold_text, show_path, context_by_time } =
-        screen;
+    let SessionScreen {
+        model,
+        gantt,
+        detail_view,
+        min_duration_text,
+        threshold_text,
+        show_path,
+        context_by_time,
+        other_file_text,
+    } = screen;
     // The chart is what this screen is for: the side panels start at a share of the window
     // (the user may widen them) and never take more than a fair one, their content scrolling.
     let width = ui.available_width();
@@ -189,8 +195,8 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
             ui.label(RichText::new(format!("⚠ {text}")).color(theme.warning));
         }
         ui.horizontal_wrapped(|ui| {
-            let texts = (&mut *min_duration_text, &mut *threshold_text);
-            commands.extend(toolbar_ui(ui, model, input.sessions, texts, show_path, theme));
+            let texts = (&mut *min_duration_text, &mut *threshold_text, &mut *other_file_text);
+            commands.extend(toolbar_ui(ui, model, input, texts, show_path));
         });
     });
     let rows_input = RowsInput {
@@ -267,11 +273,11 @@ fn detail_ui(ui: &mut egui::Ui, model: &SessionModel, view: &mut DetailView, inp
 fn toolbar_ui(
     ui: &mut egui::Ui,
     model: &mut SessionModel,
-    sessions: &[crate::model::SessionRow],
-    (min_duration_text, threshold_text): (&mut String, &mut String),
+    input: &SessionInput<'_>,
+    (min_duration_text, threshold_text, other_text): (&mut String, &mut String, &mut String),
     show_path: &mut bool,
-    theme: &Theme,
 ) -> Vec<Command> {
+    let theme = input.theme;
     let mut commands = Vec::new();
     let search = ui.add(
         egui::TextEdit::singleline(&mut model.search.text)
@@ -295,7 +301,7 @@ fn toolbar_ui(
         commands.push(Command::Search);
     }
     let model = &*model;
-    compare_menu(ui, model, sessions, theme, &mut commands);
+    commands.extend(compare_menu(ui, model, input, other_text));
     if model.search.searched.is_some() {
         let n = model.search.hit_count;
         ui.label(if n == 1 { "1 hit".to_owned() } else { format!("{n} hits") });
@@ -390,51 +396,85 @@ fn toolbar_ui(
     commands
 }
 
-/// "Compare with…": the other runs of the file, those of the same task first, newest first;
-/// choosing one compares this session (A) with it (B).
+/// "Compare with…": the other runs of the file, those of the same task first, newest first,
+/// then those of another file once one is listed (typed path or Browse…); choosing one
+/// compares this session (A) with it (B).
 fn compare_menu(
     ui: &mut egui::Ui,
     model: &SessionModel,
-    sessions: &[crate::model::SessionRow],
-    theme: &Theme,
-    commands: &mut Vec<Command>,
-) {
+    input: &SessionInput<'_>,
+    other_text: &mut String,
+) -> Vec<Command> {
+    let theme = input.theme;
     let this = &model.session.data.row;
+    let mut commands = Vec::new();
     let response = ui.menu_button("Compare with…", |ui| {
+        ui.set_min_width(460.0);
+        ui.horizontal(|ui| {
+            let label = ui.label("Another file:");
+            let field = ui.add(egui::TextEdit::singleline(other_text).hint_text("path to a .db").desired_width(220.0));
+            let field = field.labelled_by(label.id);
+            let typed = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+            if (ui.button("List runs").clicked() || typed) && !other_text.trim().is_empty() {
+                commands.push(Command::Compare(CompareCommand::ListOther(other_text.trim().into())));
+            }
+            if ui.button("Browse…").clicked() {
+                commands.push(Command::Compare(CompareCommand::BrowseOther));
+            }
+        });
         // One list, headers included, drawn a screenful at a time: a file may hold many runs.
-        let same = sessions.iter().filter(|s| s.id != this.id && s.task == this.task);
-        let others = sessions.iter().filter(|s| s.id != this.id && s.task != this.task);
-        let mut entries: Vec<Option<&crate::model::SessionRow>> = vec![None];
-        entries.extend(same.map(Some));
-        let same_count = entries.len() - 1;
-        entries.push(None);
-        entries.extend(others.map(Some));
-        let others_count = entries.len() - same_count - 2;
+        let mut entries: Vec<Entry<'_>> = Vec::new();
+        let here = input.sessions.iter().filter(|s| s.id != this.id);
+        let (same, rest): (Vec<_>, Vec<_>) = here.partition(|s| s.task == this.task);
+        section(&mut entries, "Same task".to_owned(), same, false);
+        section(&mut entries, "Other runs".to_owned(), rest, false);
+        if let Some((path, runs)) = input.other_file {
+            let name =
+                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let name = one_line(&name).into_owned();
+            let (same, rest): (Vec<_>, Vec<_>) = runs.iter().partition(|s| s.task == this.task);
+            section(&mut entries, format!("Same task in {name}"), same, true);
+            section(&mut entries, format!("Other runs in {name}"), rest, true);
+        }
         let mut pick = None;
         let row_height = ui.spacing().interact_size.y + ui.spacing().item_spacing.y;
-        ui.set_min_width(420.0);
         egui::ScrollArea::vertical().max_height(420.0).show_rows(ui, row_height, entries.len(), |ui, range| {
-            for i in range {
-                match entries.get(i) {
-                    Some(Some(s)) if compare_choice(ui, s, theme) => pick = Some(s.id.clone()),
-                    Some(Some(_)) => {}
-                    Some(None) if i == 0 => {
-                        let none = if same_count == 0 { " — none" } else { "" };
-                        ui.label(RichText::new(format!("Same task ({same_count}){none}")).strong());
+            for entry in entries.get(range).unwrap_or_default() {
+                match entry {
+                    Entry::Header(text) => {
+                        ui.label(RichText::new(text).strong());
                     }
-                    Some(None) => {
-                        ui.label(RichText::new(format!("Other runs ({others_count})")).strong());
-                    }
-                    None => {}
+                    Entry::Run(s, other) if compare_choice(ui, s, theme) => pick = Some((s.id.clone(), *other)),
+                    Entry::Run(..) => {}
                 }
             }
         });
         pick
     });
     response.response.on_hover_text("Compare this run (A) with another (B), step by step");
-    if let Some(Some(b)) = response.inner {
-        commands.push(Command::Compare(CompareCommand::Start { a: this.id.clone(), b }));
+    match (response.inner.flatten(), input.other_file) {
+        (Some((b, true)), Some((path, _))) => commands.push(Command::Compare(CompareCommand::StartWith {
+            a: this.id.clone(),
+            b_path: path.to_owned(),
+            b,
+        })),
+        (Some((b, _)), _) => commands.push(Command::Compare(CompareCommand::Start { a: this.id.clone(), b })),
+        (None, _) => {}
     }
+    commands
+}
+
+/// Adds a section of runs to "Compare with…", under its title and count.
+fn section<'a>(entries: &mut Vec<Entry<'a>>, title: String, runs: Vec<&'a crate::model::SessionRow>, other: bool) {
+    let none = if runs.is_empty() { " — none" } else { "" };
+    entries.push(Entry::Header(format!("{title} ({}){none}", runs.len())));
+    entries.extend(runs.into_iter().map(|r| Entry::Run(r, other)));
+}
+
+/// A line of "Compare with…": a section's title, or a run (of another file when true).
+enum Entry<'a> {
+    Header(String),
+    Run(&'a crate::model::SessionRow, bool),
 }
 
 /// One run in "Compare with…": its start, status, length and task; true when clicked.
