@@ -6,6 +6,9 @@
 //! - `gantt_zoomed_out`: the Gantt chart of a session of about 100,000 spans, all of it shown,
 //!   its label column (the span tree, all rows expanded) included;
 //! - `gantt_mid_zoom`: the same chart zoomed to a fiftieth of the session, scrolled to its middle;
+//! - `gantt_critical_path`: the whole chart with the critical path drawn and the rest dimmed;
+//! - `compare`: the Compare screen's rows for that session against a copy with every 7th span
+//!   slower, scrolled to the middle;
 //! - `table`: the sessions table with 10,000 sessions.
 //!
 //! The data comes from `demo::generate` (no raw I/O, which the views never read) in a
@@ -14,12 +17,15 @@
 use std::time::Instant;
 
 use egui::{Event, Pos2, RawInput, Rect, pos2, vec2};
+use trace_inspector::analysis::compare::{CompareOptions, compare};
 use trace_inspector::analysis::rows::visible_rows;
 use trace_inspector::analysis::slow::SlowRule;
 use trace_inspector::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
+use trace_inspector::compare_model::{CompareModel, Run};
 use trace_inspector::demo::{self, DemoConfig};
 use trace_inspector::model::SessionRow;
 use trace_inspector::store::Store;
+use trace_inspector::ui::compare::CompareView;
 use trace_inspector::ui::gantt::GanttView;
 use trace_inspector::ui::rows::RowsInput;
 use trace_inspector::ui::sessions_table::{SessionsTable, Sort};
@@ -143,6 +149,37 @@ fn main() {
         let (a, b) = gantt.view_range_ms();
         eprintln!("mid zoom shows {a:.0}..{b:.0} ms of {extent:.0} ms");
     }
+
+    // The critical path drawn, the rest dimmed.
+    let path = trace_inspector::analysis::critical_path::critical_path(&session);
+    let mut on_path = vec![false; n];
+    for p in &path.spans {
+        on_path[p.span] = true;
+    }
+    let path_input = RowsInput { on_path: &on_path, ..input };
+    let mut gantt = GanttView::new();
+    let times = time_frames(|ui, _| {
+        let _ = gantt.ui(ui, &path_input);
+    });
+    report("gantt_critical_path", "spans", n, &times);
+
+    // Two runs of that size compared: the session against a copy with every 7th span slower.
+    let mut other = session.clone();
+    for s in other.timeline.spans.iter_mut().step_by(7) {
+        s.end_ms += 500.0;
+    }
+    let comparison = compare(&session, &other, &CompareOptions::default());
+    let run = |session| Run { path: dir.path().join("frame-spans.db"), session };
+    let model = CompareModel::new(run(session.clone()), run(other), comparison);
+    let rows = model.comparison.rows.len();
+    let mut view = CompareView::default();
+    let times = time_frames(|ui, frame| {
+        if frame == 0 {
+            view.scroll_to(rows / 2);
+        }
+        let _ = view.ui(ui, &model, &theme);
+    });
+    report("compare", "rows", rows, &times);
 
     let (sessions, slow_index) = sessions(dir.path());
     let mut table = SessionsTable::default();
