@@ -25,6 +25,7 @@ use crate::terminal::{self, TerminalWriter, one_line};
 use crate::writer;
 
 mod diagnose;
+mod stats;
 
 /// Desktop viewer and CLI for AI agent trace databases (`agent_traces.db`).
 #[derive(Debug, Parser)]
@@ -202,6 +203,40 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Across runs, per hour, day or week: sessions by outcome, cost and tokens by model,
+    /// errors, per-tool p50/p95, and what rose in the last bucket against the earlier ones.
+    Stats {
+        file: PathBuf,
+        /// Bucket width (default: from the span of the data: hour under 3 days, day under 90).
+        #[arg(long, value_enum)]
+        by: Option<stats::BucketArg>,
+        /// From this date or hour (UTC, inclusive): 2026-11-20 or 2026-11-20T09.
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to this date (UTC, inclusive) or hour (exclusive).
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Print only the regressions (text output).
+        #[arg(long)]
+        regressions: bool,
+        /// A figure rose when it grew by more than this percentage.
+        #[arg(long, default_value_t = 20.0)]
+        threshold: f64,
+        /// Group tasks with numbers and ids stripped, for the regressions.
+        #[arg(long)]
+        normalize: bool,
+    },
+    /// Sessions grouped by task: runs, success rate, duration and cost percentiles, costliest first.
+    Tasks {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Group task texts with numbers, dates and ids stripped.
+        #[arg(long)]
+        normalize: bool,
+    },
     /// Write a demo database of realistic agent runs.
     Demo {
         out: PathBuf,
@@ -263,7 +298,9 @@ impl Command {
             Command::CriticalPath { json, .. }
             | Command::Loops { json, .. }
             | Command::Context { json, .. }
-            | Command::Stalls { json, .. } => *json,
+            | Command::Stalls { json, .. }
+            | Command::Stats { json, .. }
+            | Command::Tasks { json, .. } => *json,
             Command::Demo { .. } => false,
         };
         if json { terminal::Mode::Json } else { terminal::Mode::Text }
@@ -484,6 +521,19 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
             diagnose::context_cmd(&file, &session, json, &windows, out)?;
         }
         Command::Stalls { file, session, json } => diagnose::stalls_cmd(&file, &session, json, out)?,
+        Command::Stats { file, by, since, until, json, regressions, threshold, normalize } => {
+            let options = stats::StatsOptions {
+                by,
+                since,
+                until,
+                json,
+                only_regressions: regressions,
+                threshold_percent: threshold,
+                normalize,
+            };
+            stats::stats_cmd(&file, &options, out)?;
+        }
+        Command::Tasks { file, json, normalize } => stats::tasks_cmd(&file, json, normalize, out)?,
         Command::Demo { out: path, sessions, events_per_session, seed, force } => {
             if path.exists() {
                 if !force {

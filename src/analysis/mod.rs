@@ -19,8 +19,10 @@ pub mod slow;
 pub mod slow_tally;
 pub mod stalls;
 pub mod summary;
+pub mod tasks;
 pub mod timeline;
 pub mod tools;
+pub mod trends;
 
 pub use filter::SpanFilter;
 pub use slow::SlowIndex;

@@ -10,8 +10,9 @@
 //! The pieces: `open` (opening and hardening a connection, the private copy, errors),
 //! `registry` (the files this process reads), `schema` (which columns exist),
 //! `values` (lenient conversion of one value), `list` (the session list and the models),
-//! `events` (one session's events), `queries` (ids, search, detail, tool durations) and
-//! `sums` (SQLite's SUM and TOTAL, summed while a session is read).
+//! `events` (one session's events), `queries` (ids, search, detail, tool durations),
+//! `sums` (SQLite's SUM and TOTAL, summed while a session is read) and `stats` (what the
+//! file-wide statistics and task groups are counted from).
 
 mod cache;
 mod events;
@@ -22,6 +23,7 @@ mod open;
 mod queries;
 mod registry;
 mod schema;
+mod stats;
 mod sums;
 mod values;
 
