@@ -25,6 +25,7 @@ use crate::terminal::{self, TerminalWriter, one_line};
 use crate::writer;
 
 mod diagnose;
+mod export_cmd;
 mod stats;
 
 /// Desktop viewer and CLI for AI agent trace databases (`agent_traces.db`).
@@ -237,6 +238,8 @@ pub enum Command {
         #[arg(long)]
         normalize: bool,
     },
+    /// Export sessions for other tools: OTLP JSON (OpenTelemetry) or Chrome trace JSON (Perfetto).
+    Export(export_cmd::ExportArgs),
     /// Write a demo database of realistic agent runs.
     Demo {
         out: PathBuf,
@@ -301,6 +304,7 @@ impl Command {
             | Command::Stalls { json, .. }
             | Command::Stats { json, .. }
             | Command::Tasks { json, .. } => *json,
+            Command::Export(_) => true,
             Command::Demo { .. } => false,
         };
         if json { terminal::Mode::Json } else { terminal::Mode::Text }
@@ -534,6 +538,7 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
             stats::stats_cmd(&file, &options, out)?;
         }
         Command::Tasks { file, json, normalize } => stats::tasks_cmd(&file, json, normalize, out)?,
+        Command::Export(args) => export_cmd::export_cmd(args, out)?,
         Command::Demo { out: path, sessions, events_per_session, seed, force } => {
             if path.exists() {
                 if !force {

@@ -1,9 +1,13 @@
 //! Exports of a session: the summary as Markdown or JSON, the timeline and tree as plain text
-//! or JSON. One format per file, all behind [`Export`].
+//! or JSON, the spans as OTLP JSON or Chrome trace JSON for other tools. One format per file;
+//! the text ones behind [`Export`], the streamed ones (`otlp`, `chrome`) writing to a stream.
 
+pub mod chrome;
 pub mod compare;
+pub mod external;
 pub mod json;
 pub mod markdown;
+pub mod otlp;
 pub mod text;
 
 use crate::analysis::AnalyzedSession;
