@@ -1,44 +1,25 @@
 //! The real app struct driven by egui_kittest on the fixture: open, sort, open a session, select,
 //! collapse, search, copy, and the error screen. A few image snapshots of the main screens.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+#[path = "common/app.rs"]
+mod app_support;
 
-use egui::OutputCommand;
+use std::path::PathBuf;
+
+use app_support::{copied_text, fixture, settle_then};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use trace_inspector::analysis::SpanKind;
 use trace_inspector::app::{Command, Screen, State, TraceApp};
-use trace_inspector::cli::OpenArgs;
 use trace_inspector::format::{format_cost, format_count};
 use trace_inspector::ui::sessions_table::SortColumn;
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/skynette-40.db")
-}
-
 fn harness() -> Harness<'static, TraceApp> {
-    let h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .with_max_steps(10_000)
-        .build_eframe(|cc| TraceApp::with_state(&cc.egui_ctx, State::default(), OpenArgs::default()));
-    // The fixture's data holds CJK text, which the built-in fonts lack: the app draws boxes.
-    h.ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
-    h
+    app_support::harness([1400.0, 900.0], State::default())
 }
 
-/// Runs frames until the app's background jobs are done (they run on real threads).
 fn settle(h: &mut Harness<'_, TraceApp>) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        h.step();
-        if h.state().is_idle() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "background work did not finish");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.run_steps(3);
+    settle_then(h, 3);
 }
 
 fn opened() -> Harness<'static, TraceApp> {
@@ -46,13 +27,6 @@ fn opened() -> Harness<'static, TraceApp> {
     h.state_mut().command(Command::Open(fixture()));
     settle(&mut h);
     h
-}
-
-fn copied_text(h: &Harness<'_, TraceApp>) -> Option<String> {
-    h.output().platform_output.commands.iter().find_map(|c| match c {
-        OutputCommand::CopyText(t) => Some(t.clone()),
-        _ => None,
-    })
 }
 
 #[test]
@@ -440,11 +414,7 @@ fn slash_focuses_the_search_box_and_enter_searches() {
 #[test]
 fn the_slow_threshold_box_shows_the_saved_threshold_in_every_session() {
     let state = State { slow_threshold_ms: Some(2500.0), ..State::default() };
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .with_max_steps(10_000)
-        .build_eframe(move |cc| TraceApp::with_state(&cc.egui_ctx, state.clone(), OpenArgs::default()));
-    h.ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
+    let mut h = app_support::harness([1400.0, 900.0], state);
     h.state_mut().command(Command::Open(fixture()));
     settle(&mut h);
     let sessions: Vec<String> =

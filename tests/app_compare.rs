@@ -2,51 +2,22 @@
 //! table with Ctrl+click, compared, their rows selected (by a click, by a contributor, by the
 //! keys), copied as Markdown, and Esc back to the table. A snapshot of the screen.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+#[path = "common/app.rs"]
+mod app_support;
 
+use app_support::{copied_text, fixture, opened_file, settle};
+use egui::Modifiers;
 use egui::accesskit::{Role, Toggled};
-use egui::{Modifiers, OutputCommand};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use trace_inspector::analysis::compare::Status;
-use trace_inspector::app::{Command, Screen, State, TraceApp};
-use trace_inspector::cli::OpenArgs;
+use trace_inspector::app::{Command, Screen, TraceApp};
 
 const TASK: &str = "Refactor the payment module";
 
-fn harness() -> Harness<'static, TraceApp> {
-    let h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .with_max_steps(10_000)
-        .build_eframe(|cc| TraceApp::with_state(&cc.egui_ctx, State::default(), OpenArgs::default()));
-    h.ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
-    h
-}
-
-/// Runs frames until the app's background jobs are done (they run on real threads).
-fn settle(h: &mut Harness<'_, TraceApp>) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        h.step();
-        if h.state().is_idle() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "background work did not finish");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.run_steps(5);
-}
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/skynette-40.db")
-}
-
 /// The fixture open, two runs of the same task marked with Ctrl+click and compared.
 fn compared() -> Harness<'static, TraceApp> {
-    let mut h = harness();
-    h.state_mut().command(Command::Open(fixture()));
-    settle(&mut h);
+    let mut h = opened_file(&fixture());
     let rows: Vec<_> = h.get_all_by_label(TASK).map(|n| n.rect().center()).collect();
     assert!(rows.len() >= 2, "two runs of the task");
     for pos in &rows[..2] {
@@ -70,13 +41,6 @@ fn compared() -> Harness<'static, TraceApp> {
     settle(&mut h);
     assert_eq!(h.state().screen, Screen::Compare);
     h
-}
-
-fn copied_text(h: &Harness<'_, TraceApp>) -> Option<String> {
-    h.output().platform_output.commands.iter().find_map(|c| match c {
-        OutputCommand::CopyText(t) => Some(t.clone()),
-        _ => None,
-    })
 }
 
 #[test]
@@ -178,9 +142,7 @@ fn only_changes_hides_the_unchanged_rows_and_a_snapshot() {
 
 #[test]
 fn a_run_compares_with_a_run_of_another_file() {
-    let mut h = harness();
-    h.state_mut().command(Command::Open(fixture()));
-    settle(&mut h);
+    let mut h = opened_file(&fixture());
     h.get_all_by_label(TASK).next().expect("a run of the task").click();
     settle(&mut h);
     assert_eq!(h.state().screen, Screen::Session);

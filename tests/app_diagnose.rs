@@ -3,29 +3,16 @@
 //! path toggle dims what is off the path, the summary lists the path, the loops and the context
 //! growth, and a loop in the summary selects its first call.
 
-use std::time::{Duration, Instant};
+#[path = "common/app.rs"]
+mod app_support;
 
-use egui_kittest::Harness;
+use app_support::{opened_file, settle};
 use egui_kittest::kittest::Queryable as _;
 use trace_inspector::analysis::diagnosis::{DiagnosisParams, diagnose};
 use trace_inspector::analysis::{self, Anchor};
-use trace_inspector::app::{Command, Screen, State, TraceApp};
-use trace_inspector::cli::OpenArgs;
+use trace_inspector::app::{Command, Screen};
 use trace_inspector::demo::{self, DemoConfig};
 use trace_inspector::store::Store;
-
-fn settle(h: &mut Harness<'_, TraceApp>) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        h.step();
-        if h.state().is_idle() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "background work did not finish");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.run_steps(5);
-}
 
 #[test]
 fn a_looping_session_folds_its_loop_and_shows_its_path_and_context() {
@@ -47,14 +34,7 @@ fn a_looping_session_folds_its_loop_and_shows_its_path_and_context() {
         .expect("the demo has a session with a loop");
     drop(store);
 
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .with_max_steps(10_000)
-        .build_eframe(|cc| TraceApp::with_state(&cc.egui_ctx, State::default(), OpenArgs::default()));
-    // The demo's data holds CJK text, which the built-in fonts lack: the app draws boxes.
-    h.ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
-    h.state_mut().command(Command::Open(path.clone()));
-    settle(&mut h);
+    let mut h = opened_file(&path);
     h.state_mut().command(Command::OpenSession(id));
     settle(&mut h);
     assert_eq!(h.state().screen, Screen::Session);

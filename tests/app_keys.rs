@@ -2,38 +2,21 @@
 //! closes the popup; Enter in the search box steps through the hits; Ctrl+plus/minus zoom the
 //! chart, not the interface; `?` shows the keys.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+#[path = "common/app.rs"]
+mod app_support;
 
+use app_support::{fixture, settle_then};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use trace_inspector::app::{Command, Screen, State, TraceApp};
-use trace_inspector::cli::OpenArgs;
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/skynette-40.db")
-}
 
 fn settle(h: &mut Harness<'_, TraceApp>) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        h.step();
-        if h.state().is_idle() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "background work did not finish");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.run_steps(3);
+    settle_then(h, 3);
 }
 
 fn opened() -> Harness<'static, TraceApp> {
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .with_max_steps(10_000)
-        .build_eframe(|cc| TraceApp::with_state(&cc.egui_ctx, State::default(), OpenArgs::default()));
-    h.ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
+    let mut h = app_support::harness([1400.0, 900.0], State::default());
     h.state_mut().command(Command::Open(fixture()));
     settle(&mut h);
     h
@@ -173,13 +156,11 @@ fn a_file_dragged_over_the_window_says_a_drop_opens_it() {
 
 #[test]
 fn an_error_on_the_welcome_screen_moves_nothing_under_the_pointer() {
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_eframe(|cc| TraceApp::with_state(&cc.egui_ctx, State::default(), OpenArgs::default()));
+    let mut h = app_support::harness([1400.0, 900.0], State::default());
     h.run_steps(2);
     let demo_button = |h: &Harness<'_, TraceApp>| h.get_by_label("Open demo database").rect();
     let before = demo_button(&h);
-    h.state_mut().command(Command::Open(PathBuf::from("/nonexistent/agent_traces.db")));
+    h.state_mut().command(Command::Open("/nonexistent/agent_traces.db".into()));
     settle(&mut h);
     assert!(h.state().error.is_some(), "the open failed");
     assert!(h.query_by_label_contains("Error:").is_some(), "and says so");

@@ -4,52 +4,25 @@
 //! bar, and image snapshots at 1000×700, 1400×900 and 1920×1080 in both themes, slow calls
 //! (a failed one among them) marked in both.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+#[path = "common/app.rs"]
+mod app_support;
 
+use app_support::{fixture, harness, settle_then};
 use egui::Rect;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use trace_inspector::analysis::SpanKind;
 use trace_inspector::app::{Command, Screen, State, ThemeChoice, TraceApp};
-use trace_inspector::cli::OpenArgs;
 
 const SMALL: [f32; 2] = [1000.0, 700.0];
 const LARGE: [f32; 2] = [1400.0, 900.0];
 const FULL_HD: [f32; 2] = [1920.0, 1080.0];
 const TASK: &str = "Refactor the payment module";
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/skynette-40.db")
-}
-
-fn harness(size: [f32; 2], state: State) -> Harness<'static, TraceApp> {
-    // The harness sets its own theme over the app's: the same one.
-    let theme = if state.theme == ThemeChoice::Light { egui::Theme::Light } else { egui::Theme::Dark };
-    let h = Harness::builder()
-        .with_size(size)
-        .with_theme(theme)
-        .with_max_steps(10_000)
-        .build_eframe(move |cc| TraceApp::with_state(&cc.egui_ctx, state.clone(), OpenArgs::default()));
-    // The fixture's data holds CJK text, which the built-in fonts lack: the app draws boxes.
-    h.ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
-    h
-}
-
-/// Runs frames until the app's background jobs are done (they run on real threads).
+/// Runs frames until the app's background jobs are done; panels slide open over a few frames.
 fn settle(h: &mut Harness<'_, TraceApp>) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        h.step();
-        if h.state().is_idle() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "background work did not finish");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    // Panels slide open over a few frames.
-    h.run_steps(20);
+    settle_then(h, 20);
 }
 
 fn opened(size: [f32; 2], state: State) -> Harness<'static, TraceApp> {
