@@ -10,6 +10,7 @@
 #   SKIP_BUILD=1 use the existing target/dist/trace-inspector (the `dist` profile: fat LTO)
 #   WORD         the rare word searched for (default 4411: one demo task in twenty names
 #                support ticket #4411)
+#   ONLY         run only the cases whose name contains this text (e.g. ONLY=stats)
 #
 # Needs sqlite3; uses hyperfine when installed (apt-get install -y hyperfine sqlite3), else a
 # timing loop with medians. Timings are warm-cache medians: each case runs WARMUP times first.
@@ -52,17 +53,28 @@ Q_SESSION="SELECT id, session_id, type, timestamp, duration_ms, parent_trace_id,
 PAT="%${WORD}%"
 Q_SEARCH="SELECT id, session_id, type, timestamp FROM agent_traces WHERE type LIKE '$PAT' ESCAPE '\\'
   OR data LIKE '$PAT' ESCAPE '\\' OR raw_input LIKE '$PAT' ESCAPE '\\' OR raw_output LIKE '$PAT' ESCAPE '\\'"
+# What `stats --json` reads: every trace grouped by session, hour and model (counts, token and
+# cost sums, error events, first and last time), every tool result's hour, tool and duration
+# (for exact percentiles), and the session rows.
+Q_STATS="SELECT session_id, substr(timestamp, 1, 13) AS h, model_used, COUNT(*), SUM(input_tokens),
+  SUM(output_tokens), TOTAL(cost_usd), SUM(type = 'error'), MIN(timestamp), MAX(timestamp)
+  FROM agent_traces GROUP BY session_id, h, model_used;
+  SELECT substr(timestamp, 1, 13), json_extract(data, '\$.tool'), duration_ms FROM agent_traces
+  WHERE type = 'tool_result' AND duration_ms IS NOT NULL;
+  SELECT id, task, status, started_at, completed_at FROM agent_trace_sessions"
 
 # One line each: the case table below is split on newlines and '|'.
 Q_LIST=$(tr '\n' ' ' <<<"$Q_LIST")
 Q_SESSION=$(tr '\n' ' ' <<<"$Q_SESSION")
 Q_SEARCH=$(tr '\n' ' ' <<<"$Q_SEARCH")
+Q_STATS=$(tr '\n' ' ' <<<"$Q_STATS")
 
 # name | ours | sqlite3 | target ratio
 CASES=(
     "sessions (6000 sessions)|$BIN sessions $BIG --json|sqlite3 $BIG \"$Q_LIST\"|1.2"
     "timeline (100k-event session)|$BIN timeline $ONE $SESSION --json|sqlite3 $ONE \"$Q_SESSION\"|2.0"
     "search '$WORD' (all traces, raw I/O)|$BIN search $BIG $WORD --json|sqlite3 $BIG \"$Q_SEARCH\"|1.2"
+    "stats (all traces, by day, exact p95)|$BIN stats $BIG --json|sqlite3 $BIG \"$Q_STATS\"|1.2"
 )
 
 TMP=$(mktemp -d)
@@ -115,6 +127,7 @@ printf '\n%-40s %10s %12s %7s %7s  %-6s %21s\n' "case" "ours ms" "sqlite3 ms" "r
 fail=0
 for c in "${CASES[@]}"; do
     IFS='|' read -r name ours ref target <<<"$c"
+    [[ -z "${ONLY:-}" || "$name" == *"$ONLY"* ]] || continue
     read -r o r ob rb <<<"$(median_pair "$ours" "$ref")"
     ratio=$(python3 -c "print('%.2f' % ($o / $r))")
     best_ratio=$(python3 -c "print('%.2f' % ($ob / $rb))")

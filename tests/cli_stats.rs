@@ -103,6 +103,8 @@ fn build(dir: &Path) -> PathBuf {
         Real(-1.0),
     );
     trace("s2", "tool_result", t("2026-11-20T09:33:00+00:00"), Some(-3.0), grep, (None, None), None, Null);
+    // UTC by its ending, but no time: its group (session, hour, model) is counted apart.
+    trace("s2", "message", t("2026-11-20T09:99:00+00:00"), Some(5.0), "{}", (None, None), Some("m3"), Real(4.0));
     // Hour 10: a naive timestamp, Unix seconds, an unreadable cost and an unreadable time.
     trace("s3", "message", t("2026-11-20 10:05:30"), Some(5.0), "{}", (Some(50), Some(5)), Some("m1"), Real(0.25));
     trace("s4", "message", Integer(1_795_170_600), Some(5.0), "{}", (None, None), Some("m1"), t("abc"));
@@ -186,8 +188,8 @@ fn stats_counts_each_hour_exactly_and_bad_values_apart() {
 
     let bad = &doc["bad"];
     assert_eq!(bad["sessions_without_start"].as_u64(), Some(1));
-    assert_eq!(bad["traces_without_time"].as_u64(), Some(1));
-    assert_eq!(bad["cost_without_time_usd"].as_f64(), Some(2.0));
+    assert_eq!(bad["traces_without_time"].as_u64(), Some(2));
+    assert_eq!(bad["cost_without_time_usd"].as_f64(), Some(6.0));
     assert_eq!(bad["absurd_costs"].as_u64(), Some(2), "-1 and 'abc'");
     assert_eq!(bad["absurd_tokens"].as_u64(), Some(1));
     assert_eq!(bad["bad_durations"].as_u64(), Some(1));
@@ -265,7 +267,7 @@ fn tasks_group_exactly_and_normalized() {
     assert_eq!(doc["normalized"], false);
     let tasks = doc["tasks"].as_array().expect("tasks");
     let names: Vec<&str> = tasks.iter().map(|t| t["task"].as_str().unwrap_or("?")).collect();
-    assert_eq!(names, ["fix ticket 12", "write docs", "fix ticket 13"], "costliest first");
+    assert_eq!(names, ["fix ticket 12", "fix ticket 13", "write docs"], "costliest first");
     let fix = &tasks[0];
     assert_eq!((fix["runs"].as_u64(), fix["total_cost_usd"].as_f64()), (Some(3), Some(5.0)));
     assert_eq!(fix["success_rate"].as_f64(), Some(2.0 / 3.0));
@@ -277,7 +279,7 @@ fn tasks_group_exactly_and_normalized() {
     assert_eq!(fix["cost_trend"][0]["start"], "2026-11-20T09:10:00.000000Z");
     assert_eq!(fix["session_ids"], serde_json::json!(["s1", "s3", "s6"]));
     // The running run has no duration, and the unreadable time's $2 is still the run's cost.
-    let docs = &tasks[1];
+    let docs = &tasks[2];
     assert_eq!(
         (docs["runs"].as_u64(), docs["total_cost_usd"].as_f64(), docs["duration_p50_ms"].as_f64()),
         (Some(2), Some(2.0), None)
@@ -291,4 +293,5 @@ fn tasks_group_exactly_and_normalized() {
         (Some("fix ticket #"), Some(4), Some(2))
     );
     assert_eq!(tasks[0]["outcomes"]["failed"].as_u64(), Some(1));
+    assert_eq!(tasks[0]["total_cost_usd"].as_f64(), Some(9.0), "a trace without a usable time still costs its run");
 }

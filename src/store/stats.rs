@@ -2,10 +2,13 @@
 //! one GROUP BY over every trace (by session, hour and model: counts, token and cost sums with
 //! absurd values counted apart) and the tool results' durations (for exact percentiles).
 //!
-//! Timestamps in the reference writer's form (`2026-11-20T09:59:07.754847+00:00`, with or
-//! without the fraction) are grouped in SQL by their hour, the first 13 characters; any other
-//! value is grouped by itself and parsed here, so every form the timeline reads is bucketed
-//! exactly and an unreadable one is counted, never guessed.
+//! Timestamps ending in `+00:00` (the reference writer's `2026-11-20T09:59:07.754847+00:00`)
+//! are grouped in SQL by their first 13 characters, the hour; any other value is grouped by
+//! itself and parsed here, so every form the timeline reads is bucketed exactly. A group is
+//! taken only when its key reads as an hour and its earliest and latest timestamps both parse
+//! within that hour; else its traces are counted apart as without a usable time, never guessed.
+//! (A per-row pattern match in SQL would be exact for the rows between too, but costs a fifth
+//! of the whole read.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,16 +28,23 @@ use super::Store;
 use super::sums::{TraceAggregate, whole_number_sql};
 use super::values::{count_value, float_value, get, key_value, row_text, sum_value, text_value, valid_duration};
 
-/// The reference writer's timestamps, without and with microseconds (UTC).
-const ISO_SECONDS: &str = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]";
+const NS_PER_HOUR: i64 = 3_600_000_000_000;
 
-/// A group's time key: the hour (`YYYY-MM-DDTHH`) of a timestamp in the reference form, else
-/// the stored value itself.
+/// A group's time key: the first 13 characters (`YYYY-MM-DDTHH`) of a UTC timestamp in text,
+/// else the stored value itself.
 fn time_key_sql(ts: &str) -> String {
-    format!(
-        "CASE WHEN {ts} GLOB '{ISO_SECONDS}+00:00' OR {ts} GLOB '{ISO_SECONDS}.[0-9][0-9][0-9][0-9][0-9][0-9]+00:00' \
-         THEN substr({ts}, 1, 13) ELSE {ts} END"
-    )
+    format!("CASE WHEN substr({ts}, -6) = '+00:00' THEN substr({ts}, 1, 13) ELSE {ts} END")
+}
+
+/// A timestamp value as the timeline reads it.
+fn value_time(v: ValueRef<'_>) -> Option<Timestamp> {
+    let parsed = match v {
+        ValueRef::Null | ValueRef::Blob(_) => return None,
+        ValueRef::Integer(n) => time::parse_number(n as f64),
+        ValueRef::Real(f) => time::parse_number(f),
+        ValueRef::Text(t) => time::parse_text(&String::from_utf8_lossy(t)),
+    };
+    parsed.ok().map(|p| p.time)
 }
 
 /// Parses group time keys once each: an hour key, or any value the timeline accepts.
@@ -44,11 +54,20 @@ struct KeyTimes {
 }
 
 impl KeyTimes {
+    /// The time of a group: its key's, when its earliest and latest timestamps (`min`, `max`)
+    /// both read as times in the key's hour (or as the key's time itself).
+    fn group_time(&mut self, key: ValueRef<'_>, min: ValueRef<'_>, max: ValueRef<'_>) -> Option<Timestamp> {
+        let time = self.time(key)?;
+        let hour = Timestamp(time.0.saturating_sub(time.0.rem_euclid(NS_PER_HOUR)));
+        let within = |v: ValueRef<'_>| {
+            value_time(v).is_some_and(|t| t == time || (t >= hour && t.0 < hour.0.saturating_add(NS_PER_HOUR)))
+        };
+        (within(min) && within(max)).then_some(time)
+    }
+
     fn time(&mut self, v: ValueRef<'_>) -> Option<Timestamp> {
         match v {
-            ValueRef::Null | ValueRef::Blob(_) => None,
-            ValueRef::Integer(n) => time::parse_number(n as f64).ok().map(|p| p.time),
-            ValueRef::Real(f) => time::parse_number(f).ok().map(|p| p.time),
+            ValueRef::Null | ValueRef::Blob(_) | ValueRef::Integer(_) | ValueRef::Real(_) => value_time(v),
             ValueRef::Text(t) => {
                 if let Some(known) = self.seen.get(t) {
                     return *known;
@@ -82,7 +101,7 @@ impl Store {
             let rows = self.session_rows(None)?;
             let (list, warnings) = self.assemble(&rows, aggregates.iter());
             let sessions = list.into_iter().map(|row| session_point(row, &mut bad)).collect();
-            let tool_calls = self.tool_calls(&mut keys, &mut bad)?;
+            let tool_calls = self.tool_calls(&mut bad)?;
             Ok(TrendData { sessions, usage, tool_calls, bad, warnings })
         })
     }
@@ -167,7 +186,7 @@ impl Store {
                     agg.last_event_at = last;
                 }
             }
-            let Some(time) = keys.time(get(r, 1)) else {
+            let Some(time) = keys.group_time(get(r, 1), get(r, 10), get(r, 11)) else {
                 bad.traces_without_time += traces;
                 bad.cost_without_time_usd += cost_usd;
                 continue;
@@ -197,14 +216,14 @@ impl Store {
 
     /// Every tool result's duration, tool and time (the tool named as
     /// [`Store::tool_durations`] names it).
-    fn tool_calls(&self, keys: &mut KeyTimes, bad: &mut BadInput) -> Result<Vec<ToolCallPoint>, StoreError> {
+    fn tool_calls(&self, bad: &mut BadInput) -> Result<Vec<ToolCallPoint>, StoreError> {
         let s = &self.schema;
         if !s.traces.contains_key("duration_ms") {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT {key}, {data}, {dur} FROM agent_traces WHERE {ty} = 'tool_result' AND {dur} IS NOT NULL",
-            key = time_key_sql(&s.trace_col("timestamp")),
+            "SELECT {ts}, {data}, {dur} FROM agent_traces WHERE {ty} = 'tool_result' AND {dur} IS NOT NULL",
+            ts = s.trace_col("timestamp"),
             data = s.trace_col("data"),
             dur = s.trace_col("duration_ms"),
             ty = s.trace_col("type"),
@@ -221,7 +240,7 @@ impl Store {
                 bad.bad_durations += 1;
                 continue;
             };
-            let Some(time) = keys.time(get(r, 0)) else {
+            let Some(time) = value_time(get(r, 0)) else {
                 bad.tool_calls_without_time += 1;
                 continue;
             };
