@@ -18,6 +18,15 @@ use crate::error::StoreError;
 use crate::model::{ModelUsage, SearchHit, SearchQuery, SessionList, SessionRow, TraceDetail};
 use crate::store::{CacheUse, Interrupt, ListCache, Live, ReadMode, Refresh, Store};
 
+/// The formats a session exports to from the app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// OpenTelemetry's OTLP JSON (one `TracesData` line).
+    OtlpJson,
+    /// Chrome trace JSON, for Perfetto.
+    Chrome,
+}
+
 /// The kinds of background job; one of each runs at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum JobKind {
@@ -66,6 +75,8 @@ pub enum Reply {
     DemoReady { path: PathBuf },
     /// Two sessions loaded and compared.
     Compared { model: Box<crate::compare_model::CompareModel> },
+    /// A session was exported to a file.
+    Exported { out: PathBuf, spans: u64, warnings: usize },
     /// Another file's sessions, to compare with.
     OtherList { path: PathBuf, sessions: Vec<SessionRow> },
     /// The traces of a compared pair, with their differences.
@@ -384,6 +395,56 @@ impl Jobs {
             let comparison = analysis::compare::compare(&a.session, &b.session, &options);
             let model = crate::compare_model::CompareModel::new(a, b, comparison);
             ctx.send(Reply::Compared { model: Box::new(model) });
+        });
+    }
+
+    /// Reads a session again and writes it to `out` for other tools: OTLP JSON (one line) or
+    /// Chrome trace JSON, without data or raw input/output.
+    pub fn export(&mut self, path: PathBuf, row: SessionRow, anchor: Anchor, format: ExportFormat, out: PathBuf) {
+        self.start(JobKind::Detail, "export", move |ctx| {
+            ctx.send(Reply::Progress { kind: JobKind::Detail, message: format!("Exporting to {}…", out.display()) });
+            let mut store = match ctx.open(&path) {
+                Ok(s) => s,
+                Err(e) => return ctx.fail(&e),
+            };
+            store.set_read_mode(ReadMode::Leanest);
+            let id = row.id.clone();
+            let data = match ctx.retry(&path, || store.load_session(&id, Some(row.clone()))) {
+                Ok(d) => d,
+                Err(e) => return ctx.fail(&e),
+            };
+            let session = analysis::analyze(data, anchor);
+            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let written = (|| -> std::io::Result<crate::export::external::Exported> {
+                let mut file = std::io::BufWriter::new(std::fs::File::create(&out)?);
+                let exported = match format {
+                    ExportFormat::OtlpJson => {
+                        let options = crate::export::otlp::OtlpOptions {
+                            service_name: "trace-inspector",
+                            file_name: &file_name,
+                            content: None,
+                        };
+                        crate::export::otlp::write_session(&session, &options, &mut file)?
+                    }
+                    ExportFormat::Chrome => {
+                        let mut chrome = crate::export::chrome::ChromeWriter::begin(&mut file)?;
+                        let exported = chrome.session(&session, &mut file)?;
+                        chrome.finish(&mut file)?;
+                        exported
+                    }
+                };
+                std::io::Write::flush(&mut file)?;
+                Ok(exported)
+            })();
+            match written {
+                Ok(e) => ctx.send(Reply::Exported { out, spans: e.stats.spans, warnings: e.warnings.len() }),
+                Err(e) => {
+                    ctx.send(Reply::Failed {
+                        kind: JobKind::Detail,
+                        error: format!("cannot write {}: {e}", out.display()),
+                    });
+                }
+            }
         });
     }
 

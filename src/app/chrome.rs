@@ -11,6 +11,7 @@ use super::state::{Panel, ThemeChoice};
 use super::{Screen, TraceApp};
 use crate::analysis::Anchor;
 use crate::format::{format_count, format_duration_ms};
+use crate::jobs::ExportFormat;
 use crate::ui::text::{line_label, one_line};
 use crate::ui::theme::Theme;
 
@@ -174,6 +175,18 @@ impl TraceApp {
         if ui.button("Copy summary").on_hover_text("Markdown for an issue or a chat (Ctrl+Shift+C)").clicked() {
             commands.push(Command::Copy(CopyWhat::SummaryMarkdown));
         }
+        ui.menu_button("Export", |ui| {
+            let items = [
+                ("OTLP JSON (OpenTelemetry)…", ExportFormat::OtlpJson, "For Phoenix, Jaeger, Tempo, Langfuse"),
+                ("Chrome trace JSON (Perfetto)…", ExportFormat::Chrome, "For ui.perfetto.dev and chrome://tracing"),
+            ];
+            for (label, format, hint) in items {
+                if ui.button(label).on_hover_text(hint).clicked() {
+                    commands.push(Command::Export(format));
+                    ui.close();
+                }
+            }
+        });
     }
 
     pub(super) fn status_bar(&self, ui: &mut egui::Ui) -> Vec<Command> {

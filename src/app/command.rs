@@ -12,7 +12,7 @@ use super::{Screen, TraceApp};
 use crate::analysis::{Anchor, SpanFilter};
 use crate::export::{Export as _, json::SummaryJson, markdown::SummaryMarkdown, text};
 use crate::format::format_count;
-use crate::jobs::JobKind;
+use crate::jobs::{ExportFormat, JobKind};
 use crate::model::SearchQuery;
 use crate::session_model::{SessionModel, SlowRule};
 use crate::ui::sessions_table::Sort;
@@ -87,6 +87,10 @@ pub enum Command {
     CancelLoad,
     /// Everything about comparing two runs.
     Compare(CompareCommand),
+    /// Write the open session to a file for other tools (the save dialog asks where).
+    Export(ExportFormat),
+    /// Write the open session to this file for other tools.
+    ExportTo(ExportFormat, PathBuf),
 }
 
 impl TraceApp {
@@ -123,6 +127,13 @@ impl TraceApp {
                 }
             }
             Command::Compare(c) => self.run_compare(ctx, c),
+            Command::Export(format) => self.export(format),
+            Command::ExportTo(format, out) => {
+                if let (Some(view), Some(f)) = (self.session.as_ref(), self.file.as_ref()) {
+                    let row = view.session.data.row.clone();
+                    self.jobs.export(f.path.clone(), row, self.state.anchor, format, out);
+                }
+            }
             Command::Back => match self.screen {
                 Screen::Compare => {
                     self.jobs.cancel(JobKind::Compare);
@@ -306,6 +317,34 @@ impl TraceApp {
                 self.error = Some(
                     "the file dialog is not available here; type a path, drop a file, or pick a recent one".to_owned(),
                 );
+            }
+            None => {}
+        }
+    }
+
+    /// Asks where to write the open session and exports it there off the UI thread. Without
+    /// a file dialog, says how to do it on the command line.
+    fn export(&mut self, format: ExportFormat) {
+        let (Some(view), Some(f)) = (self.session.as_ref(), self.file.as_ref()) else { return };
+        let row = view.session.data.row.clone();
+        let short: String = row.id.chars().filter(char::is_ascii_alphanumeric).take(8).collect();
+        let (extension, name, flag) = match format {
+            ExportFormat::OtlpJson => ("jsonl", "OTLP JSON", "otlp-json"),
+            ExportFormat::Chrome => ("json", "Chrome trace JSON", "chrome"),
+        };
+        let started = Instant::now();
+        let picked = rfd::FileDialog::new()
+            .set_title(format!("Export the session as {name}"))
+            .set_file_name(format!("session-{short}.{extension}"))
+            .save_file();
+        match picked {
+            Some(out) => self.commands.push(Command::ExportTo(format, out)),
+            None if started.elapsed() < Duration::from_millis(250) => {
+                self.error = Some(format!(
+                    "the save dialog is not available here; on the command line: trace-inspector export {} '{}' --format {flag} -o FILE",
+                    f.path.display(),
+                    row.id
+                ));
             }
             None => {}
         }

@@ -62,6 +62,11 @@ impl TraceApp {
                 }
                 Reply::DemoReady { path } => self.commands.push(Command::Open(path)),
                 Reply::Compared { model } => self.compared(*model),
+                Reply::Exported { out, spans, warnings } => {
+                    self.progress = None;
+                    let warned = if warnings == 0 { String::new() } else { format!(", {warnings} warnings") };
+                    self.toast(ctx, format!("Exported {spans} spans to {}{warned}", out.display()));
+                }
                 Reply::OtherList { path, sessions } => {
                     self.progress = Some(format!("{} runs in {}", sessions.len(), path.display()));
                     self.other_file = Some((path, sessions));
