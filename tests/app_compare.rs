@@ -95,6 +95,9 @@ fn two_marked_runs_compare_row_by_row_and_esc_goes_back() {
     assert_eq!(Some(detail.row), second);
     assert!(!detail.a.is_empty() || !detail.b.is_empty());
     h.get_by_label("data of the first event");
+    h.get_by_label("Every column of both traces").click();
+    h.run_steps(3);
+    assert!(h.query_all_by_label("created_at").count() >= 1, "the stored columns side by side");
     // A contributor in the summary selects its row.
     if let Some(slower) = slower {
         h.state_mut().command(Command::Compare(trace_inspector::app::command::CompareCommand::Select {

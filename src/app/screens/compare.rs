@@ -248,6 +248,7 @@ fn detail_ui(ui: &mut egui::Ui, model: &CompareModel, theme: &Theme) {
             ui.label(RichText::new("No data or raw input/output to compare.").color(theme.muted));
         }
         Some(d) => {
+            columns_ui(ui, d, theme);
             for (i, diff) in d.diffs.iter().enumerate() {
                 ui.label(RichText::new(&diff.title).strong());
                 match &diff.diff {
@@ -261,6 +262,41 @@ fn detail_ui(ui: &mut egui::Ui, model: &CompareModel, theme: &Theme) {
             }
         }
     }
+}
+
+/// Every stored column of the two sides' first traces, side by side (raw input and output and
+/// `data` are compared below), the differing ones marked.
+fn columns_ui(ui: &mut egui::Ui, d: &crate::compare_model::PairDetail, theme: &Theme) {
+    let (a, b) = (d.a.first(), d.b.first());
+    let mut names: Vec<&str> = Vec::new();
+    for f in a.into_iter().chain(b).flat_map(|t| t.fields.iter()) {
+        if !names.contains(&f.name.as_str()) && !matches!(f.name.as_str(), "data" | "raw_input" | "raw_output") {
+            names.push(&f.name);
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    let value = |t: Option<&crate::model::TraceDetail>, name: &str| {
+        t.and_then(|t| t.field(name))
+            .map_or_else(|| "—".to_owned(), |f| f.value.clone().unwrap_or_else(|| "NULL".to_owned()))
+    };
+    ui.collapsing("Every column of both traces", |ui| {
+        egui::Grid::new("compare-columns").num_columns(3).striped(true).spacing([12.0, 2.0]).show(ui, |ui| {
+            for h in ["Column", "A", "B"] {
+                ui.label(RichText::new(h).color(theme.muted));
+            }
+            ui.end_row();
+            for name in names {
+                let (va, vb) = (value(a, name), value(b, name));
+                let colour = if va == vb { ui.visuals().text_color() } else { theme.slow };
+                ui.label(RichText::new(name).monospace().color(colour));
+                line_label(ui, RichText::new(one_line(&va).into_owned()).monospace(), 320.0);
+                line_label(ui, RichText::new(one_line(&vb).into_owned()).monospace(), 320.0);
+                ui.end_row();
+            }
+        });
+    });
 }
 
 /// How many changed keys or lines a diff lists before "and N more".
