@@ -219,6 +219,7 @@ fn chrome_json_nests_per_thread_and_holds_every_span_at_our_times() {
         }
     }
     let mut seen = HashSet::new();
+    let mut flows: HashMap<u64, u32> = HashMap::new();
     let mut threads: HashMap<(u64, u64), Vec<(i64, i64)>> = HashMap::new();
     for e in events {
         let pid = e["pid"].as_u64().expect("pid");
@@ -244,11 +245,13 @@ fn chrome_json_nests_per_thread_and_holds_every_span_at_our_times() {
                 }
             }
             "C" => assert!(e["args"].is_object()),
+            "s" | "f" => *flows.entry(e["id"].as_u64().expect("flow id")).or_insert(0) += 1,
             "M" => assert!(e["args"]["name"].is_string() || e["args"]["sort_index"].is_u64()),
             other => panic!("unexpected phase {other}"),
         }
     }
     assert_eq!(seen.len(), expected.len(), "every timed span is there once");
+    assert!(flows.values().all(|&n| n == 2), "each flow starts and finishes");
     for (thread, mut spans) in threads {
         spans.sort_unstable();
         // Sorted by start, strict nesting needs each span to nest with every open one; a

@@ -6,7 +6,8 @@
 //! failed span (category `error`); the session's running token and cost totals are counter
 //! (`C`) events. Events on one thread must nest strictly, so spans go on lanes (threads): a span
 //! stays on its parent's lane when it fits inside what is open there, else on the first lane
-//! where it fits, else on a new one; parallel calls so end up side by side. Times are rounded
+//! where it fits, else on a new one; parallel calls so end up side by side, each with a flow
+//! arrow (`s` / `f`) from its parent on the other lane. Times are rounded
 //! to whole microseconds (what the reference writer stores), which keeps every nesting.
 //! The document is written session by session ([`ChromeWriter`]), never held whole.
 
@@ -27,6 +28,8 @@ pub struct ChromeWriter {
     first: bool,
     /// Process id of the last session written.
     pid: u64,
+    /// Id of the last flow (parent → child arrow) written.
+    flow: u64,
 }
 
 impl ChromeWriter {
@@ -36,7 +39,7 @@ impl ChromeWriter {
     /// When `out` fails.
     pub fn begin(out: &mut dyn io::Write) -> io::Result<ChromeWriter> {
         out.write_all(b"{\"traceEvents\":[")?;
-        Ok(ChromeWriter { first: true, pid: 0 })
+        Ok(ChromeWriter { first: true, pid: 0, flow: 0 })
     }
 
     /// Closes the document.
@@ -123,6 +126,8 @@ impl ChromeWriter {
                 pid,
                 tid: thread,
                 s: None,
+                id: None,
+                bp: None,
                 args: Some(&args),
             };
             if span.instant {
@@ -132,6 +137,22 @@ impl ChromeWriter {
                 )?;
             } else {
                 self.event(out, &Event { dur: Some(end_us - start_us), ..base })?;
+                // A child on another lane than its parent gets an arrow from the parent.
+                let parent_lane =
+                    ext.parent.filter(|&p| !instant.get(p).copied().unwrap_or(true)).and_then(|p| lane_of.get(p));
+                if let Some(&lane) = parent_lane.filter(|&&l| tid(l) != thread) {
+                    self.flow += 1;
+                    let flow = Event {
+                        cat: "flow",
+                        ph: "s",
+                        id: Some(self.flow),
+                        args: None::<&SpanArgs<'_>>,
+                        tid: tid(lane),
+                        ..base
+                    };
+                    self.event(out, &flow)?;
+                    self.event(out, &Event { ph: "f", bp: Some("e"), tid: thread, ..flow })?;
+                }
                 if span.failed {
                     self.event(out, &Event { ph: "i", ts: end_us, s: Some("t"), cat: "error", ..base })?;
                 }
@@ -241,6 +262,12 @@ struct Event<'a, A> {
     /// Scope of an instant (`t`: its thread).
     #[serde(skip_serializing_if = "Option::is_none")]
     s: Option<&'a str>,
+    /// Flow id, shared by a flow's start (`s`) and finish (`f`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    /// `e`: a flow's finish binds to the slice it lies in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bp: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     args: Option<A>,
 }
@@ -248,7 +275,19 @@ struct Event<'a, A> {
 impl<'a, A> Event<'a, A> {
     /// A metadata event (process or thread name, sort index).
     fn meta(name: &'a str, pid: u64, tid: u64, args: A) -> Self {
-        Event { name, cat: "__metadata", ph: "M", ts: 0, dur: None, pid, tid, s: None, args: Some(args) }
+        Event {
+            name,
+            cat: "__metadata",
+            ph: "M",
+            ts: 0,
+            dur: None,
+            pid,
+            tid,
+            s: None,
+            id: None,
+            bp: None,
+            args: Some(args),
+        }
     }
 }
 
@@ -335,6 +374,31 @@ mod tests {
         let times = [(0, 10), (0, 10), (10, 20), (10, 10)];
         let parents = [None, Some(0), None, None];
         assert_eq!(lanes(&times, &parents, &[false, false, false, true]), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_child_on_another_lane_gets_an_arrow_from_its_parent() {
+        let mut session = sample_session();
+        // The LLM call now starts before "plan" ends: a lane of its own, under "run".
+        session.timeline.spans[3].start_ms = 4000.0;
+        let mut out = Vec::new();
+        let mut writer = ChromeWriter::begin(&mut out).expect("vec");
+        writer.session(&session, &mut out).expect("vec");
+        writer.finish(&mut out).expect("vec");
+        let doc: Value = serde_json::from_slice(&out).expect("JSON");
+        let events = doc["traceEvents"].as_array().expect("events");
+        let tid_of = |name: &str| events.iter().find(|e| e["ph"] == "X" && e["name"] == name).map(|e| e["tid"].clone());
+        assert_eq!(tid_of("plan"), Some(Value::from(1)));
+        assert_eq!(tid_of("gpt call"), Some(Value::from(2)));
+        let flows: Vec<&Value> = events.iter().filter(|e| e["cat"] == "flow").collect();
+        assert_eq!(flows.len(), 2);
+        assert_eq!((&flows[0]["ph"], &flows[0]["tid"]), (&Value::from("s"), &Value::from(1)));
+        assert_eq!(
+            (&flows[1]["ph"], &flows[1]["tid"], &flows[1]["bp"]),
+            (&Value::from("f"), &Value::from(2), &Value::from("e"))
+        );
+        assert_eq!(flows[0]["id"], flows[1]["id"]);
+        assert_eq!(flows[0]["ts"], 4_001_000);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use serde::{Serialize, Serializer};
 use crate::analysis::timeline::{Span, SpanKind};
 use crate::analysis::tools::tool_call;
 use crate::analysis::{AnalyzedSession, tools};
-use crate::export::external::{ExportStats, Exported, external_spans, hex};
+use crate::export::external::{ExportStats, Exported, ExternalSpans, external_spans, hex};
 use crate::model::TraceEvent;
 
 /// `SpanKind` values of OTLP.
@@ -56,24 +56,7 @@ pub fn write_session(
     out: &mut dyn io::Write,
 ) -> io::Result<Exported> {
     let external = external_spans(session);
-    let events = &session.data.events;
-    let session_id = session.data.row.id.as_str();
-    let spans: Vec<OtlpSpan<'_>> = external
-        .spans
-        .iter()
-        .filter_map(|ext| {
-            let span = session.timeline.spans.get(ext.span)?;
-            let parent = ext.parent.and_then(|p| external.spans.get(p)).map(|p| HexId(p.span_id));
-            let mut otlp = describe(span, events, session_id, options.content);
-            otlp.trace_id = HexId(external.trace_id);
-            otlp.span_id = HexId(ext.span_id);
-            otlp.parent_span_id = parent;
-            otlp.start_time_unix_nano = Decimal(ext.start_ns);
-            otlp.end_time_unix_nano = Decimal(ext.end_ns);
-            Some(otlp)
-        })
-        .collect();
-    let written = spans.len() as u64;
+    let written = external.spans.len() as u64;
     let mut resource = vec![
         KeyValue::string("service.name", options.service_name),
         KeyValue::string("trace_inspector.file", options.file_name),
@@ -89,7 +72,7 @@ pub fn write_session(
             resource: Resource { attributes: resource },
             scope_spans: [ScopeSpans {
                 scope: Scope { name: "trace-inspector", version: env!("CARGO_PKG_VERSION") },
-                spans,
+                spans: Spans { session, external: &external, content: options.content },
             }],
         }],
     };
@@ -272,7 +255,32 @@ struct Resource<'a> {
 #[derive(Serialize)]
 struct ScopeSpans<'a> {
     scope: Scope,
-    spans: Vec<OtlpSpan<'a>>,
+    spans: Spans<'a>,
+}
+
+/// The spans of a session, described one at a time as they are written: a big session's
+/// spans are never all held as JSON values.
+struct Spans<'a> {
+    session: &'a AnalyzedSession,
+    external: &'a ExternalSpans,
+    content: Option<&'a [EventContent]>,
+}
+
+impl Serialize for Spans<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Spans { session, external, content } = *self;
+        let session_id = session.data.row.id.as_str();
+        serializer.collect_seq(external.spans.iter().filter_map(|ext| {
+            let span = session.timeline.spans.get(ext.span)?;
+            let mut otlp = describe(span, &session.data.events, session_id, content);
+            otlp.trace_id = HexId(external.trace_id);
+            otlp.span_id = HexId(ext.span_id);
+            otlp.parent_span_id = ext.parent.and_then(|p| external.spans.get(p)).map(|p| HexId(p.span_id));
+            otlp.start_time_unix_nano = Decimal(ext.start_ns);
+            otlp.end_time_unix_nano = Decimal(ext.end_ns);
+            Some(otlp)
+        }))
+    }
 }
 
 #[derive(Serialize)]
