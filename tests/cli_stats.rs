@@ -295,3 +295,58 @@ fn tasks_group_exactly_and_normalized() {
     assert_eq!(tasks[0]["outcomes"]["failed"].as_u64(), Some(1));
     assert_eq!(tasks[0]["total_cost_usd"].as_f64(), Some(9.0), "a trace without a usable time still costs its run");
 }
+
+#[test]
+fn odd_files_are_counted_not_charted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("odd.db");
+    let conn = Connection::open(&path).expect("create");
+    // No sessions table, untyped columns, no duration, model or output tokens.
+    conn.execute_batch("CREATE TABLE agent_traces (id, session_id, type, timestamp, data, cost_usd, input_tokens)")
+        .expect("schema");
+    use rusqlite::types::Value::{Blob, Integer, Null, Real, Text};
+    let rows = [
+        (
+            "a",
+            Text("s1".into()),
+            "message",
+            Text("2026-11-20T09:00:00+00:00".into()),
+            Real(f64::INFINITY),
+            Text("12".into()),
+        ),
+        ("b", Text("s1".into()), "error", Blob(vec![0, 255]), Real(0.5), Real(9e18)),
+        ("c", Null, "message", Real(1_795_170_600.5), Integer(-2), Integer(-1)),
+        ("d", Text("s2".into()), "message", Text("9999-01-01T00:00:00+00:00".into()), Real(0.25), Null),
+    ];
+    for (id, sid, kind, ts, cost, tokens) in rows {
+        conn.execute(
+            "INSERT INTO agent_traces VALUES (?1, ?2, ?3, ?4, 'not json', ?5, ?6)",
+            params![id, sid, kind, ts, cost, tokens],
+        )
+        .expect("row");
+    }
+    drop(conn);
+    let f = path.to_str().expect("utf-8");
+    let doc = json(&["stats", f, "--json"]);
+    let buckets = doc["buckets"].as_array().expect("buckets");
+    let starts: Vec<&str> = buckets.iter().map(|b| b["start"].as_str().unwrap_or("")).collect();
+    assert_eq!(starts, ["2026-11-20T09:00:00.000000Z", "2026-11-20T10:00:00.000000Z"]);
+    assert_eq!((buckets[0]["traces"].as_u64(), buckets[0]["input_tokens"].as_i64()), (Some(1), Some(12)));
+    assert_eq!(buckets[0]["cost_usd"].as_f64(), Some(0.0), "an infinite cost is left out");
+    assert_eq!((buckets[1]["traces"].as_u64(), buckets[1]["sessions"]["other"].as_u64()), (Some(1), Some(1)));
+    let bad = &doc["bad"];
+    assert_eq!(bad["absurd_costs"].as_u64(), Some(2));
+    assert_eq!(bad["absurd_tokens"].as_u64(), Some(2));
+    assert_eq!(bad["traces_without_time"].as_u64(), Some(2), "a blob and the year 9999");
+    assert_eq!(bad["cost_without_time_usd"].as_f64(), Some(0.75));
+    assert_eq!(bad["sessions_without_start"].as_u64(), Some(1));
+    assert_eq!(json(&["tasks", f, "--json"])["tasks"][0]["runs"].as_u64(), Some(3));
+
+    let empty = dir.path().join("empty.db");
+    Connection::open(&empty).expect("create").execute_batch(SCHEMA).expect("schema");
+    let e = empty.to_str().expect("utf-8");
+    let doc = json(&["stats", e, "--json"]);
+    assert_eq!((doc["by"].as_str(), doc["buckets"].as_array().map(Vec::len)), (Some("hour"), Some(0)));
+    assert_eq!(doc["regressions"].as_array().map(Vec::len), Some(0));
+    assert_eq!(json(&["tasks", e, "--json"])["tasks"].as_array().map(Vec::len), Some(0));
+}

@@ -232,7 +232,11 @@ fn write_regressions(out: &mut dyn io::Write, found: &[Regression], threshold_pe
             Metric::TaskCostPerRunUsd => format_cost(v),
             Metric::ToolP95Ms | Metric::TaskP95DurationMs => format_duration_ms(v),
         };
-        let change = r.change.map_or_else(|| "new".to_owned(), |c| format!("{:+.1} %", c * 100.0));
+        let change = match r.change {
+            Some(c) => format!("{:+.1} %", c * 100.0),
+            None if r.last > 0.0 => "up from zero".to_owned(),
+            None => "both zero".to_owned(),
+        };
         writeln!(
             out,
             "{} {} {}: {} → {} ({change}; {} before, {} in the last){}",

@@ -97,10 +97,16 @@ impl Store {
         self.snapshot(|| {
             let mut bad = BadInput::default();
             let mut keys = KeyTimes::default();
-            let (aggregates, usage) = self.usage_groups(&mut keys, &mut bad)?;
+            let (aggregates, usage, spans) = self.usage_groups(&mut keys, &mut bad)?;
             let rows = self.session_rows(None)?;
             let (list, warnings) = self.assemble(&rows, aggregates.iter());
-            let sessions = list.into_iter().map(|row| session_point(row, &mut bad)).collect();
+            let sessions = list
+                .into_iter()
+                .map(|row| {
+                    let span = spans.get(row.id.as_str()).copied().unwrap_or_default();
+                    session_point(row, span, &mut bad)
+                })
+                .collect();
             let tool_calls = self.tool_calls(&mut bad)?;
             Ok(TrendData { sessions, usage, tool_calls, bad, warnings })
         })
@@ -108,11 +114,7 @@ impl Store {
 
     /// One GROUP BY over all traces, by session, time key and model: per session its
     /// aggregates (as the session list's, absurd values left out), per (time, model) the usage.
-    fn usage_groups(
-        &self,
-        keys: &mut KeyTimes,
-        bad: &mut BadInput,
-    ) -> Result<(Vec<TraceAggregate>, Vec<UsagePoint>), StoreError> {
+    fn usage_groups(&self, keys: &mut KeyTimes, bad: &mut BadInput) -> Result<UsageGroups, StoreError> {
         let s = &self.schema;
         let ts = s.trace_col("timestamp");
         let tokens_ok = |c: String| {
@@ -146,6 +148,7 @@ impl Store {
         let mut session_index: HashMap<String, usize, IdHashBuilder> = HashMap::default();
         let mut usage: Vec<UsagePoint> = Vec::new();
         let mut usage_index: HashMap<(Timestamp, String), usize> = HashMap::new();
+        let mut spans: HashMap<String, TraceSpan, IdHashBuilder> = HashMap::default();
         let mut notes = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             notes.clear();
@@ -157,8 +160,17 @@ impl Store {
             let errors = count_value(r, 7);
             bad.absurd_tokens += count_value(r, 8);
             bad.absurd_costs += count_value(r, 9);
-            let first = text_value(r, 10, "timestamp", &mut notes);
-            let last = text_value(r, 11, "timestamp", &mut notes);
+            // Text order, as the session list's MIN and MAX; a blob is never a time.
+            let as_text = |i: usize, notes: &mut Vec<String>| match get(r, i) {
+                ValueRef::Blob(_) => None,
+                _ => text_value(r, i, "timestamp", notes),
+            };
+            let (first, last) = (as_text(10, &mut notes), as_text(11, &mut notes));
+            let span = spans.entry(session_id.clone()).or_default();
+            for t in [value_time(get(r, 10)), value_time(get(r, 11))].into_iter().flatten() {
+                span.first = Some(span.first.map_or(t, |f| f.min(t)));
+                span.last = Some(span.last.map_or(t, |l| l.max(t)));
+            }
             let i = *session_index.entry(session_id.clone()).or_insert_with(|| {
                 sessions.push(TraceAggregate {
                     session_id,
@@ -178,7 +190,6 @@ impl Store {
                 agg.output_tokens = agg.output_tokens.saturating_add(output);
                 agg.cost_usd += cost_usd;
                 agg.error_count += errors;
-                // Text order, as the session list's MIN and MAX.
                 if first.is_some() && (agg.first_event_at.is_none() || first < agg.first_event_at) {
                     agg.first_event_at = first;
                 }
@@ -211,7 +222,7 @@ impl Store {
                 u.error_events += errors;
             }
         }
-        Ok((sessions, usage))
+        Ok((sessions, usage, spans))
     }
 
     /// Every tool result's duration, tool and time (the tool named as
@@ -256,15 +267,24 @@ impl Store {
     }
 }
 
+/// Per session its aggregates, per (time, model) the usage, per session id its trace span.
+type UsageGroups = (Vec<TraceAggregate>, Vec<UsagePoint>, HashMap<String, TraceSpan, IdHashBuilder>);
+
+/// The earliest and latest readable trace times of a session (each group's MIN and MAX that
+/// parse), for a start when `started_at` is unusable and a duration when `completed_at` is.
+#[derive(Clone, Copy, Debug, Default)]
+struct TraceSpan {
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+}
+
 /// A listed session as the statistics see it.
-fn session_point(row: crate::model::SessionRow, bad: &mut BadInput) -> SessionPoint {
-    let parse = |t: Option<&str>| t.and_then(|t| time::parse_text(t).ok()).map(|p| p.time);
-    let first = parse(row.first_event_at.as_deref());
-    let start = row.started.or(first);
+fn session_point(row: crate::model::SessionRow, span: TraceSpan, bad: &mut BadInput) -> SessionPoint {
+    let start = row.started.or(span.first);
     if start.is_none() {
         bad.sessions_without_start += 1;
     }
-    let span = match (first, parse(row.last_event_at.as_deref())) {
+    let span = match (span.first, span.last) {
         (Some(a), Some(b)) => Some(b.ms_since(a)),
         _ => None,
     };
