@@ -5,7 +5,8 @@
 #   scripts/bench-live.sh       # called by scripts/bench.sh; runs on its own too
 #
 # Environment: BENCH_DIR, BIN, SKIP_BUILD as in bench.sh; RUNS (default 5) timed runs per
-# listing case; SECONDS_LIVE (default 20) and RATE (default 200 traces/s) for the live case.
+# listing case; SECONDS_LIVE (default 20) and RATE (default 200 traces/s) for the live case;
+# CASES (default "list live") to run only some of them.
 #
 # The live case runs the app itself (under Xvfb when there is no display) on the big file,
 # waits until it has listed it, then starts a Python writer that appends RATE traces a second
@@ -20,6 +21,7 @@ BIN=${BIN:-target/dist/trace-inspector}
 RUNS=${RUNS:-5}
 SECONDS_LIVE=${SECONDS_LIVE:-20}
 RATE=${RATE:-200}
+CASES=${CASES:-list live}
 
 if [[ "${SKIP_BUILD:-}" != 1 && ! -x "$BIN" ]]; then
     nice -n 5 cargo build --profile dist --quiet --bin trace-inspector
@@ -49,6 +51,7 @@ median_ms() {
     done | sort -n | awk '{a[NR]=$1} END {printf "%.1f\n", ((NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2) / 1000}'
 }
 
+if [[ " $CASES " == *" list "* ]]; then
 printf '\n%-52s %10s\n' "case (big10.db: 60,000 sessions)" "median ms"
 cold=$(median_ms "$BIN sessions $BIG10 --json --no-cache")
 printf '%-52s %10s\n' "sessions --json --no-cache (cold: no cache)" "$cold"
@@ -59,7 +62,14 @@ t0=$(date +%s%N); "$BIN" sessions "$BIG10" --json >/dev/null; t1=$(date +%s%N)
 printf '%-52s %10.1f\n' "sessions --json, first run (reads all, writes cache)" "$(( (t1 - t0) / 1000 ))e-3"
 warm=$(median_ms "$BIN sessions $BIG10 --json")
 printf '%-52s %10s\n' "sessions --json (warm: cache hit)" "$warm"
+warm1=$(median_ms "$BIN sessions $BIG10 --json --limit 1")
+printf '%-52s %10s\n' "sessions --json --limit 1 (warm: the cache's cost)" "$warm1"
+# The app's open path (Jobs::open: Store::live_from_cache, the list first, then the slow-call
+# tally and the models) is what `models` reads through the cache.
+warm_app=$(median_ms "$BIN models $BIG10 --json")
+printf '%-52s %10s\n' "models --json (warm: the app's whole open path)" "$warm_app"
 printf 'cache entry: %s MB\n' "$(du -m "$TMP"/cache/*.tilist | cut -f1)"
+fi
 
 # ---- live tail ---------------------------------------------------------------------------
 cat >"$TMP/writer.py" <<'EOF'
@@ -106,7 +116,8 @@ if [[ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]]; then
     command -v xvfb-run >/dev/null || { echo "no display and no xvfb-run: live case skipped" >&2; exit 0; }
     run_app=(xvfb-run -a -s "-screen 0 1600x1000x24" "$BIN" "$BIG10")
 fi
-# The cache is warm from the listing cases above; the app lists from it.
+# The app lists from the cache (warmed here when the listing cases did not run).
+"$BIN" sessions "$BIG10" --json --limit 1 >/dev/null
 RUST_LOG=${RUST_LOG:-info} "${run_app[@]}" >"$TMP/app.log" 2>&1 &
 APP_PID=$!
 sleep 3
@@ -119,12 +130,24 @@ sleep 12
 c0=$(cpu); t0=$(date +%s%N); sleep 10; c1=$(cpu); t1=$(date +%s%N)
 idle=$(python3 -c "print('%.1f' % (100.0 * ($c1 - $c0) / $hz / (($t1 - $t0) / 1e9)))")
 c0=$(cpu); t0=$(date +%s%N)
+# Where the app's CPU goes, by thread (ti-refresh: the refresh jobs; llvmpipe-*: software
+# rendering under Xvfb; the app's own name: the UI thread), sampled while the writer runs.
+if command -v perf >/dev/null; then
+    perf record -F 499 -p "$pid" -o "$TMP/perf.data" -- sleep "$SECONDS_LIVE" >/dev/null 2>&1 &
+    PERF_PID=$!
+fi
 with=$(python3 "$TMP/writer.py" "$BIG10" "$RATE" "$SECONDS_LIVE" | awk '{print $2}')
 c1=$(cpu); t1=$(date +%s%N)
 busy=$(python3 -c "print('%.1f' % (100.0 * ($c1 - $c0) / $hz / (($t1 - $t0) / 1e9)))")
 printf 'app CPU, idle (10 s, file unchanged): %s%% of one core\n' "$idle"
 printf 'app CPU, writer appending at %s/s for %s s: %s%% of one core; writer rate beside the app: %s traces/s\n' \
     "$RATE" "$SECONDS_LIVE" "$busy" "$with"
+if [[ -n "${PERF_PID:-}" ]]; then
+    wait "$PERF_PID" 2>/dev/null || true
+    # 499 samples a second of CPU: samples / 499 / seconds = share of one core.
+    perf report -i "$TMP/perf.data" --stdio --sort comm -n 2>/dev/null | awk -v s="$SECONDS_LIVE" \
+        '/^ +[0-9.]+%/ {printf "  thread %-14s %5.1f%% of one core\n", $3, 100 * $2 / 499 / s}'
+fi
 grep -c "read in full again" "$TMP/app.log" | xargs printf 'full re-reads during the run: %s\n' || true
 kill "$APP_PID" 2>/dev/null || true
 APP_PID=

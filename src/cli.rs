@@ -382,16 +382,19 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
     match command {
         Command::Sessions { file, json, sort, asc, limit, no_cache } => {
             let store = open(&file)?;
-            let (list, live) = match cached(&store, no_cache)? {
-                Some(mut live) => (live.take_list(), Some(live)),
-                None => (store.list_sessions()?, None),
+            let (list, live) = match cached_list(&store, no_cache)? {
+                Some(list) => (list, None),
+                None => match cached(&store, no_cache)? {
+                    Some(mut live) => (live.take_list(), Some(live)),
+                    None => (store.list_sessions()?, None),
+                },
             };
             leave_to_os(live);
             let mut sessions = list.sessions;
             let sort = SessionSort { key: sort.into(), ascending: asc };
             sessions.sort_by(|a, b| sessions::compare(a, b, sort, &|_| 0));
             if let Some(n) = limit {
-                sessions.truncate(n);
+                leave_to_os(sessions.split_off(n.min(sessions.len())));
             }
             if json {
                 serde_json::to_writer_pretty(&mut *out, &sessions)?;
@@ -399,6 +402,7 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
             } else {
                 write_sessions_table(out, &sessions)?;
             }
+            leave_to_os(sessions);
             report_warnings(&list.warnings);
         }
         Command::Models { file, json, no_cache } => {
@@ -561,6 +565,13 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The cached list alone, when the file's state shows nothing was written since it was cached
+/// (see [`Store::list_from_cache`]); else `None` and [`cached`] checks the entry in full.
+fn cached_list(store: &Store, no_cache: bool) -> Result<Option<crate::model::SessionList>> {
+    let Some(cache) = ListCache::from_env().filter(|_| !no_cache) else { return Ok(None) };
+    Ok(store.list_from_cache(&cache)?)
 }
 
 /// The file's list, slow-call tally and models through the list cache (see

@@ -35,6 +35,16 @@ fn is_miss(used: &CacheUse) -> bool {
     matches!(used, CacheUse::Miss(_))
 }
 
+/// Used with nothing new: as it was, or checked in full (the file's state too fresh to keep).
+fn is_unchanged_hit(used: &CacheUse) -> bool {
+    matches!(used, CacheUse::Hit(Refresh::Unchanged) | CacheUse::Checked(Refresh::Unchanged))
+}
+
+/// Waits until a file written just now counts as left alone (a second: its state can be kept).
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+}
+
 #[test]
 fn a_cache_hit_equals_a_fresh_read_and_appends_since_are_added() {
     let dir = tempfile::tempdir().expect("dir");
@@ -44,14 +54,15 @@ fn a_cache_hit_equals_a_fresh_read_and_appends_since_are_added() {
     assert_eq!(used, CacheUse::Miss("no cache entry".to_owned()));
     assert!(cache.entry(&std::fs::canonicalize(&path).expect("real")).exists());
     let (live, used) = through_cache(&path, &cache);
-    assert_eq!(used, CacheUse::Hit(Refresh::Unchanged));
+    // Written a moment ago: its state is not kept, so the entry is checked in full.
+    assert_eq!(used, CacheUse::Checked(Refresh::Unchanged));
     assert_fresh(&path, &live);
     // Appended after the entry was written: read on top of it.
     let writer = trace_inspector::writer::TraceWriter::create(&path).expect("writer");
     writer.start_session("later", "a later run", chrono::Utc::now()).expect("session");
     drop(writer);
     let (live, used) = through_cache(&path, &cache);
-    assert_eq!(used, CacheUse::Hit(Refresh::Appended { traces: 0, sessions: 1 }));
+    assert_eq!(used, CacheUse::Checked(Refresh::Appended { traces: 0, sessions: 1 }));
     assert_fresh(&path, &live);
     assert!(live.list().sessions.iter().any(|s| s.id == "later"));
 }
@@ -85,7 +96,7 @@ fn bad_entries_are_dropped_and_the_file_read_in_full() {
     other[at] = b'9';
     std::fs::write(&entry, &other).expect("write");
     assert!(is_miss(&through_cache(&path, &cache).1));
-    assert_eq!(through_cache(&path, &cache).1, CacheUse::Hit(Refresh::Unchanged), "the rewritten entry is good");
+    assert!(is_unchanged_hit(&through_cache(&path, &cache).1), "the rewritten entry is good");
 }
 
 #[test]
@@ -161,4 +172,56 @@ fn the_cli_lists_through_the_cache_and_a_folder_it_cannot_write_is_one_warning()
     let (out, err) = run(&blocked, &[]);
     assert_eq!(out, fresh);
     assert_eq!(err.matches("cannot write the list cache").count(), 1, "{err}");
+}
+
+#[test]
+fn a_file_left_alone_lists_from_the_cache_without_the_deep_check_and_any_write_is_seen() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cache = ListCache::at(&dir.path().join("cache"));
+    let path = demo(dir.path(), "f.db", 10, 9);
+    // Just written: no state kept, nothing listed from the cache alone.
+    through_cache(&path, &cache);
+    let store = Store::open(&path).expect("open");
+    assert_eq!(store.list_from_cache(&cache).expect("list"), None);
+    drop(store);
+    settle();
+    let (_, used) = through_cache(&path, &cache);
+    assert_eq!(used, CacheUse::Checked(Refresh::Unchanged), "checked in full once, its state kept");
+    let (live, used) = through_cache(&path, &cache);
+    assert_eq!(used, CacheUse::Hit(Refresh::Unchanged), "as it was");
+    assert_fresh(&path, &live);
+    let store = Store::open(&path).expect("open");
+    let fresh = store.list_sessions().expect("list");
+    assert_eq!(store.list_from_cache(&cache).expect("list").as_ref(), Some(&fresh));
+    drop(store);
+    // Traces deleted in the middle (the ends and every session row in place), the file's
+    // modification time then set back: its change time and header still move.
+    let before = std::fs::metadata(&path).expect("meta").modified().expect("mtime");
+    let middle = live.list().sessions.get(5).expect("a session").id.clone();
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute("DELETE FROM agent_traces WHERE session_id = ?1", [&middle]).expect("delete");
+    drop(conn);
+    std::fs::File::options().write(true).open(&path).expect("file").set_modified(before).expect("set mtime");
+    settle();
+    let store = Store::open(&path).expect("open");
+    assert_eq!(store.list_from_cache(&cache).expect("list"), None, "a write is never listed from the cache alone");
+    drop(store);
+    let (live, used) = through_cache(&path, &cache);
+    assert_eq!(used, CacheUse::Miss("cache entry out of date: traces were deleted".to_owned()));
+    assert_fresh(&path, &live);
+    // A same-size file copied over in place, its times copied too.
+    settle();
+    through_cache(&path, &cache);
+    let config = DemoConfig { sessions: 10, seed: 9, raw_io: false, ..DemoConfig::default() };
+    let twin = dir.path().join("twin.db");
+    generate(&twin, &config).expect("demo");
+    let conn = rusqlite::Connection::open(&twin).expect("open");
+    conn.execute("UPDATE agent_traces SET input_tokens = input_tokens + 1 WHERE rowid = 3", []).expect("update");
+    drop(conn);
+    let mtime = std::fs::metadata(&path).expect("meta").modified().expect("mtime");
+    std::fs::copy(&twin, &path).expect("copy");
+    std::fs::File::options().write(true).open(&path).expect("file").set_modified(mtime).expect("set mtime");
+    settle();
+    let store = Store::open(&path).expect("open");
+    assert_eq!(store.list_from_cache(&cache).expect("list"), None, "a copy over the file is a write");
 }

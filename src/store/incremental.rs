@@ -29,6 +29,23 @@
 //!
 //! The deep check adds: traces deleted anywhere (their count).
 //!
+//! # The file's state, for a cached list
+//!
+//! A [`Live`] also keeps a [`FileState`] taken just before its read: the size, inode and
+//! modification time of the file and of its `-wal`, the file's change time (ctime, which the
+//! kernel sets and no tool can set back), the file header's change counter and page count,
+//! and the `-wal` header (its salts and checkpoint sequence). Every commit changes one of
+//! these: in rollback-journal mode the file, its times and its change counter; in WAL mode
+//! the `-wal` grows (a new modification time), or starts again with new salts. A state is
+//! only kept when neither file changed in the last [`SETTLED`] (so a commit in the same clock
+//! tick as the look cannot go unseen), and never for a private copy. When the state is the
+//! same at the next open, nothing was written since that read, and the cached list is used
+//! after the cheap checks only ([`Store::mark_holds`], under a millisecond to a few), without
+//! the deep count. Any other state (a writer's commit, a checkpoint, a copy over the file)
+//! takes the full path: every check, the deep count included. What this trusts: that
+//! whoever writes the `-wal` without SQLite does not also set its modification time back to
+//! the nanosecond with its size and header unchanged.
+//!
 //! What no check sees: a trace updated in place (count and ends unchanged), and a finished
 //! session's row edited in place without new traces. SQLite keeps no per-row change marker,
 //! so only a scan of every row could see those, which is the cost this module exists to
@@ -46,11 +63,11 @@ use rusqlite::types::ValueRef;
 use crate::analysis::SlowIndex;
 use crate::analysis::slow_tally::SlowTally;
 use crate::error::StoreError;
-use crate::model::{ModelUsage, SessionList, Warning};
+use crate::model::{ModelUsage, SessionList, SessionRow, Warning};
 
 use super::Store;
 use super::list::{SessionRecord, is_overflow, overflow_warning};
-use super::models::ModelTally;
+use super::models::{ModelRow, ModelTally};
 use super::sums::{SqlSum, TraceAggregate, finite_sql, whole_number_sql};
 use super::values::get;
 
@@ -86,6 +103,14 @@ impl TableMark {
         self.last.as_ref().map_or(i64::MIN, |l| l.0)
     }
 }
+
+/// How long a file must have been left alone before its [`FileState`] is kept.
+pub const SETTLED: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The state of a file and its `-wal` as bytes (see the module's notes): equal states, taken
+/// before two reads, mean nothing was written between them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileState(pub(super) Vec<u8>);
 
 /// The file a [`Live`] was read from: its resolved path and its device and inode.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -199,6 +224,8 @@ pub struct Live {
     /// The models as SQL counted them, when the tally could not.
     pub(super) models_sql: Option<Vec<ModelUsage>>,
     pub(super) list: SessionList,
+    /// The file's state just before the read this reflects, when it could be kept.
+    pub(super) state: Option<FileState>,
 }
 
 impl Live {
@@ -252,7 +279,8 @@ struct Delta {
     records: Vec<SessionRecord>,
     sums: Vec<(String, SessionSums)>,
     durations: Vec<crate::model::ToolDuration>,
-    models: ModelTally,
+    /// New model rows, checked to add without overflow.
+    models: Vec<ModelRow>,
     traces: u64,
     new_sessions: u64,
 }
@@ -268,6 +296,51 @@ fn file_id(_meta: &std::fs::Metadata) -> (u64, u64) {
     (0, 0)
 }
 
+/// Appends a file's size, inode, modification time (and with `ctime` its change time) and
+/// its first `head` bytes to `out`; `None` when the file changed within [`SETTLED`] (or its
+/// times are unknown).
+#[cfg(unix)]
+fn add_state(out: &mut Vec<u8>, path: &std::path::Path, head: usize, ctime: bool) -> Option<()> {
+    use std::io::Read as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            out.push(0);
+            return Some(());
+        }
+        Err(_) => return None,
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
+    let at =
+        |secs: i64, nanos: i64| Some(std::time::Duration::new(u64::try_from(secs).ok()?, u32::try_from(nanos).ok()?));
+    let mut times = vec![(meta.mtime(), meta.mtime_nsec())];
+    if ctime {
+        times.push((meta.ctime(), meta.ctime_nsec()));
+    }
+    out.push(1);
+    for v in [meta.len(), meta.dev(), meta.ino()] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for (secs, nanos) in times {
+        if now.checked_sub(at(secs, nanos)?)? < SETTLED {
+            return None;
+        }
+        out.extend_from_slice(&secs.to_le_bytes());
+        out.extend_from_slice(&nanos.to_le_bytes());
+    }
+    let mut bytes = Vec::with_capacity(head);
+    std::fs::File::open(path).ok()?.take(head as u64).read_to_end(&mut bytes).ok()?;
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(&bytes);
+    Some(())
+}
+
+#[cfg(not(unix))]
+fn add_state(_out: &mut Vec<u8>, _path: &std::path::Path, _head: usize, _ctime: bool) -> Option<()> {
+    None
+}
+
 impl Store {
     /// The file this store reads, by path, device and inode.
     ///
@@ -277,6 +350,22 @@ impl Store {
         let meta = std::fs::metadata(&self.real_path).map_err(|e| super::open::io_error(&self.path, e))?;
         let (dev, ino) = file_id(&meta);
         Ok(FileIdentity { real_path: self.real_path.clone(), dev, ino })
+    }
+
+    /// The file's state now (see the module's notes), when it can be kept: not for a private
+    /// copy, not inside a read transaction already begun (the state must come before the
+    /// read), not for a file changed within [`SETTLED`].
+    pub(super) fn file_state(&self) -> Option<FileState> {
+        if self._copy.is_some() || !self.conn.is_autocommit() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(256);
+        // The header's change counter (24) and page count (28); the whole -wal header. Not the
+        // -wal's change time: SQLite running as root gives the -wal its owner again on every
+        // open (fchown), which moves it with nothing written.
+        add_state(&mut out, &self.real_path, 100, true)?;
+        add_state(&mut out, &super::wal_path(&self.real_path), 32, false)?;
+        Some(FileState(out))
     }
 
     /// The discovered schema as one line, sorted: two reads that agree on it read the same
@@ -307,6 +396,7 @@ impl Store {
     /// # Errors
     /// A [`StoreError`] when SQLite fails.
     pub fn read_live(&self, on_list: &mut dyn FnMut(&SessionList)) -> Result<Live, StoreError> {
+        let state = self.file_state();
         self.snapshot(|| {
             let mut read_warnings = Vec::new();
             let (aggregates, summed) = match self.trace_aggregates_keyed("SUM", None) {
@@ -357,6 +447,7 @@ impl Store {
                 models: tally.unwrap_or_default(),
                 models_sql,
                 list,
+                state,
             })
         })
     }
@@ -371,20 +462,57 @@ impl Store {
         let why = match self.identity() {
             Ok(id) if id != live.identity => Some("the file was replaced".to_owned()),
             Ok(_) if !live.exact => Some("this file's values are read in full each time".to_owned()),
-            Ok(_) => match self.snapshot(|| self.delta(live, deep))? {
-                Ok(Some(delta)) => {
+            // The state before the read transaction: a commit after it moves it.
+            Ok(_) => match (self.file_state(), self.snapshot(|| self.delta(live, deep))?) {
+                (state, Ok(Some(delta))) => {
                     let appended = Refresh::Appended { traces: delta.traces, sessions: delta.new_sessions };
                     self.apply(live, delta);
+                    live.state = state;
                     return Ok(appended);
                 }
-                Ok(None) => return Ok(Refresh::Unchanged),
-                Err(why) => Some(why),
+                (state, Ok(None)) => {
+                    live.state = state;
+                    return Ok(Refresh::Unchanged);
+                }
+                (_, Err(why)) => Some(why),
             },
             Err(e) => return Err(e),
         };
         let why = why.unwrap_or_default();
         *live = self.read_live(&mut |_| {})?;
         Ok(Refresh::Reread(why))
+    }
+
+    /// The cheap checks of [`Store::refresh_live`] against `mark`, with nothing appended: the
+    /// schema, both ends of each table and the ids stored there, the oldest timestamp and the
+    /// session count. For a list whose [`FileState`] shows nothing was written since.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails.
+    pub(super) fn mark_holds(&self, mark: &Mark) -> Result<bool, StoreError> {
+        self.snapshot(|| {
+            let schema_version =
+                self.conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0)).map_err(|e| self.err(e))?;
+            if schema_version != mark.schema_version || self.schema_fingerprint() != mark.schema {
+                return Ok(false);
+            }
+            let Some(rowid) = self.schema.row_id else { return Ok(false) };
+            let (first, last) = self.ends("agent_traces", rowid, &self.schema.trace_col("id"))?;
+            if first != mark.traces.first
+                || last != mark.traces.last
+                || self.oldest_timestamp()? != mark.oldest_timestamp
+            {
+                return Ok(false);
+            }
+            match (&mark.sessions, self.schema.sessions.is_some(), self.schema.session_row_id) {
+                (None, false, _) => Ok(true),
+                (Some(m), true, Some(srowid)) => {
+                    let (first, last) = self.ends("agent_trace_sessions", srowid, &self.schema.session_col("id"))?;
+                    Ok(first == m.first && last == m.last && self.count("agent_trace_sessions")? == m.count)
+                }
+                _ => Ok(false),
+            }
+        })
     }
 
     /// A row id's name on a table, quoted ids.
@@ -580,10 +708,14 @@ impl Store {
             }
         }
         let durations = if traces > 0 { self.tool_durations_after(after)? } else { Vec::new() };
-        let mut models = live.models.clone();
-        if traces > 0 && !self.add_model_rows(&mut models, after)? {
-            return Ok(Err("new traces hold model values read in full".to_owned()));
-        }
+        let models = if traces > 0 {
+            match self.model_rows_after(after)? {
+                Some(rows) if live.models.can_add(&rows) => rows,
+                _ => return Ok(Err("new traces hold model values read in full".to_owned())),
+            }
+        } else {
+            Vec::new()
+        };
         let mark = Mark {
             schema_version,
             schema: old.schema.clone(),
@@ -685,28 +817,120 @@ impl Store {
     }
 
     fn apply(&self, live: &mut Live, delta: Delta) {
+        // The sessions whose list rows change, and whether the list can be mended in place.
+        let old_last = live.mark.sessions.as_ref().map_or(i64::MIN, TableMark::last_rowid);
+        let mut changed: Vec<Change> = Vec::new();
+        let mut mendable = self.schema.sessions.is_some() && live.list.warnings.is_empty();
         for record in delta.records {
             let Some(at) = record.rowid else { continue };
-            match live.rows.binary_search_by_key(&Some(at), |r| r.rowid) {
+            let new = match live.rows.binary_search_by_key(&Some(at), |r| r.rowid) {
                 Ok(i) => {
-                    if let Some(slot) = live.rows.get_mut(i) {
-                        *slot = record;
+                    let Some(slot) = live.rows.get_mut(i) else { continue };
+                    // Rows read again unchanged (running sessions) change nothing.
+                    if *slot == record {
+                        continue;
                     }
+                    mendable &= slot.row.as_ref().map(|r| &r.id) == record.row.as_ref().map(|r| &r.id);
+                    *slot = record.clone();
+                    false
                 }
-                Err(i) => live.rows.insert(i, record),
+                Err(i) => {
+                    mendable &= at > old_last;
+                    live.rows.insert(i, record.clone());
+                    true
+                }
+            };
+            match record.row {
+                Some(row) => changed.push(Change { id: row.id.clone(), row: Some(row), new }),
+                None => mendable = false,
             }
         }
         for (session, sums) in delta.sums {
             live.aggregates.insert(session.clone(), sums.aggregate(&session));
-            live.sums.insert(session, sums);
+            live.sums.insert(session.clone(), sums);
+            changed.push(Change { id: session, row: None, new: false });
         }
         live.slow.add(&delta.durations);
-        live.models = delta.models;
+        for row in delta.models {
+            // Checked by `can_add` before.
+            let _ = live.models.add(row);
+        }
         live.mark = delta.mark;
-        let (sessions, warnings) = self.assemble(&live.rows, live.aggregates.values());
-        let trace_count = sessions.iter().map(|s| s.event_count).sum();
-        let mut all = live.read_warnings.clone();
-        all.extend(warnings);
-        live.list = SessionList { file: self.file_info_with(trace_count), sessions, warnings: all };
+        if !(mendable && mend_list(&mut live.list.sessions, changed, &live.aggregates)) {
+            let (sessions, warnings) = self.assemble(&live.rows, live.aggregates.values());
+            let mut all = live.read_warnings.clone();
+            all.extend(warnings);
+            live.list.sessions = sessions;
+            live.list.warnings = all;
+        }
+        let trace_count = live.list.sessions.iter().map(|s| s.event_count).sum();
+        live.list.file = self.file_info_with(trace_count);
     }
+}
+
+/// A session whose list row changes: its session row when that changed (`new` when the row
+/// was added), else only its aggregates.
+struct Change {
+    id: String,
+    row: Option<SessionRow>,
+    new: bool,
+}
+
+/// Mends `list` (as [`Store::assemble`] left it, with no warnings) for the `changed` sessions:
+/// each with its new session row (or its row as listed) and its aggregates now, moved to its
+/// place in the newest-first order. Gives up (false, the list then half mended: the caller
+/// assembles it again) on anything that would make `assemble` warn or whose place depends on
+/// the order of the rows: a new row whose id is listed already (a duplicate), two changed rows
+/// of one id, traces of a session without a row, a start equal to another session's.
+fn mend_list(list: &mut Vec<SessionRow>, changed: Vec<Change>, aggregates: &BTreeMap<String, TraceAggregate>) -> bool {
+    let key = |s: &SessionRow| (s.started, s.started_at.clone());
+    let mut rows: HashMap<String, (SessionRow, bool)> = HashMap::new();
+    for c in &changed {
+        if let Some(row) = &c.row
+            && rows.insert(c.id.clone(), (row.clone(), c.new)).is_some()
+        {
+            return false;
+        }
+    }
+    let mut done: HashSet<String> = HashSet::new();
+    for Change { id, .. } in changed {
+        if !done.insert(id.clone()) {
+            continue;
+        }
+        // Active sessions are among the newest: look from the front.
+        let at = list.iter().position(|s| s.id == id);
+        let mut row = match (rows.remove(&id), at) {
+            (Some((_, true)), Some(_)) | (Some((_, false)), None) | (None, None) => return false,
+            (Some((row, _)), _) => row,
+            (None, Some(i)) => match list.get(i) {
+                Some(listed) if listed.has_session_row => listed.clone(),
+                _ => return false,
+            },
+        };
+        if let Some(agg) = aggregates.get(&id) {
+            row.event_count = agg.event_count;
+            row.total_input_tokens = agg.input_tokens;
+            row.total_output_tokens = agg.output_tokens;
+            row.total_tokens = agg.input_tokens.saturating_add(agg.output_tokens);
+            row.total_cost_usd = agg.cost_usd;
+            row.error_count = agg.error_count;
+            row.first_event_at.clone_from(&agg.first_event_at);
+            row.last_event_at.clone_from(&agg.last_event_at);
+        }
+        if let Some(i) = at {
+            let Some(slot) = list.get_mut(i) else { return false };
+            if key(slot) == key(&row) {
+                *slot = row;
+                continue;
+            }
+            list.remove(i);
+        }
+        let new_key = key(&row);
+        let i = list.partition_point(|s| key(s) > new_key);
+        if list.get(i).is_some_and(|s| key(s) == new_key) {
+            return false;
+        }
+        list.insert(i, row);
+    }
+    true
 }

@@ -119,6 +119,25 @@ impl ModelTally {
         true
     }
 
+    /// True when [`ModelTally::add`] takes every one of `rows` (no token sum leaves the 64-bit
+    /// range): checked without changing the tally, so that a refresh that fails leaves it as
+    /// it was without a copy of it.
+    pub(super) fn can_add(&self, rows: &[ModelRow]) -> bool {
+        let mut sums: HashMap<&str, (i64, i64)> = HashMap::new();
+        rows.iter().all(|row| {
+            let (input, output) = sums
+                .entry(row.model.as_str())
+                .or_insert_with(|| self.models.get(&row.model).map_or((0, 0), |m| (m.input, m.output)));
+            match (input.checked_add(row.input.unwrap_or(0)), output.checked_add(row.output.unwrap_or(0))) {
+                (Some(i), Some(o)) => {
+                    (*input, *output) = (i, o);
+                    true
+                }
+                _ => false,
+            }
+        })
+    }
+
     fn shared(&mut self, id: &str) -> Arc<str> {
         if let Some((k, ())) = self.interner.get_key_value(id) {
             return k.clone();
@@ -151,14 +170,12 @@ impl ModelTally {
         out
     }
 
-    /// A tally of these models, their session ids shared again (after the cache decoded them).
-    pub(super) fn from_models(models: BTreeMap<String, ModelSums>) -> ModelTally {
-        let mut tally = ModelTally { models: BTreeMap::new(), interner: HashMap::default() };
-        for (name, mut m) in models {
-            m.sessions = m.sessions.iter().map(|s| tally.shared(s)).collect();
-            tally.models.insert(name, m);
-        }
-        tally
+    /// A tally of these models whose session sets hold ids from `ids` (after the cache
+    /// decoded them): later additions share those.
+    pub(super) fn from_shared(models: BTreeMap<String, ModelSums>, ids: &[Arc<str>]) -> ModelTally {
+        let mut interner = HashMap::with_capacity_and_hasher(ids.len(), IdHashBuilder::default());
+        interner.extend(ids.iter().map(|id| (id.clone(), ())));
+        ModelTally { models, interner }
     }
 }
 
@@ -182,6 +199,23 @@ impl Store {
             provider = column("provider_used"),
             sid = s.trace_col("session_id"),
         ))
+    }
+
+    /// The model rows with a row id above `after`, in row id order; `None` when one of them is
+    /// not summed here (see [`ModelRow::read`]).
+    pub(super) fn model_rows_after(&self, after: i64) -> Result<Option<Vec<ModelRow>>, StoreError> {
+        if !self.schema.traces.contains_key("model_used") {
+            return Ok(Some(Vec::new()));
+        }
+        let Some(sql) = self.model_rows_sql() else { return Ok(None) };
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([after]).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let Some(row) = ModelRow::read(r) else { return Ok(None) };
+            out.push(row);
+        }
+        Ok(Some(out))
     }
 
     /// Adds the model rows with a row id above `after` to `tally`; false when one of them is
