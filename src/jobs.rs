@@ -18,6 +18,9 @@ use crate::error::StoreError;
 use crate::model::{ModelUsage, SearchHit, SearchQuery, SessionList, SessionRow, TraceDetail};
 use crate::store::{CacheUse, Interrupt, ListCache, Live, ReadMode, Refresh, Store};
 
+/// A figure rose when its last bucket is this much above the earlier ones (as `stats`).
+pub const TRENDS_THRESHOLD: f64 = 0.2;
+
 /// The formats a session exports to from the app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -37,9 +40,11 @@ pub enum JobKind {
     Demo,
     /// Two sessions loaded and compared.
     Compare,
+    /// The file's trends over time.
+    Trends,
 }
 
-const KINDS: usize = 6;
+const KINDS: usize = 7;
 
 impl JobKind {
     fn slot(self) -> usize {
@@ -50,6 +55,7 @@ impl JobKind {
             JobKind::Detail => 3,
             JobKind::Demo => 4,
             JobKind::Compare => 5,
+            JobKind::Trends => 6,
         }
     }
 }
@@ -75,6 +81,13 @@ pub enum Reply {
     DemoReady { path: PathBuf },
     /// Two sessions loaded and compared.
     Compared { model: Box<crate::compare_model::CompareModel> },
+    /// The file's trends: per-bucket figures, task groups and what rose lately.
+    Trends {
+        path: PathBuf,
+        trends: Box<crate::analysis::trends::Stats>,
+        tasks: Vec<crate::analysis::tasks::TaskGroup>,
+        regressions: Vec<crate::analysis::trends::Regression>,
+    },
     /// A session was exported to a file.
     Exported { out: PathBuf, spans: u64, warnings: usize },
     /// Another file's sessions, to compare with.
@@ -448,6 +461,28 @@ impl Jobs {
         });
     }
 
+    /// Counts the file's trends (sessions, cost, errors, tool times per time bucket; task
+    /// groups; what rose in the last bucket) with the CLI's `stats` and `tasks` rules.
+    pub fn trends(&mut self, path: PathBuf, by: Option<crate::analysis::trends::Bucket>) {
+        self.start(JobKind::Trends, "trends", move |ctx| {
+            ctx.send(Reply::Progress { kind: JobKind::Trends, message: "Counting the trends…".to_owned() });
+            let store = match ctx.open(&path) {
+                Ok(s) => s,
+                Err(e) => return ctx.fail(&e),
+            };
+            store.use_small_cache();
+            let data = match ctx.retry(&path, || store.trend_data()) {
+                Ok(d) => d,
+                Err(e) => return ctx.fail(&e),
+            };
+            let params = crate::analysis::trends::StatsParams { by, ..Default::default() };
+            let trends = Box::new(crate::analysis::trends::stats(&data, &params));
+            let tasks = crate::analysis::tasks::task_groups(&data.sessions, false);
+            let regressions = crate::analysis::trends::regressions(&data, &params, TRENDS_THRESHOLD, false);
+            ctx.send(Reply::Trends { path, trends, tasks, regressions });
+        });
+    }
+
     /// Lists another file's sessions (to compare a run of the open file with one of them).
     pub fn list_other(&mut self, path: PathBuf) {
         self.start(JobKind::Compare, "list other file", move |ctx| {
@@ -625,7 +660,9 @@ impl Jobs {
 impl Drop for Jobs {
     fn drop(&mut self) {
         self.unwatch();
-        for kind in [JobKind::Open, JobKind::Session, JobKind::Search, JobKind::Detail, JobKind::Compare] {
+        for kind in
+            [JobKind::Open, JobKind::Session, JobKind::Search, JobKind::Detail, JobKind::Compare, JobKind::Trends]
+        {
             self.cancel(kind);
         }
     }

@@ -89,6 +89,13 @@ impl TraceApp {
             {
                 commands.push(Command::ShowPanel(Panel::Models, models));
             }
+            if ui
+                .button("Trends")
+                .on_hover_text("The whole file over time: sessions, cost, tool times, tasks")
+                .clicked()
+            {
+                commands.push(Command::Trends(None));
+            }
         }
         if self.screen == Screen::Session {
             ui.separator();

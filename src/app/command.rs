@@ -87,6 +87,8 @@ pub enum Command {
     CancelLoad,
     /// Everything about comparing two runs.
     Compare(CompareCommand),
+    /// Count the open file's trends, bucketed by this width (`None`: automatic), and show them.
+    Trends(Option<crate::analysis::trends::Bucket>),
     /// Write the open session to a file for other tools (the save dialog asks where).
     Export(ExportFormat),
     /// Write the open session to this file for other tools.
@@ -128,6 +130,12 @@ impl TraceApp {
             }
             Command::Compare(c) => self.run_compare(ctx, c),
             Command::Export(format) => self.export(format),
+            Command::Trends(by) => {
+                if let Some(f) = &self.file {
+                    self.trends_by = by;
+                    self.jobs.trends(f.path.clone(), by);
+                }
+            }
             Command::ExportTo(format, out) => {
                 if let (Some(view), Some(f)) = (self.session.as_ref(), self.file.as_ref()) {
                     let row = view.session.data.row.clone();
@@ -138,6 +146,10 @@ impl TraceApp {
                 Screen::Compare => {
                     self.jobs.cancel(JobKind::Compare);
                     self.screen = self.compare_return;
+                }
+                Screen::Trends => {
+                    self.jobs.cancel(JobKind::Trends);
+                    self.screen = Screen::Sessions;
                 }
                 Screen::Session => {
                     self.screen = Screen::Sessions;

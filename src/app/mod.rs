@@ -42,6 +42,8 @@ pub enum Screen {
     Session,
     /// Two runs compared.
     Compare,
+    /// The whole file over time.
+    Trends,
 }
 
 /// The open file and its session list.
@@ -67,6 +69,10 @@ pub struct TraceApp {
     pub compare: Option<screens::compare::CompareScreen>,
     /// Where Back leaves the Compare screen for.
     compare_return: Screen,
+    /// The open file's trends, once counted.
+    pub trends: Option<screens::trends::TrendsScreen>,
+    /// The bucket width asked for the trends (`None`: automatic).
+    trends_by: Option<crate::analysis::trends::Bucket>,
     /// Another file's sessions, listed to compare a run with.
     pub other_file: Option<(PathBuf, Vec<crate::model::SessionRow>)>,
     pub table: SessionsTable,
@@ -115,6 +121,8 @@ impl TraceApp {
             compare: None,
             compare_return: Screen::Sessions,
             other_file: None,
+            trends: None,
+            trends_by: None,
             table: SessionsTable::default(),
             welcome: Welcome::default(),
             error: None,
@@ -237,6 +245,10 @@ impl TraceApp {
             Screen::Compare => {
                 let Some(screen) = self.compare.as_mut() else { return Vec::new() };
                 screens::compare::ui(ui, screen, theme)
+            }
+            Screen::Trends => {
+                let Some(screen) = self.trends.as_ref() else { return Vec::new() };
+                screens::trends::ui(ui, screen, theme)
             }
         }
     }

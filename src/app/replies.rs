@@ -62,6 +62,15 @@ impl TraceApp {
                 }
                 Reply::DemoReady { path } => self.commands.push(Command::Open(path)),
                 Reply::Compared { model } => self.compared(*model),
+                Reply::Trends { path, trends, tasks, regressions } => {
+                    if self.file.as_ref().is_some_and(|f| f.path == path) {
+                        self.progress = None;
+                        let by = self.trends_by;
+                        self.trends =
+                            Some(super::screens::trends::TrendsScreen { trends: *trends, tasks, regressions, by });
+                        self.screen = Screen::Trends;
+                    }
+                }
                 Reply::Exported { out, spans, warnings } => {
                     self.progress = None;
                     let warned = if warnings == 0 { String::new() } else { format!(", {warnings} warnings") };

@@ -5,4 +5,5 @@
 pub mod compare;
 pub mod session;
 pub mod sessions;
+pub mod trends;
 pub mod welcome;
