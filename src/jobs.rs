@@ -201,6 +201,16 @@ impl Ctx {
             }
         }
     }
+    /// Reads a session whose list row is known, lean on memory, and analyses it; `None` once
+    /// the failure is reported.
+    fn load_analyzed(&self, path: &Path, row: &SessionRow, anchor: Anchor) -> Option<AnalyzedSession> {
+        let mut store = self.open(path).map_err(|e| self.fail(&e)).ok()?;
+        store.set_read_mode(ReadMode::Leanest);
+        let data =
+            self.retry(path, || store.load_session(&row.id, Some(row.clone()))).map_err(|e| self.fail(&e)).ok()?;
+        Some(analysis::analyze(data, anchor))
+    }
+
     fn fail(&self, e: &StoreError) {
         if !matches!(e, StoreError::Cancelled { .. }) {
             log::warn!("{e}");
@@ -387,20 +397,11 @@ impl Jobs {
                         crate::format::format_count(row.event_count as i64)
                     ),
                 });
-                let mut store = match ctx.open(&path) {
-                    Ok(s) => s,
-                    Err(e) => return ctx.fail(&e),
-                };
-                store.set_read_mode(ReadMode::Leanest);
-                let id = row.id.clone();
-                let data = match ctx.retry(&path, || store.load_session(&id, Some(row.clone()))) {
-                    Ok(d) => d,
-                    Err(e) => return ctx.fail(&e),
-                };
+                let Some(session) = ctx.load_analyzed(&path, &row, anchor) else { return };
                 if ctx.cancelled() {
                     return;
                 }
-                runs.push(crate::compare_model::Run { path, session: analysis::analyze(data, anchor) });
+                runs.push(crate::compare_model::Run { path, session });
             }
             ctx.send(Reply::Progress { kind: JobKind::Compare, message: "Comparing…".to_owned() });
             let (Some(b), Some(a)) = (runs.pop(), runs.pop()) else { return };
@@ -416,17 +417,7 @@ impl Jobs {
     pub fn export(&mut self, path: PathBuf, row: SessionRow, anchor: Anchor, format: ExportFormat, out: PathBuf) {
         self.start(JobKind::Detail, "export", move |ctx| {
             ctx.send(Reply::Progress { kind: JobKind::Detail, message: format!("Exporting to {}…", out.display()) });
-            let mut store = match ctx.open(&path) {
-                Ok(s) => s,
-                Err(e) => return ctx.fail(&e),
-            };
-            store.set_read_mode(ReadMode::Leanest);
-            let id = row.id.clone();
-            let data = match ctx.retry(&path, || store.load_session(&id, Some(row.clone()))) {
-                Ok(d) => d,
-                Err(e) => return ctx.fail(&e),
-            };
-            let session = analysis::analyze(data, anchor);
+            let Some(session) = ctx.load_analyzed(&path, &row, anchor) else { return };
             let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let written = (|| -> std::io::Result<crate::export::external::Exported> {
                 let mut file = std::io::BufWriter::new(std::fs::File::create(&out)?);

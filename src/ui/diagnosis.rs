@@ -69,10 +69,10 @@ fn path_ui(ui: &mut Ui, session: &AnalyzedSession, d: &Diagnosis, theme: &Theme,
     let k = &path.by_kind;
     egui::Grid::new("critical-path-kinds").num_columns(3).spacing([12.0, 2.0]).show(ui, |ui| {
         for (name, ms) in [
-            ("LLM calls", k.llm_ms),
-            ("Tools", k.tool_ms),
-            ("Steps", k.step_ms),
-            ("Other", k.other_ms),
+            ("In LLM calls", k.llm_ms),
+            ("In tool calls", k.tool_ms),
+            ("In steps", k.step_ms),
+            ("In other spans", k.other_ms),
             ("Idle", k.idle_ms),
         ] {
             if ms <= 0.0 {
