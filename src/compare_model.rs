@@ -202,6 +202,12 @@ impl CompareModel {
         self.row(index).is_some_and(|r| r.subtree_end > index + 1)
     }
 
+    /// The run and span a row stands for: A's when A has it, else B's.
+    #[must_use]
+    pub fn side_of(&self, row: &Row) -> (&Run, Option<usize>) {
+        if row.a.is_some() { (&self.a, row.a) } else { (&self.b, row.b) }
+    }
+
     /// The span of either side a row stands for, A's first.
     #[must_use]
     pub fn span_of(&self, row: &Row) -> Option<&Span> {

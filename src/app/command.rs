@@ -314,11 +314,7 @@ impl TraceApp {
 
     fn open_dialog(&mut self) {
         let started = Instant::now();
-        let picked = rfd::FileDialog::new()
-            .set_title("Open a trace database")
-            .add_filter("SQLite databases", &["db", "sqlite", "sqlite3"])
-            .add_filter("All files", &["*"])
-            .pick_file();
+        let picked = pick_database("Open a trace database");
         match picked {
             Some(p) => self.commands.push(Command::Open(p)),
             // No dialog shows and None comes back at once when neither a desktop portal nor
@@ -385,4 +381,13 @@ impl TraceApp {
             view.gantt.zoom_to_span(&s);
         }
     }
+}
+
+/// Asks for a trace database with the file dialog (`None`: cancelled, or no dialog here).
+pub(super) fn pick_database(title: &str) -> Option<PathBuf> {
+    rfd::FileDialog::new()
+        .set_title(title)
+        .add_filter("SQLite databases", &["db", "sqlite", "sqlite3"])
+        .add_filter("All files", &["*"])
+        .pick_file()
 }

@@ -67,11 +67,7 @@ impl TraceApp {
                 self.jobs.list_other(path);
             }
             CompareCommand::BrowseOther => {
-                let picked = rfd::FileDialog::new()
-                    .set_title("A trace database to compare with")
-                    .add_filter("SQLite databases", &["db", "sqlite", "sqlite3"])
-                    .add_filter("All files", &["*"])
-                    .pick_file();
+                let picked = super::command::pick_database("A trace database to compare with");
                 match picked {
                     Some(path) => self.jobs.list_other(path),
                     None => {

@@ -214,8 +214,9 @@ fn row_ui(
 }
 
 /// "type label" of the span a row stands for (A's, else B's).
-fn row_title(model: &CompareModel, row: &Row) -> String {
-    let (run, span) = if row.a.is_some() { (&model.a, row.a) } else { (&model.b, row.b) };
+#[must_use]
+pub fn row_title(model: &CompareModel, row: &Row) -> String {
+    let (run, span) = model.side_of(row);
     let kind = run.event(span).map_or("", |e| &*e.kind);
     let label = run.span(span).map_or("", |s| &*s.label);
     let kind = one_line_max(kind, 80);
@@ -260,7 +261,7 @@ fn paint_row(
     }
     let x = cols.name.min + 4.0 + indent_levels(row.depth) as f32 * INDENT + TOGGLE_WIDTH;
     let span = model.span_of(row);
-    let (run, side) = if row.a.is_some() { (&model.a, row.a) } else { (&model.b, row.b) };
+    let (run, side) = model.side_of(row);
     let mut job = LayoutJob::default();
     let kind_colour = span.map_or(text, |s| theme.kind(s.kind).lerp_to_gamma(visuals.strong_text_color(), 0.3));
     let kind = run.event(side).map_or("", |e| &*e.kind);

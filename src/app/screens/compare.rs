@@ -3,13 +3,13 @@
 
 use egui::RichText;
 
-use crate::analysis::compare::{Contributor, DiffLine, JsonChange, JsonChangeKind, LineTag, Row, Status};
+use crate::analysis::compare::{Contributor, DiffLine, JsonChange, JsonChangeKind, LineTag, Status};
 use crate::app::command::{Command, CompareCommand};
 use crate::compare_model::{CompareModel, DiffBody, Run};
 use crate::export::compare::{figure_title, figure_value, percent, signed};
 use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::ids;
-use crate::ui::compare::{CompareAction, CompareView, status_colour, status_text};
+use crate::ui::compare::{CompareAction, CompareView, row_title, status_colour, status_text};
 use crate::ui::text::{line_label, one_line, one_line_max};
 use crate::ui::theme::Theme;
 
@@ -157,7 +157,7 @@ fn summary_ui(ui: &mut egui::Ui, model: &CompareModel, theme: &Theme) -> Vec<Com
         ui.heading("Steps in one run only");
         for &i in tops.iter().take(30) {
             let Some(row) = c.rows.get(i) else { continue };
-            let text = format!("{}  {}", status_text(row.status), row_name(model, row));
+            let text = format!("{}  {}", status_text(row.status), row_title(model, row));
             let response = ui.add(
                 egui::Label::new(RichText::new(one_line_max(&text, 120)).color(status_colour(theme, row.status)))
                     .sense(egui::Sense::click())
@@ -190,7 +190,7 @@ fn contributor_ui(
     theme: &Theme,
 ) -> Option<Command> {
     let row = model.comparison.rows.get(x.row)?;
-    let text = format!("{}  {}  {}", signed(unit, Some(x.delta)), status_text(row.status), row_name(model, row));
+    let text = format!("{}  {}  {}", signed(unit, Some(x.delta)), status_text(row.status), row_title(model, row));
     let colour = delta_colour(theme, Some(x.delta), ui.visuals().text_color());
     let response = ui.add(
         egui::Label::new(RichText::new(one_line_max(&text, 160)).color(colour)).sense(egui::Sense::click()).truncate(),
@@ -208,14 +208,6 @@ fn delta_colour(theme: &Theme, delta: Option<f64>, neutral: egui::Color32) -> eg
     }
 }
 
-/// "type label" of a row's span (A's when it has one).
-fn row_name(model: &CompareModel, row: &Row) -> String {
-    let (run, span) = if row.a.is_some() { (&model.a, row.a) } else { (&model.b, row.b) };
-    let kind = run.event(span).map_or("", |e| &*e.kind);
-    let label = run.span(span).map_or("", |s| &*s.label);
-    format!("{} {}", one_line_max(kind, 60), one_line_max(label, 100))
-}
-
 /// The selected pair: both traces' figures side by side.
 fn detail_ui(ui: &mut egui::Ui, model: &CompareModel, theme: &Theme) {
     let Some(row) = model.selected.and_then(|i| model.row(i)) else {
@@ -223,7 +215,7 @@ fn detail_ui(ui: &mut egui::Ui, model: &CompareModel, theme: &Theme) {
         return;
     };
     ui.horizontal(|ui| {
-        ui.label(RichText::new(row_name(model, row)).strong());
+        ui.label(RichText::new(row_title(model, row)).strong());
         ui.label(RichText::new(status_text(row.status)).color(status_colour(theme, row.status)));
         ui.label(format!("Δ time {}", signed("wall_time_ms", row.delta_ms)));
         ui.label(format!("Δ cost {}", signed("cost_usd", row.delta_cost_usd)));
