@@ -191,14 +191,7 @@ impl Store {
         sessions.extend(derived);
         for (agg, i) in aggregates.iter().zip(positions) {
             if let Some(row) = i.and_then(|i| sessions.get_mut(i)) {
-                row.event_count = agg.event_count;
-                row.total_input_tokens = agg.input_tokens;
-                row.total_output_tokens = agg.output_tokens;
-                row.total_tokens = agg.input_tokens.saturating_add(agg.output_tokens);
-                row.total_cost_usd = agg.cost_usd;
-                row.error_count = agg.error_count;
-                row.first_event_at.clone_from(&agg.first_event_at);
-                row.last_event_at.clone_from(&agg.last_event_at);
+                set_aggregate(row, agg);
             }
         }
         // Newest first, as the reference list; sessions without a readable start go last.
@@ -373,6 +366,19 @@ impl Store {
 pub(super) struct SessionRecord {
     pub(super) rowid: Option<i64>,
     pub(super) row: Option<SessionRow>,
+}
+
+/// Sets what a session's traces add to its list row: counts, tokens, cost, errors and the
+/// first and last trace times. The list and the live tail's mending both fill rows this way.
+pub(super) fn set_aggregate(row: &mut SessionRow, agg: &TraceAggregate) {
+    row.event_count = agg.event_count;
+    row.total_input_tokens = agg.input_tokens;
+    row.total_output_tokens = agg.output_tokens;
+    row.total_tokens = agg.input_tokens.saturating_add(agg.output_tokens);
+    row.total_cost_usd = agg.cost_usd;
+    row.error_count = agg.error_count;
+    row.first_event_at.clone_from(&agg.first_event_at);
+    row.last_event_at.clone_from(&agg.last_event_at);
 }
 
 /// SQLite's error for a SUM that left the 64-bit range.
