@@ -42,9 +42,11 @@ pub enum JobKind {
     Compare,
     /// The file's trends over time.
     Trends,
+    /// Each session's models, for the models of a filtered list.
+    SessionModels,
 }
 
-const KINDS: usize = 7;
+const KINDS: usize = 8;
 
 impl JobKind {
     fn slot(self) -> usize {
@@ -56,6 +58,7 @@ impl JobKind {
             JobKind::Demo => 4,
             JobKind::Compare => 5,
             JobKind::Trends => 6,
+            JobKind::SessionModels => 7,
         }
     }
 }
@@ -71,6 +74,8 @@ pub enum Reply {
     Slow { path: PathBuf, index: SlowIndex },
     /// Calls, tokens and cost per model across the file, after the slow-call statistics.
     Models { path: PathBuf, models: Vec<ModelUsage> },
+    /// Each session's calls, tokens and cost per model.
+    SessionModels { path: PathBuf, rows: Vec<crate::model::SessionModelUsage> },
     /// A session loaded and analysed.
     Session { session: Box<AnalyzedSession>, diagnosis: Box<Diagnosis>, elapsed: Duration, reload: bool },
     /// Search hits so far; `done` on the last batch.
@@ -474,6 +479,21 @@ impl Jobs {
         });
     }
 
+    /// Reads each session's models (for the models panel of a filtered list).
+    pub fn session_models(&mut self, path: PathBuf) {
+        self.start(JobKind::SessionModels, "session models", move |ctx| {
+            let store = match ctx.open(&path) {
+                Ok(s) => s,
+                Err(e) => return ctx.fail(&e),
+            };
+            store.use_small_cache();
+            match ctx.retry(&path, || store.session_model_usage()) {
+                Ok(rows) => ctx.send(Reply::SessionModels { path, rows }),
+                Err(e) => ctx.fail(&e),
+            }
+        });
+    }
+
     /// Lists another file's sessions (to compare a run of the open file with one of them).
     pub fn list_other(&mut self, path: PathBuf) {
         self.start(JobKind::Compare, "list other file", move |ctx| {
@@ -651,9 +671,15 @@ impl Jobs {
 impl Drop for Jobs {
     fn drop(&mut self) {
         self.unwatch();
-        for kind in
-            [JobKind::Open, JobKind::Session, JobKind::Search, JobKind::Detail, JobKind::Compare, JobKind::Trends]
-        {
+        for kind in [
+            JobKind::Open,
+            JobKind::Session,
+            JobKind::Search,
+            JobKind::Detail,
+            JobKind::Compare,
+            JobKind::Trends,
+            JobKind::SessionModels,
+        ] {
             self.cancel(kind);
         }
     }

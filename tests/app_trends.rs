@@ -1,10 +1,12 @@
 //! The Trends screen on the fixture: counted off the UI thread, every session in a bucket, the
-//! bucket width switchable, Back to the table.
+//! bucket width switchable, Back to the table; a range brushed on a chart narrowing the sessions
+//! table and its models panel until it is cleared.
 
 #[path = "common/app.rs"]
 mod app_support;
 
 use app_support::{fixture, opened_file, settle};
+use egui::{Pos2, pos2};
 use egui_kittest::kittest::Queryable as _;
 use trace_inspector::analysis::trends::Bucket;
 use trace_inspector::app::{Command, Screen};
@@ -42,4 +44,84 @@ fn trends_count_every_session_and_switch_bucket_width() {
     h.state_mut().command(Command::Trends(None));
     settle(&mut h);
     assert_eq!(h.state().screen, Screen::Trends);
+}
+
+/// The ids of the sessions the table shows, sorted.
+fn shown_ids(h: &egui_kittest::Harness<'_, trace_inspector::app::TraceApp>) -> Vec<String> {
+    let app = h.state();
+    let rows = &app.file.as_ref().expect("file").list.sessions;
+    let mut ids: Vec<String> = app.table.order().iter().map(|&i| rows[i].id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+/// Drags across the first chart from `from` to `to` (shares of its width), at mid-height.
+fn brush(h: &mut egui_kittest::Harness<'_, trace_inspector::app::TraceApp>, from: f32, to: f32) {
+    let rect = h.state().trends.as_ref().expect("trends").chart_rects[0];
+    let at = |share: f32| -> Pos2 { pos2(rect.left() + rect.width() * share, rect.center().y) };
+    h.hover_at(at(from));
+    h.run_steps(1);
+    h.drag_at(at(from));
+    h.run_steps(1);
+    for k in 1..=5 {
+        h.hover_at(at(from + (to - from) * k as f32 / 5.0));
+        h.run_steps(1);
+    }
+    h.drop_at(at(to));
+    h.run_steps(2);
+}
+
+#[test]
+fn a_brushed_range_narrows_the_table_and_its_models_until_cleared() {
+    let mut h = opened_file(&fixture());
+    h.state_mut().state.show_models = true;
+    h.get_by_label("Trends").click();
+    settle(&mut h);
+    assert_eq!(h.state().screen, Screen::Trends);
+    // Two hourly buckets, 09:00 (37 sessions) and 10:00 (3): the bars stand at x = 0 and 1, the
+    // chart spans −0.5 to 1.5 and a little more. The right quarter is the 10:00 bucket.
+    brush(&mut h, 0.78, 0.95);
+    let range = h.state().table.range().expect("a range was brushed");
+    assert_eq!(range.since.rfc3339_micros(), "2026-11-20T10:00:00.000000Z");
+    assert_eq!(range.until.rfc3339_micros(), "2026-11-20T11:00:00.000000Z");
+    h.get_by_label("3 sessions started");
+    h.get_by_label("Show in the table").click();
+    settle(&mut h);
+    assert_eq!(h.state().screen, Screen::Sessions);
+    // The three sessions started at 10:00:27, 10:02:21 and 10:03:32 (sqlite3 on the fixture).
+    assert_eq!(
+        shown_ids(&h),
+        [
+            "22d3da9a-c9ea-58a3-0f83-aadd22173b94",
+            "d061f492-b704-77cd-43fa-9d31e5f34a65",
+            "d8d2767f-d7f1-0a66-5c3b-4203547107a6"
+        ]
+    );
+    h.get_by_label("3 of 40 sessions shown");
+    // The models panel sums those three sessions' traces: gemini-2.0-flash in all three (15
+    // calls), llama3.1:8b in one (5), claude-sonnet-4 in one (1 call, $0.007707).
+    h.get_by_label("Models in the 3 sessions shown");
+    let models = h.state().file.as_ref().and_then(|f| f.shown_models.clone()).expect("shown models").1;
+    let by_name: Vec<(&str, u64, u64)> = models.iter().map(|m| (m.model.as_str(), m.calls, m.sessions)).collect();
+    assert_eq!(by_name, [("claude-sonnet-4", 1, 1), ("gemini-2.0-flash", 15, 3), ("llama3.1:8b", 5, 1)]);
+    assert!((models[0].cost_usd - 0.007707).abs() < 5e-7, "{}", models[0].cost_usd);
+    // Esc clears the range: every session and the file's models again.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert_eq!(h.state().table.range(), None);
+    assert_eq!(h.state().screen, Screen::Sessions);
+    assert_eq!(shown_ids(&h).len(), 40);
+    h.get_by_label("Models in this file");
+
+    // Across the whole chart: both buckets, every session; "Clear range" on Trends clears it.
+    h.get_by_label("Trends").click();
+    settle(&mut h);
+    brush(&mut h, 0.05, 0.95);
+    let range = h.state().table.range().expect("a range was brushed");
+    assert_eq!(range.since.rfc3339_micros(), "2026-11-20T09:00:00.000000Z");
+    assert_eq!(range.until.rfc3339_micros(), "2026-11-20T11:00:00.000000Z");
+    h.get_by_label("40 sessions started");
+    h.get_by_label("Clear range").click();
+    h.run_steps(2);
+    assert_eq!(h.state().table.range(), None);
 }

@@ -13,6 +13,7 @@ pub mod filter;
 pub(crate) mod fixtures;
 pub mod gaps;
 pub mod loops;
+pub mod models;
 pub mod rows;
 pub mod sessions;
 pub mod slow;

@@ -2,11 +2,13 @@
 //! `trace-inspector sessions`.
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::SlowIndex;
 use crate::model::SessionRow;
+use crate::time::{self, Timestamp};
 
 /// What the session list can be sorted by.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -84,8 +86,77 @@ pub fn sorted_indices(
     filter: &str,
     status: Option<&str>,
 ) -> Vec<usize> {
-    let needle = filter.trim().to_lowercase();
-    let mut order: Vec<usize> = (0..rows.len()).filter(|&i| matches(&rows[i], &needle, status)).collect();
+    let filter = ListFilter { text: filter.to_owned(), status: status.map(str::to_owned), ..ListFilter::default() };
+    sorted_indices_where(rows, slow, sort, &filter)
+}
+
+/// A time range, `since` included, `until` not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TimeRange {
+    pub since: Timestamp,
+    pub until: Timestamp,
+}
+
+impl TimeRange {
+    /// Whether `t` falls in the range.
+    #[must_use]
+    pub fn holds(&self, t: Timestamp) -> bool {
+        t >= self.since && t < self.until
+    }
+}
+
+/// A named set of sessions the list is narrowed to (a task group's runs, say).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Only {
+    /// What the set is, for the user.
+    pub label: String,
+    pub ids: HashSet<String>,
+}
+
+/// Everything the session list can be filtered by.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Text in the task or id (any case; blank for none).
+    pub text: String,
+    pub status: Option<String>,
+    /// Sessions whose start ([`start_of`]) falls in this range; those without one are left out.
+    pub range: Option<TimeRange>,
+    /// Only these sessions.
+    pub only: Option<Only>,
+}
+
+impl ListFilter {
+    /// Whether a session passes every filter.
+    #[must_use]
+    pub fn keeps(&self, row: &SessionRow) -> bool {
+        self.passes(row, &self.text.trim().to_lowercase())
+    }
+
+    /// [`ListFilter::keeps`] with the text already trimmed and in lower case.
+    fn passes(&self, row: &SessionRow, needle: &str) -> bool {
+        matches(row, needle, self.status.as_deref())
+            && self.range.is_none_or(|r| start_of(row).is_some_and(|t| r.holds(t)))
+            && self.only.as_ref().is_none_or(|o| o.ids.contains(&row.id))
+    }
+}
+
+/// When a session started, as the trends count it: its `started_at`, else its first event's time.
+#[must_use]
+pub fn start_of(row: &SessionRow) -> Option<Timestamp> {
+    row.started.or_else(|| row.first_event_at.as_deref().and_then(|t| time::parse_text(t).ok()).map(|p| p.time))
+}
+
+/// The indices of the sessions that pass `filter`, in `sort` order (stable: equal rows keep the
+/// list's order).
+#[must_use]
+pub fn sorted_indices_where(
+    rows: &[SessionRow],
+    slow: Option<&SlowIndex>,
+    sort: SessionSort,
+    filter: &ListFilter,
+) -> Vec<usize> {
+    let needle = filter.text.trim().to_lowercase();
+    let mut order: Vec<usize> = (0..rows.len()).filter(|&i| filter.passes(&rows[i], &needle)).collect();
     let slow_of = |r: &SessionRow| slow.and_then(|s| s.slow_by_session.get(&r.id)).copied().unwrap_or(0);
     order.sort_by(|&a, &b| compare(&rows[a], &rows[b], sort, &slow_of).then(a.cmp(&b)));
     order
@@ -149,5 +220,23 @@ mod tests {
         assert_eq!(shown.iter().map(|&i| rows[i].id.as_str()).collect::<Vec<_>>(), ["run"]);
         let running = sorted_indices(&rows, None, SessionSort::default(), "", Some("running"));
         assert_eq!(running.len(), 1);
+    }
+
+    #[test]
+    fn filters_by_start_range_and_by_a_set_of_ids() {
+        let mut rows = rows();
+        // A session without a start row: its first event's time stands in.
+        rows[3].first_event_at = Some("2026-11-20T11:30:00Z".to_owned());
+        let at = |t: &str| time::parse_text(t).map(|p| p.time).expect("time");
+        let range = TimeRange { since: at("2026-11-20T11:00:00Z"), until: at("2026-11-20T12:00:00Z") };
+        let filter = ListFilter { range: Some(range), ..ListFilter::default() };
+        let shown = sorted_indices_where(&rows, None, SessionSort::default(), &filter);
+        // 11:00 is in, 12:00 is not (until is exclusive), 11:30 by the first event is.
+        assert_eq!(shown.iter().map(|&i| rows[i].id.as_str()).collect::<Vec<_>>(), ["b", "none"]);
+        let only = Only { label: "two".into(), ids: ["a".to_owned(), "b".to_owned()].into() };
+        let filter = ListFilter { range: Some(range), only: Some(only), ..ListFilter::default() };
+        let shown = sorted_indices_where(&rows, None, SessionSort::default(), &filter);
+        assert_eq!(shown.iter().map(|&i| rows[i].id.as_str()).collect::<Vec<_>>(), ["b"]);
+        assert!(filter.keeps(&rows[2]) && !filter.keeps(&rows[0]));
     }
 }

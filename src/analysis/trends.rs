@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Serialize, Serializer};
 
 use crate::analysis::quantile_sorted;
+use crate::analysis::sessions::TimeRange;
 use crate::model::Warning;
 use crate::time::Timestamp;
 
@@ -119,14 +120,21 @@ impl Bucket {
         }
     }
 
+    /// How long one bucket lasts, in nanoseconds.
+    #[must_use]
+    pub fn width_ns(self) -> i64 {
+        match self {
+            Bucket::Hour => NS_PER_HOUR,
+            Bucket::Day => NS_PER_DAY,
+            Bucket::Week => NS_PER_WEEK,
+        }
+    }
+
     /// The start of the bucket holding `t` (UTC).
     #[must_use]
     pub fn floor(self, t: Timestamp) -> Timestamp {
-        let (width, offset) = match self {
-            Bucket::Hour => (NS_PER_HOUR, 0),
-            Bucket::Day => (NS_PER_DAY, 0),
-            Bucket::Week => (NS_PER_WEEK, WEEK_OFFSET_NS),
-        };
+        let width = self.width_ns();
+        let offset = if self == Bucket::Week { WEEK_OFFSET_NS } else { 0 };
         let shifted = t.0.saturating_sub(offset);
         Timestamp(shifted.saturating_sub(shifted.rem_euclid(width)).saturating_add(offset))
     }
@@ -224,6 +232,32 @@ pub struct Stats {
     pub until: Option<Timestamp>,
     pub buckets: Vec<BucketStats>,
     pub bad: BadInput,
+}
+
+impl Stats {
+    /// The time from the start of bucket `first` to the end of bucket `last` (indices into
+    /// [`Stats::buckets`], either order); `None` when one is not there.
+    #[must_use]
+    pub fn range_of(&self, first: usize, last: usize) -> Option<TimeRange> {
+        let (first, last) = (first.min(last), first.max(last));
+        let since = self.buckets.get(first)?.start;
+        let until = Timestamp(self.buckets.get(last)?.start.0.saturating_add(self.by.width_ns()));
+        Some(TimeRange { since, until })
+    }
+
+    /// The first and last bucket whose start falls in `range`; `None` when none does.
+    #[must_use]
+    pub fn buckets_in(&self, range: TimeRange) -> Option<(usize, usize)> {
+        let first = self.buckets.iter().position(|b| range.holds(b.start))?;
+        let last = self.buckets.iter().rposition(|b| range.holds(b.start))?;
+        Some((first, last))
+    }
+
+    /// The sessions started in the buckets whose start falls in `range`.
+    #[must_use]
+    pub fn sessions_in(&self, range: TimeRange) -> u64 {
+        self.buckets.iter().filter(|b| range.holds(b.start)).map(|b| b.sessions.started).sum()
+    }
 }
 
 fn rfc3339<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
@@ -555,6 +589,15 @@ mod tests {
 
         let only_second = stats(&data, &StatsParams { since: Some(Timestamp(H)), ..Default::default() });
         assert_eq!(only_second.buckets.len(), 1);
+
+        // A brushed range: from the first bucket's start to the end of the last one chosen.
+        let second = s.range_of(1, 1).expect("the second bucket");
+        assert_eq!((second.since, second.until), (Timestamp(H), Timestamp(2 * H)));
+        assert_eq!(s.range_of(1, 0), Some(TimeRange { since: Timestamp(0), until: Timestamp(2 * H) }));
+        assert_eq!(s.range_of(0, 2), None);
+        assert_eq!((s.buckets_in(second), s.sessions_in(second)), (Some((1, 1)), 1));
+        let whole = TimeRange { since: Timestamp(0), until: Timestamp(2 * H) };
+        assert_eq!((s.buckets_in(whole), s.sessions_in(whole)), (Some((0, 1)), 2));
 
         let r = regressions(&data, &StatsParams::default(), 0.2, false);
         assert_eq!(r.len(), 2, "{r:?}");

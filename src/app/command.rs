@@ -89,6 +89,11 @@ pub enum Command {
     Compare(CompareCommand),
     /// Count the open file's trends, bucketed by this width (`None`: automatic), and show them.
     Trends(Option<crate::analysis::trends::Bucket>),
+    /// Narrow the sessions table (and its models panel) to sessions started in this range, or
+    /// stop (`None`).
+    SetRange(Option<crate::analysis::sessions::TimeRange>),
+    /// Narrow the sessions table to these sessions (a task group's runs) and show it, or stop.
+    ShowRuns(Option<crate::analysis::sessions::Only>),
     /// Write the open session to a file for other tools (the save dialog asks where).
     Export(ExportFormat),
     /// Write the open session to this file for other tools.
@@ -134,6 +139,14 @@ impl TraceApp {
                 if let Some(f) = &self.file {
                     self.trends_by = by;
                     self.jobs.trends(f.path.clone(), by);
+                }
+            }
+            Command::SetRange(range) => self.table.set_range(range),
+            Command::ShowRuns(only) => {
+                let show = only.is_some();
+                self.table.set_only(only);
+                if show && self.file.is_some() {
+                    self.screen = Screen::Sessions;
                 }
             }
             Command::ExportTo(format, out) => {

@@ -17,7 +17,7 @@ pub const KEYS: [(&str, &str); 16] = [
     ("↑ ↓  or  j k", "previous / next row"),
     ("← →", "collapse / expand the selected node"),
     ("Enter", "open the session; in a session, zoom to the selection"),
-    ("Esc", "leave a text field or close a popup; else go back"),
+    ("Esc", "leave a text field or close a popup; else clear a brushed range or a task's runs; else go back"),
     ("/", "search this session"),
     ("Enter / Shift+Enter in search", "next / previous hit"),
     ("Ctrl + plus / minus", "zoom the chart in / out"),
@@ -75,6 +75,11 @@ impl TraceApp {
                 });
             } else if self.show_help {
                 self.show_help = false;
+            } else if matches!(self.screen, Screen::Trends | Screen::Sessions) && self.table.range().is_some() {
+                // A brushed range goes first, then the runs of a task, then the screen.
+                self.commands.push(Command::SetRange(None));
+            } else if self.screen == Screen::Sessions && self.table.only().is_some() {
+                self.commands.push(Command::ShowRuns(None));
             } else {
                 self.commands.push(Command::Back);
             }

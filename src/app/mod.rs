@@ -54,6 +54,10 @@ pub struct OpenFile {
     pub slow: Option<SlowIndex>,
     /// The file-wide model table, once counted.
     pub models: Option<Vec<ModelUsage>>,
+    /// Each session's models, read when the list is first filtered with the models shown.
+    pub session_models: Option<Vec<crate::model::SessionModelUsage>>,
+    /// The models of the sessions the table shows, and the table generation they were summed for.
+    pub shown_models: Option<(u64, Vec<ModelUsage>)>,
     pub load_time: Duration,
     /// When a change on disk was last seen.
     pub changed_at: Option<chrono::DateTime<chrono::Local>>,
@@ -190,10 +194,38 @@ impl TraceApp {
         self.toasts_ui(&ctx);
         self.drop_hint_ui(&ctx);
         self.run_commands(&ctx);
+        if self.sync_shown_models() {
+            ctx.request_repaint();
+        }
         self.typing_last_frame = ctx.text_edit_focused();
         if !self.jobs.is_idle() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
+    }
+
+    /// Keeps the models panel on the sessions the table shows: while a filter narrows the list
+    /// and the panel is open, reads each session's models once (off the UI thread) and sums
+    /// them over the shown sessions whenever the table's order is prepared anew. True when
+    /// the sums changed.
+    fn sync_shown_models(&mut self) -> bool {
+        let Some(f) = self.file.as_mut() else { return false };
+        if !self.state.show_models || !self.table.is_filtered() {
+            return false;
+        }
+        let Some(rows) = &f.session_models else {
+            if !self.jobs.is_running(JobKind::SessionModels) {
+                self.jobs.session_models(f.path.clone());
+            }
+            return false;
+        };
+        let generation = self.table.generation();
+        if f.shown_models.as_ref().is_some_and(|(g, _)| *g == generation) {
+            return false;
+        }
+        let keep: std::collections::HashSet<&str> =
+            self.table.order().iter().filter_map(|&i| f.list.sessions.get(i)).map(|s| s.id.as_str()).collect();
+        f.shown_models = Some((generation, crate::analysis::models::usage_of(rows, &keep)));
+        true
     }
 
     /// Draws the current screen.
@@ -247,8 +279,8 @@ impl TraceApp {
                 screens::compare::ui(ui, screen, theme)
             }
             Screen::Trends => {
-                let Some(screen) = self.trends.as_ref() else { return Vec::new() };
-                screens::trends::ui(ui, screen, theme)
+                let Some(screen) = self.trends.as_mut() else { return Vec::new() };
+                screens::trends::ui(ui, screen, self.table.range(), theme)
             }
         }
     }

@@ -31,7 +31,19 @@ impl TraceApp {
                 }
                 Reply::Models { path, models } => {
                     if let Some(f) = self.file.as_mut().filter(|f| f.path == path) {
+                        // The file changed (or was read anew): its sessions' models are read again
+                        // when a filtered list needs them.
+                        if f.models.as_ref().is_some_and(|m| *m != models) {
+                            f.session_models = None;
+                            f.shown_models = None;
+                        }
                         f.models = Some(models);
+                    }
+                }
+                Reply::SessionModels { path, rows } => {
+                    if let Some(f) = self.file.as_mut().filter(|f| f.path == path) {
+                        f.session_models = Some(rows);
+                        f.shown_models = None;
                     }
                 }
                 Reply::Session { session, diagnosis, elapsed, reload } => {
@@ -66,8 +78,7 @@ impl TraceApp {
                     if self.file.as_ref().is_some_and(|f| f.path == path) {
                         self.progress = None;
                         let by = self.trends_by;
-                        self.trends =
-                            Some(super::screens::trends::TrendsScreen { trends: *trends, tasks, regressions, by });
+                        self.trends = Some(super::screens::trends::TrendsScreen::new(*trends, tasks, regressions, by));
                         self.screen = Screen::Trends;
                     }
                 }
@@ -115,7 +126,16 @@ impl TraceApp {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         self.title = format!("{name} — trace-inspector");
         ctx.send_viewport_cmd(egui::ViewportCommand::Title(self.title.clone()));
-        self.file = Some(OpenFile { path, list, slow: keep_slow, models: keep_models, load_time: elapsed, changed_at });
+        self.file = Some(OpenFile {
+            path,
+            list,
+            slow: keep_slow,
+            models: keep_models,
+            session_models: None,
+            shown_models: None,
+            load_time: elapsed,
+            changed_at,
+        });
         if let Some(query) = self.pending_session.take()
             && let Some(f) = &self.file
         {

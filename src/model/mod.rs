@@ -262,6 +262,14 @@ pub struct ModelUsage {
     pub cost_usd: f64,
 }
 
+/// One model's calls, tokens and cost in one session (its `sessions` is 1): the file's model
+/// table is the sum of these, and a filtered list's is the sum over its sessions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SessionModelUsage {
+    pub session_id: String,
+    pub usage: ModelUsage,
+}
+
 /// One search hit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SearchHit {

@@ -7,7 +7,7 @@ use rusqlite::params_from_iter;
 use crate::error::StoreError;
 use crate::hash::IdHashBuilder;
 use crate::ids;
-use crate::model::{ModelUsage, SessionList, SessionRow, Warning};
+use crate::model::{ModelUsage, SessionList, SessionModelUsage, SessionRow, Warning};
 use crate::time;
 
 use super::Store;
@@ -340,6 +340,62 @@ impl Store {
             }
         }
         out.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then_with(|| b.calls.cmp(&a.calls)));
+        Ok(out)
+    }
+
+    /// Every model's calls, tokens and cost in each session, counted as [`Store::model_usage`]
+    /// counts the file (so the rows of all sessions sum to it), in no particular order.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when SQLite fails.
+    pub fn session_model_usage(&self) -> Result<Vec<SessionModelUsage>, StoreError> {
+        match self.session_model_usage_with("SUM") {
+            Err(StoreError::Sqlite { cause, .. }) if cause.to_string().contains("integer overflow") => {
+                self.session_model_usage_with("TOTAL")
+            }
+            other => other,
+        }
+    }
+
+    fn session_model_usage_with(&self, sum: &str) -> Result<Vec<SessionModelUsage>, StoreError> {
+        let s = &self.schema;
+        if !s.traces.contains_key("model_used") {
+            return Ok(Vec::new());
+        }
+        let column = |name: &str| if s.traces.contains_key(name) { s.trace_col(name) } else { "NULL".to_owned() };
+        let (tin, tout, cost) = (
+            whole_number_sql(column("input_tokens")),
+            whole_number_sql(column("output_tokens")),
+            finite_sql(column("cost_usd")),
+        );
+        let sql = format!(
+            "SELECT {sid}, {model}, MIN({provider}), COUNT(*), {sum}({tin}), {sum}({tout}), TOTAL({cost}) \
+             FROM agent_traces WHERE {model} IS NOT NULL AND {model} != '' \
+             AND ({tin} IS NOT NULL OR {tout} IS NOT NULL OR {cost} IS NOT NULL) GROUP BY {sid}, {model}",
+            model = s.trace_col("model_used"),
+            provider = column("provider_used"),
+            sid = s.trace_col("session_id"),
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut out: Vec<SessionModelUsage> = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let mut notes = Vec::new();
+            let Some(session_id) = key_value(r, 0, "session_id", &mut notes) else { continue };
+            let Some(model) = text_value(r, 1, "model_used", &mut notes).filter(|m| !m.is_empty()) else {
+                continue;
+            };
+            let usage = ModelUsage {
+                provider: text_value(r, 2, "provider_used", &mut notes).filter(|p| !p.is_empty()),
+                calls: count_value(r, 3),
+                sessions: 1,
+                input_tokens: sum_value(r, 4),
+                output_tokens: sum_value(r, 5),
+                cost_usd: float_value(r, 6, "cost_usd", &mut notes).unwrap_or(0.0),
+                model,
+            };
+            out.push(SessionModelUsage { session_id, usage });
+        }
         Ok(out)
     }
 

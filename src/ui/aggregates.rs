@@ -33,11 +33,28 @@ const SESSION_NAME_WIDTH: f32 = 130.0;
 /// and scrolls).
 const FILE_NAME_SHARE: f32 = 0.45;
 
-/// The sessions screen's side panel: every model's calls, tokens and cost across the file;
-/// `None` while they are being counted.
-pub fn file_models_ui(ui: &mut egui::Ui, models: Option<&[ModelUsage]>, theme: &Theme) -> Vec<AggregateAction> {
+/// Which sessions a model table sums.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelsScope {
+    /// The whole file.
+    File,
+    /// The sessions the table shows, this many (its filters applied).
+    Shown(usize),
+}
+
+/// The sessions screen's side panel: every model's calls, tokens and cost across the file or
+/// the sessions shown (`scope`); `None` while they are being counted.
+pub fn file_models_ui(
+    ui: &mut egui::Ui,
+    models: Option<&[ModelUsage]>,
+    scope: ModelsScope,
+    theme: &Theme,
+) -> Vec<AggregateAction> {
     let mut actions = Vec::new();
-    ui.heading("Models in this file");
+    match scope {
+        ModelsScope::File => ui.heading("Models in this file"),
+        ModelsScope::Shown(n) => ui.heading(format!("Models in the {} sessions shown", format_count(n as i64))),
+    };
     let Some(models) = models else {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -68,16 +85,20 @@ pub fn file_models_ui(ui: &mut egui::Ui, models: Option<&[ModelUsage]>, theme: &
             ui.label(format_count(m.input_tokens));
             ui.label(format_count(m.output_tokens));
             let share = if total_cost > 0.0 { m.cost_usd / total_cost * 100.0 } else { 0.0 };
-            ui.label(format_cost(m.cost_usd)).on_hover_text(format!("{share:.1}% of the file's cost"));
+            let of = if scope == ModelsScope::File { "the file's cost" } else { "the cost shown" };
+            ui.label(format_cost(m.cost_usd)).on_hover_text(format!("{share:.1}% of {of}"));
             ui.end_row();
         }
     });
-    ui.label(
-        RichText::new(
-            "A call is a trace naming the model with tokens or a cost. The table's filters do not apply here.",
-        )
-        .color(theme.muted),
-    );
+    let note = match scope {
+        ModelsScope::File => {
+            "A call is a trace naming the model with tokens or a cost. Filter the table to count its sessions only."
+        }
+        ModelsScope::Shown(_) => {
+            "A call is a trace naming the model with tokens or a cost. The table's filters apply here."
+        }
+    };
+    ui.label(RichText::new(note).color(theme.muted));
     actions
 }
 

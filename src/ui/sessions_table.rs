@@ -5,11 +5,11 @@ use egui_extras::{Column, TableBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::SlowIndex;
-use crate::analysis::sessions::{self, SessionKey, SessionSort};
+use crate::analysis::sessions::{self, ListFilter, Only, SessionKey, SessionSort, TimeRange};
 use crate::format::{format_cost, format_count, format_duration_ms, format_running_stall};
 use crate::ids;
 use crate::model::SessionRow;
-use crate::ui::text::{line, one_line, one_line_max};
+use crate::ui::text::{line, line_label, one_line, one_line_max};
 use crate::ui::theme::Theme;
 
 /// Columns of the table; every one sorts.
@@ -127,8 +127,9 @@ impl ShownTotals {
     }
 }
 
-/// What a prepared order was computed for: rows, first id, sort, filter, status, slow calls.
-type OrderKey = (usize, Option<String>, Sort, String, Option<String>, usize);
+/// What a prepared order was computed for: rows, first id, sort, filter, status, slow calls,
+/// and the revision of the range and set filters.
+type OrderKey = (usize, Option<String>, Sort, String, Option<String>, usize, u64);
 
 /// View state of the table: filter text, status filter, cursor and the prepared row order.
 #[derive(Debug, Default)]
@@ -140,6 +141,14 @@ pub struct SessionsTable {
     pub cursor: Option<usize>,
     /// Sessions marked to compare (Ctrl+click), the first marked first; at most two.
     pub marked: Vec<String>,
+    /// Sessions started in this range (brushed on the Trends screen).
+    range: Option<TimeRange>,
+    /// Only these sessions (a task group's runs).
+    only: Option<Only>,
+    /// Counts changes of `range` and `only`.
+    narrowed: u64,
+    /// Counts the orders prepared: what depends on the rows shown compares it.
+    generation: u64,
     order: Vec<usize>,
     totals: ShownTotals,
     /// What `order` was computed for: (rows len, first id, sort, filter, status, slow calls).
@@ -209,6 +218,53 @@ impl SessionsTable {
         self.totals
     }
 
+    /// The time range the list is narrowed to.
+    #[must_use]
+    pub fn range(&self) -> Option<TimeRange> {
+        self.range
+    }
+
+    /// Narrows the list to sessions started in `range` (or stops).
+    pub fn set_range(&mut self, range: Option<TimeRange>) {
+        self.range = range;
+        self.narrowed += 1;
+    }
+
+    /// The set of sessions the list is narrowed to.
+    #[must_use]
+    pub fn only(&self) -> Option<&Only> {
+        self.only.as_ref()
+    }
+
+    /// Narrows the list to these sessions (or stops).
+    pub fn set_only(&mut self, only: Option<Only>) {
+        self.only = only;
+        self.narrowed += 1;
+    }
+
+    /// Every filter of the table, as the core applies it.
+    #[must_use]
+    pub fn list_filter(&self) -> ListFilter {
+        ListFilter {
+            text: self.filter.clone(),
+            status: self.status.clone(),
+            range: self.range,
+            only: self.only.clone(),
+        }
+    }
+
+    /// Whether any filter narrows the list.
+    #[must_use]
+    pub fn is_filtered(&self) -> bool {
+        !self.filter.trim().is_empty() || self.status.is_some() || self.range.is_some() || self.only.is_some()
+    }
+
+    /// Changes whenever the order shown is prepared again.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Recomputes the order when the data, sort or filters changed.
     pub fn prepare(&mut self, rows: &[SessionRow], slow: Option<&SlowIndex>, sort: Sort) {
         let key = (
@@ -218,11 +274,15 @@ impl SessionsTable {
             self.filter.clone(),
             self.status.clone(),
             slow.map_or(0, |s| s.calls),
+            self.narrowed,
         );
         if self.key.as_ref() != Some(&key) {
-            self.order = sorted_indices(rows, slow, sort, &self.filter, self.status.as_deref());
+            let filter = self.list_filter();
+            let by = SessionSort { key: sort.column.key(), ascending: sort.ascending };
+            self.order = sessions::sorted_indices_where(rows, slow, by, &filter);
             self.totals = ShownTotals::of(rows, &self.order);
             self.key = Some(key);
+            self.generation += 1;
             if self.cursor.is_some_and(|c| c >= self.order.len()) {
                 self.cursor = self.order.len().checked_sub(1);
             }
@@ -260,6 +320,7 @@ impl SessionsTable {
                     }
                 });
             ui.separator();
+            self.narrowing_ui(ui, theme);
             let shown = format!(
                 "{} of {} sessions shown",
                 format_count(self.order.len() as i64),
@@ -277,6 +338,27 @@ impl SessionsTable {
             self.table_ui(ui, rows, slow, sort, theme, &mut actions);
         });
         actions
+    }
+
+    /// The range and set filters, each with a button that clears it.
+    fn narrowing_ui(&mut self, ui: &mut egui::Ui, theme: &Theme) {
+        if let Some(r) = self.range {
+            let text = format!("Started {} to {}", r.since.short(), r.until.short());
+            ui.label(RichText::new(text).color(theme.selected))
+                .on_hover_text("Brushed on the Trends screen: sessions that started in this range (the end excluded)");
+            if ui.small_button("✕ range").on_hover_text("Show every start time again").clicked() {
+                self.set_range(None);
+            }
+            ui.separator();
+        }
+        if let Some(o) = &self.only {
+            let text = RichText::new(format!("Runs of: {}", one_line(&o.label))).color(theme.selected);
+            line_label(ui, text, 260.0);
+            if ui.small_button("✕ runs").on_hover_text("Show every task again").clicked() {
+                self.set_only(None);
+            }
+            ui.separator();
+        }
     }
 
     /// The table itself: a header of sort buttons over the rows in the prepared order.

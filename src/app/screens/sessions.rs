@@ -7,7 +7,7 @@ use egui::RichText;
 use crate::app::OpenFile;
 use crate::app::chrome::error_line;
 use crate::app::command::{Command, CompareCommand};
-use crate::ui::aggregates::{self, AggregateAction};
+use crate::ui::aggregates::{self, AggregateAction, ModelsScope};
 use crate::ui::sessions_table::{SessionsTable, Sort, TableAction};
 use crate::ui::text::{line_label, one_line};
 use crate::ui::theme::Theme;
@@ -41,7 +41,14 @@ pub fn ui(ui: &mut egui::Ui, table: &mut SessionsTable, input: &SessionsInput<'_
                 // wider than its table, which would push the sessions table over.
                 ui.set_min_width(ui.available_width());
                 egui::ScrollArea::both().id_salt("file-models-scroll").show(ui, |ui| {
-                    for a in aggregates::file_models_ui(ui, f.models.as_deref(), theme) {
+                    let (models, scope) = if table.is_filtered() {
+                        let generation = table.generation();
+                        let shown = f.shown_models.as_ref().filter(|(g, _)| *g == generation);
+                        (shown.map(|(_, m)| m.as_slice()), ModelsScope::Shown(table.order().len()))
+                    } else {
+                        (f.models.as_deref(), ModelsScope::File)
+                    };
+                    for a in aggregates::file_models_ui(ui, models, scope, theme) {
                         match a {
                             AggregateAction::Copy { text, what } => commands.push(Command::CopyText { text, what }),
                             AggregateAction::Focus(_) => {}

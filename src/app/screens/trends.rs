@@ -3,10 +3,14 @@
 //! of the busiest tools, as egui_plot charts whose hover gives a bucket's exact figures; beside
 //! them, what rose in the last bucket and the task groups. Counted off the UI thread with the
 //! CLI's `stats` and `tasks` rules.
+//!
+//! Dragging across any chart (or clicking a bucket) brushes a time range: the sessions table
+//! and its models panel then show the sessions started in it, until the range is cleared.
 
-use egui::{Color32, RichText};
-use egui_plot::{AxisHints, Bar, BarChart, Legend, Line, Plot, PlotPoints};
+use egui::{Color32, Rect, RichText};
+use egui_plot::{AxisHints, Bar, BarChart, Legend, Line, Plot, PlotPoints, PlotUi, Span};
 
+use crate::analysis::sessions::TimeRange;
 use crate::analysis::tasks::TaskGroup;
 use crate::analysis::trends::{Bucket, Metric, Regression, Stats};
 use crate::app::command::Command;
@@ -26,10 +30,22 @@ pub struct TrendsScreen {
     pub regressions: Vec<Regression>,
     /// `None`: automatic.
     pub by: Option<Bucket>,
+    /// Where a brush began (in bucket numbers) while the pointer drags across a chart.
+    brush_from: Option<f64>,
+    /// Each chart's plot area as drawn last frame, top to bottom.
+    pub chart_rects: Vec<Rect>,
 }
 
-/// Draws the Trends screen.
-pub fn ui(ui: &mut egui::Ui, screen: &TrendsScreen, theme: &Theme) -> Vec<Command> {
+impl TrendsScreen {
+    /// The screen for these counts.
+    #[must_use]
+    pub fn new(trends: Stats, tasks: Vec<TaskGroup>, regressions: Vec<Regression>, by: Option<Bucket>) -> Self {
+        Self { trends, tasks, regressions, by, brush_from: None, chart_rects: Vec::new() }
+    }
+}
+
+/// Draws the Trends screen; `range` is the time range the sessions table is narrowed to.
+pub fn ui(ui: &mut egui::Ui, screen: &mut TrendsScreen, range: Option<TimeRange>, theme: &Theme) -> Vec<Command> {
     let mut commands = Vec::new();
     let width = ui.available_width();
     egui::Panel::right("trends-side").default_size((width * 0.34).clamp(300.0, 520.0)).resizable(true).show(ui, |ui| {
@@ -65,14 +81,104 @@ pub fn ui(ui: &mut egui::Ui, screen: &TrendsScreen, theme: &Theme) -> Vec<Comman
             ui.label(RichText::new("No session or trace with a usable time: nothing to chart.").color(theme.warning));
             return;
         }
+        range_ui(ui, t, range, theme, &mut commands);
+        let mut brush = Brush { from: screen.brush_from, shown: range.and_then(|r| t.buckets_in(r)), done: None };
+        let mut rects = Vec::new();
         egui::ScrollArea::vertical().id_salt("trends-charts").show(ui, |ui| {
             let height = ((ui.available_height() - 90.0) / 3.0).max(170.0);
-            sessions_chart(ui, t, theme, height);
-            cost_chart(ui, t, theme, height);
-            tools_chart(ui, t, height);
+            rects.push(sessions_chart(ui, t, theme, height, &mut brush));
+            rects.push(cost_chart(ui, t, theme, height, &mut brush));
+            rects.push(tools_chart(ui, t, theme, height, &mut brush));
         });
+        screen.brush_from = brush.from;
+        screen.chart_rects = rects;
+        if let Some((first, last)) = brush.done
+            && let Some(r) = t.range_of(first, last)
+        {
+            commands.push(Command::SetRange(Some(r)));
+        }
     });
     commands
+}
+
+/// The brushed range above the charts, with what it holds and how to clear it; else a hint.
+fn range_ui(ui: &mut egui::Ui, t: &Stats, range: Option<TimeRange>, theme: &Theme, commands: &mut Vec<Command>) {
+    ui.horizontal_wrapped(|ui| {
+        let Some(r) = range else {
+            ui.label(
+                RichText::new("Drag across a chart (or click a bar) to show that time's sessions in the table.")
+                    .color(theme.muted),
+            );
+            return;
+        };
+        ui.label(RichText::new(format!("Range: {} to {}", r.since.short(), r.until.short())).color(theme.selected));
+        let n = t.sessions_in(r);
+        ui.label(format!("{} sessions started", format_count(i64::try_from(n).unwrap_or(i64::MAX))));
+        if ui.button("Show in the table").on_hover_text("The sessions table, narrowed to this range").clicked() {
+            commands.push(Command::Back);
+        }
+        if ui.button("Clear range").on_hover_text("Esc").clicked() {
+            commands.push(Command::SetRange(None));
+        }
+    });
+}
+
+/// A brush across the charts: where a drag began, the buckets of the range shown, and the
+/// buckets chosen when a drag (or a click) ends.
+struct Brush {
+    from: Option<f64>,
+    shown: Option<(usize, usize)>,
+    done: Option<(usize, usize)>,
+}
+
+/// The bucket nearest to `x` (bars sit on whole numbers).
+fn bucket_at(x: f64, buckets: usize) -> usize {
+    let last = buckets.saturating_sub(1);
+    if x.is_nan() || x <= 0.0 { 0 } else { (x.round() as usize).min(last) }
+}
+
+/// Shows `plot` with the brushed range (or the drag in progress) shaded over `draw`'s items,
+/// and turns a drag or a click on it into a chosen range. Returns the plot area.
+fn brushed_chart<'a>(
+    ui: &mut egui::Ui,
+    plot: Plot<'a>,
+    buckets: usize,
+    theme: &Theme,
+    brush: &mut Brush,
+    draw: impl FnOnce(&mut PlotUi<'a>) + 'a,
+) -> Rect {
+    let fill = theme.selected.gamma_multiply(0.18);
+    let from = brush.from;
+    let shown = brush.shown;
+    let plot = plot.include_x(-0.5).include_x(buckets as f64 - 0.5);
+    let response = plot.show(ui, move |plot| {
+        draw(plot);
+        let dragging = plot.response().dragged();
+        let span = match (from, plot.pointer_coordinate()) {
+            (Some(a), Some(b)) if dragging => Some((a.min(b.x), a.max(b.x))),
+            _ => shown.map(|(first, last)| (first as f64 - 0.5, last as f64 + 0.5)),
+        };
+        if let Some((lo, hi)) = span {
+            plot.span(Span::new("", lo..=hi).fill(fill).border_color(fill.gamma_multiply(3.0)));
+        }
+    });
+    let r = &response.response;
+    let x_at = |pos: egui::Pos2| response.transform.value_from_position(pos).x;
+    if r.drag_started() {
+        let origin = ui.input(|i| i.pointer.press_origin()).or(r.interact_pointer_pos());
+        brush.from = origin.map(x_at);
+    }
+    if r.drag_stopped() {
+        if let (Some(a), Some(b)) = (brush.from.take(), r.interact_pointer_pos().map(x_at)) {
+            brush.done = Some((bucket_at(a.min(b), buckets), bucket_at(a.max(b), buckets)));
+        }
+    } else if r.clicked()
+        && let Some(x) = r.interact_pointer_pos().map(x_at)
+    {
+        let at = bucket_at(x, buckets);
+        brush.done = Some((at, at));
+    }
+    *response.transform.frame()
 }
 
 fn bucket_name(b: Bucket) -> &'static str {
@@ -117,7 +223,7 @@ fn chart<'a>(id: &str, title: &str, t: &'a Stats, height: f32) -> Plot<'a> {
 type OutcomeCount = fn(&crate::analysis::trends::Outcomes) -> u64;
 
 /// Sessions started per bucket, stacked by outcome.
-fn sessions_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32) {
+fn sessions_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &mut Brush) -> Rect {
     ui.label(RichText::new("Sessions started, by outcome").strong());
     let series: [(&str, Color32, OutcomeCount); 5] = [
         ("completed", theme.completed, |o| o.completed),
@@ -126,7 +232,7 @@ fn sessions_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32) {
         ("running", theme.running, |o| o.running),
         ("other", theme.muted, |o| o.other),
     ];
-    chart("trends-sessions", "sessions", t, height).show(ui, |plot| {
+    brushed_chart(ui, chart("trends-sessions", "sessions", t, height), t.buckets.len(), theme, brush, move |plot| {
         let mut below: Vec<BarChart> = Vec::new();
         for (name, colour, count) in series {
             let bars = t
@@ -142,11 +248,11 @@ fn sessions_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32) {
         for c in below {
             plot.bar_chart(c);
         }
-    });
+    })
 }
 
 /// Cost per bucket, stacked by model (the costliest models, then the rest).
-fn cost_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32) {
+fn cost_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &mut Brush) -> Rect {
     ui.label(RichText::new("Cost, by model").strong());
     let mut totals: Vec<(String, f64)> = Vec::new();
     for b in &t.buckets {
@@ -160,7 +266,7 @@ fn cost_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32) {
     totals.sort_by(|a, b| b.1.total_cmp(&a.1));
     let top: Vec<String> = totals.iter().take(SERIES).map(|(m, _)| m.clone()).collect();
     let colours = [theme.llm, theme.tool, theme.slow, theme.running, theme.other, theme.muted];
-    chart("trends-cost", "cost (USD)", t, height).show(ui, |plot| {
+    brushed_chart(ui, chart("trends-cost", "cost (USD)", t, height), t.buckets.len(), theme, brush, move |plot| {
         let mut below: Vec<BarChart> = Vec::new();
         for (k, name) in top.iter().map(String::as_str).chain(std::iter::once("other models")).enumerate() {
             let bars = t
@@ -187,11 +293,11 @@ fn cost_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32) {
         for c in below {
             plot.bar_chart(c);
         }
-    });
+    })
 }
 
 /// The p95 call duration per bucket of the busiest tools.
-fn tools_chart(ui: &mut egui::Ui, t: &Stats, height: f32) {
+fn tools_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &mut Brush) -> Rect {
     ui.label(RichText::new("p95 call duration of the busiest tools (ms)").strong());
     let mut calls: Vec<(String, u64)> = Vec::new();
     for b in &t.buckets {
@@ -203,7 +309,7 @@ fn tools_chart(ui: &mut egui::Ui, t: &Stats, height: f32) {
         }
     }
     calls.sort_by_key(|c| std::cmp::Reverse(c.1));
-    chart("trends-tools", "p95 (ms)", t, height).show(ui, |plot| {
+    brushed_chart(ui, chart("trends-tools", "p95 (ms)", t, height), t.buckets.len(), theme, brush, move |plot| {
         for (name, _) in calls.iter().take(SERIES) {
             let points: PlotPoints = t
                 .buckets
@@ -213,7 +319,7 @@ fn tools_chart(ui: &mut egui::Ui, t: &Stats, height: f32) {
                 .collect();
             plot.line(Line::new(one_line(name).into_owned(), points).width(2.0));
         }
-    });
+    })
 }
 
 fn bucket_label(t: &Stats, i: usize) -> String {
