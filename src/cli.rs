@@ -26,6 +26,7 @@ use crate::writer;
 
 mod diagnose;
 mod export_cmd;
+mod push_cmd;
 mod stats;
 
 /// Desktop viewer and CLI for AI agent trace databases (`agent_traces.db`).
@@ -240,6 +241,8 @@ pub enum Command {
     },
     /// Export sessions for other tools: OTLP JSON (OpenTelemetry) or Chrome trace JSON (Perfetto).
     Export(export_cmd::ExportArgs),
+    /// Send sessions to an OpenTelemetry backend (Phoenix, Jaeger, Tempo, Langfuse) over OTLP/HTTP.
+    Push(push_cmd::PushArgs),
     /// Write a demo database of realistic agent runs.
     Demo {
         out: PathBuf,
@@ -305,7 +308,7 @@ impl Command {
             | Command::Stats { json, .. }
             | Command::Tasks { json, .. } => *json,
             Command::Export(_) => true,
-            Command::Demo { .. } => false,
+            Command::Push(_) | Command::Demo { .. } => false,
         };
         if json { terminal::Mode::Json } else { terminal::Mode::Text }
     }
@@ -543,6 +546,7 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
         }
         Command::Tasks { file, json, normalize } => stats::tasks_cmd(&file, json, normalize, out)?,
         Command::Export(args) => export_cmd::export_cmd(args, out)?,
+        Command::Push(args) => push_cmd::push_cmd(args)?,
         Command::Demo { out: path, sessions, events_per_session, seed, force } => {
             if path.exists() {
                 if !force {

@@ -60,6 +60,20 @@ pub fn format_count(n: i64) -> String {
     out
 }
 
+/// `512 B`, `12.3 KB`, `4.56 MB`, `1.20 GB` (decimal units, as network speeds are given).
+#[must_use]
+pub fn format_bytes(n: u64) -> String {
+    const UNITS: [(f64, &str); 3] = [(1e9, "GB"), (1e6, "MB"), (1e3, "KB")];
+    let x = n as f64;
+    for (size, unit) in UNITS {
+        if x >= size {
+            let v = x / size;
+            return if v < 10.0 { format!("{v:.2} {unit}") } else { format!("{v:.1} {unit}") };
+        }
+    }
+    format!("{n} B")
+}
+
 /// Why a call is slow, the one sentence every view and export gives:
 /// `1 m 43 s — above browser_navigate's p95 of 1 m 29 s across this file (214 calls)`.
 /// The tool name is file text: callers showing it on one line or in Markdown escape it.
@@ -252,6 +266,10 @@ mod tests {
 
     #[test]
     fn human_units() {
+        assert_eq!(format_bytes(512), "512 B");
+        assert_eq!(format_bytes(12_345), "12.3 KB");
+        assert_eq!(format_bytes(4_560_000), "4.56 MB");
+        assert_eq!(format_bytes(1_200_000_000), "1.20 GB");
         assert_eq!(format_duration_ms(0.25), "250 µs");
         assert_eq!(format_duration_ms(12.34), "12.3 ms");
         assert_eq!(format_duration_ms(4567.0), "4.57 s");

@@ -23,6 +23,7 @@ pub mod hash;
 pub mod ids;
 pub mod jobs;
 pub mod model;
+pub mod push;
 pub mod session_model;
 pub mod store;
 pub mod terminal;

@@ -19,6 +19,11 @@ fn main() -> ExitCode {
     // like every `warning:`, so it cannot act on the terminal nor pass for another line.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn,egui_system_font_provider=error"))
         .format(|buf, record| {
+            // At trace level the HTTP library logs the bytes it sends, headers and all, and
+            // `push` headers carry API keys: those records are never written, whatever RUST_LOG says.
+            if record.level() == log::Level::Trace && record.target().starts_with("ureq") {
+                return Ok(());
+            }
             let style = buf.default_level_style(record.level());
             let message = record.args().to_string();
             writeln!(

@@ -62,32 +62,56 @@ fn bound(flag: &str, text: &str, until: bool) -> Result<Timestamp> {
     Ok(if until && date_only { Timestamp(parsed.0.saturating_add(NS_PER_DAY)) } else { parsed })
 }
 
+/// The sessions a command over many sessions works on: those named, or all of the file, within
+/// `--since`/`--until`.
+pub(super) struct Selection {
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    /// Ids in order, each with its list row when the whole file was listed (the events are
+    /// loaded one session at a time).
+    pub chosen: Vec<(String, Option<SessionRow>)>,
+}
+
+impl Selection {
+    /// Resolves the named sessions (ids or unique prefixes), or lists the file's.
+    pub(super) fn new(store: &Store, sessions: &[String], since: Option<&str>, until: Option<&str>) -> Result<Self> {
+        let since = since.map(|s| bound("--since", s, false)).transpose()?;
+        let until = until.map(|s| bound("--until", s, true)).transpose()?;
+        let mut selection = Selection { since, until, chosen: Vec::new() };
+        if sessions.is_empty() {
+            let list = store.list_sessions()?;
+            super::report_warnings(&list.warnings);
+            let chosen = list
+                .sessions
+                .into_iter()
+                .filter(|row| selection.in_range(row))
+                .map(|row| (row.id.clone(), Some(row)))
+                .collect();
+            selection.chosen = chosen;
+        } else {
+            for query in sessions {
+                let id = store.resolve_session(query)?;
+                if !selection.chosen.iter().any(|(known, _)| *known == id) {
+                    selection.chosen.push((id, None));
+                }
+            }
+        }
+        Ok(selection)
+    }
+
+    /// Whether a session started within `--since`/`--until` (any session when neither is given).
+    pub(super) fn in_range(&self, row: &SessionRow) -> bool {
+        let (since, until) = (self.since, self.until);
+        (since.is_none() && until.is_none())
+            || row.started.is_some_and(|t| since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u))
+    }
+}
+
 /// Runs `export`, writing to `stdout` unless `-o` names a file.
 pub(super) fn export_cmd(args: ExportArgs, stdout: &mut dyn io::Write) -> Result<()> {
     let ExportArgs { file, sessions, since, until, format, output, content } = args;
-    let since = since.as_deref().map(|s| bound("--since", s, false)).transpose()?;
-    let until = until.as_deref().map(|s| bound("--until", s, true)).transpose()?;
-    let in_range = |row: &SessionRow| {
-        (since.is_none() && until.is_none())
-            || row.started.is_some_and(|t| since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u))
-    };
     let store = super::open(&file)?;
-    // The sessions to export: ids and, for the whole file, their list rows (small: the events
-    // are loaded one session at a time).
-    let chosen: Vec<(String, Option<SessionRow>)> = if sessions.is_empty() {
-        let list = store.list_sessions()?;
-        super::report_warnings(&list.warnings);
-        list.sessions.into_iter().filter(|row| in_range(row)).map(|row| (row.id.clone(), Some(row))).collect()
-    } else {
-        let mut ids = Vec::with_capacity(sessions.len());
-        for query in &sessions {
-            let id = store.resolve_session(query)?;
-            if !ids.iter().any(|(known, _)| *known == id) {
-                ids.push((id, None));
-            }
-        }
-        ids
-    };
+    let mut selection = Selection::new(&store, &sessions, since.as_deref(), until.as_deref())?;
 
     let mut file_out = match &output {
         Some(path) => Some(BufWriter::with_capacity(
@@ -107,9 +131,9 @@ pub(super) fn export_cmd(args: ExportArgs, stdout: &mut dyn io::Write) -> Result
         ExportFormat::OtlpJson => None,
     };
     let mut total = ExportStats::default();
-    for (id, row) in chosen {
+    for (id, row) in std::mem::take(&mut selection.chosen) {
         let data = store.load_session(&id, row)?;
-        if !in_range(&data.row) {
+        if !selection.in_range(&data.row) {
             continue;
         }
         let analyzed = analysis::analyze(data, Anchor::Auto);
@@ -154,7 +178,7 @@ pub(super) fn export_cmd(args: ExportArgs, stdout: &mut dyn io::Write) -> Result
 
 /// Each event's data, raw input and raw output, read trace by trace; a trace that cannot be
 /// read is a warning and exports without its content.
-fn load_content(store: &Store, session: &AnalyzedSession) -> (Vec<EventContent>, Vec<Warning>) {
+pub(super) fn load_content(store: &Store, session: &AnalyzedSession) -> (Vec<EventContent>, Vec<Warning>) {
     let mut warnings = Vec::new();
     let content = session
         .data
@@ -181,7 +205,7 @@ fn load_content(store: &Store, session: &AnalyzedSession) -> (Vec<EventContent>,
 }
 
 /// The session's warnings on standard error, each naming the session.
-fn report(session: &AnalyzedSession, exported: &Exported, more: &[Warning]) {
+pub(super) fn report(session: &AnalyzedSession, exported: &Exported, more: &[Warning]) {
     let sid = crate::ids::shown(&session.data.row.id);
     for w in session.warnings().chain(&exported.warnings).chain(more) {
         match &w.trace_id {

@@ -1,18 +1,23 @@
-//! OTLP JSON, as the OpenTelemetry file exporter writes it: JSON Lines, one `TracesData` object
-//! a line, here one line (one trace) per session.
+//! OpenTelemetry spans of a session, and OTLP JSON, as the OpenTelemetry file exporter writes
+//! it: JSON Lines, one `TracesData` object a line, here one line (one trace) per session.
 //!
-//! The encoding follows the OTLP/JSON rules: lowerCamelCase keys, trace and span ids as hex,
-//! enums as integers, 64-bit integers as decimal strings. Names and attributes follow the
+//! [`session_spans`] and [`resource_attributes`] are the one mapping from a session to
+//! OpenTelemetry: this file's JSON writer and the protobuf of `push`
+//! ([`crate::export::otlp_proto`]) both encode what they give. Names and attributes follow the
 //! OpenTelemetry GenAI semantic conventions (`chat {model}`, `execute_tool {tool}`,
 //! `invoke_agent {step}`, `gen_ai.*`) and carry the OpenInference names too (`llm.*`,
 //! `openinference.span.kind`, `session.id`), which Phoenix and Langfuse read for tokens and cost.
 //! An instant (an event without a duration) is a zero-length span, so it keeps its own id,
 //! parent and children. Raw input, output and data are written only when given
 //! ([`OtlpOptions::content`]).
+//!
+//! The JSON follows the OTLP/JSON rules: lowerCamelCase keys, trace and span ids as hex, enums
+//! as integers, 64-bit integers as decimal strings.
 
 use std::borrow::Cow;
 use std::io;
 
+use serde::ser::SerializeStruct as _;
 use serde::{Serialize, Serializer};
 
 use crate::analysis::timeline::{Span, SpanKind};
@@ -22,10 +27,13 @@ use crate::export::external::{ExportStats, Exported, ExternalSpans, external_spa
 use crate::model::TraceEvent;
 
 /// `SpanKind` values of OTLP.
-const KIND_INTERNAL: u8 = 1;
-const KIND_CLIENT: u8 = 3;
+pub const KIND_INTERNAL: i32 = 1;
+pub const KIND_CLIENT: i32 = 3;
 /// `Status.code` ERROR.
-const STATUS_ERROR: u8 = 2;
+pub const STATUS_ERROR: i32 = 2;
+/// The instrumentation scope every span is written under.
+pub const SCOPE_NAME: &str = "trace-inspector";
+pub const SCOPE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The stored text of one event that `--content` adds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -46,17 +54,65 @@ pub struct OtlpOptions<'a> {
     pub content: Option<&'a [EventContent]>,
 }
 
-/// Writes one session as one line of OTLP JSON (a `TracesData` with one resource).
-///
-/// # Errors
-/// When `out` fails.
-pub fn write_session(
-    session: &AnalyzedSession,
-    options: &OtlpOptions<'_>,
-    out: &mut dyn io::Write,
-) -> io::Result<Exported> {
-    let external = external_spans(session);
-    let written = external.spans.len() as u64;
+/// One span as OpenTelemetry has it, before any encoding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OtelSpan<'a> {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub parent_span_id: Option<[u8; 8]>,
+    pub name: Cow<'a, str>,
+    /// [`KIND_INTERNAL`] or [`KIND_CLIENT`].
+    pub kind: i32,
+    /// Nanoseconds since the Unix epoch, never negative.
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub attributes: Vec<KeyValue<'a>>,
+    pub status: Option<Status<'a>>,
+}
+
+/// A span's status: only errors have one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status<'a> {
+    /// [`STATUS_ERROR`].
+    pub code: i32,
+    pub message: &'a str,
+}
+
+/// One attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct KeyValue<'a> {
+    pub key: &'static str,
+    pub value: AnyValue<'a>,
+}
+
+/// An attribute's value. Doubles are always finite (JSON has no NaN).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AnyValue<'a> {
+    String(&'a str),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+}
+
+impl<'a> KeyValue<'a> {
+    fn string(key: &'static str, value: &'a str) -> Self {
+        KeyValue { key, value: AnyValue::String(value) }
+    }
+    fn int(key: &'static str, value: i64) -> Self {
+        KeyValue { key, value: AnyValue::Int(value) }
+    }
+    /// Callers pass finite numbers only.
+    fn double(key: &'static str, value: f64) -> Self {
+        KeyValue { key, value: AnyValue::Double(value) }
+    }
+    fn boolean(key: &'static str, value: bool) -> Self {
+        KeyValue { key, value: AnyValue::Bool(value) }
+    }
+}
+
+/// The resource of a session's spans: the service, the file, and the session's task and status.
+#[must_use]
+pub fn resource_attributes<'a>(session: &'a AnalyzedSession, options: &OtlpOptions<'a>) -> Vec<KeyValue<'a>> {
     let mut resource = vec![
         KeyValue::string("service.name", options.service_name),
         KeyValue::string("trace_inspector.file", options.file_name),
@@ -67,24 +123,63 @@ pub fn write_session(
     if !session.data.row.status.is_empty() {
         resource.push(KeyValue::string("trace_inspector.session.status", &session.data.row.status));
     }
+    resource
+}
+
+/// The spans of a session, described one at a time (a big session's spans are never all held
+/// in their encoded form), parents before children.
+pub fn session_spans<'a>(
+    session: &'a AnalyzedSession,
+    external: &'a ExternalSpans,
+    content: Option<&'a [EventContent]>,
+) -> impl Iterator<Item = OtelSpan<'a>> + 'a {
+    let session_id = session.data.row.id.as_str();
+    external.spans.iter().filter_map(move |ext| {
+        let span = session.timeline.spans.get(ext.span)?;
+        let mut otel = describe(span, &session.data.events, session_id, content);
+        otel.trace_id = external.trace_id;
+        otel.span_id = ext.span_id;
+        otel.parent_span_id = ext.parent.and_then(|p| external.spans.get(p)).map(|p| p.span_id);
+        otel.start_ns = ext.start_ns;
+        otel.end_ns = ext.end_ns;
+        Some(otel)
+    })
+}
+
+/// The counts of exporting `session` as `external`, whatever the encoding.
+#[must_use]
+pub fn exported(session: &AnalyzedSession, external: ExternalSpans) -> Exported {
+    let stats = ExportStats {
+        sessions: 1,
+        spans: external.spans.len() as u64,
+        skipped: external.skipped as u64,
+        warnings: (session.warnings().count() + external.warnings.len()) as u64,
+    };
+    Exported { stats, warnings: external.warnings }
+}
+
+/// Writes one session as one line of OTLP JSON (a `TracesData` with one resource).
+///
+/// # Errors
+/// When `out` fails.
+pub fn write_session(
+    session: &AnalyzedSession,
+    options: &OtlpOptions<'_>,
+    out: &mut dyn io::Write,
+) -> io::Result<Exported> {
+    let external = external_spans(session);
     let data = TracesData {
         resource_spans: [ResourceSpans {
-            resource: Resource { attributes: resource },
+            resource: Resource { attributes: resource_attributes(session, options) },
             scope_spans: [ScopeSpans {
-                scope: Scope { name: "trace-inspector", version: env!("CARGO_PKG_VERSION") },
+                scope: Scope { name: SCOPE_NAME, version: SCOPE_VERSION },
                 spans: Spans { session, external: &external, content: options.content },
             }],
         }],
     };
     serde_json::to_writer(&mut *out, &data).map_err(io::Error::other)?;
     out.write_all(b"\n")?;
-    let stats = ExportStats {
-        sessions: 1,
-        spans: written,
-        skipped: external.skipped as u64,
-        warnings: (session.warnings().count() + external.warnings.len()) as u64,
-    };
-    Ok(Exported { stats, warnings: external.warnings })
+    Ok(exported(session, external))
 }
 
 /// Name, kind, attributes and status of a span (ids and times are filled in by the caller).
@@ -93,7 +188,7 @@ fn describe<'a>(
     events: &'a [TraceEvent],
     session_id: &'a str,
     content: Option<&'a [EventContent]>,
-) -> OtlpSpan<'a> {
+) -> OtelSpan<'a> {
     let first = events.get(span.event);
     let last = span.end_event.and_then(|e| events.get(e));
     let event_kind = first.map_or("", |e| &*e.kind);
@@ -112,7 +207,7 @@ fn describe<'a>(
         SpanKind::Error | SpanKind::Other => Role::Chain,
     };
     let mut attrs = Vec::with_capacity(16);
-    let (name, kind): (Cow<'a, str>, u8) = match role {
+    let (name, kind): (Cow<'a, str>, i32) = match role {
         Role::Chat => {
             attrs.push(KeyValue::string("gen_ai.operation.name", "chat"));
             attrs.push(KeyValue::string("openinference.span.kind", "LLM"));
@@ -183,14 +278,14 @@ fn describe<'a>(
         attrs.push(KeyValue::string("error.type", error_type));
         Status { code: STATUS_ERROR, message: &span.label }
     });
-    OtlpSpan {
-        trace_id: HexId([0; 16]),
-        span_id: HexId([0; 8]),
+    OtelSpan {
+        trace_id: [0; 16],
+        span_id: [0; 8],
         parent_span_id: None,
         name,
         kind,
-        start_time_unix_nano: Decimal(0),
-        end_time_unix_nano: Decimal(0),
+        start_ns: 0,
+        end_ns: 0,
         attributes: attrs,
         status,
     }
@@ -234,6 +329,8 @@ enum Role {
     Chain,
 }
 
+// The OTLP/JSON encoding.
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TracesData<'a> {
@@ -258,8 +355,13 @@ struct ScopeSpans<'a> {
     spans: Spans<'a>,
 }
 
-/// The spans of a session, described one at a time as they are written: a big session's
-/// spans are never all held as JSON values.
+#[derive(Serialize)]
+struct Scope {
+    name: &'static str,
+    version: &'static str,
+}
+
+/// The spans of a session, serialized as [`session_spans`] gives them.
 struct Spans<'a> {
     session: &'a AnalyzedSession,
     external: &'a ExternalSpans,
@@ -268,82 +370,52 @@ struct Spans<'a> {
 
 impl Serialize for Spans<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let Spans { session, external, content } = *self;
-        let session_id = session.data.row.id.as_str();
-        serializer.collect_seq(external.spans.iter().filter_map(|ext| {
-            let span = session.timeline.spans.get(ext.span)?;
-            let mut otlp = describe(span, &session.data.events, session_id, content);
-            otlp.trace_id = HexId(external.trace_id);
-            otlp.span_id = HexId(ext.span_id);
-            otlp.parent_span_id = ext.parent.and_then(|p| external.spans.get(p)).map(|p| HexId(p.span_id));
-            otlp.start_time_unix_nano = Decimal(ext.start_ns);
-            otlp.end_time_unix_nano = Decimal(ext.end_ns);
-            Some(otlp)
-        }))
+        serializer.collect_seq(session_spans(self.session, self.external, self.content))
     }
 }
 
-#[derive(Serialize)]
-struct Scope {
-    name: &'static str,
-    version: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct OtlpSpan<'a> {
-    trace_id: HexId<16>,
-    span_id: HexId<8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parent_span_id: Option<HexId<8>>,
-    name: Cow<'a, str>,
-    kind: u8,
-    start_time_unix_nano: Decimal,
-    end_time_unix_nano: Decimal,
-    attributes: Vec<KeyValue<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<Status<'a>>,
-}
-
-#[derive(Serialize)]
-struct Status<'a> {
-    code: u8,
-    message: &'a str,
-}
-
-#[derive(Serialize)]
-struct KeyValue<'a> {
-    key: &'static str,
-    value: AnyValue<'a>,
-}
-
-impl<'a> KeyValue<'a> {
-    fn string(key: &'static str, value: &'a str) -> Self {
-        KeyValue { key, value: AnyValue::String(value) }
+impl Serialize for OtelSpan<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Span", 9)?;
+        s.serialize_field("traceId", &HexId(self.trace_id))?;
+        s.serialize_field("spanId", &HexId(self.span_id))?;
+        if let Some(parent) = self.parent_span_id {
+            s.serialize_field("parentSpanId", &HexId(parent))?;
+        }
+        s.serialize_field("name", &self.name)?;
+        s.serialize_field("kind", &self.kind)?;
+        s.serialize_field("startTimeUnixNano", &Decimal(self.start_ns))?;
+        s.serialize_field("endTimeUnixNano", &Decimal(self.end_ns))?;
+        s.serialize_field("attributes", &self.attributes)?;
+        if let Some(status) = &self.status {
+            s.serialize_field("status", status)?;
+        }
+        s.end()
     }
-    fn int(key: &'static str, value: i64) -> Self {
-        KeyValue { key, value: AnyValue::Int(Decimal(value)) }
-    }
-    /// Callers pass finite numbers only: JSON has no NaN.
-    fn double(key: &'static str, value: f64) -> Self {
-        KeyValue { key, value: AnyValue::Double(value) }
-    }
-    fn boolean(key: &'static str, value: bool) -> Self {
-        KeyValue { key, value: AnyValue::Bool(value) }
+}
+
+impl Serialize for Status<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Status", 2)?;
+        s.serialize_field("code", &self.code)?;
+        s.serialize_field("message", self.message)?;
+        s.end()
     }
 }
 
 /// `AnyValue`: one key naming the type.
-#[derive(Serialize)]
-enum AnyValue<'a> {
-    #[serde(rename = "stringValue")]
-    String(&'a str),
-    #[serde(rename = "intValue")]
-    Int(Decimal),
-    #[serde(rename = "doubleValue")]
-    Double(f64),
-    #[serde(rename = "boolValue")]
-    Bool(bool),
+impl Serialize for AnyValue<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(Some(1))?;
+        match *self {
+            AnyValue::String(v) => m.serialize_entry("stringValue", v)?,
+            AnyValue::Int(v) => m.serialize_entry("intValue", &Decimal(v))?,
+            AnyValue::Double(v) => m.serialize_entry("doubleValue", &v)?,
+            AnyValue::Bool(v) => m.serialize_entry("boolValue", &v)?,
+        }
+        m.end()
+    }
 }
 
 /// A 64-bit integer as OTLP/JSON writes it: a decimal string.
