@@ -7,6 +7,10 @@
 //!   its label column (the span tree, all rows expanded) included;
 //! - `gantt_mid_zoom`: the same chart zoomed to a fiftieth of the session, scrolled to its middle;
 //! - `gantt_critical_path`: the whole chart with the critical path drawn and the rest dimmed;
+//! - `gantt_loops_folded`: the whole chart with each loop folded into its first call (the rows
+//!   the session model keeps, with their `×N loop` marks);
+//! - `gantt_collapsed_idle`: the whole chart with every idle stretch over 2 s cut out of the
+//!   time axis (the stalls with a 2 s threshold and no share of the run);
 //! - `compare`: the Compare screen's rows for that session against a copy with every 7th span
 //!   slower, scrolled to the middle;
 //! - `table`: the sessions table with 10,000 sessions.
@@ -17,13 +21,17 @@
 use std::time::Instant;
 
 use egui::{Event, Pos2, RawInput, Rect, pos2, vec2};
+use trace_inspector::analysis::axis::CutAxis;
 use trace_inspector::analysis::compare::{CompareOptions, compare};
+use trace_inspector::analysis::diagnosis::{DiagnosisParams, diagnose};
 use trace_inspector::analysis::rows::visible_rows;
 use trace_inspector::analysis::slow::SlowRule;
+use trace_inspector::analysis::stalls::{StallParams, stalls};
 use trace_inspector::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
 use trace_inspector::compare_model::{CompareModel, Run};
 use trace_inspector::demo::{self, DemoConfig};
 use trace_inspector::model::SessionRow;
+use trace_inspector::session_model::SessionModel;
 use trace_inspector::store::Store;
 use trace_inspector::ui::compare::CompareView;
 use trace_inspector::ui::gantt::GanttView;
@@ -125,6 +133,7 @@ fn main() {
         now_ms: None,
         on_path: &[],
         loop_calls: &[],
+        cuts: &CutAxis::NONE,
         theme: &theme,
     };
 
@@ -162,6 +171,27 @@ fn main() {
         let _ = gantt.ui(ui, &path_input);
     });
     report("gantt_critical_path", "spans", n, &times);
+
+    // Loops folded, as the session screen shows them by default.
+    let mut model = SessionModel::new(session.clone(), std::time::Duration::ZERO, SlowRule::default());
+    model.set_diagnosis(diagnose(&session, &DiagnosisParams::default()), SlowRule::default());
+    let folded_input = RowsInput { rows: &model.rows, loop_calls: &model.loop_calls, ..input };
+    let mut gantt = GanttView::new();
+    let times = time_frames(|ui, _| {
+        let _ = gantt.ui(ui, &folded_input);
+    });
+    report("gantt_loops_folded", "rows", model.rows.len(), &times);
+    eprintln!("loops folded: {} loops, {} of {n} spans shown", model.diagnosis.loops.loops.len(), model.rows.len());
+
+    // The idle stretches cut out of the axis.
+    let found = stalls(&session, &StallParams { min_ms: 2_000.0, min_share: 0.0 });
+    let cuts = CutAxis::new(found.iter().map(|s| (s.start_ms, s.end_ms)), session.timeline.end_ms);
+    let cut_input = RowsInput { cuts: &cuts, ..input };
+    let mut gantt = GanttView::new();
+    let times = time_frames(|ui, _| {
+        let _ = gantt.ui(ui, &cut_input);
+    });
+    report("gantt_collapsed_idle", "cuts", cuts.cuts().len(), &times);
 
     // Two runs of that size compared: the session against a copy with every 7th span slower.
     let mut other = session.clone();

@@ -1,14 +1,17 @@
 //! The diagnosis in the app, driven by egui_kittest on a generated demo file: a session with a
 //! loop opens with the loop folded to its first call (and unfolds on request), the critical
 //! path toggle dims what is off the path, the summary lists the path, the loops and the context
-//! growth, and a loop in the summary selects its first call.
+//! growth, and a loop in the summary selects its first call. With "Collapse idle" on, the
+//! stalls are cut from the chart's time axis (a snapshot), and the stall threshold is saved.
 
 #[path = "common/app.rs"]
 mod app_support;
 
 use app_support::{opened_file, settle};
 use egui_kittest::kittest::Queryable as _;
+use trace_inspector::analysis::axis::{CutAxis, fit_view};
 use trace_inspector::analysis::diagnosis::{DiagnosisParams, diagnose};
+use trace_inspector::analysis::stalls::StallParams;
 use trace_inspector::analysis::{self, Anchor};
 use trace_inspector::app::{Command, Screen};
 use trace_inspector::demo::{self, DemoConfig};
@@ -79,4 +82,108 @@ fn a_looping_session_folds_its_loop_and_shows_its_path_and_context() {
     let on_path = s.model.on_path.iter().filter(|&&p| p).count();
     assert_eq!(on_path, s.model.diagnosis.critical_path.spans.len());
     assert!(on_path > 0 && on_path < s.model.on_path.len());
+}
+
+/// The demo file of these tests (the fixture's runs have no stall by the default rule).
+fn demo_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let path = dir.path().join("agent_traces.db");
+    demo::generate(&path, &DemoConfig { sessions: 40, seed: 7, ..DemoConfig::default() }).expect("demo");
+    path
+}
+
+/// The first finished session of `path` with a stall that more work follows, by the default
+/// rule: (session id, stall start, end).
+fn session_with_a_stall(path: &std::path::Path) -> Option<(String, f64, f64)> {
+    let store = Store::open(path).expect("open");
+    let list = store.list_sessions().expect("list");
+    list.sessions.iter().filter(|row| row.status != "running").find_map(|row| {
+        let data = store.load_session(&row.id, Some(row.clone())).ok()?;
+        let session = analysis::analyze(data, Anchor::Auto);
+        let d = diagnose(&session, &DiagnosisParams::default());
+        let stall = d.stalls.iter().find(|s| !s.at_end)?;
+        Some((row.id.clone(), stall.start_ms, stall.end_ms))
+    })
+}
+
+#[test]
+fn collapsing_idle_cuts_the_stalls_from_the_axis_and_the_threshold_is_saved() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = demo_file(&dir);
+    let (id, stall_start, stall_end) = session_with_a_stall(&path).expect("the demo has a session with a stall");
+    let mut h = opened_file(&path);
+    h.state_mut().command(Command::OpenSession(id));
+    settle(&mut h);
+    assert!(!h.state().state.collapse_idle, "off by default");
+
+    // A span starting after the stall, brought on screen, and where its bar's middle is drawn.
+    let (span, row) = {
+        let m = &h.state().session.as_ref().expect("session").model;
+        let spans = &m.session.timeline.spans;
+        m.rows
+            .iter()
+            .enumerate()
+            .find(|&(_, &s)| spans[s].timed && spans[s].start_ms >= stall_end)
+            .map(|(row, &s)| (s, row))
+            .expect("a span after the stall")
+    };
+    let centre = |h: &egui_kittest::Harness<'_, trace_inspector::app::TraceApp>| {
+        let v = h.state().session.as_ref().expect("session");
+        let s = &v.model.session.timeline.spans[span];
+        v.gantt.bar_center(s, row, 20.0).expect("the bar is on screen").x
+    };
+    h.state_mut().session.as_mut().expect("session").gantt.scroll_to_row(row);
+    h.run_steps(3);
+    let off = centre(&h);
+
+    h.get_by_label("Collapse idle").click();
+    h.run_steps(3);
+    assert!(h.state().state.collapse_idle);
+    let on = centre(&h);
+
+    // Expected: the whole session fitted either way; with the cuts, on the shorter axis.
+    let (x_off, x_on) = {
+        let v = h.state().session.as_ref().expect("session");
+        let t = &v.model.session.timeline;
+        let s = &t.spans[span];
+        let middle = (s.start_ms + s.end_ms) / 2.0;
+        let stalls = &v.model.diagnosis.stalls;
+        assert!(stalls.iter().any(|st| st.start_ms == stall_start && st.end_ms == stall_end));
+        let cuts = CutAxis::new(stalls.iter().map(|st| (st.start_ms, st.end_ms)), t.end_ms);
+        let fraction = |at: f64, (a, b): (f64, f64)| ((at - a) / (b - a)) as f32;
+        let bars = h.get_by_role_and_label(egui::accesskit::Role::Splitter, "Label column width").rect().center().x;
+        let width = h.get_by_label("Gantt chart").rect().right() - 8.0 - bars;
+        (
+            bars + width * fraction(middle, fit_view(t.end_ms)),
+            bars + width * fraction(cuts.to_axis(middle), fit_view(cuts.to_axis(t.end_ms))),
+        )
+    };
+    assert!(on < off - 50.0, "drawn further left: {off} → {on}");
+    assert!((off - x_off).abs() < 1.0 && (on - x_on).abs() < 1.0, "off {off} (expected {x_off}), on {on} ({x_on})");
+
+    // The stall threshold: raised past the stall, the stall and its cut go; saved in the state.
+    let length_s = (stall_end - stall_start) / 1000.0;
+    let params = StallParams { min_ms: (length_s + 1.0) * 1000.0, ..StallParams::default() };
+    h.state_mut().command(Command::SetStallParams(params));
+    h.run_steps(3);
+    assert_eq!(h.state().state.stalls, params);
+    let v = h.state().session.as_ref().expect("session");
+    assert!(v.model.diagnosis.stalls.iter().all(|st| st.duration_ms() > params.min_ms));
+    assert!(!v.model.diagnosis.stalls.iter().any(|st| st.start_ms == stall_start));
+}
+
+#[test]
+fn snapshot_of_a_session_with_its_stall_collapsed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = demo_file(&dir);
+    let (id, _, _) = session_with_a_stall(&path).expect("the demo has a session with a stall");
+    let state = trace_inspector::app::State { collapse_idle: true, show_summary: false, ..Default::default() };
+    let mut h = app_support::harness([1400.0, 900.0], state);
+    h.state_mut().command(Command::Open(path));
+    settle(&mut h);
+    h.state_mut().command(Command::OpenSession(id));
+    settle(&mut h);
+    h.hover_at(egui::pos2(1395.0, 895.0));
+    h.run_steps(10);
+    h.mask(egui::Rect::from_min_max(egui::pos2(0.0, 860.0), egui::pos2(1400.0, 900.0)));
+    h.snapshot_options("session_collapsed_idle", &egui_kittest::SnapshotOptions::new().max_failed_pixels(400));
 }

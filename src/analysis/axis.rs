@@ -1,5 +1,6 @@
 //! The time axis of the Gantt chart, without pixels: the time window's limits, fit and zoom,
-//! and where ticks go. Times are `f64` milliseconds from the session origin.
+//! where ticks go, and an axis with long idle stretches cut out ([`CutAxis`]). Times are `f64`
+//! milliseconds from the session origin.
 
 /// The narrowest time window (1 µs).
 pub const MIN_WINDOW_MS: f64 = 0.001;
@@ -86,6 +87,157 @@ pub fn ticks(view: (f64, f64), step_ms: f64) -> impl Iterator<Item = f64> {
     (0..count).map(move |k| (first + k as f64) * step_ms)
 }
 
+/// A stretch of time the axis draws narrowed: `start_ms..end_ms` takes `width_ms` of axis time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Cut {
+    pub start_ms: f64,
+    pub end_ms: f64,
+    /// Axis time the stretch takes (at most its length).
+    pub width_ms: f64,
+}
+
+impl Cut {
+    /// The stretch's length in ms.
+    #[must_use]
+    pub fn length_ms(&self) -> f64 {
+        self.end_ms - self.start_ms
+    }
+}
+
+/// An axis without cuts, to lend where one is needed.
+pub static NO_CUTS: CutAxis = CutAxis::NONE;
+
+/// The share of the uncut time one cut takes on the axis, when there are few.
+const CUT_SHARE: f64 = 0.015;
+/// All cuts together take at most this share of the uncut time.
+const CUTS_SHARE: f64 = 0.25;
+
+/// A time axis with stretches cut out (long idle stretches, "collapsed"): a monotone, piecewise
+/// linear map from time to axis time and back. Before the first cut both are equal; a time in
+/// a cut maps into the cut's narrow width; a time after a cut moves earlier by the cut's length
+/// minus its width. Times are ms from the session origin; the chart maps axis time to x as it
+/// maps time without cuts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CutAxis {
+    /// Sorted, disjoint, each longer than its width.
+    cuts: Vec<Cut>,
+    /// Per cut: where it starts on the axis.
+    axis_starts: Vec<f64>,
+}
+
+impl CutAxis {
+    /// No cuts: axis time is time.
+    pub const NONE: CutAxis = CutAxis { cuts: Vec::new(), axis_starts: Vec::new() };
+
+    /// Cuts out `stretches` (start, end in ms) of a session `extent_ms` long. Each takes 1.5 %
+    /// of the time left uncut (at least a tenth of the time cut; less when there are many: all
+    /// of them at most a quarter), never more than its own length. Empty, reversed, overlapping or non-finite stretches are
+    /// merged or left out.
+    #[must_use]
+    pub fn new(stretches: impl IntoIterator<Item = (f64, f64)>, extent_ms: f64) -> Self {
+        let mut spans: Vec<(f64, f64)> =
+            stretches.into_iter().filter(|(a, b)| a.is_finite() && b.is_finite() && b > a).collect();
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut merged: Vec<(f64, f64)> = Vec::with_capacity(spans.len());
+        for (a, b) in spans {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        if merged.is_empty() {
+            return Self::NONE;
+        }
+        let removed: f64 = merged.iter().map(|(a, b)| b - a).sum();
+        let kept = if extent_ms.is_finite() { (extent_ms - removed).max(0.0) } else { 0.0 };
+        let share = CUT_SHARE.min(CUTS_SHARE / merged.len() as f64);
+        // A session that is nearly all idle still gets cuts wide enough to see.
+        let width = kept.max(removed * 0.1) * share;
+        let mut axis = Self::default();
+        let mut before = 0.0;
+        for (a, b) in merged {
+            let cut = Cut { start_ms: a, end_ms: b, width_ms: width.min(b - a) };
+            axis.axis_starts.push(a - before);
+            before += cut.length_ms() - cut.width_ms;
+            axis.cuts.push(cut);
+        }
+        axis
+    }
+
+    /// The cuts, in time order.
+    #[must_use]
+    pub fn cuts(&self) -> &[Cut] {
+        &self.cuts
+    }
+
+    /// No cuts.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.cuts.is_empty()
+    }
+
+    /// The cut a time (or axis time) is in or after, with where it starts on the axis.
+    fn cut_before(&self, k: usize) -> Option<(&Cut, f64)> {
+        let k = k.checked_sub(1)?;
+        Some((self.cuts.get(k)?, *self.axis_starts.get(k)?))
+    }
+
+    /// The axis time of time `ms`.
+    #[must_use]
+    pub fn to_axis(&self, ms: f64) -> f64 {
+        let Some((c, start)) = self.cut_before(self.cuts.partition_point(|c| c.start_ms <= ms)) else { return ms };
+        if ms < c.end_ms {
+            start + (ms - c.start_ms) / c.length_ms() * c.width_ms
+        } else {
+            start + c.width_ms + (ms - c.end_ms)
+        }
+    }
+
+    /// The time at axis time `axis_ms` (the inverse of [`Self::to_axis`]).
+    #[must_use]
+    pub fn to_time(&self, axis_ms: f64) -> f64 {
+        let Some((c, start)) = self.cut_before(self.axis_starts.partition_point(|&a| a <= axis_ms)) else {
+            return axis_ms;
+        };
+        if axis_ms < start + c.width_ms {
+            c.start_ms + (axis_ms - start) / c.width_ms * c.length_ms()
+        } else {
+            c.end_ms + (axis_ms - start - c.width_ms)
+        }
+    }
+
+    /// A window (start, end in ms) in axis time.
+    #[must_use]
+    pub fn view_to_axis(&self, view: (f64, f64)) -> (f64, f64) {
+        (self.to_axis(view.0), self.to_axis(view.1))
+    }
+
+    /// A window in axis time back in time.
+    #[must_use]
+    pub fn view_to_time(&self, view: (f64, f64)) -> (f64, f64) {
+        (self.to_time(view.0), self.to_time(view.1))
+    }
+
+    /// The parts of `range` (start, end in ms) outside the cuts, in order: where the axis runs
+    /// at the scale of time, so ticks go there.
+    #[must_use]
+    pub fn uncut(&self, range: (f64, f64)) -> Vec<(f64, f64)> {
+        let mut out = Vec::new();
+        let mut from = range.0;
+        let first = self.cuts.partition_point(|c| c.end_ms <= range.0);
+        for c in self.cuts.get(first..).unwrap_or_default().iter().take_while(|c| c.start_ms < range.1) {
+            if c.start_ms > from {
+                out.push((from, c.start_ms));
+            }
+            from = from.max(c.end_ms);
+        }
+        if range.1 > from {
+            out.push((from, range.1));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +320,52 @@ mod tests {
         assert_eq!(t, vec![0.0, 200.0, 400.0, 600.0, 800.0, 1000.0]);
         assert_eq!(ticks((0.0, 1e9), 1.0).count(), 0, "never tens of thousands");
         assert_eq!(ticks((0.0, 1000.0), 0.0).count(), 0);
+    }
+
+    #[test]
+    fn a_cut_axis_narrows_its_stretches_and_shifts_what_follows() {
+        // A 100 s session idle 20–60 s and 70–90 s: 40 s uncut, each cut 1.5 % of it (0.6 s).
+        let axis = CutAxis::new([(70_000.0, 90_000.0), (20_000.0, 60_000.0)], 100_000.0);
+        let w = 40_000.0 * 0.015;
+        assert_eq!(axis.cuts().len(), 2);
+        assert!(axis.cuts().iter().all(|c| close(c.width_ms, w)));
+        // Before the first cut nothing moves.
+        assert_eq!(axis.to_axis(10_000.0), 10_000.0);
+        assert_eq!(axis.to_axis(20_000.0), 20_000.0);
+        // A time in a cut maps into the cut.
+        assert!(close(axis.to_axis(40_000.0), 20_000.0 + w / 2.0));
+        // After a cut: earlier by the cut's length minus its width; after two, by both.
+        assert!(close(axis.to_axis(65_000.0), 65_000.0 - (40_000.0 - w)));
+        assert!(close(axis.to_axis(95_000.0), 95_000.0 - (40_000.0 - w) - (20_000.0 - w)));
+        assert!(close(axis.to_axis(100_000.0), 40_000.0 + 2.0 * w));
+        // The inverse agrees everywhere, cuts included, and order is kept.
+        let mut previous = f64::NEG_INFINITY;
+        for k in -10..=110 {
+            let ms = f64::from(k) * 1000.0 + 0.25;
+            let a = axis.to_axis(ms);
+            assert!(a > previous, "monotone at {ms}");
+            previous = a;
+            assert!((axis.to_time(a) - ms).abs() < 1e-6, "{ms} → {a} → {}", axis.to_time(a));
+        }
+        // Ticks go in the uncut parts of a window.
+        assert_eq!(axis.uncut((10_000.0, 80_000.0)), vec![(10_000.0, 20_000.0), (60_000.0, 70_000.0)]);
+        assert_eq!(axis.uncut((30_000.0, 40_000.0)), vec![]);
+        assert_eq!(CutAxis::NONE.uncut((1.0, 2.0)), vec![(1.0, 2.0)]);
+    }
+
+    #[test]
+    fn cuts_merge_and_ignore_nonsense() {
+        let axis = CutAxis::new([(10.0, 30.0), (20.0, 40.0), (50.0, 50.0), (f64::NAN, 1.0), (9.0, 5.0)], 100.0);
+        let spans: Vec<(f64, f64)> = axis.cuts().iter().map(|c| (c.start_ms, c.end_ms)).collect();
+        assert_eq!(spans, vec![(10.0, 40.0)]);
+        assert!(CutAxis::new([], 100.0).is_empty());
+        assert_eq!(CutAxis::NONE.to_axis(5.0), 5.0);
+        assert_eq!(CutAxis::NONE.to_time(5.0), 5.0);
+        // Many cuts share a quarter of the uncut time; none is wider than its stretch.
+        let many = CutAxis::new((0..100).map(|k| (f64::from(k) * 10.0, f64::from(k) * 10.0 + 9.0)), 1000.0);
+        let total: f64 = many.cuts().iter().map(|c| c.width_ms).sum();
+        assert!(total <= 0.25 * 100.0 + 1e-9, "{total}");
+        let tiny = CutAxis::new([(0.0, 0.001)], 1e9);
+        assert!(tiny.cuts()[0].width_ms <= 0.001);
     }
 }

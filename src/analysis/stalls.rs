@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::timeline::{SpanKind, Timeline};
 use crate::analysis::{AnalyzedSession, quantile_sorted};
@@ -16,7 +16,8 @@ use crate::model::TraceEvent;
 use crate::time::Timestamp;
 
 /// When a stretch without work is a stall.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StallParams {
     /// Longer than this (ms) …
     pub min_ms: f64,

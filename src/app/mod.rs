@@ -268,6 +268,8 @@ impl TraceApp {
                         threshold_ms: self.state.slow_threshold_ms,
                     },
                     detail_loading: self.jobs.is_running(JobKind::Detail),
+                    stall_params: self.state.stalls,
+                    collapse_idle: self.state.collapse_idle,
                     error,
                     opening,
                     theme,

@@ -187,7 +187,7 @@ impl TraceApp {
         let path = file.path.clone();
         self.jobs.refresh(path.clone());
         if let Some(view) = self.session.as_ref() {
-            self.jobs.load_session(path, view.session.data.row.clone(), self.state.anchor, true);
+            self.jobs.load_session(path, view.session.data.row.clone(), self.state.anchor, self.state.stalls, true);
         }
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::Anchor;
+use crate::analysis::stalls::StallParams;
 use crate::ui::sessions_table::Sort;
 
 /// Key under which [`State`] is saved in eframe storage.
@@ -42,6 +43,10 @@ pub struct State {
     pub follow: bool,
     /// The size of the whole interface (Ctrl+Alt+plus / minus / 0).
     pub ui_scale: f32,
+    /// How long and what share of a run nothing may run before it is a stall.
+    pub stalls: StallParams,
+    /// The chart cuts the stalls out of its time axis.
+    pub collapse_idle: bool,
 }
 
 impl Default for State {
@@ -58,6 +63,8 @@ impl Default for State {
             show_models: true,
             follow: false,
             ui_scale: 1.0,
+            stalls: StallParams::default(),
+            collapse_idle: false,
         }
     }
 }

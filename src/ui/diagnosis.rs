@@ -8,6 +8,7 @@ use egui_plot::{AxisHints, HPlacement, Line, Plot, PlotPoints, Points};
 use crate::analysis::AnalyzedSession;
 use crate::analysis::context::ContextPoint;
 use crate::analysis::diagnosis::Diagnosis;
+use crate::analysis::stalls::StallParams;
 use crate::format::{
     format_context_tokens, format_cost, format_count, format_duration_ms, format_loop, format_stall, format_waste,
 };
@@ -27,17 +28,19 @@ pub enum DiagnosisAction {
 /// How many of the path's spans and of the loops and stalls are listed.
 const LISTED: usize = 8;
 
-/// The diagnosis sections; `by_time` switches the context chart's x axis (call number or time).
+/// The diagnosis sections; `stall_params` is what counts as a stall (its controls edit it),
+/// `by_time` switches the context chart's x axis (call number or time).
 pub fn ui(
     ui: &mut Ui,
     session: &AnalyzedSession,
     diagnosis: &Diagnosis,
+    stall_params: &mut StallParams,
     by_time: &mut bool,
     theme: &Theme,
 ) -> Vec<DiagnosisAction> {
     let mut actions = Vec::new();
     path_ui(ui, session, diagnosis, theme, &mut actions);
-    stalls_ui(ui, diagnosis, theme, &mut actions);
+    stalls_ui(ui, diagnosis, stall_params, theme, &mut actions);
     loops_ui(ui, session, diagnosis, theme, &mut actions);
     context_ui(ui, diagnosis, by_time, theme, &mut actions);
     actions
@@ -94,12 +97,30 @@ fn path_ui(ui: &mut Ui, session: &AnalyzedSession, d: &Diagnosis, theme: &Theme,
     }
 }
 
-fn stalls_ui(ui: &mut Ui, d: &Diagnosis, theme: &Theme, actions: &mut Vec<DiagnosisAction>) {
-    if d.stalls.is_empty() {
-        return;
-    }
+fn stalls_ui(ui: &mut Ui, d: &Diagnosis, params: &mut StallParams, theme: &Theme, actions: &mut Vec<DiagnosisAction>) {
     ui.add_space(6.0);
     ui.heading(format!("Stalls ({})", d.stalls.len()));
+    // The threshold, shown even without stalls: lowering it is how shorter ones are found.
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        let label = ui.label("Idle over");
+        let mut seconds = params.min_ms / 1000.0;
+        let secs = egui::DragValue::new(&mut seconds).range(0.0..=86_400.0).speed(0.5).suffix(" s").max_decimals(1);
+        if ui.add(secs).labelled_by(label.id).on_hover_text("The shortest stall").changed() {
+            params.min_ms = seconds * 1000.0;
+        }
+        ui.label("and");
+        let mut percent = params.min_share * 100.0;
+        let share = egui::DragValue::new(&mut percent).range(0.0..=100.0).speed(0.5).suffix(" %").max_decimals(1);
+        if ui.add(share).on_hover_text("The least share of the run's wall time a stall takes").changed() {
+            params.min_share = percent / 100.0;
+        }
+        ui.label("of the run");
+    });
+    if d.stalls.is_empty() {
+        ui.label(RichText::new("None over the threshold").color(theme.muted));
+        return;
+    }
     for s in d.stalls.iter().take(LISTED) {
         if item(ui, one_line_max(&format_stall(s), 160).into_owned(), theme.warning, "Zoom the chart to it") {
             let pad = (s.end_ms - s.start_ms) * 0.1;

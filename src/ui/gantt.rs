@@ -20,7 +20,7 @@ use egui::{
     vec2,
 };
 
-use crate::analysis::axis::{MIN_WINDOW_MS, SECOND_MS, clamp_view, fit_view, zoom_view};
+use crate::analysis::axis::{CutAxis, MIN_WINDOW_MS, SECOND_MS, clamp_view, fit_view, zoom_view};
 use crate::analysis::density::DensityBin;
 use crate::analysis::gaps::idle_gaps;
 use crate::analysis::{Span, Timeline};
@@ -155,7 +155,9 @@ enum DragTarget {
 /// What the last frame showed, for the methods the app calls between frames (and for tests).
 #[derive(Clone, Debug, Default, PartialEq)]
 struct LastFrame {
+    /// The window in time.
     view: (f64, f64),
+    /// The session's length in axis time.
     extent_ms: f64,
     now_ms: Option<f64>,
     layout: ChartLayout,
@@ -163,6 +165,8 @@ struct LastFrame {
     drawn: Range<usize>,
     session_id: String,
     origin: Option<i64>,
+    /// The axis's cuts: the extent above is in its axis time.
+    cuts: CutAxis,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -211,12 +215,19 @@ struct ChartGeometry<'i, 'a> {
 }
 
 impl ChartGeometry<'_, '_> {
+    /// The x of time `ms` (through the axis's cuts).
     fn x(&self, ms: f64) -> f32 {
-        time_to_x(ms, self.view, self.layout.bars.x_range())
+        time_to_x(self.input.cuts.to_axis(ms), self.view, self.layout.bars.x_range())
     }
 
-    fn time_at(&self, x: f32) -> f64 {
+    /// The axis time at x (see [`CutAxis`]; time itself when nothing is cut).
+    fn axis_at(&self, x: f32) -> f64 {
         x_to_time(x, self.view, self.layout.bars.x_range())
+    }
+
+    /// The time window shown, in time (the view is kept in axis time).
+    fn real_view(&self) -> (f64, f64) {
+        self.input.cuts.view_to_time(self.view)
     }
 
     fn ms_per_point(&self) -> f64 {
@@ -356,11 +367,13 @@ impl GanttView {
     pub fn zoom_by(&mut self, factor: f64, anchor_ms: f64) {
         // Before the first frame the session's length is unknown: limit nothing yet.
         let extent = if self.last.extent_ms > 0.0 { self.last.extent_ms } else { f64::INFINITY };
-        let view = zoom_view(self.view_range_ms(), factor, anchor_ms, extent);
-        self.view_ms = Some(self.clamped(view));
+        let cuts = &self.last.cuts;
+        let view = zoom_view(cuts.view_to_axis(self.view_range_ms()), factor, cuts.to_axis(anchor_ms), extent);
+        self.view_ms = Some(self.last.cuts.view_to_time(self.clamped(view)));
         self.view_set_by_app = true;
     }
 
+    /// A window in axis time kept to the last frame's session.
     fn clamped(&self, view: (f64, f64)) -> (f64, f64) {
         if self.last.extent_ms > 0.0 { clamp_view(view, self.last.extent_ms) } else { view }
     }
@@ -372,7 +385,9 @@ impl GanttView {
         if !self.last.drawn.contains(&row) || !span.timed {
             return None;
         }
-        let x = time_to_x((span.start_ms + span.end_ms) / 2.0, self.last.view, self.last.layout.bars.x_range());
+        let cuts = &self.last.cuts;
+        let middle = cuts.to_axis((span.start_ms + span.end_ms) / 2.0);
+        let x = time_to_x(middle, cuts.view_to_axis(self.last.view), self.last.layout.bars.x_range());
         let y = self.last.layout.bars.top() + (row as f32 + 0.5) * row_height - self.scroll_y;
         Some(pos2(x, y))
     }
@@ -390,10 +405,14 @@ impl GanttView {
         response.widget_info(|| WidgetInfo::labeled(Role::Canvas, true, "Gantt chart"));
 
         self.follow_session(input);
-        let extent_ms = input.extent_ms();
-        let view = clamp_view(self.view_ms.unwrap_or_else(|| fit_view(extent_ms)), extent_ms);
+        // The chart works in axis time (time with the idle cuts narrowed); the window is kept
+        // in time, so turning the cuts on or off keeps what is in view.
+        let cuts = input.cuts;
+        let extent_ms = cuts.to_axis(input.extent_ms());
+        let stored = self.view_ms.map(|v| cuts.view_to_axis(v));
+        let view = clamp_view(stored.unwrap_or_else(|| fit_view(extent_ms)), extent_ms);
         if self.view_ms.is_some() {
-            self.view_ms = Some(view);
+            self.view_ms = Some(cuts.view_to_time(view));
         }
         let divider = self.resize_labels(ui, &response);
         let (font, mono) = row_fonts(input.theme.row_height);
@@ -440,8 +459,11 @@ impl GanttView {
         };
         painter.vline(x, response.rect.y_range(), stroke);
 
-        self.last.view = frame.view;
+        self.last.view = frame.real_view();
         self.last.extent_ms = extent_ms;
+        if self.last.cuts != *cuts {
+            self.last.cuts = cuts.clone();
+        }
         self.last.now_ms = input.now_ms;
         self.last.layout = frame.layout;
         self.last.drawn = frame.visible_rows();
@@ -508,16 +530,13 @@ impl GanttView {
         keep_row_in_view(frame, row);
         let span = frame.input.rows.get(row).and_then(|&i| frame.input.span(i));
         if let Some(span) = span.filter(|s| s.timed) {
-            let end = frame.input.drawn_end_ms(span);
-            if end < frame.view.0 || span.start_ms > frame.view.1 {
+            let cuts = frame.input.cuts;
+            let (start, end) = (cuts.to_axis(span.start_ms), cuts.to_axis(frame.input.drawn_end_ms(span)));
+            if end < frame.view.0 || start > frame.view.1 {
                 let half = (frame.view.1 - frame.view.0) / 2.0;
-                let centre = if end - span.start_ms < 2.0 * half {
-                    (span.start_ms + end) / 2.0
-                } else {
-                    span.start_ms + half * 0.8
-                };
+                let centre = if end - start < 2.0 * half { (start + end) / 2.0 } else { start + half * 0.8 };
                 frame.view = clamp_view((centre - half, centre + half), frame.extent_ms);
-                self.view_ms = Some(frame.view);
+                self.view_ms = Some(frame.real_view());
             }
         }
     }
@@ -531,7 +550,7 @@ impl GanttView {
                 let t = x_to_time(pos.x, (0.0, frame.extent_ms), frame.layout.overview.x_range());
                 let half = (frame.view.1 - frame.view.0) / 2.0;
                 frame.view = clamp_view((t - half, t + half), frame.extent_ms);
-                self.view_ms = Some(frame.view);
+                self.view_ms = Some(frame.real_view());
                 self.reveal_window = true;
             } else if frame.layout.scrollbar.contains(pos) {
                 frame.scroll_y = scroll_for_thumb(frame, pos.y);
@@ -565,7 +584,7 @@ impl GanttView {
         // scale) or the labels, the window's centre.
         let anchor = pointer
             .filter(|p| frame.layout.bars.x_range().contains(p.x) && !frame.layout.overview.contains(*p))
-            .map_or((view.0 + view.1) / 2.0, |p| frame.time_at(p.x));
+            .map_or((view.0 + view.1) / 2.0, |p| frame.axis_at(p.x));
         let ms_per_point = frame.ms_per_point();
 
         if response.container_contains_pointer() {
@@ -642,7 +661,7 @@ impl GanttView {
 
         if view != frame.view {
             frame.view = clamp_view(view, frame.extent_ms);
-            self.view_ms = Some(frame.view);
+            self.view_ms = Some(frame.real_view());
         }
     }
 }
@@ -670,7 +689,7 @@ fn in_window(span: &Span, end_ms: f64, view: (f64, f64)) -> bool {
 /// the first row that has one to the top (one row of context above).
 fn reveal_window(frame: &mut ChartGeometry) {
     let input = frame.input;
-    let view = frame.view;
+    let view = frame.real_view();
     let shows = |index: usize| input.span(index).is_some_and(|s| in_window(s, input.drawn_end_ms(s), view));
     if input.rows.get(frame.visible_rows()).is_some_and(|rows| rows.iter().any(|&i| shows(i))) {
         return;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use egui::text::{LayoutJob, TextWrapping};
 use egui::{Color32, FontId, Galley, Painter, Rect, Shape, Stroke, Vec2};
 
+use crate::analysis::axis::CutAxis;
 use crate::analysis::slow::{SlowReason, SlowRule};
 use crate::analysis::{AnalyzedSession, Span};
 use crate::model::TraceEvent;
@@ -35,6 +36,8 @@ pub struct RowsInput<'a> {
     pub on_path: &'a [bool],
     /// Per span: the number of calls of the loop it starts (0 or empty: none).
     pub loop_calls: &'a [u32],
+    /// Idle stretches the time axis draws narrowed (none: [`crate::analysis::axis::NO_CUTS`]).
+    pub cuts: &'a CutAxis,
     /// For a running session: open spans extend to this time (ms from the origin).
     pub now_ms: Option<f64>,
     /// Colours and the row height.
@@ -239,6 +242,7 @@ pub(crate) mod tests {
                 slow_rule: SlowRule { index: self.slow_index.as_ref(), threshold_ms: None },
                 on_path: &[],
                 loop_calls: &[],
+                cuts: &crate::analysis::axis::NO_CUTS,
                 now_ms: None,
                 theme,
             }

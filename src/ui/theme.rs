@@ -25,6 +25,9 @@ pub struct Theme {
     pub warning: Color32,
     pub grid: Color32,
     pub idle_gap: Color32,
+    /// An idle stretch cut out of the time axis: its band, and its marks and label.
+    pub cut: Color32,
+    pub cut_mark: Color32,
     pub text_on_bar: Color32,
     pub muted: Color32,
     /// Height of one row in the Gantt chart, the tree and the tables.
@@ -55,6 +58,8 @@ impl Theme {
                 warning: Color32::from_rgb(0xfb, 0xbf, 0x24),
                 grid: Color32::from_white_alpha(18),
                 idle_gap: Color32::from_white_alpha(8),
+                cut: Color32::from_white_alpha(22),
+                cut_mark: Color32::from_gray(175),
                 text_on_bar: Color32::WHITE,
                 muted: Color32::from_gray(140),
                 row_height: 20.0,
@@ -79,6 +84,8 @@ impl Theme {
                 warning: Color32::from_rgb(0xb4, 0x53, 0x09),
                 grid: Color32::from_black_alpha(22),
                 idle_gap: Color32::from_black_alpha(10),
+                cut: Color32::from_black_alpha(28),
+                cut_mark: Color32::from_gray(85),
                 text_on_bar: Color32::BLACK,
                 muted: Color32::from_gray(110),
                 row_height: 20.0,

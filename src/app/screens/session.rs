@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use egui::{Key, RichText};
 
+use crate::analysis::axis::CutAxis;
+use crate::analysis::stalls::StallParams;
 use crate::app::chrome::error_line;
 use crate::app::command::{Command, CompareCommand};
 use crate::app::state::Panel;
@@ -104,6 +106,10 @@ pub struct SessionInput<'a> {
     /// The slow rule (the file-wide p95s and the threshold), to say why a call is slow.
     pub slow_rule: SlowRule<'a>,
     pub detail_loading: bool,
+    /// What counts as a stall (saved state; the summary's Stalls section sets it).
+    pub stall_params: StallParams,
+    /// The chart cuts the stalls out of its time axis (saved state).
+    pub collapse_idle: bool,
     pub error: Option<&'a str>,
     pub opening: Option<&'a Path>,
     pub theme: &'a Theme,
@@ -156,11 +162,15 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
                             AggregateAction::Copy { text, what } => Command::CopyText { text, what },
                         });
                     }
-                    for a in diagnosis::ui(ui, &model.session, &model.diagnosis, context_by_time, theme) {
+                    let mut params = input.stall_params;
+                    for a in diagnosis::ui(ui, &model.session, &model.diagnosis, &mut params, context_by_time, theme) {
                         commands.push(match a {
                             DiagnosisAction::Focus(span) => Command::SelectSpan { span, scroll: true, zoom: true },
                             DiagnosisAction::Zoom(start, end) => Command::ZoomRange(start, end),
                         });
+                    }
+                    if params != input.stall_params {
+                        commands.push(Command::SetStallParams(params));
                     }
                 });
             });
@@ -199,6 +209,13 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
             commands.extend(toolbar_ui(ui, model, input, texts, show_path));
         });
     });
+    // The stalls cut out of the axis: worked out each frame from a handful of stalls.
+    let cuts = if input.collapse_idle {
+        let extent = model.session.timeline.end_ms.max(now_ms.unwrap_or(0.0));
+        CutAxis::new(model.diagnosis.stalls.iter().map(|s| (s.start_ms, s.end_ms)), extent)
+    } else {
+        CutAxis::NONE
+    };
     let rows_input = RowsInput {
         session: &model.session,
         rows: &model.rows,
@@ -210,6 +227,7 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
         now_ms,
         on_path: if *show_path { &model.on_path } else { &[] },
         loop_calls: &model.loop_calls,
+        cuts: &cuts,
         theme,
     };
     let mut row_actions = Vec::new();
@@ -374,6 +392,17 @@ fn toolbar_ui(
         .on_disabled_hover_text(path.missing.map_or("", |why| why.reason()));
     if toggle.clicked() {
         *show_path = !*show_path;
+    }
+    if !model.diagnosis.stalls.is_empty() {
+        let mut collapse = input.collapse_idle;
+        let n = model.diagnosis.stalls.len();
+        let hint = format!(
+            "Cut the {} from the time axis (a narrow band marked with the idle time), so a long run fits",
+            if n == 1 { "stall".to_owned() } else { format!("{n} stalls") }
+        );
+        if ui.checkbox(&mut collapse, "Collapse idle").on_hover_text(hint).changed() {
+            commands.push(Command::SetCollapseIdle(collapse));
+        }
     }
     if !model.diagnosis.loops.loops.is_empty() {
         let mut fold = model.fold_loops;

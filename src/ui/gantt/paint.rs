@@ -72,6 +72,7 @@ impl GanttView {
 
         self.paint_gaps(painter, frame);
         paint_axis(painter, frame);
+        paint_cuts(painter, frame);
         self.paint_overview(painter, frame);
 
         let bars_painter = painter.with_clip_rect(layout.bars.intersect(painter.clip_rect()));
@@ -130,8 +131,9 @@ impl GanttView {
         let layout = &frame.layout;
         let theme = frame.input.theme;
         // Gaps are sorted and disjoint: the first that ends after the window's start onwards.
-        let first = gaps.partition_point(|g| g.1 < frame.view.0);
-        for &(start, end) in gaps.get(first..).unwrap_or_default().iter().take_while(|g| g.0 <= frame.view.1) {
+        let view = frame.real_view();
+        let first = gaps.partition_point(|g| g.1 < view.0);
+        for &(start, end) in gaps.get(first..).unwrap_or_default().iter().take_while(|g| g.0 <= view.1) {
             let x0 = frame.x(start).max(layout.bars.left());
             let x1 = frame.x(end).min(layout.bars.right());
             if x1 <= x0 {
@@ -163,12 +165,15 @@ impl GanttView {
         if self.density.as_ref().is_none_or(|(k, c, _)| *k != key || *c != columns) {
             self.density = Some((key, columns, density_bins(&timeline.spans, range_ms, columns)));
         }
+        // The strip shares the chart's axis time: a cut is as narrow here.
         let whole = (0.0, frame.extent_ms);
+        let cuts = frame.input.cuts;
+        let x_of = |ms: f64| time_to_x(cuts.to_axis(ms), whole, rect.x_range());
         painter.rect_filled(rect, CornerRadius::same(2), frame.input.theme.idle_gap);
         if let Some((_, gaps)) = &self.gaps {
             for &(start, end) in gaps {
-                let x0 = time_to_x(start, whole, rect.x_range());
-                let x1 = time_to_x(end, whole, rect.x_range());
+                let x0 = x_of(start);
+                let x1 = x_of(end);
                 painter.rect_filled(Rect::from_x_y_ranges(x0..=x1, rect.y_range()), CornerRadius::ZERO, theme.idle_gap);
             }
         }
@@ -178,9 +183,9 @@ impl GanttView {
             let column_ms = range_ms / bins.len().max(1) as f64;
             for (i, bin) in bins.iter().enumerate() {
                 let Some(kind) = bin.dominant else { continue };
-                let x0 = time_to_x(i as f64 * column_ms, whole, rect.x_range());
+                let x0 = x_of(i as f64 * column_ms);
                 // Two points at least: a lone span in a long session must still show.
-                let x1 = time_to_x((i + 1) as f64 * column_ms, whole, rect.x_range()).max(x0 + 2.0);
+                let x1 = x_of((i + 1) as f64 * column_ms).max(x0 + 2.0);
                 let share = (f64::from(bin.count).ln_1p() / log_max) as f32;
                 let height = (rect.height() * share).max(2.0);
                 let bar = Rect::from_x_y_ranges(x0..=x1, (rect.bottom() - height)..=rect.bottom());
@@ -221,21 +226,75 @@ fn paint_axis(painter: &Painter, frame: &ChartGeometry) {
     let layout = &frame.layout;
     let theme = frame.input.theme;
     let step = tick_step_ms(frame.ms_per_point(), MIN_TICK_SPACING);
-    for t in ticks(frame.view, step) {
+    // Between cuts the axis runs at the scale of time: each uncut part has its own ticks, in
+    // time, kept apart where a part starts close after a cut.
+    let mut last_x = f32::NEG_INFINITY;
+    let parts = frame.input.cuts.uncut(frame.real_view());
+    for t in parts.into_iter().flat_map(|part| ticks(part, step)) {
         let x = frame.x(t);
-        if !layout.bars.x_range().contains(x) {
+        if !layout.bars.x_range().contains(x) || x - last_x < MIN_TICK_SPACING * 0.75 {
             continue;
         }
+        last_x = x;
         painter.vline(x, Rangef::new(layout.axis.top(), layout.bars.bottom()), Stroke::new(1.0, theme.grid));
         painter.vline(x, Rangef::new(layout.axis.top(), layout.axis.top() + 5.0), Stroke::new(1.0, frame.weak));
         let label_pos = pos2(x + 3.0, layout.axis.top() + 2.0);
         painter.text(label_pos, Align2::LEFT_TOP, format_offset_ms(t, step), frame.small.clone(), frame.text);
     }
     painter.hline(layout.axis.x_range(), layout.axis.bottom(), Stroke::new(1.0, theme.grid));
-    let window = format!("window {}", format_duration_ms(frame.view.1 - frame.view.0));
+    let (start, end) = frame.real_view();
+    let window = format!("window {}", format_duration_ms(end - start));
     let pos = pos2(layout.labels.left() + 6.0, layout.axis.center().y);
     painter.text(pos, Align2::LEFT_CENTER, window, frame.small.clone(), frame.weak);
 }
+
+/// The cuts of a collapsed axis: a band across the rows where the idle stretch was, a zig-zag
+/// across the axis line, and the idle time above it.
+fn paint_cuts(painter: &Painter, frame: &ChartGeometry) {
+    let cuts = frame.input.cuts;
+    if cuts.is_empty() {
+        return;
+    }
+    let layout = &frame.layout;
+    let theme = frame.input.theme;
+    let view = frame.real_view();
+    let clip = painter.with_clip_rect(layout.axis.union(layout.bars).intersect(painter.clip_rect()));
+    let first = cuts.cuts().partition_point(|c| c.end_ms < view.0);
+    let mut label_right = f32::NEG_INFINITY;
+    for cut in cuts.cuts().get(first..).unwrap_or_default().iter().take_while(|c| c.start_ms <= view.1) {
+        let (x0, x1) = (frame.x(cut.start_ms), frame.x(cut.end_ms));
+        let (x0, x1) = (x0.min(x1 - CUT_MIN_WIDTH / 2.0), x1.max(x0 + CUT_MIN_WIDTH / 2.0));
+        let band = Rect::from_x_y_ranges(x0..=x1, layout.axis.top()..=layout.bars.bottom());
+        clip.rect_filled(band, CornerRadius::ZERO, theme.cut);
+        let edge = Stroke::new(1.0, theme.cut_mark);
+        for x in [x0, x1] {
+            clip.vline(x, Rangef::new(layout.axis.bottom(), layout.bars.bottom()), edge);
+        }
+        // The zig-zag where the axis line crosses the cut, in the cut's colour behind it.
+        let y = layout.axis.bottom();
+        let (left, right) = (x0 - 2.0, x1 + 2.0);
+        let mut points = Vec::new();
+        let teeth = ((right - left) / 4.0).ceil().max(2.0) as usize;
+        for k in 0..=teeth {
+            let x = left + (right - left) * k as f32 / teeth as f32;
+            points.push(pos2(x, if k % 2 == 0 { y - 4.0 } else { y + 4.0 }));
+        }
+        clip.add(Shape::line(points, Stroke::new(1.5, theme.cut_mark)));
+        let text = format!("idle {}", format_duration_ms(cut.length_ms()));
+        let galley = painter.layout_no_wrap(text, frame.small.clone(), theme.cut_mark);
+        let x = ((x0 + x1) / 2.0 - galley.size().x / 2.0).max(layout.axis.left() + 2.0);
+        if x > label_right + 6.0 && x + galley.size().x <= layout.axis.right() {
+            let pos = pos2(x, layout.axis.bottom() - galley.size().y - 5.0);
+            let back = Rect::from_min_size(pos, galley.size()).expand2(vec2(3.0, 0.0));
+            clip.rect_filled(back, CornerRadius::same(2), frame.background);
+            label_right = back.right();
+            clip.galley(pos, galley, theme.cut_mark);
+        }
+    }
+}
+
+/// The least width a cut is drawn with, whatever the zoom.
+const CUT_MIN_WIDTH: f32 = 6.0;
 
 /// The label column of a row as a tree item: selected by a click, zoomed to by a double-click,
 /// its hover card on hover. Drags fall through to the chart, which pans.
