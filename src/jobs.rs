@@ -118,6 +118,9 @@ struct Slot {
     cancel: Arc<AtomicBool>,
     interrupt: Arc<Mutex<Option<Interrupt>>>,
     running: bool,
+    /// Work the user did not ask for (a refresh after a change on disk): no spinner, no
+    /// repaints while it runs, so a file that changes every second costs one frame a change.
+    background: bool,
 }
 
 /// Callback that wakes the UI when a reply is waiting.
@@ -128,6 +131,8 @@ pub struct Jobs {
     tx: Sender<Envelope>,
     rx: Receiver<Envelope>,
     wake: Wake,
+    /// The wake for background work, when it differs (see [`Jobs::with_quiet_wake`]).
+    quiet_wake: Option<Wake>,
     slots: [Slot; KINDS],
     watch_stop: Option<Arc<AtomicBool>>,
     /// The open file as last read, for the next refresh to add to.
@@ -143,11 +148,13 @@ const CACHE_SAVE_EVERY: Duration = Duration::from_secs(60);
 /// sees traces deleted in the middle of the file; tens of milliseconds on millions of traces).
 const DEEP_CHECK_EVERY: Duration = Duration::from_secs(10);
 
-/// The open file's [`Live`] between refreshes.
+/// The open file's [`Live`] between refreshes, and the store it was read with: kept open, so
+/// a refresh costs its checks and what was appended, not opening the file again.
 #[derive(Default)]
 struct LiveSlot {
     path: PathBuf,
     live: Option<Live>,
+    store: Option<Store>,
     last_deep: Option<Instant>,
     last_save: Option<Instant>,
 }
@@ -175,8 +182,13 @@ struct Ctx {
 
 impl Ctx {
     fn send(&self, reply: Reply) {
-        let _ = self.tx.send(Envelope { kind: self.kind, generation: self.generation, reply });
+        self.post(reply);
         (self.wake)();
+    }
+    /// Sends without waking the UI: for a reply the next [`Ctx::send`] follows at once, so
+    /// that both are taken in one frame.
+    fn post(&self, reply: Reply) {
+        let _ = self.tx.send(Envelope { kind: self.kind, generation: self.generation, reply });
     }
     fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
@@ -230,7 +242,24 @@ impl Jobs {
     #[must_use]
     pub fn new(wake: Wake) -> Self {
         let (tx, rx) = channel();
-        Self { tx, rx, wake, slots: Default::default(), watch_stop: None, live: Arc::default(), refresh_pending: None }
+        Self {
+            tx,
+            rx,
+            wake,
+            quiet_wake: None,
+            slots: Default::default(),
+            watch_stop: None,
+            live: Arc::default(),
+            refresh_pending: None,
+        }
+    }
+
+    /// Wakes the UI with `quiet` for the replies of work the user did not ask for (a refresh
+    /// after a change on disk): one that needs no more than one frame to show them.
+    #[must_use]
+    pub fn with_quiet_wake(mut self, quiet: Wake) -> Self {
+        self.quiet_wake = Some(quiet);
+        self
     }
 
     /// True while a job of this kind runs.
@@ -243,6 +272,13 @@ impl Jobs {
     #[must_use]
     pub fn is_idle(&self) -> bool {
         self.slots.iter().all(|s| !s.running)
+    }
+
+    /// True while a job the user asked for runs (a refresh after a change on disk is not one):
+    /// what the status bar shows a spinner for.
+    #[must_use]
+    pub fn is_busy(&self) -> bool {
+        self.slots.iter().any(|s| s.running && !s.background)
     }
 
     /// Stops the running job of this kind (its result, if any, is dropped).
@@ -259,16 +295,28 @@ impl Jobs {
     }
 
     fn start(&mut self, kind: JobKind, name: &str, work: impl FnOnce(&Ctx) + Send + 'static) {
+        self.start_as(kind, name, false, work);
+    }
+
+    /// Starts a job the user did not ask for (see [`Slot::background`]): its replies wake the
+    /// UI through the quiet wake.
+    fn start_background(&mut self, kind: JobKind, name: &str, work: impl FnOnce(&Ctx) + Send + 'static) {
+        self.start_as(kind, name, true, work);
+    }
+
+    fn start_as(&mut self, kind: JobKind, name: &str, background: bool, work: impl FnOnce(&Ctx) + Send + 'static) {
         self.cancel(kind);
         let slot = &mut self.slots[kind.slot()];
         slot.cancel = Arc::new(AtomicBool::new(false));
         slot.interrupt = Arc::new(Mutex::new(None));
         slot.running = true;
+        slot.background = background;
+        let wake = if background { self.quiet_wake.as_ref().unwrap_or(&self.wake) } else { &self.wake };
         let ctx = Ctx {
             kind,
             generation: slot.generation,
             tx: self.tx.clone(),
-            wake: self.wake.clone(),
+            wake: wake.clone(),
             cancel: slot.cancel.clone(),
             interrupt: slot.interrupt.clone(),
         };
@@ -305,15 +353,31 @@ impl Jobs {
             return;
         }
         let slot = self.live.clone();
-        self.start(JobKind::Open, "refresh", move |ctx| {
+        self.start_background(JobKind::Open, "refresh", move |ctx| {
             let started = Instant::now();
-            let taken = slot.lock().ok().and_then(|mut s| if s.path == path { s.live.take() } else { None });
-            let Some(mut live) = taken else { return read_in_full(ctx, &path, true, &slot) };
-            let store = match ctx.open(&path) {
-                Ok(s) => s,
-                Err(e) => return ctx.fail(&e),
+            let taken = slot
+                .lock()
+                .ok()
+                .and_then(|mut s| if s.path == path { s.live.take().map(|l| (l, s.store.take())) } else { None });
+            let Some((mut live, kept)) = taken else { return read_in_full(ctx, &path, true, &slot) };
+            // The store kept from the last read, while it still reads the file at the path (not
+            // one replaced since, nor a private copy taken at its opening).
+            let kept = kept.filter(|s| !s.is_private_copy() && s.identity().is_ok_and(|id| id == *live.identity()));
+            let store = match kept {
+                Some(s) => {
+                    if let Ok(mut i) = ctx.interrupt.lock() {
+                        *i = Some(s.interrupt_handle());
+                    }
+                    s
+                }
+                None => match ctx.open(&path) {
+                    Ok(s) => {
+                        s.use_small_cache();
+                        s
+                    }
+                    Err(e) => return ctx.fail(&e),
+                },
             };
-            store.use_small_cache();
             let last_deep = slot.lock().ok().and_then(|s| s.last_deep);
             let deep = last_deep.is_none_or(|t| t.elapsed() >= DEEP_CHECK_EVERY);
             let refreshed = match ctx.retry(&path, || store.refresh_live(&mut live, deep)) {
@@ -325,10 +389,10 @@ impl Jobs {
             }
             if refreshed != Refresh::Unchanged {
                 let list = live.list().clone();
-                ctx.send(Reply::Opened { path: path.clone(), list, elapsed: started.elapsed(), reload: true });
-                ctx.send(Reply::Slow { path: path.clone(), index: live.slow_index() });
+                ctx.post(Reply::Opened { path: path.clone(), list, elapsed: started.elapsed(), reload: true });
+                ctx.post(Reply::Slow { path: path.clone(), index: live.slow_index() });
             }
-            // The models end the job, changed or not.
+            // The models end the job, changed or not, and wake the UI for all three.
             ctx.send(Reply::Models { path: path.clone(), models: live.models() });
             let save = slot.lock().ok().and_then(|s| s.last_save).is_none_or(|t| t.elapsed() >= CACHE_SAVE_EVERY);
             if save && refreshed != Refresh::Unchanged {
@@ -337,6 +401,7 @@ impl Jobs {
             if let Ok(mut s) = slot.lock() {
                 s.path = path;
                 s.live = Some(live);
+                s.store = Some(store);
                 if deep {
                     s.last_deep = Some(Instant::now());
                 }
@@ -605,7 +670,8 @@ impl Jobs {
         let stop = Arc::new(AtomicBool::new(false));
         self.watch_stop = Some(stop.clone());
         let tx = self.tx.clone();
-        let wake = self.wake.clone();
+        // A change starts a refresh (background work): one frame is enough to start it.
+        let wake = self.quiet_wake.clone().unwrap_or_else(|| self.wake.clone());
         let _ = std::thread::Builder::new().name("ti-watch".to_owned()).spawn(move || {
             // One connection for the whole watch, never reopened: opening a file re-reads its
             // header through a plain file handle, and on Unix closing any handle to a file drops
@@ -725,7 +791,7 @@ fn read_in_full(ctx: &Ctx, path: &Path, reload: bool, slot: &Mutex<LiveSlot>) {
     }
     if let Ok(mut s) = slot.lock() {
         let now = Some(Instant::now());
-        *s = LiveSlot { path: path.to_owned(), live: Some(live), last_deep: now, last_save: now };
+        *s = LiveSlot { path: path.to_owned(), live: Some(live), store: Some(store), last_deep: now, last_save: now };
     }
 }
 

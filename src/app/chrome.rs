@@ -247,7 +247,7 @@ impl TraceApp {
                 } else {
                     ui.label("No file open");
                 }
-                if !self.jobs.is_idle() {
+                if self.jobs.is_busy() {
                     ui.separator();
                     ui.spinner();
                     if let Some(started) = self.load_started {

@@ -116,7 +116,12 @@ impl TraceApp {
     #[must_use]
     pub fn with_state(ctx: &egui::Context, state: State, args: OpenArgs) -> Self {
         let wake_ctx = ctx.clone();
-        let jobs = Jobs::new(Arc::new(move || wake_ctx.request_repaint()));
+        let quiet_ctx = ctx.clone();
+        // egui answers a repaint asked for now with two frames, one after a delay with one: a
+        // file that changes every second is shown in one frame a change (under software
+        // rendering a frame of the full window is tens of milliseconds of CPU).
+        let jobs = Jobs::new(Arc::new(move || wake_ctx.request_repaint()))
+            .with_quiet_wake(Arc::new(move || quiet_ctx.request_repaint_after(Duration::from_millis(1))));
         let mut app = Self {
             state,
             screen: Screen::Welcome,
@@ -198,7 +203,7 @@ impl TraceApp {
             ctx.request_repaint();
         }
         self.typing_last_frame = ctx.text_edit_focused();
-        if !self.jobs.is_idle() {
+        if self.jobs.is_busy() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
     }

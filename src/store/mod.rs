@@ -159,6 +159,13 @@ impl Store {
         let _ = self.conn.pragma_update(None, "cache_size", -256);
     }
 
+    /// True when this store reads a private copy of the file (taken when it was opened), so
+    /// it never sees a later change: a file read again must be opened again.
+    #[must_use]
+    pub fn is_private_copy(&self) -> bool {
+        self._copy.is_some()
+    }
+
     /// The file this store reads.
     #[must_use]
     pub fn path(&self) -> &Path {
