@@ -125,3 +125,86 @@ fn a_brushed_range_narrows_the_table_and_its_models_until_cleared() {
     h.run_steps(2);
     assert_eq!(h.state().table.range(), None);
 }
+
+#[test]
+fn a_task_opens_its_runs_in_the_table_until_cleared() {
+    let mut h = opened_file(&fixture());
+    h.get_by_label("Trends").click();
+    settle(&mut h);
+    h.get_by_label("Summarize the open pull requests").click();
+    h.run_steps(3);
+    assert_eq!(h.state().screen, Screen::Sessions);
+    // Its seven runs (sqlite3: SELECT id … WHERE task = 'Summarize the open pull requests').
+    assert_eq!(
+        shown_ids(&h),
+        [
+            "0a75442e-d2e5-be70-5148-651462bd5789",
+            "12ef1e13-7e07-9526-bac1-4dae56253d55",
+            "1c49883a-1fb9-2b6b-0bab-e939d68f996f",
+            "97ae77bf-0db1-e50b-8873-13b7696604ab",
+            "bbfcbb92-4f1e-45b4-fd59-1ad34ca99d8a",
+            "cf45e5e2-6dd6-771b-57bd-3f5dd899795a",
+            "d8d2767f-d7f1-0a66-5c3b-4203547107a6"
+        ]
+    );
+    h.get_by_label("Runs of: Summarize the open pull requests");
+    h.get_by_label("7 of 40 sessions shown");
+    h.get_by_label("✕ runs").click();
+    h.run_steps(3);
+    assert_eq!(h.state().table.only(), None);
+    assert_eq!(shown_ids(&h).len(), 40);
+}
+
+#[test]
+fn two_runs_of_a_task_open_in_compare_and_its_sparkline_is_its_cost_per_run() {
+    let mut h = opened_file(&fixture());
+    h.get_by_label("Trends").click();
+    settle(&mut h);
+    let task = "Draft release notes";
+    let (k, trend) = {
+        let tasks = &h.state().trends.as_ref().expect("trends").tasks;
+        let k = tasks.iter().filter(|g| g.runs >= 2).position(|g| g.task == task).expect("the task");
+        let group = tasks.iter().find(|g| g.task == task).expect("the task");
+        (k, group.cost_trend.iter().map(|p| p.cost_usd).collect::<Vec<f64>>())
+    };
+    // Its four runs' costs in time order (sqlite3: the sum of each run's trace costs).
+    let want = [0.050165, 0.02478, 0.038949, 0.001617];
+    assert_eq!(trend.len(), 4);
+    for (got, want) in trend.iter().zip(want) {
+        assert!((got - want).abs() < 5e-7, "{trend:?}");
+    }
+    h.get_all_by_label("Compare…").nth(k).expect("its Compare… button").click();
+    h.run_steps(3);
+    h.get_by_label(&format!("Compare two runs of: {task}"));
+    // The newest run first, then the oldest: A is the older all the same.
+    h.get_by_label("2026-11-20 09:57:22").click();
+    h.run_steps(1);
+    h.get_by_label("1 of 2 picked");
+    h.get_by_label("2026-11-20 09:02:09").click();
+    h.run_steps(1);
+    h.get_by_label("Compare").click();
+    settle(&mut h);
+
+    assert_eq!(h.state().screen, Screen::Compare);
+    let m = &h.state().compare.as_ref().expect("a comparison").model;
+    assert_eq!(m.a.session.data.row.id, "9dd8baa9-bb93-1097-7bbe-c0b2b76eada8");
+    assert_eq!(m.b.session.data.row.id, "9159bfe3-9002-5dad-4dcc-4a742fe8fe34");
+    // Back returns to Trends.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert_eq!(h.state().screen, Screen::Trends);
+}
+
+#[test]
+fn snapshot_of_the_trends_screen_with_a_brushed_range() {
+    let mut h = opened_file(&fixture());
+    h.get_by_label("Trends").click();
+    settle(&mut h);
+    brush(&mut h, 0.78, 0.95);
+    // Away from the charts: no hover tooltip in the picture.
+    h.hover_at(pos2(700.0, 880.0));
+    h.run_steps(10);
+    // The status bar shows the path and load time, which vary from run to run.
+    h.mask(egui::Rect::from_min_max(pos2(0.0, 860.0), pos2(1400.0, 900.0)));
+    h.snapshot_options("trends", &egui_kittest::SnapshotOptions::new().max_failed_pixels(400));
+}

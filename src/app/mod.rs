@@ -287,7 +287,8 @@ impl TraceApp {
             }
             Screen::Trends => {
                 let Some(screen) = self.trends.as_mut() else { return Vec::new() };
-                screens::trends::ui(ui, screen, self.table.range(), theme)
+                let sessions = self.file.as_ref().map_or(&[][..], |f| &f.list.sessions);
+                screens::trends::ui(ui, screen, self.table.range(), sessions, theme)
             }
         }
     }

@@ -10,11 +10,12 @@
 use egui::{Color32, Rect, RichText};
 use egui_plot::{AxisHints, Bar, BarChart, Legend, Line, Plot, PlotPoints, PlotUi, Span};
 
-use crate::analysis::sessions::TimeRange;
-use crate::analysis::tasks::TaskGroup;
+use crate::analysis::sessions::{self, Only, TimeRange};
+use crate::analysis::tasks::{CostPoint, TaskGroup};
 use crate::analysis::trends::{Bucket, Metric, Regression, Stats};
-use crate::app::command::Command;
+use crate::app::command::{Command, CompareCommand};
 use crate::format::{format_cost, format_count, format_duration_ms};
+use crate::model::SessionRow;
 use crate::ui::text::{line_label, one_line};
 use crate::ui::theme::Theme;
 
@@ -22,6 +23,10 @@ use crate::ui::theme::Theme;
 const SERIES: usize = 5;
 /// How many task groups the table lists.
 const TASKS_LISTED: usize = 50;
+/// The width of a task's name in the task table, in points.
+const TASK_NAME_WIDTH: f32 = 160.0;
+/// How many runs of a task the compare picker lists.
+const RUNS_LISTED: usize = 200;
 
 /// The file's trends as counted, and the chosen bucket width.
 pub struct TrendsScreen {
@@ -34,25 +39,46 @@ pub struct TrendsScreen {
     brush_from: Option<f64>,
     /// Each chart's plot area as drawn last frame, top to bottom.
     pub chart_rects: Vec<Rect>,
+    /// The task group (index into `tasks`) two runs are being picked from to compare.
+    pub picking: Option<usize>,
+    /// The runs picked so far (session ids), at most two.
+    pub picked: Vec<String>,
 }
 
 impl TrendsScreen {
     /// The screen for these counts.
     #[must_use]
     pub fn new(trends: Stats, tasks: Vec<TaskGroup>, regressions: Vec<Regression>, by: Option<Bucket>) -> Self {
-        Self { trends, tasks, regressions, by, brush_from: None, chart_rects: Vec::new() }
+        Self {
+            trends,
+            tasks,
+            regressions,
+            by,
+            brush_from: None,
+            chart_rects: Vec::new(),
+            picking: None,
+            picked: Vec::new(),
+        }
     }
 }
 
-/// Draws the Trends screen; `range` is the time range the sessions table is narrowed to.
-pub fn ui(ui: &mut egui::Ui, screen: &mut TrendsScreen, range: Option<TimeRange>, theme: &Theme) -> Vec<Command> {
+/// Draws the Trends screen; `range` is the time range the sessions table is narrowed to and
+/// `sessions` the file's list (for the runs of a task).
+pub fn ui(
+    ui: &mut egui::Ui,
+    screen: &mut TrendsScreen,
+    range: Option<TimeRange>,
+    sessions: &[SessionRow],
+    theme: &Theme,
+) -> Vec<Command> {
     let mut commands = Vec::new();
     let width = ui.available_width();
-    egui::Panel::right("trends-side").default_size((width * 0.34).clamp(300.0, 520.0)).resizable(true).show(ui, |ui| {
-        egui::ScrollArea::both().id_salt("trends-side-scroll").show(ui, |ui| {
+    egui::Panel::right("trends-side").default_size((width * 0.36).clamp(300.0, 560.0)).resizable(true).show(ui, |ui| {
+        // Filling the panel, its horizontal scroll bar sits at the panel's foot, not over the last row.
+        egui::ScrollArea::both().id_salt("trends-side-scroll").auto_shrink(false).show(ui, |ui| {
             regressions_ui(ui, &screen.regressions, theme);
             ui.add_space(8.0);
-            tasks_ui(ui, &screen.tasks, theme);
+            tasks_ui(ui, screen, sessions, theme, &mut commands);
         });
     });
     egui::CentralPanel::default_margins().show(ui, |ui| {
@@ -350,24 +376,58 @@ fn regressions_ui(ui: &mut egui::Ui, found: &[Regression], theme: &Theme) {
     }
 }
 
-/// The task groups, costliest first.
-fn tasks_ui(ui: &mut egui::Ui, tasks: &[TaskGroup], theme: &Theme) {
+/// The task groups, costliest first: each with its cost per run as a sparkline; its name
+/// opens its runs in the sessions table, and two of its runs can be picked to compare.
+fn tasks_ui(
+    ui: &mut egui::Ui,
+    screen: &mut TrendsScreen,
+    sessions: &[SessionRow],
+    theme: &Theme,
+    commands: &mut Vec<Command>,
+) {
+    let tasks = &screen.tasks;
     ui.heading(format!("Tasks ({})", tasks.len()));
-    egui::Grid::new("trends-tasks").num_columns(6).striped(true).spacing([10.0, 3.0]).show(ui, |ui| {
-        for h in ["Task", "Runs", "Success", "p50 time", "p95 time", "Cost"] {
+    ui.label(
+        RichText::new("Click a task to list its runs in the table; \"Compare…\" picks two of them.").color(theme.muted),
+    );
+    let mut pick = None;
+    egui::Grid::new("trends-tasks").num_columns(8).striped(true).spacing([10.0, 3.0]).show(ui, |ui| {
+        for h in ["Task", "Runs", "Cost", "Cost per run", "", "Success", "p50 time", "p95 time"] {
             ui.label(RichText::new(h).color(theme.muted));
         }
         ui.end_row();
-        for g in tasks.iter().take(TASKS_LISTED) {
-            ui.scope(|ui| {
-                ui.set_min_width(200.0);
-                line_label(ui, one_line(&g.task).into_owned(), 200.0).on_hover_text(one_line(&g.task));
-            });
+        for (k, g) in tasks.iter().take(TASKS_LISTED).enumerate() {
+            let name = one_line(&g.task).into_owned();
+            // A grid cell offers last frame's column width: the name gets a fixed one.
+            let label = egui::Label::new(RichText::new(name.clone()).color(theme.selected))
+                .truncate()
+                .sense(egui::Sense::click())
+                .show_tooltip_when_elided(false);
+            let size = egui::vec2(TASK_NAME_WIDTH, ui.spacing().interact_size.y);
+            let layout = egui::Layout::left_to_right(egui::Align::Center);
+            let clicked = ui
+                .allocate_ui_with_layout(size, layout, |ui| {
+                    ui.set_min_width(TASK_NAME_WIDTH);
+                    ui.add(label).on_hover_text(format!("{name}\nShow its runs in the sessions table")).clicked()
+                })
+                .inner;
+            if clicked {
+                let only = Only { label: name, ids: g.session_ids.iter().cloned().collect() };
+                commands.push(Command::ShowRuns(Some(only)));
+            }
             ui.label(format_count(i64::try_from(g.runs).unwrap_or(i64::MAX)));
+            ui.label(format_cost(g.total_cost_usd));
+            sparkline_ui(ui, &g.cost_trend, theme);
+            if g.runs >= 2 {
+                if ui.small_button("Compare…").on_hover_text("Pick two of its runs to compare").clicked() {
+                    pick = Some(k);
+                }
+            } else {
+                ui.label("");
+            }
             ui.label(g.success_rate.map_or_else(|| "—".to_owned(), |r| format!("{:.0} %", r * 100.0)));
             ui.label(g.duration_p50_ms.map_or_else(|| "—".to_owned(), format_duration_ms));
             ui.label(g.duration_p95_ms.map_or_else(|| "—".to_owned(), format_duration_ms));
-            ui.label(format_cost(g.total_cost_usd));
             ui.end_row();
         }
     });
@@ -376,5 +436,157 @@ fn tasks_ui(ui: &mut egui::Ui, tasks: &[TaskGroup], theme: &Theme) {
             RichText::new(format!("and {} more (trace-inspector tasks FILE)", tasks.len() - TASKS_LISTED))
                 .color(theme.muted),
         );
+    }
+    if let Some(k) = pick {
+        screen.picking = Some(k);
+        screen.picked.clear();
+    }
+    picker_ui(ui, screen, sessions, theme, commands);
+}
+
+/// A task's cost per run, oldest run at the left, as a small line scaled to its own range; its
+/// hover gives the first, last, least and most.
+fn sparkline_ui(ui: &mut egui::Ui, trend: &[CostPoint], theme: &Theme) {
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(SPARK_WIDTH, 16.0), egui::Sense::hover());
+    let Some(line) = sparkline(trend) else {
+        ui.painter().text(
+            rect.left_center(),
+            egui::Align2::LEFT_CENTER,
+            "—",
+            egui::TextStyle::Body.resolve(ui.style()),
+            theme.muted,
+        );
+        return;
+    };
+    let to_screen = |(x, y): (f32, f32)| egui::pos2(rect.left() + x * rect.width(), rect.bottom() - y * rect.height());
+    let points: Vec<egui::Pos2> = line.points.iter().copied().map(to_screen).collect();
+    if let Some(last) = points.last() {
+        ui.painter().add(egui::Shape::line(points.clone(), egui::Stroke::new(1.5, theme.llm)));
+        ui.painter().circle_filled(*last, 2.5, theme.llm);
+    }
+    response.on_hover_text(format!(
+        "Cost per run over {} runs, oldest first: first {}, last {}, least {}, most {}",
+        trend.len(),
+        format_cost(line.first),
+        format_cost(line.last),
+        format_cost(line.min),
+        format_cost(line.max)
+    ));
+}
+
+/// Width of a task's sparkline, in points.
+const SPARK_WIDTH: f32 = 80.0;
+
+/// A cost trend as points in the unit square (x by time, y by cost between the least and the
+/// most), with the figures its hover gives.
+struct Sparkline {
+    points: Vec<(f32, f32)>,
+    first: f64,
+    last: f64,
+    min: f64,
+    max: f64,
+}
+
+/// `None` without a run to draw.
+fn sparkline(trend: &[CostPoint]) -> Option<Sparkline> {
+    let (first, last) = (trend.first()?, trend.last()?);
+    let (t0, t1) = (first.start.0, last.start.0);
+    let min = trend.iter().map(|p| p.cost_usd).fold(f64::INFINITY, f64::min);
+    let max = trend.iter().map(|p| p.cost_usd).fold(f64::NEG_INFINITY, f64::max);
+    let span = (t1.saturating_sub(t0)) as f64;
+    let points = trend
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            // By time; runs all at one instant spread evenly instead.
+            let x = if span > 0.0 {
+                p.start.0.saturating_sub(t0) as f64 / span
+            } else if trend.len() > 1 {
+                i as f64 / (trend.len() - 1) as f64
+            } else {
+                1.0
+            };
+            let y = if max > min { (p.cost_usd - min) / (max - min) } else { 0.5 };
+            (x as f32, y as f32)
+        })
+        .collect();
+    Some(Sparkline { points, first: first.cost_usd, last: last.cost_usd, min, max })
+}
+
+/// The runs of the task being picked from, two of them to compare (the older is A).
+fn picker_ui(
+    ui: &mut egui::Ui,
+    screen: &mut TrendsScreen,
+    sessions: &[SessionRow],
+    theme: &Theme,
+    commands: &mut Vec<Command>,
+) {
+    let Some(group) = screen.picking.and_then(|k| screen.tasks.get(k)) else { return };
+    ui.add_space(8.0);
+    ui.separator();
+    line_label(ui, RichText::new(format!("Compare two runs of: {}", one_line(&group.task))).strong(), f32::INFINITY);
+    let mut picked = screen.picked.clone();
+    egui::Grid::new("trends-pick").num_columns(4).striped(true).spacing([10.0, 2.0]).show(ui, |ui| {
+        for id in group.session_ids.iter().take(RUNS_LISTED) {
+            let row = sessions.iter().find(|s| &s.id == id);
+            let started =
+                row.and_then(sessions::start_of).map_or_else(|| crate::ids::shown(id).to_owned(), |t| t.short());
+            let mut on = picked.contains(id);
+            if ui.checkbox(&mut on, started).changed() {
+                if on {
+                    if picked.len() == 2 {
+                        picked.remove(0);
+                    }
+                    picked.push(id.clone());
+                } else {
+                    picked.retain(|p| p != id);
+                }
+            }
+            ui.label(row.map_or("", |r| r.status.as_str()));
+            ui.label(row.map_or_else(String::new, |r| format_cost(r.total_cost_usd)));
+            ui.label(row.and_then(|r| r.duration_ms).map_or_else(|| "—".to_owned(), format_duration_ms));
+            ui.end_row();
+        }
+    });
+    if group.session_ids.len() > RUNS_LISTED {
+        ui.label(
+            RichText::new(format!("the first {RUNS_LISTED} runs of {}", group.session_ids.len())).color(theme.muted),
+        );
+    }
+    ui.horizontal(|ui| {
+        let ready = picked.len() == 2;
+        if ui.add_enabled(ready, egui::Button::new("Compare")).clicked()
+            && let [a, b] = picked.as_slice()
+        {
+            // The runs are listed oldest first: the older one is A.
+            let order = |id: &String| group.session_ids.iter().position(|s| s == id);
+            let (a, b) = if order(a) <= order(b) { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) };
+            commands.push(Command::Compare(CompareCommand::Start { a, b }));
+        }
+        if !ready {
+            ui.label(RichText::new(format!("{} of 2 picked", picked.len())).color(theme.muted));
+        }
+        if ui.button("Cancel").clicked() {
+            screen.picking = None;
+            picked.clear();
+        }
+    });
+    screen.picked = picked;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+
+    #[test]
+    fn a_sparkline_places_runs_by_time_and_scales_cost_to_its_range() {
+        let at = |s: i64, cost: f64| CostPoint { start: Timestamp(s * 1_000_000_000), cost_usd: cost };
+        let line = sparkline(&[at(0, 2.0), at(10, 1.0), at(40, 5.0)]).expect("a line");
+        assert_eq!(line.points, [(0.0, 0.25), (0.25, 0.0), (1.0, 1.0)]);
+        assert_eq!((line.first, line.last, line.min, line.max), (2.0, 5.0, 1.0, 5.0));
+        let same = sparkline(&[at(3, 1.0), at(3, 1.0)]).expect("a line");
+        assert_eq!(same.points, [(0.0, 0.5), (1.0, 0.5)]);
+        assert!(sparkline(&[]).is_none());
     }
 }
