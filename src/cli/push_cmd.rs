@@ -107,7 +107,7 @@ pub(super) fn push_cmd(args: PushArgs) -> Result<()> {
     }
     let _ = writeln!(
         io::stderr().lock(),
-        "pushed {} sessions, {} spans, {} in {} requests in {:.1} s ({} spans/s){notes}, {} warnings to {}",
+        "pushed {} sessions, {} spans, {} in {} requests in {:.2} s ({} spans/s){notes}, {} warnings to {}",
         count(total.sessions),
         count(sent.spans),
         format_bytes(sent.bytes),
