@@ -214,7 +214,7 @@ fn main() {
     let (sessions, slow_index) = sessions(dir.path());
     let mut table = SessionsTable::default();
     let times = time_frames(|ui, _| {
-        let _ = table.ui(ui, &sessions, Some(&slow_index), Sort::default(), &theme);
+        let _ = table.ui(ui, &sessions, Some(&slow_index), None, Sort::default(), &theme);
     });
     report("table", "sessions", sessions.len(), &times);
 }

@@ -395,7 +395,7 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
             leave_to_os(live);
             let mut sessions = list.sessions;
             let sort = SessionSort { key: sort.into(), ascending: asc };
-            sessions.sort_by(|a, b| sessions::compare(a, b, sort, &|_| 0));
+            sessions.sort_by(|a, b| sessions::compare(a, b, sort, &|_| 0, &|_| None));
             if let Some(n) = limit {
                 leave_to_os(sessions.split_off(n.min(sessions.len())));
             }

@@ -45,9 +45,11 @@ pub enum JobKind {
     Trends,
     /// Each session's models, for the models of a filtered list.
     SessionModels,
+    /// Each session's loops, for the sessions table.
+    Loops,
 }
 
-const KINDS: usize = 8;
+const KINDS: usize = 9;
 
 impl JobKind {
     fn slot(self) -> usize {
@@ -60,6 +62,7 @@ impl JobKind {
             JobKind::Compare => 5,
             JobKind::Trends => 6,
             JobKind::SessionModels => 7,
+            JobKind::Loops => 8,
         }
     }
 }
@@ -77,6 +80,8 @@ pub enum Reply {
     Models { path: PathBuf, models: Vec<ModelUsage> },
     /// Each session's calls, tokens and cost per model.
     SessionModels { path: PathBuf, rows: Vec<crate::model::SessionModelUsage> },
+    /// Loop counts of some sessions: (id, event count counted at, count).
+    LoopCounts { path: PathBuf, counts: Vec<(String, u64, crate::analysis::loops::LoopCount)> },
     /// A session loaded and analysed.
     Session { session: Box<AnalyzedSession>, diagnosis: Box<Diagnosis>, elapsed: Duration, reload: bool },
     /// Search hits so far; `done` on the last batch.
@@ -547,6 +552,40 @@ impl Jobs {
         });
     }
 
+    /// Counts the loops of each of `rows` (sessions of `path`) exactly as the session view finds
+    /// them: each session is read (lean: no raw I/O), its spans built and its loops found, one
+    /// at a time. The counts come back in batches (about five a second), so the table fills in
+    /// while the user works.
+    pub fn loop_counts(&mut self, path: PathBuf, rows: Vec<SessionRow>) {
+        self.start(JobKind::Loops, "loop counts", move |ctx| {
+            let mut store = match ctx.open(&path) {
+                Ok(s) => s,
+                Err(e) => return ctx.fail(&e),
+            };
+            store.set_read_mode(ReadMode::Leanest);
+            store.use_small_cache();
+            let params = crate::analysis::loops::LoopParams::default();
+            let mut batch = Vec::new();
+            let mut sent = Instant::now();
+            for row in rows {
+                if ctx.cancelled() {
+                    return;
+                }
+                let (id, events) = (row.id.clone(), row.event_count);
+                // A session that cannot be read keeps its "…"; the session view says why.
+                let Ok(data) = store.load_session(&id, Some(row)) else { continue };
+                let timeline = analysis::timeline::build(&data, Anchor::Auto);
+                let loops = crate::analysis::loops::find_loops_in(&timeline, &data.events, &params);
+                batch.push((id, events, crate::analysis::loops::LoopCount::of(&loops)));
+                if sent.elapsed() >= Duration::from_millis(200) {
+                    ctx.send(Reply::LoopCounts { path: path.clone(), counts: std::mem::take(&mut batch) });
+                    sent = Instant::now();
+                }
+            }
+            ctx.send(Reply::LoopCounts { path, counts: batch });
+        });
+    }
+
     /// Reads each session's models (for the models panel of a filtered list).
     pub fn session_models(&mut self, path: PathBuf) {
         self.start(JobKind::SessionModels, "session models", move |ctx| {
@@ -748,6 +787,7 @@ impl Drop for Jobs {
             JobKind::Compare,
             JobKind::Trends,
             JobKind::SessionModels,
+            JobKind::Loops,
         ] {
             self.cancel(kind);
         }

@@ -187,3 +187,41 @@ fn snapshot_of_a_session_with_its_stall_collapsed() {
     h.mask(egui::Rect::from_min_max(egui::pos2(0.0, 860.0), egui::pos2(1400.0, 900.0)));
     h.snapshot_options("session_collapsed_idle", &egui_kittest::SnapshotOptions::new().max_failed_pixels(400));
 }
+
+#[test]
+fn the_sessions_table_counts_each_sessions_loops_as_the_cli_does_and_sorts_by_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = demo_file(&dir);
+    let mut h = opened_file(&path);
+    // The counts arrive after the list, off the UI thread; settled, every session has one.
+    let (ids, counts): (Vec<String>, Vec<u32>) = {
+        let f = h.state().file.as_ref().expect("file");
+        f.list.sessions.iter().map(|r| (r.id.clone(), f.loops.get(&r.id).expect("counted").loops)).unzip()
+    };
+    assert!(counts.iter().any(|&n| n > 0), "the demo has loops");
+    for (id, n) in ids.iter().zip(&counts) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trace-inspector"))
+            .args(["loops", path.to_str().expect("path"), id, "--json"])
+            .output()
+            .expect("run the binary");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let cli = json["loops"].as_array().expect("loops").len();
+        assert_eq!(cli, *n as usize, "session {id}");
+    }
+
+    // Sorted by the column, most loops first.
+    let sort = trace_inspector::ui::sessions_table::Sort {
+        column: trace_inspector::ui::sessions_table::SortColumn::Loops,
+        ascending: false,
+    };
+    h.state_mut().command(Command::SetSort(sort));
+    h.run_steps(3);
+    let app = h.state();
+    let f = app.file.as_ref().expect("file");
+    let shown: Vec<u32> =
+        app.table.order().iter().map(|&i| f.loops.get(&f.list.sessions[i].id).expect("counted").loops).collect();
+    let mut expected = counts.clone();
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(shown, expected);
+}

@@ -394,6 +394,38 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
     Loops { loops, tool_calls: n, calls_without_args }
 }
 
+/// What the sessions table shows of a session's loops: how many, and their waste together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct LoopCount {
+    pub loops: u32,
+    pub waste: Waste,
+}
+
+impl LoopCount {
+    /// The count of `loops`.
+    #[must_use]
+    pub fn of(loops: &Loops) -> Self {
+        Self { loops: u32::try_from(loops.loops.len()).unwrap_or(u32::MAX), waste: loops.total_waste() }
+    }
+}
+
+/// Loop counts of a file's sessions by id, as far as they are counted, with the event count
+/// each was counted at (a session that grew is counted again).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoopCounts {
+    pub by_session: HashMap<String, (u64, LoopCount)>,
+    /// Changes with every batch added: what is sorted by the counts sorts again.
+    pub generation: u64,
+}
+
+impl LoopCounts {
+    /// The count of a session, once counted.
+    #[must_use]
+    pub fn get(&self, id: &str) -> Option<&LoopCount> {
+        self.by_session.get(id).map(|(_, c)| c)
+    }
+}
+
 /// Loops of one tool (or cycle) or of one task across many sessions.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct LoopGroup {

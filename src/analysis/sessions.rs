@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::SlowIndex;
+use crate::analysis::loops::LoopCounts;
 use crate::model::SessionRow;
 use crate::time::{self, Timestamp};
 
@@ -27,6 +28,8 @@ pub enum SessionKey {
     Errors,
     /// Calls above their tool's file-wide p95 (or the user's threshold).
     Slow,
+    /// Loops found (sessions not counted yet first, ascending).
+    Loops,
 }
 
 /// A sort of the session list.
@@ -47,7 +50,13 @@ impl Default for SessionSort {
 /// Compares two sessions by `sort`; ties fall back to newest first. A running session has no
 /// duration yet: it sorts after the others in both directions. A session without a readable
 /// start counts as the oldest. `slow_of` counts a session's slow calls.
-pub fn compare(x: &SessionRow, y: &SessionRow, sort: SessionSort, slow_of: &dyn Fn(&SessionRow) -> u64) -> Ordering {
+pub fn compare(
+    x: &SessionRow,
+    y: &SessionRow,
+    sort: SessionSort,
+    slow_of: &dyn Fn(&SessionRow) -> u64,
+    loops_of: &dyn Fn(&SessionRow) -> Option<u32>,
+) -> Ordering {
     if sort.key == SessionKey::Duration && x.duration_ms.is_some() != y.duration_ms.is_some() {
         return if x.duration_ms.is_some() { Ordering::Less } else { Ordering::Greater };
     }
@@ -63,6 +72,7 @@ pub fn compare(x: &SessionRow, y: &SessionRow, sort: SessionSort, slow_of: &dyn 
         SessionKey::Cost => x.total_cost_usd.total_cmp(&y.total_cost_usd),
         SessionKey::Errors => x.error_count.cmp(&y.error_count),
         SessionKey::Slow => slow_of(x).cmp(&slow_of(y)),
+        SessionKey::Loops => loops_of(x).cmp(&loops_of(y)),
     };
     let o = if sort.ascending { o } else { o.reverse() };
     o.then_with(|| y.started.cmp(&x.started)).then_with(|| y.started_at.cmp(&x.started_at))
@@ -87,7 +97,7 @@ pub fn sorted_indices(
     status: Option<&str>,
 ) -> Vec<usize> {
     let filter = ListFilter { text: filter.to_owned(), status: status.map(str::to_owned), ..ListFilter::default() };
-    sorted_indices_where(rows, slow, sort, &filter)
+    sorted_indices_where(rows, slow, None, sort, &filter)
 }
 
 /// A time range, `since` included, `until` not.
@@ -152,13 +162,15 @@ pub fn start_of(row: &SessionRow) -> Option<Timestamp> {
 pub fn sorted_indices_where(
     rows: &[SessionRow],
     slow: Option<&SlowIndex>,
+    loops: Option<&LoopCounts>,
     sort: SessionSort,
     filter: &ListFilter,
 ) -> Vec<usize> {
     let needle = filter.text.trim().to_lowercase();
     let mut order: Vec<usize> = (0..rows.len()).filter(|&i| filter.passes(&rows[i], &needle)).collect();
     let slow_of = |r: &SessionRow| slow.and_then(|s| s.slow_by_session.get(&r.id)).copied().unwrap_or(0);
-    order.sort_by(|&a, &b| compare(&rows[a], &rows[b], sort, &slow_of).then(a.cmp(&b)));
+    let loops_of = |r: &SessionRow| loops.and_then(|l| l.get(&r.id)).map(|c| c.loops);
+    order.sort_by(|&a, &b| compare(&rows[a], &rows[b], sort, &slow_of, &loops_of).then(a.cmp(&b)));
     order
 }
 
@@ -230,12 +242,12 @@ mod tests {
         let at = |t: &str| time::parse_text(t).map(|p| p.time).expect("time");
         let range = TimeRange { since: at("2026-11-20T11:00:00Z"), until: at("2026-11-20T12:00:00Z") };
         let filter = ListFilter { range: Some(range), ..ListFilter::default() };
-        let shown = sorted_indices_where(&rows, None, SessionSort::default(), &filter);
+        let shown = sorted_indices_where(&rows, None, None, SessionSort::default(), &filter);
         // 11:00 is in, 12:00 is not (until is exclusive), 11:30 by the first event is.
         assert_eq!(shown.iter().map(|&i| rows[i].id.as_str()).collect::<Vec<_>>(), ["b", "none"]);
         let only = Only { label: "two".into(), ids: ["a".to_owned(), "b".to_owned()].into() };
         let filter = ListFilter { range: Some(range), only: Some(only), ..ListFilter::default() };
-        let shown = sorted_indices_where(&rows, None, SessionSort::default(), &filter);
+        let shown = sorted_indices_where(&rows, None, None, SessionSort::default(), &filter);
         assert_eq!(shown.iter().map(|&i| rows[i].id.as_str()).collect::<Vec<_>>(), ["b"]);
         assert!(filter.keeps(&rows[2]) && !filter.keeps(&rows[0]));
     }

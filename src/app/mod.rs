@@ -59,6 +59,8 @@ pub struct OpenFile {
     /// The models of the sessions the table shows, and the table generation they were summed for.
     pub shown_models: Option<(u64, Vec<ModelUsage>)>,
     pub load_time: Duration,
+    /// The sessions' loop counts, filled by a job after the list shows.
+    pub loops: crate::analysis::loops::LoopCounts,
     /// When a change on disk was last seen.
     pub changed_at: Option<chrono::DateTime<chrono::Local>>,
 }

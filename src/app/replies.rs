@@ -11,7 +11,7 @@ use crate::analysis::AnalyzedSession;
 use crate::analysis::diagnosis::Diagnosis;
 use crate::ids;
 use crate::jobs::{JobKind, Reply};
-use crate::model::SessionList;
+use crate::model::{SessionList, SessionRow};
 use crate::session_model::{SessionModel, SlowRule};
 use crate::ui::sessions_table::SessionsTable;
 
@@ -44,6 +44,12 @@ impl TraceApp {
                     if let Some(f) = self.file.as_mut().filter(|f| f.path == path) {
                         f.session_models = Some(rows);
                         f.shown_models = None;
+                    }
+                }
+                Reply::LoopCounts { path, counts } => {
+                    if let Some(f) = self.file.as_mut().filter(|f| f.path == path) {
+                        f.loops.by_session.extend(counts.into_iter().map(|(id, events, c)| (id, (events, c))));
+                        f.loops.generation += 1;
                     }
                 }
                 Reply::Session { session, diagnosis, elapsed, reload } => {
@@ -114,6 +120,18 @@ impl TraceApp {
         self.progress = None;
         let keep_slow = reload.then(|| self.file.as_mut().and_then(|f| f.slow.take())).flatten();
         let keep_models = reload.then(|| self.file.as_mut().and_then(|f| f.models.take())).flatten();
+        // Loop counts stay for the sessions that did not change; the others are counted again.
+        let keep_loops = if reload { self.file.as_mut().map(|f| std::mem::take(&mut f.loops)) } else { None };
+        let loops = keep_loops.unwrap_or_default();
+        let to_count: Vec<SessionRow> = list
+            .sessions
+            .iter()
+            .filter(|r| loops.by_session.get(&r.id).is_none_or(|(events, _)| *events != r.event_count))
+            .cloned()
+            .collect();
+        if !to_count.is_empty() {
+            self.jobs.loop_counts(path.clone(), to_count);
+        }
         let changed_at = if reload { Some(chrono::Local::now()) } else { None };
         if !reload {
             self.state.remember(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()));
@@ -134,6 +152,7 @@ impl TraceApp {
             session_models: None,
             shown_models: None,
             load_time: elapsed,
+            loops,
             changed_at,
         });
         if let Some(query) = self.pending_session.take()

@@ -5,8 +5,9 @@ use egui_extras::{Column, TableBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::SlowIndex;
+use crate::analysis::loops::LoopCounts;
 use crate::analysis::sessions::{self, ListFilter, Only, SessionKey, SessionSort, TimeRange};
-use crate::format::{format_cost, format_count, format_duration_ms, format_running_stall};
+use crate::format::{format_cost, format_count, format_duration_ms, format_running_stall, format_waste};
 use crate::ids;
 use crate::model::SessionRow;
 use crate::ui::text::{line, line_label, one_line, one_line_max};
@@ -26,11 +27,12 @@ pub enum SortColumn {
     Cost,
     Errors,
     Slow,
+    Loops,
 }
 
 impl SortColumn {
     /// All columns in display order.
-    pub const ALL: [SortColumn; 10] = [
+    pub const ALL: [SortColumn; 11] = [
         SortColumn::Started,
         SortColumn::Task,
         SortColumn::Status,
@@ -41,6 +43,7 @@ impl SortColumn {
         SortColumn::Cost,
         SortColumn::Errors,
         SortColumn::Slow,
+        SortColumn::Loops,
     ];
 
     /// Header text.
@@ -57,6 +60,7 @@ impl SortColumn {
             SortColumn::Cost => "Cost",
             SortColumn::Errors => "Errors",
             SortColumn::Slow => "Slow calls",
+            SortColumn::Loops => "Loops",
         }
     }
 }
@@ -129,7 +133,7 @@ impl ShownTotals {
 
 /// What a prepared order was computed for: rows, first id, sort, filter, status, slow calls,
 /// and the revision of the range and set filters.
-type OrderKey = (usize, Option<String>, Sort, String, Option<String>, usize, u64);
+type OrderKey = (usize, Option<String>, Sort, String, Option<String>, usize, u64, u64);
 
 /// View state of the table: filter text, status filter, cursor and the prepared row order.
 #[derive(Debug, Default)]
@@ -171,6 +175,7 @@ impl SortColumn {
             SortColumn::Cost => SessionKey::Cost,
             SortColumn::Errors => SessionKey::Errors,
             SortColumn::Slow => SessionKey::Slow,
+            SortColumn::Loops => SessionKey::Loops,
         }
     }
 }
@@ -266,7 +271,7 @@ impl SessionsTable {
     }
 
     /// Recomputes the order when the data, sort or filters changed.
-    pub fn prepare(&mut self, rows: &[SessionRow], slow: Option<&SlowIndex>, sort: Sort) {
+    pub fn prepare(&mut self, rows: &[SessionRow], slow: Option<&SlowIndex>, loops: Option<&LoopCounts>, sort: Sort) {
         let key = (
             rows.len(),
             rows.first().map(|r| r.id.clone()),
@@ -275,11 +280,13 @@ impl SessionsTable {
             self.status.clone(),
             slow.map_or(0, |s| s.calls),
             self.narrowed,
+            // New loop counts re-sort only a list sorted by them.
+            if sort.column == SortColumn::Loops { loops.map_or(0, |l| l.generation) } else { 0 },
         );
         if self.key.as_ref() != Some(&key) {
             let filter = self.list_filter();
             let by = SessionSort { key: sort.column.key(), ascending: sort.ascending };
-            self.order = sessions::sorted_indices_where(rows, slow, by, &filter);
+            self.order = sessions::sorted_indices_where(rows, slow, loops, by, &filter);
             self.totals = ShownTotals::of(rows, &self.order);
             self.key = Some(key);
             self.generation += 1;
@@ -295,18 +302,20 @@ impl SessionsTable {
     }
 
     /// Draws the filter bar and the table.
+    /// `loops` holds the sessions' loop counts as far as they are counted ("…" for the rest).
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         rows: &[SessionRow],
         slow: Option<&SlowIndex>,
+        loops: Option<&LoopCounts>,
         sort: Sort,
         theme: &Theme,
     ) -> Vec<TableAction> {
         let mut actions = Vec::new();
         // The order is ready before the count above it is drawn (a list that just arrived is
         // not "0 of 6,000"); edits below prepare it again, when they change it.
-        self.prepare(rows, slow, sort);
+        self.prepare(rows, slow, loops, sort);
         ui.horizontal(|ui| {
             ui.label("Filter:");
             let edit = egui::TextEdit::singleline(&mut self.filter).hint_text("task or id").desired_width(220.0);
@@ -328,14 +337,14 @@ impl SessionsTable {
             );
             ui.label(RichText::new(shown).color(theme.muted));
         });
-        self.prepare(rows, slow, sort);
+        self.prepare(rows, slow, loops, sort);
         ui.label(RichText::new(self.totals.line()).color(theme.muted))
             .on_hover_text("Totals of the sessions shown: the filters apply");
         self.keyboard(ui, &mut actions, rows);
 
         // Narrower than its columns, the table scrolls sideways: every column stays reachable.
         egui::ScrollArea::horizontal().id_salt("sessions-hscroll").show(ui, |ui| {
-            self.table_ui(ui, rows, slow, sort, theme, &mut actions);
+            self.table_ui(ui, rows, (slow, loops), sort, theme, &mut actions);
         });
         actions
     }
@@ -366,7 +375,7 @@ impl SessionsTable {
         &mut self,
         ui: &mut egui::Ui,
         rows: &[SessionRow],
-        slow: Option<&SlowIndex>,
+        (slow, loops): (Option<&SlowIndex>, Option<&LoopCounts>),
         sort: Sort,
         theme: &Theme,
         actions: &mut Vec<TableAction>,
@@ -381,7 +390,7 @@ impl SessionsTable {
             .column(Column::initial(140.0).at_least(90.0))
             .column(Column::remainder().at_least(120.0).clip(true))
             .column(Column::initial(80.0))
-            .columns(Column::initial(72.0).at_least(50.0), 7)
+            .columns(Column::initial(72.0).at_least(50.0), 8)
             .min_scrolled_height(0.0);
         if self.scroll_to_cursor {
             if let Some(c) = self.cursor {
@@ -472,6 +481,20 @@ impl SessionsTable {
                             Some(_) => ui.label("0"),
                             None => ui.label(RichText::new("…").color(theme.muted)),
                         };
+                    });
+                    row.col(|ui| match loops.and_then(|l| l.get(&r.id)) {
+                        Some(c) if c.loops > 0 => {
+                            ui.label(RichText::new(c.loops.to_string()).color(theme.warning)).on_hover_text(format!(
+                                "Wasted after each loop's first call: {}",
+                                format_waste(&c.waste)
+                            ));
+                        }
+                        Some(_) => {
+                            ui.label("0");
+                        }
+                        None => {
+                            ui.label(RichText::new("…").color(theme.muted)).on_hover_text("Counting loops…");
+                        }
                     });
                     let response = row.response();
                     if response.clicked() {

@@ -68,7 +68,7 @@ pub fn ui(ui: &mut egui::Ui, table: &mut SessionsTable, input: &SessionsInput<'_
             line_label(ui, text, f32::INFINITY);
         }
         marks_ui(ui, table, &f.list.sessions, theme, &mut commands);
-        for a in table.ui(ui, &f.list.sessions, f.slow.as_ref(), input.sort, theme) {
+        for a in table.ui(ui, &f.list.sessions, f.slow.as_ref(), Some(&f.loops), input.sort, theme) {
             match a {
                 TableAction::Open(id) => commands.push(Command::OpenSession(id)),
                 TableAction::Sort(s) => commands.push(Command::SetSort(s)),
