@@ -846,7 +846,8 @@ pub fn write_demo(path: &Path) -> anyhow::Result<()> {
     // Lay the runs out so the newest, still running, logged its last event half a minute ago,
     // as in a live agent's file: generate once to learn how long the runs take, then again
     // shifted so they end now. Both passes are deterministic (same seed).
-    let mut config = crate::demo::DemoConfig::default();
+    // Enough runs over the demo's four weeks for the Trends screen to show its change.
+    let mut config = crate::demo::DemoConfig { sessions: APP_DEMO_SESSIONS, ..crate::demo::DemoConfig::default() };
     let mut last = None;
     for _ in 0..2 {
         if path.exists() {
@@ -871,6 +872,9 @@ pub fn write_demo(path: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// How many sessions the app's demo file holds.
+pub const APP_DEMO_SESSIONS: usize = 200;
 
 /// "Reading 12,288 of 100,000 events (12%)": the list's count is the total (the file may have
 /// grown since, so the share stops at 100%).

@@ -350,3 +350,33 @@ fn odd_files_are_counted_not_charted() {
     assert_eq!(doc["regressions"].as_array().map(Vec::len), Some(0));
     assert_eq!(json(&["tasks", e, "--json"])["tasks"].as_array().map(Vec::len), Some(0));
 }
+
+/// The demo's sessions spread over four weeks, and `web_search` answers five times slower in
+/// the last one: by week, it is the tool whose p95 rose most, and the week's cost per session
+/// is above the earlier weeks' (most sessions moved to dearer models).
+#[test]
+fn the_demo_names_its_slower_tool_and_its_dearer_last_week() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("demo.db");
+    let db = db.to_str().expect("utf-8");
+    let out = run(&["demo", db]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc = json(&["stats", db, "--by", "week", "--json"]);
+    let buckets = doc["buckets"].as_array().expect("buckets");
+    // 2026-11-20 plus 28 days: the weeks of Nov 16, 23, 30, Dec 7 and 14.
+    assert_eq!(buckets.len(), 5);
+    let rose_tools: Vec<&str> = doc["regressions"]
+        .as_array()
+        .expect("regressions")
+        .iter()
+        .filter(|x| x["kind"] == "tool" && x["rose"] == true)
+        .filter_map(|x| x["name"].as_str())
+        .collect();
+    assert_eq!(rose_tools.first(), Some(&"web_search"), "{rose_tools:?}");
+    let per_session =
+        |b: &Value| b["cost_usd"].as_f64().unwrap_or(0.0) / b["sessions"]["started"].as_f64().unwrap_or(1.0).max(1.0);
+    let last = buckets.last().map(per_session).unwrap_or(0.0);
+    let earlier: Vec<f64> = buckets.iter().take(3).map(per_session).collect();
+    let mean = earlier.iter().sum::<f64>() / earlier.len() as f64;
+    assert!(last > 1.5 * mean, "last week {last} against {earlier:?}");
+}

@@ -509,6 +509,7 @@ fn demo_default_config_matches_the_brief() {
     assert_eq!(config.seed, 42);
     assert_eq!(format_timestamp(config.start), "2026-11-20T09:00:00+00:00");
     assert!(config.raw_io);
+    assert_eq!(config.spread_days, 28);
 }
 
 #[test]

@@ -12,6 +12,8 @@ pub(super) struct Model {
     pub(super) ms_per_output_token: f64,
     /// Relative chance of being picked for a session.
     pub(super) weight: f64,
+    /// The same, for sessions after the demo's change date (the agent moved to dearer models).
+    pub(super) weight_after_change: f64,
 }
 
 /// The price table. Tests check every stored cost against these numbers.
@@ -23,6 +25,7 @@ pub(super) const MODELS: [Model; 5] = [
         usd_per_m_output: 15.0,
         ms_per_output_token: 14.0,
         weight: 0.30,
+        weight_after_change: 0.85,
     },
     Model {
         name: "gpt-4o",
@@ -31,6 +34,7 @@ pub(super) const MODELS: [Model; 5] = [
         usd_per_m_output: 10.0,
         ms_per_output_token: 12.0,
         weight: 0.25,
+        weight_after_change: 0.10,
     },
     Model {
         name: "gpt-4o-mini",
@@ -39,6 +43,7 @@ pub(super) const MODELS: [Model; 5] = [
         usd_per_m_output: 0.6,
         ms_per_output_token: 7.0,
         weight: 0.15,
+        weight_after_change: 0.0,
     },
     Model {
         name: "gemini-2.0-flash",
@@ -47,6 +52,7 @@ pub(super) const MODELS: [Model; 5] = [
         usd_per_m_output: 0.4,
         ms_per_output_token: 5.0,
         weight: 0.15,
+        weight_after_change: 0.05,
     },
     Model {
         name: "llama3.1:8b",
@@ -55,6 +61,7 @@ pub(super) const MODELS: [Model; 5] = [
         usd_per_m_output: 0.0,
         ms_per_output_token: 25.0,
         weight: 0.15,
+        weight_after_change: 0.0,
     },
 ];
 
@@ -76,6 +83,10 @@ pub(super) const TOOLS: [Tool; 8] = [
     Tool { name: "browser_navigate", median_ms: 6000.0, sigma: 0.7, weight: 0.08 },
     Tool { name: "github_search", median_ms: 1200.0, sigma: 0.8, weight: 0.12 },
 ];
+
+/// The tool that gets slower after the demo's change date, and by how much.
+pub(super) const SLOWER_TOOL: &str = "web_search";
+pub(super) const SLOWDOWN: f64 = 5.0;
 
 /// Chance that a tool call fails (then an `error` event follows its result).
 pub(super) const TOOL_FAILURE_RATE: f64 = 0.03;

@@ -16,6 +16,11 @@
 //! Everything but `created_at` (the write time) follows from [`DemoConfig::seed`] through a
 //! small in-module PRNG, so the same configuration always gives the same data.
 //!
+//! The sessions spread over [`DemoConfig::spread_days`] (four weeks by default), and a week
+//! before the end the agent changes: `web_search` calls take five times as long and most
+//! sessions route to dearer models, so the Trends screen and `stats` show a slower tool and a
+//! rise in cost.
+//!
 //! Runs of a varying length come with retakes, for comparing two runs: every fifth session
 //! (not the newest) runs the task of the session before it again, from the same draws, with
 //! ids of its own and one change, in turn: a tool call that fails once and is retried, a model
@@ -53,6 +58,10 @@ pub struct DemoConfig {
     pub start: DateTime<Utc>,
     /// Fill `raw_input` / `raw_output` of LLM calls and tool results.
     pub raw_io: bool,
+    /// Over how many days the sessions spread (0: one after the other). A week before the
+    /// end of that span the agent changes: its web search answers five times slower
+    /// and most sessions route to dearer models, so the trends have something to show.
+    pub spread_days: u32,
 }
 
 impl Default for DemoConfig {
@@ -63,6 +72,7 @@ impl Default for DemoConfig {
             seed: 42,
             start: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).single().unwrap_or(DateTime::UNIX_EPOCH),
             raw_io: true,
+            spread_days: 28,
         }
     }
 }
@@ -112,6 +122,23 @@ pub fn generate(path: &Path, config: &DemoConfig) -> Result<DemoStats, WriterErr
     Ok(DemoStats { sessions: config.sessions, traces: generator.traces })
 }
 
+const US_PER_DAY: i64 = 86_400_000_000;
+
+/// The extra gap after each session that spreads them over [`DemoConfig::spread_days`].
+fn spread_step_us(config: &DemoConfig) -> i64 {
+    let gaps = i64::try_from(config.sessions.saturating_sub(1).max(1)).unwrap_or(i64::MAX);
+    i64::from(config.spread_days).saturating_mul(US_PER_DAY) / gaps
+}
+
+/// When the agent changes: a week before the end of the spread (never with no spread).
+fn change_at_us(config: &DemoConfig) -> i64 {
+    if config.spread_days == 0 {
+        return i64::MAX;
+    }
+    let days = i64::from(config.spread_days.saturating_sub(7).max(config.spread_days / 2));
+    config.start.timestamp_micros().saturating_add(days.saturating_mul(US_PER_DAY))
+}
+
 /// Traces per transaction while generating.
 const CHUNK_TRACES: usize = 50_000;
 
@@ -122,6 +149,12 @@ struct Generator<'c> {
     pool: String,
     /// Start of the next session, µs since the epoch.
     next_start_us: i64,
+    /// Added to the gap after each session, so the sessions spread over the configured days.
+    spread_step_us: i64,
+    /// Sessions starting from this time (µs since the epoch) see the change.
+    change_at_us: i64,
+    /// The session being written started after the change.
+    after_change: bool,
     /// Traces written so far.
     traces: usize,
     // Per session:
@@ -169,6 +202,9 @@ impl<'c> Generator<'c> {
             rng,
             pool,
             next_start_us: config.start.timestamp_micros(),
+            spread_step_us: spread_step_us(config),
+            change_at_us: change_at_us(config),
+            after_change: false,
             traces: 0,
             session_id: Id([b'0'; 36]),
             root: None,

@@ -49,7 +49,10 @@ impl Generator<'_> {
         let drawn = Id::random(&mut self.rng);
         self.session_id = id.unwrap_or(drawn);
         self.root = None;
-        self.model = &MODELS[self.rng.weighted(MODELS.iter().map(|m| m.weight))];
+        self.after_change = self.next_start_us >= self.change_at_us;
+        let after = self.after_change;
+        self.model =
+            &MODELS[self.rng.weighted(MODELS.iter().map(|m| if after { m.weight_after_change } else { m.weight }))];
         self.trouble = Trouble::of_session(self.session_index);
         self.session_index += 1;
         self.context_tokens = self.rng.log_normal(1200.0, 0.5).clamp(200.0, 8_000.0);
@@ -76,7 +79,7 @@ impl Generator<'_> {
         // Sessions follow each other: mostly a minute or two apart, now and then hours.
         let gap_s =
             if self.rng.chance(0.05) { self.rng.exponential(3.0 * 3600.0) } else { 2.0 + self.rng.exponential(90.0) };
-        self.next_start_us = now_us + (gap_s * 1e6) as i64;
+        self.next_start_us = now_us + (gap_s * 1e6) as i64 + self.spread_step_us;
         Ok(())
     }
 

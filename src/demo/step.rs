@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use super::Generator;
-use super::catalog::{FAILURE_REASONS, MODELS, SWITCH_REASONS, TOOL_FAILURE_RATE, TOOL_OUTLIER_RATE, TOOLS, Tool};
+use super::catalog::{
+    FAILURE_REASONS, MODELS, SLOWDOWN, SLOWER_TOOL, SWITCH_REASONS, TOOL_FAILURE_RATE, TOOL_OUTLIER_RATE, TOOLS, Tool,
+};
 use super::retake::Change;
 use super::rng::Id;
 use super::trouble::Stuck;
@@ -233,6 +235,9 @@ impl Generator<'_> {
         let mut duration_ms = self.rng.log_normal(tool.median_ms, tool.sigma);
         if self.rng.chance(TOOL_OUTLIER_RATE) {
             duration_ms *= 10.0 + self.rng.unit() * 40.0;
+        }
+        if self.after_change && tool.name == SLOWER_TOOL {
+            duration_ms *= SLOWDOWN;
         }
         *now_us += (duration_ms * 1000.0).round() as i64;
         let reason = *self.rng.pick(&FAILURE_REASONS);
