@@ -47,9 +47,11 @@ pub enum JobKind {
     SessionModels,
     /// Each session's loops, for the sessions table.
     Loops,
+    /// Sessions sent to an OpenTelemetry backend.
+    Push,
 }
 
-const KINDS: usize = 9;
+const KINDS: usize = 10;
 
 impl JobKind {
     fn slot(self) -> usize {
@@ -63,6 +65,7 @@ impl JobKind {
             JobKind::Trends => 6,
             JobKind::SessionModels => 7,
             JobKind::Loops => 8,
+            JobKind::Push => 9,
         }
     }
 }
@@ -72,6 +75,8 @@ impl JobKind {
 pub enum Reply {
     /// Still working; shown in the status bar.
     Progress { kind: JobKind, message: String },
+    /// A push went through: what the backend took, and where (the URL without credentials).
+    Pushed { spans: u64, bytes: u64, seconds: f64, url: String },
     /// The session list of a newly opened (or reloaded) file.
     Opened { path: PathBuf, list: SessionList, elapsed: Duration, reload: bool },
     /// File-wide slow-call statistics, after the list.
@@ -526,6 +531,38 @@ impl Jobs {
                         error: format!("cannot write {}: {e}", out.display()),
                     });
                 }
+            }
+        });
+    }
+
+    /// Reads a session again and sends it to an OpenTelemetry backend over OTLP/HTTP, as the
+    /// CLI's `push` does (without data or raw input/output), saying how many spans went.
+    pub fn push(&mut self, path: PathBuf, row: SessionRow, anchor: Anchor, target: crate::push::Target) {
+        self.start(JobKind::Push, "push", move |ctx| {
+            let url = target.shown().to_owned();
+            ctx.send(Reply::Progress { kind: JobKind::Push, message: format!("Pushing to {url}…") });
+            let Some(session) = ctx.load_analyzed(&path, &row, anchor) else { return };
+            let started = std::time::Instant::now();
+            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let service_name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let options =
+                crate::export::otlp::OtlpOptions { service_name: &service_name, file_name: &file_name, content: None };
+            let client = crate::push::Client::new(target, crate::push::Retry::default());
+            let limits = crate::export::otlp_proto::BatchLimits::default();
+            let sent =
+                crate::push::Pusher::start_cancellable(client, limits, ctx.cancel.clone()).and_then(|mut pusher| {
+                    pusher.session(&session, &options)?;
+                    pusher.finish()
+                });
+            match sent {
+                Ok(sent) => ctx.send(Reply::Pushed {
+                    spans: sent.spans,
+                    bytes: sent.bytes,
+                    seconds: started.elapsed().as_secs_f64(),
+                    url,
+                }),
+                Err(crate::push::PushError::Cancelled) => {}
+                Err(e) => ctx.send(Reply::Failed { kind: JobKind::Push, error: format!("push: {e}") }),
             }
         });
     }

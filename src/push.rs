@@ -165,7 +165,7 @@ pub struct Progress {
     pub bytes_sent: AtomicU64,
     pub requests: AtomicU64,
     pub retries: AtomicU64,
-    cancel: AtomicBool,
+    cancel: Arc<AtomicBool>,
 }
 
 impl Progress {
@@ -369,7 +369,19 @@ impl Pusher {
     /// # Errors
     /// When the thread cannot be started.
     pub fn start(client: Client, limits: BatchLimits) -> Result<Pusher, PushError> {
-        let progress = Arc::new(Progress::default());
+        Pusher::start_cancellable(client, limits, Arc::new(AtomicBool::new(false)))
+    }
+
+    /// Starts the sending thread, which stops sending and retrying once `cancel` is set.
+    ///
+    /// # Errors
+    /// When the thread cannot be started.
+    pub fn start_cancellable(
+        client: Client,
+        limits: BatchLimits,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<Pusher, PushError> {
+        let progress = Arc::new(Progress { cancel, ..Progress::default() });
         let (queue, batches) = mpsc::sync_channel::<Batch>(1);
         let shared = Arc::clone(&progress);
         let sender = std::thread::Builder::new()

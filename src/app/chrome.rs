@@ -193,6 +193,12 @@ impl TraceApp {
                     ui.close();
                 }
             }
+            ui.separator();
+            let hint = "Send the session to Phoenix, Jaeger, Tempo, Langfuse or a collector over OTLP/HTTP";
+            if ui.button("Push to…").on_hover_text(hint).clicked() {
+                commands.push(Command::Push);
+                ui.close();
+            }
         });
     }
 
@@ -292,6 +298,17 @@ impl TraceApp {
                     ui.label(RichText::new(text).size(20.0));
                 });
             });
+    }
+
+    /// The "Push to…" dialog, while it is open.
+    pub(super) fn push_ui(&mut self, ctx: &egui::Context) {
+        let Some(dialog) = self.push.as_mut() else { return };
+        let mut open = true;
+        let commands = dialog.ui(ctx, &mut open);
+        self.commands.extend(commands);
+        if !open {
+            self.push = None;
+        }
     }
 
     /// The keys overlay.

@@ -103,6 +103,15 @@ pub enum Command {
     Export(ExportFormat),
     /// Write the open session to this file for other tools.
     ExportTo(ExportFormat, PathBuf),
+    /// Ask where to push the open session (the "Push to…" dialog).
+    Push,
+    /// Send the open session to this OTLP/HTTP endpoint with these headers (one `NAME=VALUE`
+    /// a line), keeping the headers in the settings only when `remember_headers`.
+    PushTo {
+        endpoint: String,
+        headers: String,
+        remember_headers: bool,
+    },
 }
 
 impl TraceApp {
@@ -165,6 +174,20 @@ impl TraceApp {
                     let row = view.session.data.row.clone();
                     self.jobs.export(f.path.clone(), row, self.state.anchor, format, out);
                 }
+            }
+            Command::Push => {
+                if self.session.is_some() {
+                    let saved = self.state.push_headers.as_ref();
+                    self.push = Some(super::push::PushDialog {
+                        endpoint: self.state.push_endpoint.clone(),
+                        headers: saved.map(|h| h.0.clone()).unwrap_or_default(),
+                        remember_headers: saved.is_some(),
+                        show_values: false,
+                    });
+                }
+            }
+            Command::PushTo { endpoint, headers, remember_headers } => {
+                self.push_to(&endpoint, &headers, remember_headers);
             }
             Command::Back => match self.screen {
                 Screen::Compare => {
@@ -365,6 +388,24 @@ impl TraceApp {
                 );
             }
             None => {}
+        }
+    }
+
+    /// Pushes the open session off the UI thread; a malformed endpoint or header is an error
+    /// line naming the header, never its value.
+    fn push_to(&mut self, endpoint: &str, headers: &str, remember_headers: bool) {
+        self.state.push_endpoint = endpoint.to_owned();
+        self.state.push_headers = remember_headers.then(|| super::state::SavedHeaders(headers.to_owned()));
+        let (Some(view), Some(f)) = (self.session.as_ref(), self.file.as_ref()) else { return };
+        let parsed: Result<Vec<(String, String)>, _> =
+            headers.lines().filter(|l| !l.trim().is_empty()).map(crate::push::parse_header).collect();
+        match parsed.and_then(|h| crate::push::Target::new(endpoint, &h)) {
+            Ok(target) => {
+                self.error = None;
+                let row = view.session.data.row.clone();
+                self.jobs.push(f.path.clone(), row, self.state.anchor, target);
+            }
+            Err(e) => self.error = Some(format!("push: {e}")),
         }
     }
 

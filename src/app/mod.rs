@@ -10,6 +10,7 @@ pub mod chrome;
 pub mod command;
 mod compare;
 mod input;
+pub mod push;
 mod replies;
 pub mod screens;
 pub mod state;
@@ -102,6 +103,8 @@ pub struct TraceApp {
     theme: Theme,
     /// The keys overlay (`?`).
     pub show_help: bool,
+    /// The "Push to…" dialog, while open.
+    pub push: Option<push::PushDialog>,
     /// A text field had the keyboard at the end of the last frame.
     typing_last_frame: bool,
 }
@@ -149,6 +152,7 @@ impl TraceApp {
             load_started: None,
             theme: Theme::new(true),
             show_help: false,
+            push: None,
             typing_last_frame: false,
         };
         // Ctrl+plus and Ctrl+minus zoom the chart; the interface's size has its own keys.
@@ -198,6 +202,7 @@ impl TraceApp {
         commands.extend(self.screen_ui(ui));
         self.commands.extend(commands);
         self.help_ui(&ctx);
+        self.push_ui(&ctx);
         self.toasts_ui(&ctx);
         self.drop_hint_ui(&ctx);
         self.run_commands(&ctx);

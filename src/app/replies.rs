@@ -93,6 +93,17 @@ impl TraceApp {
                     let warned = if warnings == 0 { String::new() } else { format!(", {warnings} warnings") };
                     self.toast(ctx, format!("Exported {spans} spans to {}{warned}", out.display()));
                 }
+                Reply::Pushed { spans, bytes, seconds, url } => {
+                    self.progress = None;
+                    self.toast(
+                        ctx,
+                        format!(
+                            "Pushed {} spans ({}) to {url} in {seconds:.1} s",
+                            crate::format::format_count(i64::try_from(spans).unwrap_or(i64::MAX)),
+                            crate::format::format_bytes(bytes)
+                        ),
+                    );
+                }
                 Reply::OtherList { path, sessions } => {
                     self.progress = Some(format!("{} runs in {}", sessions.len(), path.display()));
                     self.other_file = Some((path, sessions));

@@ -47,6 +47,21 @@ pub struct State {
     pub stalls: StallParams,
     /// The chart cuts the stalls out of its time axis.
     pub collapse_idle: bool,
+    /// The OTLP/HTTP endpoint "Push to…" last sent to.
+    pub push_endpoint: String,
+    /// The push headers, only when the user ticked "Remember headers".
+    pub push_headers: Option<SavedHeaders>,
+}
+
+/// Push headers kept with the settings (API keys): never shown by `Debug`, so never in a log.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SavedHeaders(pub String);
+
+impl std::fmt::Debug for SavedHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SavedHeaders({} lines, not shown)", self.0.lines().count())
+    }
 }
 
 impl Default for State {
@@ -65,6 +80,8 @@ impl Default for State {
             ui_scale: 1.0,
             stalls: StallParams::default(),
             collapse_idle: false,
+            push_endpoint: "http://127.0.0.1:6006".to_owned(),
+            push_headers: None,
         }
     }
 }
