@@ -248,12 +248,12 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
         let (info, warnings) = labels::event_info_of(&kind, &data, model_used.as_deref());
         events.push(TraceEvent {
             rowid: i64::try_from(i).ok(),
-            id,
+            id: id.into(),
             kind: kind.into(),
             stored_timestamp: time.map(|t| t.rfc3339_micros().into()),
             time,
             duration_ms,
-            parent_trace_id,
+            parent_trace_id: parent_trace_id.map(Into::into),
             input_tokens,
             output_tokens,
             model_used: model_used.map(Into::into),
@@ -376,8 +376,8 @@ fn read_everything(path: &Path) {
             Ok(data) => {
                 if let Some(first) = data.events.first() {
                     let detail = match first.rowid {
-                        Some(rowid) => store.trace_detail_by_row(rowid, &first.id),
-                        None => store.trace_detail(&first.id),
+                        Some(rowid) => store.trace_detail_by_row(rowid, &first.id.as_str()),
+                        None => store.trace_detail(&first.id.as_str()),
                     };
                     if let Err(e) = detail {
                         check(&e);

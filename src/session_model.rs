@@ -12,7 +12,7 @@ use crate::analysis::filter::slow_flags;
 use crate::analysis::rows::visible_rows;
 pub use crate::analysis::slow::SlowRule;
 use crate::analysis::{AnalyzedSession, SlowIndex, SpanFilter};
-use crate::model::TraceDetail;
+use crate::model::{TraceDetail, TraceId};
 
 /// Search state of the open session.
 #[derive(Debug, Default)]
@@ -176,12 +176,12 @@ impl SessionModel {
 
     /// Span of each event id, built on demand (not kept: 100,000 ids would cost megabytes).
     #[must_use]
-    pub fn spans_by_id(&self) -> HashMap<&str, usize> {
+    pub fn spans_by_id(&self) -> HashMap<&TraceId, usize> {
         let t = &self.session.timeline;
         let mut map = HashMap::with_capacity(self.session.data.events.len());
         for (i, e) in self.session.data.events.iter().enumerate() {
             if let Some(span) = t.span_for_event(i) {
-                map.entry(e.id.as_str()).or_insert(span);
+                map.entry(&e.id).or_insert(span);
             }
         }
         map
@@ -252,7 +252,7 @@ impl SessionModel {
     pub fn add_hits<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
         let spans: Vec<usize> = {
             let by_id = self.spans_by_id();
-            ids.into_iter().filter_map(|id| by_id.get(id).copied()).collect()
+            ids.into_iter().filter_map(|id| by_id.get(&TraceId::new(id)).copied()).collect()
         };
         for span in spans {
             if let Some(flag) = self.search.hits.get_mut(span) {
@@ -282,7 +282,7 @@ impl SessionModel {
     /// The ids of the selected span's event and of the collapsed spans, to find them again in
     /// a reloaded copy of the session.
     #[must_use]
-    pub fn place(&self) -> (Option<String>, Vec<String>) {
+    pub fn place(&self) -> (Option<TraceId>, Vec<TraceId>) {
         let id_of = |span: usize| {
             self.session
                 .timeline
@@ -302,8 +302,8 @@ impl SessionModel {
         let (selected_id, collapsed_ids) = old.place();
         let (collapsed, selected) = {
             let by_id = self.spans_by_id();
-            let collapsed: Vec<usize> = collapsed_ids.iter().filter_map(|id| by_id.get(id.as_str()).copied()).collect();
-            (collapsed, selected_id.as_deref().and_then(|id| by_id.get(id).copied()))
+            let collapsed: Vec<usize> = collapsed_ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+            (collapsed, selected_id.as_ref().and_then(|id| by_id.get(id).copied()))
         };
         for s in collapsed {
             if let Some(c) = self.collapsed.get_mut(s) {
@@ -336,11 +336,11 @@ mod tests {
         tool: Option<&str>,
     ) -> TraceEvent {
         let mut e = TraceEvent {
-            id: id.to_owned(),
+            id: id.into(),
             kind: kind.into(),
             time: time::parse_text(&format!("2026-11-20T10:00:{at_s:02}Z")).ok().map(|p| p.time),
             duration_ms,
-            parent_trace_id: parent.map(str::to_owned),
+            parent_trace_id: parent.map(TraceId::new),
             ..TraceEvent::default()
         };
         e.info.tool = tool.map(Into::into);
@@ -365,11 +365,11 @@ mod tests {
         assert!(model.slow.iter().all(|s| !s), "no index and no threshold: nothing is slow");
         model.filter.slow_only = true;
         model.rebuild(SlowRule { index: None, threshold_ms: Some(800.0) });
-        let slow_ids: Vec<&str> = model
+        let slow_ids: Vec<String> = model
             .rows
             .iter()
             .filter(|&&r| model.slow[r])
-            .map(|&r| model.session.data.events[model.session.timeline.spans[r].event].id.as_str())
+            .map(|&r| model.session.data.events[model.session.timeline.spans[r].event].id.to_string())
             .collect();
         assert_eq!(slow_ids, ["t1", "t2"]);
         // The rows keep the slow calls and their ancestors only.
@@ -400,10 +400,10 @@ mod tests {
         let mut model = SessionModel::new(session(), Duration::ZERO, SlowRule::default());
         model.set_all_collapsed(true);
         model.rebuild(SlowRule::default());
-        let shown: Vec<&str> = model
+        let shown: Vec<String> = model
             .rows
             .iter()
-            .map(|&r| model.session.data.events[model.session.timeline.spans[r].event].id.as_str())
+            .map(|&r| model.session.data.events[model.session.timeline.spans[r].event].id.to_string())
             .collect();
         // The root shows its children; t2's child t3 is folded away.
         assert_eq!(shown, ["root", "t1", "t2"]);

@@ -209,7 +209,7 @@ fn selecting_a_tree_row_shows_its_detail_with_raw_io() {
     assert_eq!(detail.id, id);
     let raw = detail.field("raw_input").expect("raw_input column");
     assert_eq!(raw.size_bytes, u64::from(raw_in.expect("fixture messages have raw input")));
-    h.get_by_label(&id);
+    h.get_by_label(&id.to_string());
     // `data` comes with the detail and shows as a JSON tree: a message's role.
     assert!(detail.field("data").and_then(|f| f.value.as_deref()).is_some_and(|d| d.contains("\"role\"")));
     h.get_by_label("role: ");
@@ -369,9 +369,9 @@ fn clicking_a_gantt_bar_selects_it_and_shows_its_detail() {
     settle(&mut h);
     let view = h.state().session.as_ref().expect("session");
     assert_eq!(view.selected, Some(span));
-    assert_eq!(view.detail.as_ref().map(|d| d.id.as_str()), Some(id.as_str()));
+    assert_eq!(view.detail.as_ref().map(|d| d.id.as_str()), Some(&*id.as_str()));
     // The detail panel shows the trace's id and its raw output size.
-    h.get_by_label(&id);
+    h.get_by_label(&id.to_string());
     assert!(h.query_all_by_label_contains("bytes").count() >= 1);
     // The click gave the chart keyboard focus; the app's keys still work: down moves the
     // selection to the next row, and / goes to the search box.

@@ -213,7 +213,7 @@ fn chrome_json_nests_per_thread_and_holds_every_span_at_our_times() {
         let origin = s.timeline.origin.expect("an origin");
         for span in s.timeline.spans.iter().filter(|sp| sp.timed) {
             let us = |ms: f64| (origin.add_ms(ms).0 + 500).div_euclid(1000);
-            let id = s.data.events[span.event].id.clone();
+            let id = s.data.events[span.event].id.to_string();
             let end = if span.instant { us(span.start_ms) } else { us(span.end_ms) };
             expected.insert((pid, id), (us(span.start_ms), end, span.instant));
         }

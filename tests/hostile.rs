@@ -722,7 +722,7 @@ fn null_blob_and_duplicate_ids() {
         assert_eq!(session(&list, "x'AB'").event_count, 1);
 
         let data = case.load("ids");
-        let ids: Vec<&str> = data.events.iter().map(|e| e.id.as_str()).collect();
+        let ids: Vec<String> = data.events.iter().map(|e| e.id.to_string()).collect();
         assert_eq!(ids, ["(no id #4)", "x'00FF'", "dup", "dup"]);
         let texts = warning_texts(&data);
         assert_has!(texts, "(no id #4): id is NULL");
@@ -1021,7 +1021,7 @@ fn timestamps_unknown_and_impossible() {
         assert_has!(texts, "t8: timestamp is a blob, not a time; left off the timeline");
         assert_has!(texts, "t8: timestamp is a blob of 1 bytes, not text");
         // The readable ones come first, in time order; the rest keep their stored order.
-        let order: Vec<&str> = data.events.iter().map(|e| e.id.as_str()).collect();
+        let order: Vec<String> = data.events.iter().map(|e| e.id.to_string()).collect();
         assert_eq!(order, ["t6", "t7", "t1", "t2", "t3", "t4", "t5", "t8"]);
         let analyzed = analysis::analyze(data, Anchor::Auto);
         let timed: Vec<bool> = analyzed.timeline.spans.iter().map(|s| s.timed).collect();
@@ -1435,8 +1435,9 @@ fn a_column_named_rowid_hides_nothing() {
         assert_eq!(case.timeline_json("big").len(), 20_000);
         // The detail of one trace is found by its row, not by the user's column.
         let event = &data.events[3];
-        let detail = case.open().trace_detail_by_row(event.rowid.expect("a row id"), &event.id).expect("detail");
-        assert_eq!(detail.field("id").and_then(|f| f.value.as_deref()), Some(event.id.as_str()));
+        let detail =
+            case.open().trace_detail_by_row(event.rowid.expect("a row id"), &event.id.as_str()).expect("detail");
+        assert_eq!(detail.field("id").and_then(|f| f.value.as_deref()), Some(&*event.id.as_str()));
     });
 }
 

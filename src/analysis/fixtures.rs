@@ -55,7 +55,7 @@ pub(crate) fn sample_session() -> AnalyzedSession {
     let mut events: Vec<TraceEvent> = kinds
         .iter()
         .enumerate()
-        .map(|(i, k)| TraceEvent { id: format!("e{i}"), kind: (*k).into(), ..TraceEvent::default() })
+        .map(|(i, k)| TraceEvent { id: format!("e{i}").into(), kind: (*k).into(), ..TraceEvent::default() })
         .collect();
     events[3].input_tokens = Some(1200);
     events[3].output_tokens = Some(345);

@@ -277,7 +277,7 @@ fn call_ref(data: &SessionData, timeline: &Timeline, span: usize) -> CallRef {
     let e = data.events.get(sp.end_event.unwrap_or(sp.event)).or_else(|| data.events.get(sp.event));
     let first = data.events.get(sp.event);
     CallRef {
-        id: first.map(|e| e.id.clone()).unwrap_or_default(),
+        id: first.map(|e| e.id.to_string()).unwrap_or_default(),
         kind: e.map(|e| e.kind.to_string()).unwrap_or_default(),
         label: sp.label.to_string(),
         timestamp: first.map(|e| e.timestamp().into_owned()).unwrap_or_default(),

@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use crate::hash::IdHashBuilder;
-use crate::model::{SessionData, TraceEvent, Warning};
+use crate::model::{SessionData, TraceEvent, TraceId, Warning};
 use crate::time::Timestamp;
 
 /// What a stored timestamp marks for an event that has a duration.
@@ -215,11 +215,11 @@ fn pair_key(e: &TraceEvent, key: PairKey) -> Option<&str> {
 type IdMap<K, V> = HashMap<K, V, IdHashBuilder>;
 
 /// Each id's first event, and how many events repeat an id already seen.
-fn first_index_by_id(events: &[TraceEvent]) -> (IdMap<&str, usize>, usize) {
-    let mut by_id: IdMap<&str, usize> = IdMap::with_capacity_and_hasher(events.len(), IdHashBuilder::default());
+fn first_index_by_id(events: &[TraceEvent]) -> (IdMap<&TraceId, usize>, usize) {
+    let mut by_id: IdMap<&TraceId, usize> = IdMap::with_capacity_and_hasher(events.len(), IdHashBuilder::default());
     let mut duplicates = 0;
     for (i, e) in events.iter().enumerate() {
-        match by_id.entry(e.id.as_str()) {
+        match by_id.entry(&e.id) {
             Entry::Occupied(_) => duplicates += 1,
             Entry::Vacant(v) => {
                 v.insert(i);
@@ -241,19 +241,19 @@ fn match_pairs(events: &[TraceEvent]) -> Vec<Option<usize>> {
 /// For each event, the first event with its parent id (`None` without a parent id or when no
 /// event has it). Agents log children right after their parent, so most parents are among the
 /// few found last; comparing against those first skips most hash-table probes.
-fn parent_events(events: &[TraceEvent], by_id: &IdMap<&str, usize>) -> Vec<Option<usize>> {
+fn parent_events(events: &[TraceEvent], by_id: &IdMap<&TraceId, usize>) -> Vec<Option<usize>> {
     const RECENT: usize = 4;
-    let mut recent: [(&str, usize); RECENT] = [("", 0); RECENT];
+    let mut recent: [Option<(&TraceId, usize)>; RECENT] = [None; RECENT];
     let mut next = 0;
     events
         .iter()
         .map(|e| {
-            let pid = e.parent_trace_id.as_deref()?;
-            if let Some(&(_, i)) = recent.iter().find(|(id, _)| *id == pid && !pid.is_empty()) {
-                return Some(i);
+            let pid = e.parent_trace_id.as_ref()?;
+            if let Some((_, i)) = recent.iter().flatten().find(|(id, _)| *id == pid) {
+                return Some(*i);
             }
             let (&id, &i) = by_id.get_key_value(pid)?;
-            recent[next] = (id, i);
+            recent[next] = Some((id, i));
             next = (next + 1) % RECENT;
             Some(i)
         })
@@ -507,10 +507,10 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     let mut parent: Vec<Option<usize>> = vec![None; n];
     for (r, raw) in raws.iter().enumerate() {
         let e = &events[raw.event];
-        let Some(pid) = e.parent_trace_id.as_deref() else { continue };
+        let Some(pid) = e.parent_trace_id.as_ref() else { continue };
         match parent_of[raw.event].map(|pe| raw_of_event[pe]) {
             Some(p) if p == r => {
-                if pid == e.id {
+                if *pid == e.id {
                     warnings.push(Warning::trace(&e.id, "is its own parent; shown as a root"));
                 }
             }

@@ -19,18 +19,18 @@ use crate::format::{
     format_stall, format_waste,
 };
 use crate::ids;
-use crate::model::TraceEvent;
+use crate::model::{IdText, TraceEvent};
 use crate::terminal::one_line;
 use crate::time::Timestamp;
 
 /// The id of a span's first event, as stored.
-fn span_id(session: &AnalyzedSession, span: usize) -> &str {
+fn span_id(session: &AnalyzedSession, span: usize) -> IdText<'_> {
     session
         .timeline
         .spans
         .get(span)
         .and_then(|s| session.data.events.get(s.event))
-        .map_or("", |e: &TraceEvent| e.id.as_str())
+        .map_or(IdText::EMPTY, |e: &TraceEvent| e.id.as_str())
 }
 
 fn percent(share: f64) -> String {
@@ -60,7 +60,7 @@ struct CriticalPathJson<'a> {
     /// Why there is no path, in words.
     reason: Option<&'static str>,
     /// The event id of each path span, in the order of `spans`.
-    span_ids: Vec<&'a str>,
+    span_ids: Vec<IdText<'a>>,
     span_labels: Vec<&'a str>,
 }
 
@@ -115,7 +115,7 @@ fn write_critical_path(out: &mut dyn io::Write, s: &AnalyzedSession, path: &Crit
             format!("+{}", format_duration_ms(p.start_ms)),
             format!("+{}", format_duration_ms(p.end_ms)),
             p.kind.name(),
-            one_line(span_id(s, p.span)),
+            one_line(&span_id(s, p.span)),
             one_line(label)
         )?;
     }
@@ -135,7 +135,7 @@ pub(super) fn loops_cmd(file: &Path, session: Option<&str>, json: bool, out: &mu
             #[serde(flatten)]
             loops: &'a Loops,
             /// The event ids of each loop's calls, in the order of `loops`.
-            call_ids: Vec<Vec<&'a str>>,
+            call_ids: Vec<Vec<IdText<'a>>>,
         }
         let call_ids = loops.loops.iter().map(|l| l.calls.iter().map(|&c| span_id(&analyzed, c)).collect()).collect();
         serde_json::to_writer_pretty(
@@ -159,7 +159,7 @@ pub(super) fn loops_cmd(file: &Path, session: Option<&str>, json: bool, out: &mu
                 .iter()
                 .map(|&c| {
                     let at = analyzed.timeline.spans.get(c).filter(|s| s.timed).map(|s| format_duration_ms(s.start_ms));
-                    format!("{} (+{})", one_line(span_id(&analyzed, c)), at.unwrap_or_else(|| "?".to_owned()))
+                    format!("{} (+{})", one_line(&span_id(&analyzed, c)), at.unwrap_or_else(|| "?".to_owned()))
                 })
                 .collect();
             writeln!(out, "   calls: {}", calls.join(", "))?;
@@ -273,7 +273,7 @@ pub(super) fn context_cmd(
             #[serde(flatten)]
             growth: &'a ContextGrowth,
             /// The event id of each point's call, in the order of `points`.
-            call_ids: Vec<&'a str>,
+            call_ids: Vec<IdText<'a>>,
         }
         let call_ids = growth.points.iter().map(|p| span_id(&analyzed, p.span)).collect();
         serde_json::to_writer_pretty(

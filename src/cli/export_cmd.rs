@@ -186,8 +186,8 @@ pub(super) fn load_content(store: &Store, session: &AnalyzedSession) -> (Vec<Eve
         .iter()
         .map(|e| {
             let detail = match e.rowid {
-                Some(rowid) => store.trace_detail_by_row(rowid, &e.id),
-                None => store.trace_detail(&e.id),
+                Some(rowid) => store.trace_detail_by_row(rowid, &e.id.as_str()),
+                None => store.trace_detail(&e.id.as_str()),
             };
             match detail {
                 Ok(detail) => {

@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::analysis::AnalyzedSession;
 use crate::analysis::tools::tool_call;
 use crate::export::external::{ExportStats, Exported, external_spans, hex};
+use crate::model::IdText;
 
 /// Writes one Chrome trace document: [`ChromeWriter::begin`], a [`ChromeWriter::session`] per
 /// session, then [`ChromeWriter::finish`].
@@ -315,11 +316,11 @@ struct CostArgs {
 #[derive(Serialize)]
 struct SpanArgs<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    trace_id: Option<&'a str>,
+    trace_id: Option<IdText<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    end_trace_id: Option<&'a str>,
+    end_trace_id: Option<IdText<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    parent_trace_id: Option<&'a str>,
+    parent_trace_id: Option<IdText<'a>>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     kind: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]

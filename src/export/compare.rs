@@ -14,6 +14,7 @@ use crate::analysis::compare::{Comparison, Contributor, Counts, Figure, Row, Sta
 use crate::analysis::{AnalyzedSession, SpanKind};
 use crate::export::markdown::escape;
 use crate::format::{format_cost, format_count, format_duration_ms};
+use crate::model::IdText;
 use crate::terminal::one_line;
 
 /// Rows from which the JSON is serialized on two threads.
@@ -107,7 +108,7 @@ impl<'a> Compared<'a> {
     }
 
     /// The id of the first event of span `span` of `session`.
-    fn id(session: &'a AnalyzedSession, span: Option<usize>) -> Option<&'a str> {
+    fn id(session: &'a AnalyzedSession, span: Option<usize>) -> Option<IdText<'a>> {
         let sp = session.timeline.spans.get(span?)?;
         session.data.events.get(sp.event).map(|e| e.id.as_str())
     }
@@ -213,7 +214,7 @@ impl<'a> Compared<'a> {
                     "- `{}` {}{ms} (`{}`{inside}){failed}",
                     self.kind(r),
                     escape(self.label(r)),
-                    escape(self.row_id(r))
+                    escape(&self.row_id(r))
                 );
             }
             if tops.len() > UNPAIRED_LISTED {
@@ -234,12 +235,12 @@ impl<'a> Compared<'a> {
     }
 
     /// The id of a row's span: B's when only in B, else A's.
-    fn row_id(&self, row: &Row) -> &'a str {
+    fn row_id(&self, row: &Row) -> IdText<'a> {
         match (row.a, row.b) {
             (Some(_), _) => Self::id(self.a, row.a),
             (None, _) => Self::id(self.b, row.b),
         }
-        .unwrap_or("")
+        .unwrap_or_default()
     }
 
     fn contributor_md(&self, name: &str, x: &Contributor) -> String {
@@ -253,9 +254,9 @@ impl<'a> Compared<'a> {
             _ => String::new(),
         };
         let ids = match (Self::id(self.a, r.a), Self::id(self.b, r.b)) {
-            (Some(a), Some(b)) => format!("`{}` ↔ `{}`", escape(a), escape(b)),
-            (Some(a), None) => format!("`{}`", escape(a)),
-            (None, Some(b)) => format!("`{}`", escape(b)),
+            (Some(a), Some(b)) => format!("`{}` ↔ `{}`", escape(&a), escape(&b)),
+            (Some(a), None) => format!("`{}`", escape(&a)),
+            (None, Some(b)) => format!("`{}`", escape(&b)),
             (None, None) => String::new(),
         };
         format!("{} `{}` {}{what} ({ids})", signed(name, Some(x.delta)), self.kind(r), escape(self.label(r)))
@@ -504,8 +505,8 @@ struct ContributorsJson<'a> {
 #[derive(Serialize)]
 struct ContributorJson<'a> {
     row: usize,
-    a_id: Option<&'a str>,
-    b_id: Option<&'a str>,
+    a_id: Option<IdText<'a>>,
+    b_id: Option<IdText<'a>>,
     status: &'static str,
     signature: String,
     label: &'a str,
@@ -517,8 +518,8 @@ struct PairJson<'a> {
     row: usize,
     parent: Option<usize>,
     depth: u32,
-    a_id: Option<&'a str>,
-    b_id: Option<&'a str>,
+    a_id: Option<IdText<'a>>,
+    b_id: Option<IdText<'a>>,
     kind: &'a str,
     signature: &'a str,
     label: &'a str,

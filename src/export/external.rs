@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::analysis::AnalyzedSession;
-use crate::model::Warning;
+use crate::model::{IdText, Warning};
 
 /// One exported span.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,11 +135,11 @@ pub fn external_spans(session: &AnalyzedSession) -> ExternalSpans {
     let n = timeline.spans.len();
     // For each span, its index among the exported ones, or its nearest exported ancestor's.
     let mut nearest: Vec<Option<usize>> = vec![None; n];
-    let mut seen: HashMap<&str, u32> = HashMap::with_capacity(n);
+    let mut seen: HashMap<IdText<'_>, u32> = HashMap::with_capacity(n);
     let mut out = ExternalSpans { trace_id: trace_id(session_id), ..ExternalSpans::default() };
-    let mut first_skipped: Option<&str> = None;
+    let mut first_skipped: Option<IdText<'_>> = None;
     for (i, span) in timeline.spans.iter().enumerate() {
-        let id = events.get(span.event).map_or("", |e| e.id.as_str());
+        let id = events.get(span.event).map_or(IdText::EMPTY, |e| e.id.as_str());
         let occurrence = {
             let count = seen.entry(id).or_insert(0);
             *count += 1;
@@ -165,7 +165,7 @@ pub fn external_spans(session: &AnalyzedSession) -> ExternalSpans {
             parent,
             start_ns,
             end_ns,
-            span_id: span_id(session_id, id, occurrence),
+            span_id: span_id(session_id, &id, occurrence),
         });
     }
     if let Some(id) = first_skipped {
@@ -219,7 +219,7 @@ mod tests {
     fn repeated_trace_ids_get_distinct_span_ids() {
         let mut session = sample_session();
         for e in &mut session.data.events {
-            e.id = "same".to_owned();
+            e.id = "same".into();
         }
         let ext = external_spans(&session);
         let mut ids: Vec<[u8; 8]> = ext.spans.iter().map(|s| s.span_id).collect();

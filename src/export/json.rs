@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::analysis::AnalyzedSession;
 use crate::export::Export;
+use crate::model::IdText;
 use crate::time::Timestamp;
 
 /// The summary as a JSON object (reference keys plus ours).
@@ -18,8 +19,8 @@ impl Export for SummaryJson {
 /// One span as `timeline --json` prints it.
 #[derive(Serialize)]
 pub struct SpanJson<'a> {
-    pub id: &'a str,
-    pub end_id: Option<&'a str>,
+    pub id: IdText<'a>,
+    pub end_id: Option<IdText<'a>>,
     #[serde(rename = "type")]
     pub kind: &'a str,
     pub kind_class: &'static str,
@@ -30,7 +31,7 @@ pub struct SpanJson<'a> {
     pub end_ms: Option<f64>,
     pub duration_ms: Option<f64>,
     pub depth: u32,
-    pub parent_id: Option<&'a str>,
+    pub parent_id: Option<IdText<'a>>,
     pub instant: bool,
     pub open: bool,
     pub failed: bool,
@@ -76,7 +77,7 @@ fn span_json<'a>(session: &'a AnalyzedSession, children: &[usize], i: usize) -> 
     // Tokens and cost live on whichever event of the pair carries them.
     let pick_i = |f: fn(&crate::model::TraceEvent) -> Option<i64>| f(first).or_else(|| end.and_then(f));
     SpanJson {
-        id: &first.id,
+        id: first.id.as_str(),
         end_id: end.map(|e| e.id.as_str()),
         kind: &first.kind,
         kind_class: s.kind.name(),

@@ -16,6 +16,7 @@ use crate::format::{
     format_cost, format_count, format_duration_ms, format_loop, format_slow_basis, format_slow_rule, format_stall,
     format_waste,
 };
+use crate::model::IdText;
 use crate::terminal::{self, Lines};
 use crate::time;
 
@@ -187,7 +188,8 @@ const PATH_SPANS_LISTED: usize = 5;
 fn diagnosis(session: &AnalyzedSession, out: &mut String) {
     let events = &session.data.events;
     let spans = &session.timeline.spans;
-    let id_of = |span: usize| spans.get(span).and_then(|s| events.get(s.event)).map_or("", |e| e.id.as_str());
+    let id_of =
+        |span: usize| spans.get(span).and_then(|s| events.get(s.event)).map_or(IdText::EMPTY, |e| e.id.as_str());
     let path = critical_path(session);
     let top = path.top(PATH_SPANS_LISTED);
     if path.missing.is_none() && !top.is_empty() {
@@ -216,7 +218,7 @@ fn diagnosis(session: &AnalyzedSession, out: &mut String) {
                 format_duration_ms(p.self_ms),
                 escape(kind),
                 escape(&span.label),
-                escape(id_of(p.span))
+                escape(&id_of(p.span))
             );
         }
     }
@@ -231,8 +233,8 @@ fn diagnosis(session: &AnalyzedSession, out: &mut String) {
     if !loops.loops.is_empty() {
         let _ = writeln!(out, "\n### Loops\n");
         for l in &loops.loops {
-            let first = l.calls.first().map_or("", |&c| id_of(c));
-            let _ = writeln!(out, "- {} (first call `{}`)", escape(&format_loop(l)), escape(first));
+            let first = l.calls.first().map_or(IdText::EMPTY, |&c| id_of(c));
+            let _ = writeln!(out, "- {} (first call `{}`)", escape(&format_loop(l)), escape(&first));
         }
         if loops.loops.len() > 1 {
             let _ = writeln!(out, "\n_Wasted in all: {}._", format_waste(&loops.total_waste()));

@@ -24,7 +24,7 @@ use crate::analysis::timeline::{Span, SpanKind};
 use crate::analysis::tools::tool_call;
 use crate::analysis::{AnalyzedSession, tools};
 use crate::export::external::{ExportStats, Exported, ExternalSpans, external_spans, hex};
-use crate::model::TraceEvent;
+use crate::model::{IdText, TraceEvent};
 
 /// `SpanKind` values of OTLP.
 pub const KIND_INTERNAL: i32 = 1;
@@ -88,7 +88,7 @@ pub struct KeyValue<'a> {
 /// An attribute's value. Doubles are always finite (JSON has no NaN).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum AnyValue<'a> {
-    String(&'a str),
+    String(IdText<'a>),
     Int(i64),
     Double(f64),
     Bool(bool),
@@ -96,6 +96,9 @@ pub enum AnyValue<'a> {
 
 impl<'a> KeyValue<'a> {
     fn string(key: &'static str, value: &'a str) -> Self {
+        KeyValue { key, value: AnyValue::String(IdText::Borrowed(value)) }
+    }
+    fn id(key: &'static str, value: IdText<'a>) -> Self {
         KeyValue { key, value: AnyValue::String(value) }
     }
     fn int(key: &'static str, value: i64) -> Self {
@@ -256,11 +259,11 @@ fn describe<'a>(
     attrs.push(KeyValue::string("gen_ai.conversation.id", session_id));
     attrs.push(KeyValue::string("session.id", session_id));
     if let Some(first) = first {
-        attrs.push(KeyValue::string("trace_inspector.trace_id", &first.id));
+        attrs.push(KeyValue::id("trace_inspector.trace_id", first.id.as_str()));
         attrs.push(KeyValue::string("trace_inspector.type", &first.kind));
     }
     if let Some(last) = last {
-        attrs.push(KeyValue::string("trace_inspector.end_trace_id", &last.id));
+        attrs.push(KeyValue::id("trace_inspector.end_trace_id", last.id.as_str()));
     }
     if span.instant {
         attrs.push(KeyValue::boolean("trace_inspector.instant", true));
@@ -409,7 +412,7 @@ impl Serialize for AnyValue<'_> {
         use serde::ser::SerializeMap as _;
         let mut m = serializer.serialize_map(Some(1))?;
         match *self {
-            AnyValue::String(v) => m.serialize_entry("stringValue", v)?,
+            AnyValue::String(v) => m.serialize_entry("stringValue", &*v)?,
             AnyValue::Int(v) => m.serialize_entry("intValue", &Decimal(v))?,
             AnyValue::Double(v) => m.serialize_entry("doubleValue", &v)?,
             AnyValue::Bool(v) => m.serialize_entry("boolValue", &v)?,

@@ -142,7 +142,7 @@ fn attributes(attrs: &[KeyValue<'_>]) -> Vec<common::KeyValue> {
         .iter()
         .map(|kv| {
             let value = match kv.value {
-                AnyValue::String(s) => any_value::Value::StringValue(s.to_owned()),
+                AnyValue::String(s) => any_value::Value::StringValue(s.to_string()),
                 AnyValue::Int(i) => any_value::Value::IntValue(i),
                 AnyValue::Double(d) => any_value::Value::DoubleValue(d),
                 AnyValue::Bool(b) => any_value::Value::BoolValue(b),

@@ -5,12 +5,15 @@
 //! a warning attached to the trace or session it concerns.
 
 pub mod labels;
+pub mod trace_id;
 
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::time::Timestamp;
+
+pub use trace_id::{IdText, TraceId};
 
 /// Columns of `agent_traces` the reference writer creates (the ones this program reads), in schema order.
 pub const TRACE_COLUMNS: [&str; 15] = [
@@ -43,8 +46,8 @@ pub struct Warning {
 impl Warning {
     /// A warning about one trace.
     #[must_use]
-    pub fn trace(trace_id: &str, message: impl Into<String>) -> Self {
-        Self { trace_id: Some(trace_id.to_owned()), message: message.into() }
+    pub fn trace(trace_id: impl std::fmt::Display, message: impl Into<String>) -> Self {
+        Self { trace_id: Some(trace_id.to_string()), message: message.into() }
     }
 
     /// A warning about the session or the file as a whole.
@@ -114,7 +117,8 @@ pub struct SessionList {
 pub struct TraceEvent {
     /// SQLite rowid, when the table has one: tells apart traces that share an id.
     pub rowid: Option<i64>,
-    pub id: String,
+    /// The trace id (a UUID's text in 16 bytes: see [`TraceId`]).
+    pub id: TraceId,
     /// The event type (`type` column).
     pub kind: Arc<str>,
     /// The timestamp text as stored, kept only when it is not the reference writer's form of
@@ -123,7 +127,7 @@ pub struct TraceEvent {
     /// The timestamp parsed; `None` when it could not be (a warning says why).
     pub time: Option<Timestamp>,
     pub duration_ms: Option<f64>,
-    pub parent_trace_id: Option<String>,
+    pub parent_trace_id: Option<TraceId>,
     pub input_tokens: Option<i64>,
     pub output_tokens: Option<i64>,
     pub model_used: Option<Arc<str>>,

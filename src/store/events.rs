@@ -11,7 +11,7 @@ use rusqlite::{Connection, Row};
 
 use crate::error::StoreError;
 use crate::model::labels::{Interner, event_info};
-use crate::model::{EventInfo, SessionData, SessionRow, TraceEvent, Warning};
+use crate::model::{EventInfo, SessionData, SessionRow, TraceEvent, TraceId, Warning};
 
 use super::open::{map_sqlite, open_connection};
 use super::queries::{IdParam, is_plain_key, session_filter};
@@ -35,10 +35,13 @@ pub(super) fn event_from_row<'r>(
         ValueRef::Integer(n) => Some(n),
         _ => None,
     };
-    let id = key_value(r, 1, "id", &mut notes).unwrap_or_else(|| {
-        notes.push("id is NULL".to_owned());
-        format!("(no id #{})", rowid.map_or(position as i64, |n| n))
-    });
+    let id = key_value(r, 1, "id", &mut notes).map_or_else(
+        || {
+            notes.push("id is NULL".to_owned());
+            TraceId::from(format!("(no id #{})", rowid.map_or(position as i64, |n| n)))
+        },
+        TraceId::from,
+    );
     // Every event of a load has the session's id: only an odd value's note is kept.
     if !matches!(get(r, 2), ValueRef::Text(t) if std::str::from_utf8(t).is_ok()) {
         let _ = key_value(r, 2, "session_id", &mut notes);
@@ -62,7 +65,7 @@ pub(super) fn event_from_row<'r>(
             None
         }
     });
-    let parent_trace_id = key_value(r, 6, "parent_trace_id", &mut notes).filter(|p| !p.is_empty());
+    let parent_trace_id = key_value(r, 6, "parent_trace_id", &mut notes).filter(|p| !p.is_empty()).map(TraceId::from);
     let data = row_text(r, DATA_COLUMN, "data", &mut notes).unwrap_or_default();
     let input_tokens = int_value(r, 8, "input_tokens", &mut notes);
     let output_tokens = int_value(r, 9, "output_tokens", &mut notes);
@@ -526,7 +529,7 @@ mod speed_path_tests {
             let mut kept = 0;
             for row in store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions {
                 for e in store.load_session(&row.id, None).unwrap_or_else(|e| panic!("{e}")).events {
-                    assert_eq!(e.timestamp(), stored[&e.id], "{}", e.id);
+                    assert_eq!(e.timestamp(), stored[&e.id.to_string()], "{}", e.id);
                     kept += usize::from(e.stored_timestamp.is_some());
                 }
             }

@@ -100,7 +100,7 @@ impl DetailView {
                 }
                 ui.end_row();
             };
-            field(ui, "id", e.id.clone());
+            field(ui, "id", e.id.to_string());
             // The event list does not repeat the session's id on every event.
             if let Some(session) = input.detail.and_then(|d| d.field("session_id")).and_then(|f| f.value.clone()) {
                 field(ui, "session_id", session);
@@ -110,7 +110,7 @@ impl DetailView {
                 field(ui, "duration_ms", format!("{d} ({})", format_duration_ms(d)));
             }
             if let Some(p) = &e.parent_trace_id {
-                field(ui, "parent_trace_id", p.clone());
+                field(ui, "parent_trace_id", p.to_string());
             }
             if e.input_tokens.is_some() || e.output_tokens.is_some() {
                 field(

@@ -373,7 +373,7 @@ pub(crate) mod tests {
         let id = |s: &AnalyzedSession, span: Option<usize>| {
             span.and_then(|i| s.timeline.spans.get(i))
                 .and_then(|sp| s.data.events.get(sp.event))
-                .map_or(String::new(), |e| e.id.clone())
+                .map_or(String::new(), |e| e.id.to_string())
         };
         c.rows.iter().map(|r| (id(a, r.a), id(b, r.b), r.status.name())).collect()
     }
@@ -694,7 +694,7 @@ pub(crate) mod tests {
                     tool(&format!("{p}{i}"), parent.as_deref().unwrap_or(""), (i as i64, 1.0), "t")
                 })
                 .map(|mut e| {
-                    if e.parent_trace_id.as_deref() == Some("") {
+                    if e.parent_trace_id.as_ref().is_some_and(crate::model::TraceId::is_empty) {
                         e.parent_trace_id = None;
                     }
                     e

@@ -1,0 +1,51 @@
+//! Resident memory after each stage of opening a session: `cargo run --release --example session_memory FILE`.
+
+fn rss_kb(field: &str) -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn stage(name: &str, base: usize, events: usize) -> usize {
+    let live = rss_kb("VmRSS:");
+    let above = live.saturating_sub(base) * 1024;
+    println!(
+        "{name:<22} rss {:7.1} MB  +{:7.1} MB  {:5.0} B/event  peak {:7.1} MB",
+        live as f64 / 1024.0,
+        above as f64 / 1e6,
+        above as f64 / events.max(1) as f64,
+        rss_kb("VmHWM:") as f64 / 1024.0
+    );
+    live
+}
+
+fn main() {
+    use trace_inspector::analysis::diagnosis::{DiagnosisParams, diagnose};
+    use trace_inspector::analysis::{self, Anchor};
+    use trace_inspector::session_model::{SessionModel, SlowRule};
+    let path = std::env::args().nth(1).unwrap_or_default();
+    println!(
+        "TraceEvent {} B, EventInfo {} B, Span {} B",
+        size_of::<trace_inspector::model::TraceEvent>(),
+        size_of::<trace_inspector::model::EventInfo>(),
+        size_of::<analysis::Span>()
+    );
+    let store = trace_inspector::store::Store::open(std::path::Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
+    let row = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions[0].clone();
+    let n = usize::try_from(row.event_count).unwrap_or(0);
+    let base = stage("opened", 0, n);
+    let data = store.load_session(&row.id, Some(row.clone())).unwrap_or_else(|e| panic!("{e}"));
+    stage("loaded", base, n);
+    let s = analysis::analyze(data, Anchor::Auto);
+    stage("analyzed", base, n);
+    let d = diagnose(&s, &DiagnosisParams::default());
+    stage("diagnosed", base, n);
+    let mut m = SessionModel::new(s, std::time::Duration::ZERO, SlowRule::default());
+    m.set_diagnosis(d, SlowRule::default());
+    stage("model", base, n);
+    drop(m);
+}
