@@ -110,8 +110,9 @@ pub enum Reply {
     OtherList { path: PathBuf, sessions: Vec<SessionRow> },
     /// The traces of a compared pair, with their differences.
     PairDetail { detail: Box<crate::compare_model::PairDetail> },
-    /// The open file changed on disk.
-    Changed { path: PathBuf },
+    /// The open file changed on disk; `refreshed` when the watcher sent its list, slow-call
+    /// index and models already (just before this), else a refresh is for the UI to start.
+    Changed { path: PathBuf, refreshed: bool },
     /// A job failed; `error` is one line naming the file and the problem.
     Failed { kind: JobKind, error: String },
 }
@@ -158,6 +159,10 @@ const CACHE_SAVE_EVERY: Duration = Duration::from_secs(60);
 /// sees traces deleted in the middle of the file; tens of milliseconds on millions of traces).
 const DEEP_CHECK_EVERY: Duration = Duration::from_secs(10);
 
+/// How often the watcher looks for a change: a change is shown within this, plus the refresh
+/// (tens of milliseconds on millions of traces) and a frame, so within a second.
+const WATCH_EVERY: Duration = Duration::from_millis(800);
+
 /// The open file's [`Live`] between refreshes, and the store it was read with: kept open, so
 /// a refresh costs its checks and what was appended, not opening the file again.
 #[derive(Default)]
@@ -167,6 +172,100 @@ struct LiveSlot {
     store: Option<Store>,
     last_deep: Option<Instant>,
     last_save: Option<Instant>,
+}
+
+/// A refresh done, to be sent to the UI and kept for the next one.
+struct Refreshed {
+    path: PathBuf,
+    live: Live,
+    store: Store,
+    refresh: Refresh,
+    deep: bool,
+    started: Instant,
+}
+
+impl Refreshed {
+    /// Posts the list and slow-call index (when anything changed) and the models, writes the
+    /// list cache now and then, and keeps the read in `slot` unless another read of the file
+    /// (an open or a reload) took its place meanwhile.
+    fn publish(self, slot: &Mutex<LiveSlot>, post: &dyn Fn(Reply)) {
+        let Refreshed { path, live, store, refresh, deep, started } = self;
+        if let Refresh::Reread(why) = &refresh {
+            log::info!("{}: read in full again: {why}", path.display());
+        }
+        let changed = refresh != Refresh::Unchanged;
+        log::debug!("{}: refreshed in {:.1} ms: {refresh:?}", path.display(), started.elapsed().as_secs_f64() * 1000.0);
+        if changed {
+            let list = live.list().clone();
+            post(Reply::Opened { path: path.clone(), list, elapsed: started.elapsed(), reload: true });
+            post(Reply::Slow { path: path.clone(), index: live.slow_index() });
+        }
+        post(Reply::Models { path: path.clone(), models: live.models() });
+        let save =
+            changed && slot.lock().ok().and_then(|s| s.last_save).is_none_or(|t| t.elapsed() >= CACHE_SAVE_EVERY);
+        if save {
+            save_to_cache(&live);
+        }
+        if let Ok(mut s) = slot.lock()
+            && (s.path == path || s.path.as_os_str().is_empty())
+            && s.live.is_none()
+        {
+            s.path = path;
+            s.live = Some(live);
+            s.store = Some(store);
+            if deep {
+                s.last_deep = Some(Instant::now());
+            }
+            if save {
+                s.last_save = Some(Instant::now());
+            }
+        }
+    }
+}
+
+/// The watcher's refresh of the open file, on its own thread: the same as a refresh job's but
+/// without a frame of the UI's to start it, so a change costs the one frame that shows it.
+/// `None` when there is no read of `path` to add to (an open runs, or the last read failed)
+/// or the refresh failed (a writer's lock, say): the UI then starts a refresh job, which
+/// retries and reports.
+fn refresh_from_watcher(slot: &Mutex<LiveSlot>, path: &Path, post: &dyn Fn(Reply)) -> Option<()> {
+    let started = Instant::now();
+    let (mut live, kept, last_deep) = {
+        let mut s = slot.lock().ok()?;
+        if s.path != path {
+            return None;
+        }
+        let live = s.live.take()?;
+        (live, s.store.take(), s.last_deep)
+    };
+    let kept = kept.filter(|s| !s.is_private_copy() && s.identity().is_ok_and(|id| id == *live.identity()));
+    let store = match kept {
+        Some(s) => s,
+        None => {
+            let s = Store::open(path).ok()?;
+            s.use_small_cache();
+            s
+        }
+    };
+    let deep = last_deep.is_none_or(|t| t.elapsed() >= DEEP_CHECK_EVERY);
+    match store.refresh_live(&mut live, deep) {
+        Ok(refresh) => {
+            Refreshed { path: path.to_owned(), live, store, refresh, deep, started }.publish(slot, post);
+            Some(())
+        }
+        Err(e) => {
+            log::debug!("{}: refresh from the watcher failed ({e}); a refresh job follows", path.display());
+            // `live` is as it was: kept for the refresh job.
+            if let Ok(mut s) = slot.lock()
+                && s.path == path
+                && s.live.is_none()
+            {
+                s.live = Some(live);
+                s.store = Some(store);
+            }
+            None
+        }
+    }
 }
 
 /// Writes `live` to the list cache; a cache that cannot be written is said once per process.
@@ -394,31 +493,10 @@ impl Jobs {
                 Ok(r) => r,
                 Err(e) => return ctx.fail(&e),
             };
-            if let Refresh::Reread(why) = &refreshed {
-                log::info!("{}: read in full again: {why}", path.display());
-            }
-            if refreshed != Refresh::Unchanged {
-                let list = live.list().clone();
-                ctx.post(Reply::Opened { path: path.clone(), list, elapsed: started.elapsed(), reload: true });
-                ctx.post(Reply::Slow { path: path.clone(), index: live.slow_index() });
-            }
+            let refreshed = Refreshed { path, live, store, refresh: refreshed, deep, started };
             // The models end the job, changed or not, and wake the UI for all three.
-            ctx.send(Reply::Models { path: path.clone(), models: live.models() });
-            let save = slot.lock().ok().and_then(|s| s.last_save).is_none_or(|t| t.elapsed() >= CACHE_SAVE_EVERY);
-            if save && refreshed != Refresh::Unchanged {
-                save_to_cache(&live);
-            }
-            if let Ok(mut s) = slot.lock() {
-                s.path = path;
-                s.live = Some(live);
-                s.store = Some(store);
-                if deep {
-                    s.last_deep = Some(Instant::now());
-                }
-                if save && refreshed != Refresh::Unchanged {
-                    s.last_save = Some(Instant::now());
-                }
-            }
+            refreshed.publish(&slot, &|reply| ctx.post(reply));
+            (ctx.wake)();
         });
     }
 
@@ -738,7 +816,7 @@ impl Jobs {
         });
     }
 
-    /// Watches `path` for changes (about once a second) until another file is watched.
+    /// Watches `path` for changes (every [`WATCH_EVERY`]) until another file is watched.
     pub fn watch(&mut self, path: PathBuf) {
         if let Some(stop) = self.watch_stop.take() {
             stop.store(true, Ordering::Relaxed);
@@ -746,7 +824,9 @@ impl Jobs {
         let stop = Arc::new(AtomicBool::new(false));
         self.watch_stop = Some(stop.clone());
         let tx = self.tx.clone();
-        // A change starts a refresh (background work): one frame is enough to start it.
+        // With a quiet wake (the app), the watcher refreshes the open file itself and wakes
+        // the UI once, to show it.
+        let slot = self.quiet_wake.is_some().then(|| self.live.clone());
         let wake = self.quiet_wake.clone().unwrap_or_else(|| self.wake.clone());
         let _ = std::thread::Builder::new().name("ti-watch".to_owned()).spawn(move || {
             // One connection for the whole watch, never reopened: opening a file re-reads its
@@ -764,16 +844,16 @@ impl Jobs {
                 let token = store.as_ref().map(Store::change_token);
                 if let Some(token) = token {
                     if last.is_some() && last.as_ref() != Some(&token) {
-                        let _ = tx.send(Envelope {
-                            kind: JobKind::Open,
-                            generation: u64::MAX,
-                            reply: Reply::Changed { path: path.clone() },
-                        });
+                        let post = |reply| {
+                            let _ = tx.send(Envelope { kind: JobKind::Open, generation: u64::MAX, reply });
+                        };
+                        let refreshed = slot.as_ref().and_then(|s| refresh_from_watcher(s, &path, &post)).is_some();
+                        post(Reply::Changed { path: path.clone(), refreshed });
                         wake();
                     }
                     last = Some(token);
                 }
-                std::thread::sleep(Duration::from_millis(1000));
+                std::thread::sleep(WATCH_EVERY);
             }
         });
     }

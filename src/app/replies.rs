@@ -113,7 +113,7 @@ impl TraceApp {
                         c.model.detail = Some(*detail);
                     }
                 }
-                Reply::Changed { path } => self.file_changed(&path),
+                Reply::Changed { path, refreshed } => self.file_changed(&path, refreshed),
                 Reply::Failed { kind, error } => {
                     self.progress = None;
                     if kind == JobKind::Open {
@@ -126,6 +126,14 @@ impl TraceApp {
     }
 
     fn opened(&mut self, ctx: &egui::Context, path: PathBuf, list: SessionList, elapsed: Duration, reload: bool) {
+        // A refresh of a file no longer open (the watcher's, just before another was opened).
+        if reload && self.file.as_ref().is_some_and(|f| f.path != path) {
+            return;
+        }
+        if !reload {
+            // Read by scripts/bench.sh for the app's time to list a file.
+            log::info!("list shown: {} sessions in {:.0} ms", list.sessions.len(), elapsed.as_secs_f64() * 1000.0);
+        }
         self.opening = None;
         self.error = None;
         self.progress = None;
@@ -153,8 +161,13 @@ impl TraceApp {
         }
         self.table.invalidate();
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-        self.title = format!("{name} — trace-inspector");
-        ctx.send_viewport_cmd(egui::ViewportCommand::Title(self.title.clone()));
+        let title = format!("{name} — trace-inspector");
+        // Only when it changes: a refresh a second would otherwise set it a second (a window
+        // event, and with it another frame).
+        if title != self.title {
+            self.title = title;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(self.title.clone()));
+        }
         self.file = Some(OpenFile {
             path,
             list,
@@ -179,6 +192,13 @@ impl TraceApp {
     }
 
     fn session_loaded(&mut self, session: AnalyzedSession, diagnosis: Diagnosis, elapsed: Duration, reload: bool) {
+        // Read by scripts/bench.sh for the app's load time.
+        log::info!(
+            "session {} shown: {} events loaded in {:.0} ms",
+            crate::terminal::one_line(&session.data.row.id),
+            session.data.events.len(),
+            elapsed.as_secs_f64() * 1000.0
+        );
         self.progress = None;
         self.load_started = None;
         let rule = SlowRule {
@@ -212,10 +232,12 @@ impl TraceApp {
         }
     }
 
-    fn file_changed(&mut self, path: &Path) {
+    fn file_changed(&mut self, path: &Path, refreshed: bool) {
         let Some(file) = self.file.as_ref().filter(|f| f.path == path) else { return };
         let path = file.path.clone();
-        self.jobs.refresh(path.clone());
+        if !refreshed {
+            self.jobs.refresh(path.clone());
+        }
         if let Some(view) = self.session.as_ref() {
             self.jobs.load_session(path, view.session.data.row.clone(), self.state.anchor, self.state.stalls, true);
         }

@@ -33,9 +33,10 @@
 //!
 //! A [`Live`] also keeps a [`FileState`] taken just before its read: the size, inode and
 //! modification time of the file and of its `-wal`, the file's change time (ctime, which the
-//! kernel sets and no tool can set back), the file header's change counter and page count,
-//! and the `-wal` header (its salts and checkpoint sequence). Every commit changes one of
-//! these: in rollback-journal mode the file, its times and its change counter; in WAL mode
+//! kernel sets and no tool can set back), and the `-wal` header (its salts and checkpoint
+//! sequence); not the file's own header, which would take a handle of our own to the file
+//! (closing it drops the process's POSIX locks, see `state`). Every commit changes one of
+//! these: in rollback-journal mode the file and its times; in WAL mode
 //! the `-wal` grows (a new modification time), or starts again with new salts. A state is
 //! only kept when neither file changed in the last [`SETTLED`](state::SETTLED) (so a commit in the same clock
 //! tick as the look cannot go unseen), and never for a private copy. When the state is the

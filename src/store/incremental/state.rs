@@ -59,10 +59,12 @@ fn add_state(out: &mut Vec<u8>, path: &std::path::Path, head: usize, ctime: bool
         out.extend_from_slice(&secs.to_le_bytes());
         out.extend_from_slice(&nanos.to_le_bytes());
     }
-    let mut bytes = Vec::with_capacity(head);
-    std::fs::File::open(path).ok()?.take(head as u64).read_to_end(&mut bytes).ok()?;
-    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-    out.extend_from_slice(&bytes);
+    if head > 0 {
+        let mut bytes = Vec::with_capacity(head);
+        std::fs::File::open(path).ok()?.take(head as u64).read_to_end(&mut bytes).ok()?;
+        out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        out.extend_from_slice(&bytes);
+    }
     Some(())
 }
 
@@ -90,10 +92,14 @@ impl Store {
             return None;
         }
         let mut out = Vec::with_capacity(256);
-        // The header's change counter (24) and page count (28); the whole -wal header. Not the
-        // -wal's change time: SQLite running as root gives the -wal its owner again on every
-        // open (fchown), which moves it with nothing written.
-        add_state(&mut out, &self.real_path, 100, true)?;
+        // The file by its metadata only: opening and closing a handle of our own to it would
+        // drop every POSIX lock this process holds on it (SQLite's shared lock of a store kept
+        // open included), and a writer's last close would then checkpoint and delete the -wal
+        // under that store. Every commit moves the file's modification and change times (and
+        // the change time cannot be set back). The whole -wal header (SQLite locks the -shm,
+        // never the -wal). Not the -wal's change time: SQLite running as root gives the -wal
+        // its owner again on every open (fchown), which moves it with nothing written.
+        add_state(&mut out, &self.real_path, 0, true)?;
         add_state(&mut out, &crate::store::wal_path(&self.real_path), 32, false)?;
         Some(FileState(out))
     }
