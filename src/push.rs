@@ -151,10 +151,11 @@ pub struct Retry {
 }
 
 impl Default for Retry {
-    /// Five tries, pausing 0.5, 1, 2 and 4 s: a collector restarting or shedding load gets
-    /// about 7.5 s to come back.
+    /// Eight tries, pausing 0.5, 1, 2, 4, 8, 16 and 30 s: a backend whose ingest queue is
+    /// full answers 503 until it has stored enough (Phoenix on 2 busy cores stores under 100
+    /// spans/s, a batch is 2,000), so it gets about a minute per batch to make room.
     fn default() -> Self {
-        Retry { tries: 5, first_delay: Duration::from_millis(500), max_delay: Duration::from_secs(30) }
+        Retry { tries: 8, first_delay: Duration::from_millis(500), max_delay: Duration::from_secs(30) }
     }
 }
 
