@@ -13,7 +13,10 @@
 //!   time axis (the stalls with a 2 s threshold and no share of the run);
 //! - `compare`: the Compare screen's rows for that session against a copy with every 7th span
 //!   slower, scrolled to the middle;
-//! - `table`: the sessions table with 10,000 sessions.
+//! - `table`: the sessions table with 10,000 sessions;
+//! - `trends`, `trends_hourly`: the Trends screen (three charts, the regressions and the task
+//!   groups with their sparklines) over those 10,000 sessions, spread over four weeks: by day
+//!   (the automatic width) and by hour.
 //!
 //! The data comes from `demo::generate` (no raw I/O, which the views never read) in a
 //! temporary directory. Run with `cargo bench --bench frame`.
@@ -27,7 +30,10 @@ use trace_inspector::analysis::diagnosis::{DiagnosisParams, diagnose};
 use trace_inspector::analysis::rows::visible_rows;
 use trace_inspector::analysis::slow::SlowRule;
 use trace_inspector::analysis::stalls::{StallParams, stalls};
+use trace_inspector::analysis::tasks::task_groups;
+use trace_inspector::analysis::trends::{Bucket, StatsParams, regressions, stats};
 use trace_inspector::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
+use trace_inspector::app::screens::trends::{self, TrendsScreen};
 use trace_inspector::compare_model::{CompareModel, Run};
 use trace_inspector::demo::{self, DemoConfig};
 use trace_inspector::model::SessionRow;
@@ -217,4 +223,19 @@ fn main() {
         let _ = table.ui(ui, &sessions, Some(&slow_index), None, Sort::default(), &theme);
     });
     report("table", "sessions", sessions.len(), &times);
+
+    // The Trends screen over the same file, counted as its job counts it.
+    let store = Store::open(&dir.path().join("frame-sessions.db")).unwrap_or_else(|e| panic!("{e}"));
+    let data = store.trend_data().unwrap_or_else(|e| panic!("{e}"));
+    for (name, by) in [("trends", None), ("trends_hourly", Some(Bucket::Hour))] {
+        let params = StatsParams { by, ..StatsParams::default() };
+        let counted = stats(&data, &params);
+        let buckets = counted.buckets.len();
+        let mut screen =
+            TrendsScreen::new(counted, task_groups(&data.sessions, false), regressions(&data, &params, 0.2, false), by);
+        let times = time_frames(|ui, _| {
+            let _ = trends::ui(ui, &mut screen, None, &sessions, &theme);
+        });
+        report(name, "buckets", buckets, &times);
+    }
 }

@@ -382,6 +382,22 @@ fn tool_stats(tool: &str, values: &mut [f64]) -> Option<ToolStats> {
     })
 }
 
+/// The top of a chart's axis that leaves out values far above the rest: 1.5 × the 90th
+/// percentile of the positive finite values, when the largest is over five times that
+/// percentile; `None` when nothing stands out (or there are under five values), so that one
+/// absurd bucket cannot flatten all the others.
+#[must_use]
+pub fn usual_top(values: &[f64]) -> Option<f64> {
+    let mut usual: Vec<f64> = values.iter().copied().filter(|v| v.is_finite() && *v > 0.0).collect();
+    if usual.len() < 5 {
+        return None;
+    }
+    usual.sort_unstable_by(f64::total_cmp);
+    let p90 = quantile_sorted(&usual, 0.9)?;
+    let max = *usual.last()?;
+    (p90 > 0.0 && max > 5.0 * p90).then_some(1.5 * p90)
+}
+
 /// What a regression compares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -532,6 +548,17 @@ mod tests {
         assert_eq!(Bucket::for_span(3 * 24 * H - 1), Bucket::Hour);
         assert_eq!(Bucket::for_span(3 * 24 * H), Bucket::Day);
         assert_eq!(Bucket::for_span(90 * 24 * H), Bucket::Week);
+    }
+
+    #[test]
+    fn the_usual_top_leaves_out_what_stands_far_above() {
+        let mut values = vec![1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0];
+        assert_eq!(usual_top(&values), None, "nothing stands out");
+        values.push(5_000.0);
+        // The 90th percentile (nearest rank) of the 11 values is 3.
+        assert_eq!(usual_top(&values), Some(4.5));
+        assert_eq!(usual_top(&[1.0, 9_999.0]), None, "too few to tell");
+        assert_eq!(usual_top(&[0.0; 20]), None);
     }
 
     #[test]

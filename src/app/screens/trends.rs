@@ -12,7 +12,7 @@ use egui_plot::{AxisHints, Bar, BarChart, Legend, Line, Plot, PlotPoints, PlotUi
 
 use crate::analysis::sessions::{self, Only, TimeRange};
 use crate::analysis::tasks::{CostPoint, TaskGroup};
-use crate::analysis::trends::{Bucket, Metric, Regression, Stats};
+use crate::analysis::trends::{Bucket, Metric, Regression, Stats, usual_top};
 use crate::app::command::{Command, CompareCommand};
 use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::model::SessionRow;
@@ -43,6 +43,8 @@ pub struct TrendsScreen {
     pub picking: Option<usize>,
     /// The runs picked so far (session ids), at most two.
     pub picked: Vec<String>,
+    /// Stop the axes short of values far above the rest (see [`usual_top`]).
+    pub usual_axes: bool,
 }
 
 impl TrendsScreen {
@@ -58,6 +60,7 @@ impl TrendsScreen {
             chart_rects: Vec::new(),
             picking: None,
             picked: Vec::new(),
+            usual_axes: true,
         }
     }
 }
@@ -85,24 +88,42 @@ pub fn ui(
         let t = &screen.trends;
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new("Buckets:").color(theme.muted));
-            for (choice, label) in
-                [(None, "automatic"), (Some(Bucket::Hour), "hour"), (Some(Bucket::Day), "day"), (Some(Bucket::Week), "week")]
-            {
+            for (choice, label) in [
+                (None, "automatic"),
+                (Some(Bucket::Hour), "hour"),
+                (Some(Bucket::Day), "day"),
+                (Some(Bucket::Week), "week"),
+            ] {
                 if ui.selectable_label(screen.by == choice, label).clicked() && screen.by != choice {
                     commands.push(Command::Trends(choice));
                 }
             }
-            ui.label(RichText::new(format!("{} buckets of one {}", t.buckets.len(), bucket_name(t.by))).color(theme.muted));
+            ui.label(
+                RichText::new(format!("{} buckets of one {}", t.buckets.len(), bucket_name(t.by))).color(theme.muted),
+            );
             let bad = &t.bad;
-            let apart = bad.sessions_without_start + bad.traces_without_time + bad.absurd_costs + bad.absurd_tokens;
-            if apart > 0 {
-                ui.label(RichText::new(format!(
-                    "counted apart: {} sessions without a usable start, {} traces without a readable time, {} absurd costs, {} absurd token counts",
-                    bad.sessions_without_start, bad.traces_without_time, bad.absurd_costs, bad.absurd_tokens
-                ))
-                .color(theme.warning));
+            let mut apart = Vec::new();
+            for (n, what) in [
+                (bad.sessions_without_start, "sessions without a usable start time"),
+                (bad.traces_without_time, "traces without a readable time"),
+                (bad.absurd_costs, "absurd costs"),
+                (bad.absurd_tokens, "absurd token counts"),
+            ] {
+                if n > 0 {
+                    apart.push(format!("{} {what}", format_count(i64::try_from(n).unwrap_or(i64::MAX))));
+                }
+            }
+            if !apart.is_empty() {
+                ui.label(RichText::new(format!("Counted apart: {}", apart.join(", "))).color(theme.warning))
+                    .on_hover_text(
+                        "Left out of every chart and sum: a cost over $100,000 or below zero, tokens over a billion \
+                         or below zero, a time that does not read as one",
+                    );
             }
         });
+        ui.checkbox(&mut screen.usual_axes, "Fit axes to the usual values").on_hover_text(
+            "A chart whose largest value is over five times the rest's 90th percentile stops its axis short of it",
+        );
         if t.buckets.is_empty() {
             ui.label(RichText::new("No session or trace with a usable time: nothing to chart.").color(theme.warning));
             return;
@@ -113,8 +134,8 @@ pub fn ui(
         egui::ScrollArea::vertical().id_salt("trends-charts").show(ui, |ui| {
             let height = ((ui.available_height() - 90.0) / 3.0).max(170.0);
             rects.push(sessions_chart(ui, t, theme, height, &mut brush));
-            rects.push(cost_chart(ui, t, theme, height, &mut brush));
-            rects.push(tools_chart(ui, t, theme, height, &mut brush));
+            rects.push(cost_chart(ui, t, theme, height, &mut brush, screen.usual_axes));
+            rects.push(tools_chart(ui, t, theme, height, &mut brush, screen.usual_axes));
         });
         screen.brush_from = brush.from;
         screen.chart_rects = rects;
@@ -233,9 +254,15 @@ fn x_axis(t: &Stats) -> AxisHints<'_> {
     })
 }
 
-fn chart<'a>(id: &str, title: &str, t: &'a Stats, height: f32) -> Plot<'a> {
-    Plot::new(id.to_owned())
-        .height(height)
+/// A chart; with `top`, its y axis stops there (its id changes with it, as a plot keeps its
+/// bounds by id).
+fn chart<'a>(id: &str, title: &str, t: &'a Stats, height: f32, top: Option<f64>) -> Plot<'a> {
+    let plot = Plot::new(if top.is_some() { format!("{id}-usual") } else { id.to_owned() });
+    let plot = match top {
+        Some(top) if top > 0.0 => plot.default_y_bounds(0.0, top),
+        _ => plot,
+    };
+    plot.height(height)
         .legend(Legend::default())
         .allow_scroll(false)
         .allow_zoom(false)
@@ -258,28 +285,37 @@ fn sessions_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brus
         ("running", theme.running, |o| o.running),
         ("other", theme.muted, |o| o.other),
     ];
-    brushed_chart(ui, chart("trends-sessions", "sessions", t, height), t.buckets.len(), theme, brush, move |plot| {
-        let mut below: Vec<BarChart> = Vec::new();
-        for (name, colour, count) in series {
-            let bars = t
-                .buckets
-                .iter()
-                .enumerate()
-                .map(|(i, b)| Bar::new(i as f64, count(&b.sessions) as f64).name(bucket_label(t, i)))
-                .collect();
-            let refs: Vec<&BarChart> = below.iter().collect();
-            let chart = BarChart::new(name, bars).color(colour).width(0.8).stack_on(&refs);
-            below.push(chart);
-        }
-        for c in below {
-            plot.bar_chart(c);
-        }
-    })
+    brushed_chart(
+        ui,
+        chart("trends-sessions", "sessions", t, height, None),
+        t.buckets.len(),
+        theme,
+        brush,
+        move |plot| {
+            let mut below: Vec<BarChart> = Vec::new();
+            for (name, colour, count) in series {
+                let bars = t
+                    .buckets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| Bar::new(i as f64, count(&b.sessions) as f64).name(bucket_label(t, i)))
+                    .collect();
+                let refs: Vec<&BarChart> = below.iter().collect();
+                let chart = BarChart::new(name, bars).color(colour).width(0.8).stack_on(&refs);
+                below.push(chart);
+            }
+            for c in below {
+                plot.bar_chart(c);
+            }
+        },
+    )
 }
 
 /// Cost per bucket, stacked by model (the costliest models, then the rest).
-fn cost_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &mut Brush) -> Rect {
-    ui.label(RichText::new("Cost, by model").strong());
+fn cost_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &mut Brush, usual: bool) -> Rect {
+    let totals: Vec<f64> = t.buckets.iter().map(|b| b.cost_usd).collect();
+    let axis_top = usual.then(|| usual_top(&totals)).flatten();
+    title_ui(ui, "Cost, by model", &totals, axis_top, theme);
     let mut totals: Vec<(String, f64)> = Vec::new();
     for b in &t.buckets {
         for m in &b.models {
@@ -292,39 +328,45 @@ fn cost_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &
     totals.sort_by(|a, b| b.1.total_cmp(&a.1));
     let top: Vec<String> = totals.iter().take(SERIES).map(|(m, _)| m.clone()).collect();
     let colours = [theme.llm, theme.tool, theme.slow, theme.running, theme.other, theme.muted];
-    brushed_chart(ui, chart("trends-cost", "cost (USD)", t, height), t.buckets.len(), theme, brush, move |plot| {
-        let mut below: Vec<BarChart> = Vec::new();
-        for (k, name) in top.iter().map(String::as_str).chain(std::iter::once("other models")).enumerate() {
-            let bars = t
-                .buckets
-                .iter()
-                .enumerate()
-                .map(|(i, b)| {
-                    let cost: f64 = b
-                        .models
-                        .iter()
-                        .filter(|m| if k < top.len() { m.model == name } else { !top.contains(&m.model) })
-                        .map(|m| m.cost_usd)
-                        .sum();
-                    Bar::new(i as f64, cost).name(format!("{} {}", bucket_label(t, i), format_cost(cost)))
-                })
-                .collect();
-            let refs: Vec<&BarChart> = below.iter().collect();
-            let chart = BarChart::new(one_line(name).into_owned(), bars)
-                .color(colours[k.min(colours.len() - 1)])
-                .width(0.8)
-                .stack_on(&refs);
-            below.push(chart);
-        }
-        for c in below {
-            plot.bar_chart(c);
-        }
-    })
+    brushed_chart(
+        ui,
+        chart("trends-cost", "cost (USD)", t, height, axis_top),
+        t.buckets.len(),
+        theme,
+        brush,
+        move |plot| {
+            let mut below: Vec<BarChart> = Vec::new();
+            for (k, name) in top.iter().map(String::as_str).chain(std::iter::once("other models")).enumerate() {
+                let bars = t
+                    .buckets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        let cost: f64 = b
+                            .models
+                            .iter()
+                            .filter(|m| if k < top.len() { m.model == name } else { !top.contains(&m.model) })
+                            .map(|m| m.cost_usd)
+                            .sum();
+                        Bar::new(i as f64, cost).name(format!("{} {}", bucket_label(t, i), format_cost(cost)))
+                    })
+                    .collect();
+                let refs: Vec<&BarChart> = below.iter().collect();
+                let chart = BarChart::new(one_line(name).into_owned(), bars)
+                    .color(colours[k.min(colours.len() - 1)])
+                    .width(0.8)
+                    .stack_on(&refs);
+                below.push(chart);
+            }
+            for c in below {
+                plot.bar_chart(c);
+            }
+        },
+    )
 }
 
 /// The p95 call duration per bucket of the busiest tools.
-fn tools_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &mut Brush) -> Rect {
-    ui.label(RichText::new("p95 call duration of the busiest tools (ms)").strong());
+fn tools_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &mut Brush, usual: bool) -> Rect {
     let mut calls: Vec<(String, u64)> = Vec::new();
     for b in &t.buckets {
         for tool in &b.tools {
@@ -335,7 +377,15 @@ fn tools_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: 
         }
     }
     calls.sort_by_key(|c| std::cmp::Reverse(c.1));
-    brushed_chart(ui, chart("trends-tools", "p95 (ms)", t, height), t.buckets.len(), theme, brush, move |plot| {
+    calls.truncate(SERIES);
+    let values: Vec<f64> = t
+        .buckets
+        .iter()
+        .flat_map(|b| b.tools.iter().filter(|x| calls.iter().any(|(name, _)| *name == x.tool)).map(|x| x.p95_ms))
+        .collect();
+    let top = usual.then(|| usual_top(&values)).flatten();
+    title_ui(ui, "p95 call duration of the busiest tools (ms)", &values, top, theme);
+    brushed_chart(ui, chart("trends-tools", "p95 (ms)", t, height, top), t.buckets.len(), theme, brush, move |plot| {
         for (name, _) in calls.iter().take(SERIES) {
             let points: PlotPoints = t
                 .buckets
@@ -346,6 +396,18 @@ fn tools_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: 
             plot.line(Line::new(one_line(name).into_owned(), points).width(2.0));
         }
     })
+}
+
+/// A chart's title, and when its axis stops short of some values, how many it leaves out.
+fn title_ui(ui: &mut egui::Ui, title: &str, values: &[f64], top: Option<f64>, theme: &Theme) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(title).strong());
+        if let Some(top) = top {
+            let above = values.iter().filter(|v| **v > top).count();
+            ui.label(RichText::new(format!("▲ {above} far above the rest, off the axis")).color(theme.warning))
+                .on_hover_text("Their bars run off the top; hover them for their figures, or untick \"Fit axes to the usual values\"");
+        }
+    });
 }
 
 fn bucket_label(t: &Stats, i: usize) -> String {
