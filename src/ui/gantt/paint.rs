@@ -518,9 +518,13 @@ fn paint_bar_text(painter: &Painter, frame: &ChartGeometry, span: &Span, slow: b
             return;
         }
     }
-    // Right of the bar, clear of a slow call's ring and notch.
+    // Right of the bar, clear of a slow call's ring and notch, and stopping short of the next
+    // cut of a collapsed axis (what follows a cut is drawn close after it).
     let x1 = if slow { x1 + SLOW_RING + 6.0 } else { x1 };
-    let room = frame.layout.bars.right() - x1 - 6.0;
+    let cuts = frame.input.cuts.cuts();
+    let end_ms = frame.input.drawn_end_ms(span);
+    let next_cut = cuts.get(cuts.partition_point(|c| c.start_ms < end_ms)).map(|c| frame.x(c.start_ms));
+    let room = next_cut.map_or(frame.layout.bars.right(), |x| x.min(frame.layout.bars.right())) - x1 - 6.0;
     if room >= 30.0 {
         let text = duration.map_or_else(|| name.to_string(), |d| format!("{name}  {d}"));
         let galley = elided_galley(painter, &text, frame.small.clone(), frame.text, room);
