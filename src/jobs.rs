@@ -85,8 +85,8 @@ pub enum Reply {
     Models { path: PathBuf, models: Vec<ModelUsage> },
     /// Each session's calls, tokens and cost per model.
     SessionModels { path: PathBuf, rows: Vec<crate::model::SessionModelUsage> },
-    /// Loop counts of some sessions: (id, event count counted at, count).
-    LoopCounts { path: PathBuf, counts: Vec<(String, u64, crate::analysis::loops::LoopCount)> },
+    /// Loop counts of some sessions: (id, event count counted at, count); `done` on the last batch.
+    LoopCounts { path: PathBuf, counts: Vec<(String, u64, crate::analysis::loops::LoopCount)>, done: bool },
     /// A session loaded and analysed.
     Session { session: Box<AnalyzedSession>, diagnosis: Box<Diagnosis>, elapsed: Duration, reload: bool },
     /// Search hits so far; `done` on the last batch.
@@ -693,11 +693,12 @@ impl Jobs {
                 let loops = crate::analysis::loops::find_loops_in(&timeline, &data.events, &params);
                 batch.push((id, events, crate::analysis::loops::LoopCount::of(&loops)));
                 if sent.elapsed() >= Duration::from_millis(200) {
-                    ctx.send(Reply::LoopCounts { path: path.clone(), counts: std::mem::take(&mut batch) });
+                    let counts = std::mem::take(&mut batch);
+                    ctx.send(Reply::LoopCounts { path: path.clone(), counts, done: false });
                     sent = Instant::now();
                 }
             }
-            ctx.send(Reply::LoopCounts { path, counts: batch });
+            ctx.send(Reply::LoopCounts { path, counts: batch, done: true });
         });
     }
 
@@ -876,7 +877,7 @@ impl Jobs {
             }
             let finished = match &env.reply {
                 Reply::Progress { .. } | Reply::Changed { .. } | Reply::Opened { .. } => false,
-                Reply::Hits { done, .. } => *done,
+                Reply::Hits { done, .. } | Reply::LoopCounts { done, .. } => *done,
                 _ => true,
             };
             if finished && env.generation != u64::MAX {

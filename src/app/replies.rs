@@ -46,7 +46,7 @@ impl TraceApp {
                         f.shown_models = None;
                     }
                 }
-                Reply::LoopCounts { path, counts } => {
+                Reply::LoopCounts { path, counts, .. } => {
                     if let Some(f) = self.file.as_mut().filter(|f| f.path == path) {
                         f.loops.by_session.extend(counts.into_iter().map(|(id, events, c)| (id, (events, c))));
                         f.loops.generation += 1;
