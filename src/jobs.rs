@@ -163,13 +163,18 @@ const DEEP_CHECK_EVERY: Duration = Duration::from_secs(10);
 /// (tens of milliseconds on millions of traces) and a frame, so within a second.
 const WATCH_EVERY: Duration = Duration::from_millis(800);
 
-/// The open file's [`Live`] between refreshes, and the store it was read with: kept open, so
-/// a refresh costs its checks and what was appended, not opening the file again.
+/// The open file's [`Live`] between refreshes, and the store it was read with: kept open
+/// while the file is watched, so a refresh costs its checks and what was appended, not
+/// opening the file again. Unwatched, the store is closed after each read: a writer that
+/// opens a connection per call then stays the last to close, and SQLite folds and deletes
+/// its -wal as it would with no reader.
 #[derive(Default)]
 struct LiveSlot {
     path: PathBuf,
     live: Option<Live>,
     store: Option<Store>,
+    /// A watcher follows the file (see [`Jobs::watch`]): keep `store` open between reads.
+    keep_store: bool,
     last_deep: Option<Instant>,
     last_save: Option<Instant>,
 }
@@ -212,7 +217,7 @@ impl Refreshed {
         {
             s.path = path;
             s.live = Some(live);
-            s.store = Some(store);
+            s.store = s.keep_store.then_some(store);
             if deep {
                 s.last_deep = Some(Instant::now());
             }
@@ -261,7 +266,7 @@ fn refresh_from_watcher(slot: &Mutex<LiveSlot>, path: &Path, post: &dyn Fn(Reply
                 && s.live.is_none()
             {
                 s.live = Some(live);
-                s.store = Some(store);
+                s.store = s.keep_store.then_some(store);
             }
             None
         }
@@ -824,6 +829,9 @@ impl Jobs {
         }
         let stop = Arc::new(AtomicBool::new(false));
         self.watch_stop = Some(stop.clone());
+        if let Ok(mut s) = self.live.lock() {
+            s.keep_store = true;
+        }
         let tx = self.tx.clone();
         // With a quiet wake (the app), the watcher refreshes the open file itself and wakes
         // the UI once, to show it.
@@ -863,6 +871,10 @@ impl Jobs {
     pub fn unwatch(&mut self) {
         if let Some(stop) = self.watch_stop.take() {
             stop.store(true, Ordering::Relaxed);
+        }
+        if let Ok(mut s) = self.live.lock() {
+            s.keep_store = false;
+            s.store = None;
         }
     }
 
@@ -949,7 +961,15 @@ fn read_in_full(ctx: &Ctx, path: &Path, reload: bool, slot: &Mutex<LiveSlot>) {
     }
     if let Ok(mut s) = slot.lock() {
         let now = Some(Instant::now());
-        *s = LiveSlot { path: path.to_owned(), live: Some(live), store: Some(store), last_deep: now, last_save: now };
+        let keep_store = s.keep_store;
+        *s = LiveSlot {
+            path: path.to_owned(),
+            live: Some(live),
+            store: keep_store.then_some(store),
+            keep_store,
+            last_deep: now,
+            last_save: now,
+        };
     }
 }
 

@@ -398,6 +398,31 @@ pub fn usual_top(values: &[f64]) -> Option<f64> {
     (p90 > 0.0 && max > 5.0 * p90).then_some(1.5 * p90)
 }
 
+/// [`usual_top`] for several series on one axis, each judged against its own values: a
+/// series whose values all rose together (a tool that got slower) stays on the axis, and only a
+/// value far above the rest of its own series is left off. `None` when nothing is left off.
+#[must_use]
+pub fn usual_top_of_series(series: &[Vec<f64>]) -> Option<f64> {
+    let finite_max = |v: &[f64]| {
+        v.iter().copied().filter(|x| x.is_finite()).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+    };
+    let mut top: Option<f64> = None;
+    let mut max: Option<f64> = None;
+    for values in series {
+        let own = usual_top(values).or_else(|| finite_max(values));
+        top = match (top, own) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        max = match (max, finite_max(values)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    let (top, max) = (top?, max?);
+    (top < max).then_some(top)
+}
+
 /// What a regression compares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -534,6 +559,22 @@ fn regression(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usual_top_of_series_keeps_a_series_that_rose_as_a_whole() {
+        let steady = vec![100.0, 110.0, 90.0, 105.0, 95.0, 100.0];
+        // Five times slower from the fourth bucket on: its own values, not an outlier.
+        let slower = vec![100.0, 100.0, 100.0, 500.0, 520.0, 510.0];
+        assert_eq!(usual_top_of_series(&[steady.clone(), slower.clone()]), None);
+        // One absurd value in a steady series is left off, at 1.5x that series' p90, and the
+        // other series stays whole under it.
+        let mut absurd: Vec<f64> = (0..20).map(|i| 90.0 + f64::from(i)).collect();
+        absurd.push(100_000.0);
+        let top = usual_top_of_series(&[absurd, slower]).expect("the absurd value is left off");
+        assert!((520.0..100_000.0).contains(&top), "{top}");
+        assert_eq!(usual_top_of_series(&[]), None);
+        assert_eq!(usual_top_of_series(&[vec![f64::NAN], steady]), None);
+    }
 
     const H: i64 = NS_PER_HOUR;
 

@@ -316,7 +316,8 @@ impl SessionsTable {
         // The order is ready before the count above it is drawn (a list that just arrived is
         // not "0 of 6,000"); edits below prepare it again, when they change it.
         self.prepare(rows, slow, loops, sort);
-        ui.horizontal(|ui| {
+        // Wraps in a narrow window: a brushed range or a task's runs add to it.
+        ui.horizontal_wrapped(|ui| {
             ui.label("Filter:");
             let edit = egui::TextEdit::singleline(&mut self.filter).hint_text("task or id").desired_width(220.0);
             ui.add(edit).on_hover_text("Show sessions whose task or id contains this text");

@@ -8,11 +8,11 @@
 //! and its models panel then show the sessions started in it, until the range is cleared.
 
 use egui::{Color32, Rect, RichText};
-use egui_plot::{AxisHints, Bar, BarChart, Legend, Line, Plot, PlotPoints, PlotUi, Span};
+use egui_plot::{AxisHints, Bar, BarChart, Corner, Legend, Line, Plot, PlotPoints, PlotUi, Span};
 
 use crate::analysis::sessions::{self, Only, TimeRange};
 use crate::analysis::tasks::{CostPoint, TaskGroup};
-use crate::analysis::trends::{Bucket, Metric, Regression, Stats, usual_top};
+use crate::analysis::trends::{Bucket, Metric, Regression, Stats, usual_top, usual_top_of_series};
 use crate::app::command::{Command, CompareCommand};
 use crate::format::{format_cost, format_count, format_duration_ms};
 use crate::model::SessionRow;
@@ -263,7 +263,8 @@ fn chart<'a>(id: &str, title: &str, t: &'a Stats, height: f32, top: Option<f64>)
         _ => plot,
     };
     plot.height(height)
-        .legend(Legend::default())
+        // The newest buckets, where a change shows, are on the right: the legend goes left.
+        .legend(Legend::default().position(Corner::LeftTop))
         .allow_scroll(false)
         .allow_zoom(false)
         .allow_drag(false)
@@ -378,12 +379,15 @@ fn tools_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: 
     }
     calls.sort_by_key(|c| std::cmp::Reverse(c.1));
     calls.truncate(SERIES);
-    let values: Vec<f64> = t
-        .buckets
+    // Each tool against its own values: a tool that got slower stays on the axis.
+    let series: Vec<Vec<f64>> = calls
         .iter()
-        .flat_map(|b| b.tools.iter().filter(|x| calls.iter().any(|(name, _)| *name == x.tool)).map(|x| x.p95_ms))
+        .map(|(name, _)| {
+            t.buckets.iter().filter_map(|b| b.tools.iter().find(|x| &x.tool == name)).map(|x| x.p95_ms).collect()
+        })
         .collect();
-    let top = usual.then(|| usual_top(&values)).flatten();
+    let values: Vec<f64> = series.iter().flatten().copied().collect();
+    let top = usual.then(|| usual_top_of_series(&series)).flatten();
     title_ui(ui, "p95 call duration of the busiest tools (ms)", &values, top, theme);
     brushed_chart(ui, chart("trends-tools", "p95 (ms)", t, height, top), t.buckets.len(), theme, brush, move |plot| {
         for (name, _) in calls.iter().take(SERIES) {
