@@ -3,15 +3,19 @@
 //! nesting per thread, every span and our times; the same bytes on every run; hostile files
 //! exported with warnings and no panic.
 
+#[path = "common/analyzed.rs"]
+mod analyzed;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use analyzed::sessions;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::trace::v1::TracesData;
 use rusqlite::Connection;
 use serde_json::Value;
-use trace_inspector::analysis::{self, AnalyzedSession, Anchor};
+use trace_inspector::analysis;
 use trace_inspector::store::Store;
 
 fn fixture() -> PathBuf {
@@ -30,16 +34,6 @@ fn export(file: &Path, more: &[&str]) -> (Vec<u8>, String) {
     assert!(out.status.success(), "{args:?}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     (out.stdout, stderr)
-}
-
-/// Every session of the file, analysed as `export` does.
-fn sessions(file: &Path) -> Vec<AnalyzedSession> {
-    let store = Store::open(file).expect("open");
-    let list = store.list_sessions().expect("list");
-    list.sessions
-        .into_iter()
-        .map(|row| analysis::analyze(store.load_session(&row.id.clone(), Some(row)).expect("load"), Anchor::Auto))
-        .collect()
 }
 
 fn is_hex(s: &str, len: usize) -> bool {

@@ -7,15 +7,18 @@
 //! `cargo test --test phoenix_e2e -- --ignored` (`.ci/run` does this). Without PHOENIX_URL the
 //! ignored test fails rather than pass without checking anything.
 
+#[path = "common/analyzed.rs"]
+mod analyzed;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use analyzed::sessions;
 use serde_json::Value;
-use trace_inspector::analysis::{self, AnalyzedSession, Anchor, SpanKind};
+use trace_inspector::analysis::SpanKind;
 use trace_inspector::export::external::{external_spans, hex};
-use trace_inspector::store::Store;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/skynette-40.db")
@@ -82,15 +85,6 @@ fn wait_for(agent: &ureq::Agent, base: &str, what: &str, until: impl Fn(&[Value]
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-fn sessions(file: &Path) -> Vec<AnalyzedSession> {
-    let store = Store::open(file).expect("open");
-    let list = store.list_sessions().expect("list");
-    list.sessions
-        .into_iter()
-        .map(|row| analysis::analyze(store.load_session(&row.id.clone(), Some(row)).expect("load"), Anchor::Auto))
-        .collect()
 }
 
 fn hex_of(bytes: &[u8]) -> String {

@@ -6,16 +6,19 @@
 #[path = "common/otlp_server.rs"]
 mod otlp_server;
 
+#[path = "common/analyzed.rs"]
+mod analyzed;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use analyzed::sessions;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::trace::v1::{Span, TracesData};
 use otlp_server::OtlpServer;
 use prost::Message as _;
-use trace_inspector::analysis::{self, AnalyzedSession, Anchor};
 use trace_inspector::store::Store;
 
 const SECRET: &str = "sk-test-Q9x7ZZ42";
@@ -39,15 +42,6 @@ fn push(server_url: &str, more: &[&str]) -> (Output, String) {
     assert!(!stderr.contains(SECRET), "the key is never printed: {stderr}");
     assert!(out.stdout.is_empty(), "push writes nothing to standard output");
     (out, stderr)
-}
-
-fn sessions(file: &Path) -> Vec<AnalyzedSession> {
-    let store = Store::open(file).expect("open");
-    let list = store.list_sessions().expect("list");
-    list.sessions
-        .into_iter()
-        .map(|row| analysis::analyze(store.load_session(&row.id.clone(), Some(row)).expect("load"), Anchor::Auto))
-        .collect()
 }
 
 fn attr<'s>(span: &'s Span, key: &str) -> Option<&'s Any> {

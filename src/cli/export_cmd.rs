@@ -26,11 +26,11 @@ pub enum ExportFormat {
     Chrome,
 }
 
-/// `export FILE [SESSION…] [--since DATE] [--until DATE] --format F [-o OUT] [--content]`.
+/// `FILE [SESSION…] [--since DATE] [--until DATE]`: the sessions `export` and `push` work on.
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub struct SessionChoice {
     pub file: PathBuf,
-    /// Sessions to export (ids or unique prefixes); all of the file when none is given.
+    /// Sessions to take (ids or unique prefixes); all of the file when none is given.
     pub sessions: Vec<String>,
     /// Only sessions started at or after this time (a date is its day's start, UTC).
     #[arg(long, value_name = "DATE")]
@@ -38,6 +38,13 @@ pub struct ExportArgs {
     /// Only sessions started before this time (a date includes its day).
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
+}
+
+/// `export FILE [SESSION…] [--since DATE] [--until DATE] --format F [-o OUT] [--content]`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub choice: SessionChoice,
     #[arg(long, value_enum)]
     pub format: ExportFormat,
     /// Write to this file instead of standard output.
@@ -109,7 +116,7 @@ impl Selection {
 
 /// Runs `export`, writing to `stdout` unless `-o` names a file.
 pub(super) fn export_cmd(args: ExportArgs, stdout: &mut dyn io::Write) -> Result<()> {
-    let ExportArgs { file, sessions, since, until, format, output, content } = args;
+    let ExportArgs { choice: SessionChoice { file, sessions, since, until }, format, output, content } = args;
     let store = super::open(&file)?;
     let mut selection = Selection::new(&store, &sessions, since.as_deref(), until.as_deref())?;
 

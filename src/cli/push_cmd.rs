@@ -2,7 +2,6 @@
 //! memory at a time, with a progress bar on a terminal and a one-line summary.
 
 use std::io::{self, IsTerminal as _, Write as _};
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -10,7 +9,7 @@ use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::export_cmd::{Selection, load_content, report};
+use super::export_cmd::{Selection, SessionChoice, load_content, report};
 use crate::analysis::{self, Anchor};
 use crate::export::external::ExportStats;
 use crate::export::otlp::OtlpOptions;
@@ -22,15 +21,8 @@ use crate::terminal::one_line;
 /// `push FILE [SESSION…] [--since DATE] [--until DATE] --endpoint URL [--header K=V]… [--content]`.
 #[derive(Debug, Args)]
 pub struct PushArgs {
-    pub file: PathBuf,
-    /// Sessions to push (ids or unique prefixes); all of the file when none is given.
-    pub sessions: Vec<String>,
-    /// Only sessions started at or after this time (a date is its day's start, UTC).
-    #[arg(long, value_name = "DATE")]
-    pub since: Option<String>,
-    /// Only sessions started before this time (a date includes its day).
-    #[arg(long, value_name = "DATE")]
-    pub until: Option<String>,
+    #[command(flatten)]
+    pub choice: SessionChoice,
     /// The backend's OTLP/HTTP base URL; spans go to URL/v1/traces (e.g. http://127.0.0.1:6006).
     #[arg(long, value_name = "URL")]
     pub endpoint: String,
@@ -48,7 +40,8 @@ pub struct PushArgs {
 
 /// Runs `push`: everything it says goes to standard error (standard output stays empty).
 pub(super) fn push_cmd(args: PushArgs) -> Result<()> {
-    let PushArgs { file, sessions, since, until, endpoint, headers, content, batch_spans } = args;
+    let PushArgs { choice: SessionChoice { file, sessions, since, until }, endpoint, headers, content, batch_spans } =
+        args;
     let headers = headers.iter().map(|h| push::parse_header(h)).collect::<Result<Vec<_>, _>>()?;
     let target = Target::new(&endpoint, &headers)?;
     let shown = target.shown().to_owned();

@@ -290,23 +290,34 @@ impl Store {
         }
     }
 
-    pub(super) fn model_usage_with(&self, sum: &str) -> Result<Vec<ModelUsage>, StoreError> {
+    /// The SQL of a trace's input tokens, output tokens and cost, each read as a number or NULL;
+    /// `None` when the file has no `model_used` column (no usage to group by model).
+    fn usage_sql(&self) -> Option<(String, String, String)> {
         let s = &self.schema;
         if !s.traces.contains_key("model_used") {
-            return Ok(Vec::new());
+            return None;
         }
-        let column = |name: &str| if s.traces.contains_key(name) { s.trace_col(name) } else { "NULL".to_owned() };
-        let (tin, tout, cost) = (
-            whole_number_sql(column("input_tokens")),
-            whole_number_sql(column("output_tokens")),
-            finite_sql(column("cost_usd")),
-        );
+        Some((
+            whole_number_sql(self.column_or_null("input_tokens")),
+            whole_number_sql(self.column_or_null("output_tokens")),
+            finite_sql(self.column_or_null("cost_usd")),
+        ))
+    }
+
+    /// A trace column as SQL, or NULL when the file lacks it.
+    fn column_or_null(&self, name: &str) -> String {
+        if self.schema.traces.contains_key(name) { self.schema.trace_col(name) } else { "NULL".to_owned() }
+    }
+
+    pub(super) fn model_usage_with(&self, sum: &str) -> Result<Vec<ModelUsage>, StoreError> {
+        let s = &self.schema;
+        let Some((tin, tout, cost)) = self.usage_sql() else { return Ok(Vec::new()) };
         let sql = format!(
             "SELECT {model}, MIN({provider}), COUNT(*), COUNT(DISTINCT {sid}), {sum}({tin}), {sum}({tout}), TOTAL({cost}) \
              FROM agent_traces WHERE {model} IS NOT NULL AND {model} != '' \
              AND ({tin} IS NOT NULL OR {tout} IS NOT NULL OR {cost} IS NOT NULL) GROUP BY {model}",
             model = s.trace_col("model_used"),
-            provider = column("provider_used"),
+            provider = self.column_or_null("provider_used"),
             sid = s.trace_col("session_id"),
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
@@ -359,21 +370,13 @@ impl Store {
 
     fn session_model_usage_with(&self, sum: &str) -> Result<Vec<SessionModelUsage>, StoreError> {
         let s = &self.schema;
-        if !s.traces.contains_key("model_used") {
-            return Ok(Vec::new());
-        }
-        let column = |name: &str| if s.traces.contains_key(name) { s.trace_col(name) } else { "NULL".to_owned() };
-        let (tin, tout, cost) = (
-            whole_number_sql(column("input_tokens")),
-            whole_number_sql(column("output_tokens")),
-            finite_sql(column("cost_usd")),
-        );
+        let Some((tin, tout, cost)) = self.usage_sql() else { return Ok(Vec::new()) };
         let sql = format!(
             "SELECT {sid}, {model}, MIN({provider}), COUNT(*), {sum}({tin}), {sum}({tout}), TOTAL({cost}) \
              FROM agent_traces WHERE {model} IS NOT NULL AND {model} != '' \
              AND ({tin} IS NOT NULL OR {tout} IS NOT NULL OR {cost} IS NOT NULL) GROUP BY {sid}, {model}",
             model = s.trace_col("model_used"),
-            provider = column("provider_used"),
+            provider = self.column_or_null("provider_used"),
             sid = s.trace_col("session_id"),
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
