@@ -225,3 +225,30 @@ fn the_sessions_table_counts_each_sessions_loops_as_the_cli_does_and_sorts_by_th
     expected.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(shown, expected);
 }
+
+#[test]
+fn a_big_file_counts_its_loops_when_the_table_sorts_by_them() {
+    // Over 250,000 traces: listing must not start reading every session by itself.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("big.db");
+    let config = DemoConfig { sessions: 130, events_per_session: Some(2_000), seed: 3, ..DemoConfig::default() };
+    demo::generate(&path, &config).expect("demo");
+    let mut h = opened_file(&path);
+    {
+        let f = h.state().file.as_ref().expect("file");
+        assert!(f.list.file.trace_count > 250_000, "{} traces", f.list.file.trace_count);
+        assert!(f.loops.by_session.is_empty(), "counted without being asked");
+        assert!(f.loops.on_request);
+        assert_eq!(f.loops_waiting.len(), f.list.sessions.len());
+    }
+    let sort = trace_inspector::ui::sessions_table::Sort {
+        column: trace_inspector::ui::sessions_table::SortColumn::Loops,
+        ascending: false,
+    };
+    h.state_mut().command(Command::SetSort(sort));
+    settle(&mut h);
+    let f = h.state().file.as_ref().expect("file");
+    assert!(f.loops_waiting.is_empty());
+    assert!(!f.loops.on_request);
+    assert_eq!(f.loops.by_session.len(), f.list.sessions.len(), "every session counted once asked");
+}

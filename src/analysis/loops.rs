@@ -414,6 +414,9 @@ impl LoopCount {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LoopCounts {
     pub by_session: HashMap<String, (u64, LoopCount)>,
+    /// Counting waits for the user to ask (sort by the column): the file is big enough that
+    /// counting reads a large part of it.
+    pub on_request: bool,
     /// Changes with every batch added: what is sorted by the counts sorts again.
     pub generation: u64,
 }

@@ -62,6 +62,8 @@ pub struct OpenFile {
     pub load_time: Duration,
     /// The sessions' loop counts, filled by a job after the list shows.
     pub loops: crate::analysis::loops::LoopCounts,
+    /// Sessions whose loops are counted once the user sorts by them (a big file).
+    pub loops_waiting: Vec<crate::model::SessionRow>,
     /// When a change on disk was last seen.
     pub changed_at: Option<chrono::DateTime<chrono::Local>>,
 }
@@ -190,12 +192,27 @@ impl TraceApp {
         });
     }
 
+    /// Starts counting the loops a big file's list left waiting, once the table sorts by them.
+    fn count_loops_when_asked(&mut self) {
+        if self.state.sort.column != crate::ui::sessions_table::SortColumn::Loops {
+            return;
+        }
+        if let Some(f) = &mut self.file
+            && !f.loops_waiting.is_empty()
+        {
+            let rows = std::mem::take(&mut f.loops_waiting);
+            f.loops.on_request = false;
+            self.jobs.loop_counts(f.path.clone(), rows);
+        }
+    }
+
     /// One frame: replies, input, panels, then the commands they produced.
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.theme = Theme::new(ui.visuals().dark_mode);
         self.apply_replies(&ctx);
         self.run_commands(&ctx);
+        self.count_loops_when_asked();
         self.handle_input(&ctx);
         let mut commands = self.top_bar(ui);
         commands.extend(self.status_bar(ui));

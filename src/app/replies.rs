@@ -15,6 +15,10 @@ use crate::model::{SessionList, SessionRow};
 use crate::session_model::{SessionModel, SlowRule};
 use crate::ui::sessions_table::SessionsTable;
 
+/// Up to this many traces in the file, loops are counted as soon as the list shows (a few
+/// seconds of one core); above it, when the user sorts by them.
+const AUTO_LOOP_COUNT_TRACES: u64 = 250_000;
+
 impl TraceApp {
     pub(super) fn apply_replies(&mut self, ctx: &egui::Context) {
         for reply in self.jobs.poll() {
@@ -141,15 +145,24 @@ impl TraceApp {
         let keep_models = reload.then(|| self.file.as_mut().and_then(|f| f.models.take())).flatten();
         // Loop counts stay for the sessions that did not change; the others are counted again.
         let keep_loops = if reload { self.file.as_mut().map(|f| std::mem::take(&mut f.loops)) } else { None };
-        let loops = keep_loops.unwrap_or_default();
+        let mut loops = keep_loops.unwrap_or_default();
         let to_count: Vec<SessionRow> = list
             .sessions
             .iter()
             .filter(|r| loops.by_session.get(&r.id).is_none_or(|(events, _)| *events != r.event_count))
             .cloned()
             .collect();
-        if !to_count.is_empty() {
-            self.jobs.loop_counts(path.clone(), to_count);
+        // Counting reads every session: on a small file at once, on a big one when asked.
+        let asked = self.state.sort.column == crate::ui::sessions_table::SortColumn::Loops;
+        let mut loops_waiting = Vec::new();
+        loops.on_request = false;
+        if asked || list.file.trace_count <= AUTO_LOOP_COUNT_TRACES {
+            if !to_count.is_empty() {
+                self.jobs.loop_counts(path.clone(), to_count);
+            }
+        } else {
+            loops.on_request = !to_count.is_empty();
+            loops_waiting = to_count;
         }
         let changed_at = if reload { Some(chrono::Local::now()) } else { None };
         if !reload {
@@ -177,6 +190,7 @@ impl TraceApp {
             shown_models: None,
             load_time: elapsed,
             loops,
+            loops_waiting,
             changed_at,
         });
         if let Some(query) = self.pending_session.take()

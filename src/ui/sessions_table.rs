@@ -494,7 +494,12 @@ impl SessionsTable {
                             ui.label("0");
                         }
                         None => {
-                            ui.label(RichText::new("…").color(theme.muted)).on_hover_text("Counting loops…");
+                            let why = if loops.is_some_and(|l| l.on_request) {
+                                "Sort by Loops to count them: in a file this big, counting reads every session"
+                            } else {
+                                "Counting loops…"
+                            };
+                            ui.label(RichText::new("…").color(theme.muted)).on_hover_text(why);
                         }
                     });
                     let response = row.response();
