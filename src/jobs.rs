@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::analysis::diagnosis::{Diagnosis, DiagnosisParams, diagnose};
-use crate::analysis::stalls::StallParams;
 use crate::analysis::{self, AnalyzedSession, Anchor, SlowIndex};
 use crate::compare_model::TraceKey;
 use crate::error::StoreError;
@@ -506,8 +505,16 @@ impl Jobs {
     }
 
     /// Loads and analyses one session; `row` is its list row (re-read from the file on a reload).
-    /// `stalls` says what counts as a stall in its diagnosis.
-    pub fn load_session(&mut self, path: PathBuf, row: SessionRow, anchor: Anchor, stalls: StallParams, reload: bool) {
+    /// `params` say what counts as a stall and what the models' context windows are in its
+    /// diagnosis.
+    pub fn load_session(
+        &mut self,
+        path: PathBuf,
+        row: SessionRow,
+        anchor: Anchor,
+        params: DiagnosisParams,
+        reload: bool,
+    ) {
         self.start(JobKind::Session, "session", move |ctx| {
             let started = Instant::now();
             ctx.send(Reply::Progress {
@@ -545,7 +552,6 @@ impl Jobs {
                 return;
             }
             let session = analysis::analyze(data, anchor);
-            let params = DiagnosisParams { stalls, ..DiagnosisParams::default() };
             let diagnosis = Box::new(diagnose(&session, &params));
             ctx.send(Reply::Session { session: Box::new(session), diagnosis, elapsed: started.elapsed(), reload });
         });

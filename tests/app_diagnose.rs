@@ -3,6 +3,7 @@
 //! path toggle dims what is off the path, the summary lists the path, the loops and the context
 //! growth, and a loop in the summary selects its first call. With "Collapse idle" on, the
 //! stalls are cut from the chart's time axis (a snapshot), and the stall threshold is saved.
+//! A context window typed in the summary is saved and measures that model's calls.
 
 #[path = "common/app.rs"]
 mod app_support;
@@ -10,6 +11,7 @@ mod app_support;
 use app_support::{opened_file, settle};
 use egui_kittest::kittest::Queryable as _;
 use trace_inspector::analysis::axis::{CutAxis, fit_view};
+use trace_inspector::analysis::context::model_key;
 use trace_inspector::analysis::diagnosis::{DiagnosisParams, diagnose};
 use trace_inspector::analysis::stalls::StallParams;
 use trace_inspector::analysis::{self, Anchor};
@@ -251,4 +253,85 @@ fn a_big_file_counts_its_loops_when_the_table_sorts_by_them() {
     assert!(f.loops_waiting.is_empty());
     assert!(!f.loops.on_request);
     assert_eq!(f.loops.by_session.len(), f.list.sessions.len(), "every session counted once asked");
+}
+
+#[test]
+fn a_context_window_set_in_the_summary_changes_the_share_and_is_saved() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = demo_file(&dir);
+    // A session whose LLM calls report input tokens, and the model of its first call.
+    let store = Store::open(&path).expect("open");
+    let list = store.list_sessions().expect("list");
+    let (id, model, other) = {
+        let mut found = list.sessions.iter().filter_map(|row| {
+            let data = store.load_session(&row.id, Some(row.clone())).ok()?;
+            let session = analysis::analyze(data, Anchor::Auto);
+            let d = diagnose(&session, &DiagnosisParams::default());
+            let model = d.context.points.first()?.model.as_deref()?.to_owned();
+            Some((row.id.clone(), model))
+        });
+        let (id, model) = found.next().expect("the demo has LLM calls with input tokens");
+        let other = found.find(|(_, m)| *m == model).map(|(id, _)| id).expect("two sessions with that model");
+        (id, model, other)
+    };
+    drop(store);
+    let key = model_key(&model);
+
+    let mut h = opened_file(&path);
+    h.state_mut().command(Command::OpenSession(id));
+    settle(&mut h);
+    let built_in = {
+        let v = h.state().session.as_ref().expect("session");
+        v.model.diagnosis.context.points.iter().find(|p| p.model.as_deref() == Some(&*model)).and_then(|p| p.window)
+    };
+    h.get_by_label("Context windows").scroll_to_me();
+    h.run_steps(3);
+    h.get_by_label("Context windows").click();
+    h.run_steps(10);
+    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, &model);
+    field.scroll_to_me();
+    field.click();
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, &model).type_text("64k");
+    h.run_steps(2);
+    h.get_all_by_label("Set").next().expect("the Set button").click();
+    h.run_steps(3);
+
+    // Saved, and every call of that model is measured against it.
+    assert_eq!(h.state().state.context_windows.get(&key), Some(&64_000));
+    let check = |h: &egui_kittest::Harness<'_, trace_inspector::app::TraceApp>, window: Option<u64>| {
+        let points = &h.state().session.as_ref().expect("session").model.diagnosis.context.points;
+        let of_model: Vec<_> = points.iter().filter(|p| p.model.as_deref() == Some(&*model)).collect();
+        assert!(!of_model.is_empty());
+        for p in of_model {
+            assert_eq!(p.window, window);
+            assert_eq!(p.window_share, window.map(|w| p.input_tokens as f64 / w as f64));
+        }
+    };
+    check(&h, Some(64_000));
+    h.get_by_label("set by you");
+
+    // Another session of the same model opens with the user's window.
+    h.state_mut().command(Command::OpenSession(other));
+    settle(&mut h);
+    check(&h, Some(64_000));
+
+    // Something that is not a number of tokens is refused and said so.
+    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, &model);
+    field.scroll_to_me();
+    field.click();
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, &model).type_text("x");
+    h.run_steps(2);
+    h.get_by_label("not a number of tokens");
+    h.get_all_by_label("Set").next().expect("the Set button").click();
+    h.run_steps(3);
+    assert_eq!(h.state().state.context_windows.get(&key), Some(&64_000));
+    check(&h, Some(64_000));
+
+    // Without the user's window, the built-in one again.
+    h.state_mut().command(Command::SetContextWindows(Default::default()));
+    h.run_steps(3);
+    assert!(h.state().state.context_windows.is_empty());
+    check(&h, built_in);
 }

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use rusqlite::{Connection, OpenFlags, params};
 use serde_json::{Value, json};
-use trace_inspector::analysis::stalls::StallParams;
+use trace_inspector::analysis::diagnosis::DiagnosisParams;
 use trace_inspector::analysis::{self, Anchor};
 use trace_inspector::jobs::{JobKind, Jobs, Reply};
 use trace_inspector::model::{SessionList, SessionRow};
@@ -626,7 +626,7 @@ fn app_reader(ctx: &ReadCtx) -> Outcome {
             }
             if !session_busy && let Some(row) = newest.clone() {
                 load_from = Some((row.id.clone(), row.event_count));
-                jobs.load_session(ctx.path.clone(), row, Anchor::Auto, StallParams::default(), true);
+                jobs.load_session(ctx.path.clone(), row, Anchor::Auto, DiagnosisParams::default(), true);
                 session_busy = true;
             }
             next_start = Instant::now() + ctx.pace;

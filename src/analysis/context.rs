@@ -53,16 +53,17 @@ pub struct ContextWindows {
 }
 
 impl ContextWindows {
-    /// Sets the window of `model` (matched as the built-in entries are).
+    /// Sets the window of `model` (matched as the built-in entries are; a provider prefix such
+    /// as `openai/` is dropped, as it is when looking up).
     pub fn set(&mut self, model: &str, tokens: u64) {
-        self.overrides.insert(model.to_lowercase(), tokens);
+        self.overrides.insert(model_key(model), tokens);
     }
 
     /// The context window of `model`, `None` when unknown.
     #[must_use]
     pub fn window(&self, model: &str) -> Option<u64> {
-        let lower = model.trim().to_lowercase();
-        let name = lower.rsplit('/').next().unwrap_or(&lower);
+        let key = model_key(model);
+        let name = key.as_str();
         // The longest matching entry wins; an override wins over a built-in entry as long.
         let mut best: Option<(usize, u64)> = None;
         let builtin = BUILTIN_WINDOWS.iter().copied();
@@ -74,6 +75,31 @@ impl ContextWindows {
         }
         best.map(|(_, tokens)| tokens)
     }
+}
+
+/// The name a window is kept and looked up under: trimmed, lower-case, without a provider
+/// prefix (`openai/gpt-4o` → `gpt-4o`).
+#[must_use]
+pub fn model_key(model: &str) -> String {
+    let lower = model.trim().to_lowercase();
+    lower.rsplit('/').next().unwrap_or(&lower).to_owned()
+}
+
+/// A number of tokens as a user types it: `128000`, `128,000`, `128_000`, `128k`, `1M`,
+/// `1.5m`. `None` for anything else, zero, or more than 10^12.
+#[must_use]
+pub fn parse_tokens(text: &str) -> Option<u64> {
+    let t: String = text.trim().chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+    let (number, scale) = match t.chars().last()? {
+        'k' | 'K' => (&t[..t.len() - 1], 1e3),
+        'm' | 'M' => (&t[..t.len() - 1], 1e6),
+        _ => (t.as_str(), 1.0),
+    };
+    if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let value = number.parse::<f64>().ok()? * scale;
+    ((1.0..=1e12).contains(&value) && value.fract() == 0.0).then_some(value as u64)
 }
 
 /// When a fall in input tokens is a summarised or reset context.
@@ -223,6 +249,23 @@ mod tests {
         assert_eq!(w.window("my-model:latest"), Some(8_192));
         assert_eq!(w.window("gpt-4o-2024-08-06"), Some(64_000));
         assert_eq!(w.window("gpt-4o-mini"), Some(128_000), "the built-in longer match stays");
+    }
+
+    #[test]
+    fn tokens_as_typed() {
+        assert_eq!(parse_tokens("128000"), Some(128_000));
+        assert_eq!(parse_tokens(" 128,000 "), Some(128_000));
+        assert_eq!(parse_tokens("128_000"), Some(128_000));
+        assert_eq!(parse_tokens("128k"), Some(128_000));
+        assert_eq!(parse_tokens("1M"), Some(1_000_000));
+        assert_eq!(parse_tokens("1.5m"), Some(1_500_000));
+        for bad in ["", "k", "0", "-5", "12.5", "1e6", "lots", "1.2.3k", "2000000000000"] {
+            assert_eq!(parse_tokens(bad), None, "{bad:?}");
+        }
+        let mut w = ContextWindows::default();
+        w.set("OpenAI/My-Model", 9_000);
+        assert_eq!(w.window("my-model"), Some(9_000), "the provider prefix is not part of the key");
+        assert_eq!(w.window("other/my-model-v2"), Some(9_000));
     }
 
     #[test]

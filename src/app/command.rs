@@ -9,6 +9,7 @@ use egui::{Key, KeyboardShortcut, Modifiers};
 pub use super::compare::CompareCommand;
 use super::state::{Panel, ThemeChoice};
 use super::{Screen, TraceApp};
+use crate::analysis::context::context_growth;
 use crate::analysis::stalls::{StallParams, stalls};
 use crate::analysis::{Anchor, SpanFilter};
 use crate::export::{Export as _, json::SummaryJson, markdown::SummaryMarkdown, text};
@@ -74,6 +75,8 @@ pub enum Command {
     SetStallParams(StallParams),
     /// Cut the stalls out of the chart's time axis, or show them at their length.
     SetCollapseIdle(bool),
+    /// The user's context windows, by model key (they win over the built-in table).
+    SetContextWindows(std::collections::BTreeMap<String, u64>),
     /// The session's span filter: types, errors only, slow only, minimum duration.
     SetFilter(SpanFilter),
     /// A call slower than this is slow whatever its tool's p95 (`None`: the p95 alone).
@@ -146,7 +149,7 @@ impl TraceApp {
                             path,
                             v.session.data.row.clone(),
                             self.state.anchor,
-                            self.state.stalls,
+                            self.state.diagnosis_params(),
                             true,
                         );
                     }
@@ -220,7 +223,13 @@ impl TraceApp {
                     return;
                 }
                 self.load_started = Some(Instant::now());
-                self.jobs.load_session(f.path.clone(), row.clone(), self.state.anchor, self.state.stalls, false);
+                self.jobs.load_session(
+                    f.path.clone(),
+                    row.clone(),
+                    self.state.anchor,
+                    self.state.diagnosis_params(),
+                    false,
+                );
             }
             Command::SelectSpan { span, scroll, zoom } => self.select(span, scroll, zoom),
             Command::ShowEvent(event) => {
@@ -314,6 +323,15 @@ impl TraceApp {
                 }
             }
             Command::SetCollapseIdle(on) => self.state.collapse_idle = on,
+            Command::SetContextWindows(windows) => {
+                self.state.context_windows = windows;
+                // One pass over the session's LLM calls.
+                let params = self.state.diagnosis_params();
+                if let Some(view) = self.session.as_mut() {
+                    view.model.diagnosis.context =
+                        context_growth(&view.model.session, &params.windows, &params.context);
+                }
+            }
             Command::SetFilter(filter) => self.change_session(|m| m.filter = filter),
             Command::SetSlowThreshold(threshold) => {
                 self.state.slow_threshold_ms = threshold;
@@ -327,7 +345,7 @@ impl TraceApp {
                         f.path.clone(),
                         view.session.data.row.clone(),
                         anchor,
-                        self.state.stalls,
+                        self.state.diagnosis_params(),
                         true,
                     );
                 }

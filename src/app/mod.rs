@@ -299,6 +299,7 @@ impl TraceApp {
                     detail_loading: self.jobs.is_running(JobKind::Detail),
                     stall_params: self.state.stalls,
                     collapse_idle: self.state.collapse_idle,
+                    context_windows: &self.state.context_windows,
                     error,
                     opening,
                     theme,

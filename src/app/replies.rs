@@ -253,7 +253,13 @@ impl TraceApp {
             self.jobs.refresh(path.clone());
         }
         if let Some(view) = self.session.as_ref() {
-            self.jobs.load_session(path, view.session.data.row.clone(), self.state.anchor, self.state.stalls, true);
+            self.jobs.load_session(
+                path,
+                view.session.data.row.clone(),
+                self.state.anchor,
+                self.state.diagnosis_params(),
+                true,
+            );
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct State {
     pub stalls: StallParams,
     /// The chart cuts the stalls out of its time axis.
     pub collapse_idle: bool,
+    /// Context windows the user set, by model name (lower-case); they win over the built-in
+    /// table.
+    pub context_windows: std::collections::BTreeMap<String, u64>,
     /// The OTLP/HTTP endpoint "Push to…" last sent to.
     pub push_endpoint: String,
     /// The push headers, only when the user ticked "Remember headers".
@@ -80,6 +83,7 @@ impl Default for State {
             ui_scale: 1.0,
             stalls: StallParams::default(),
             collapse_idle: false,
+            context_windows: std::collections::BTreeMap::new(),
             push_endpoint: "http://127.0.0.1:6006".to_owned(),
             push_headers: None,
         }
@@ -87,6 +91,19 @@ impl Default for State {
 }
 
 impl State {
+    /// What a session's diagnosis uses: the stall rule and the context windows set here.
+    #[must_use]
+    pub fn diagnosis_params(&self) -> crate::analysis::diagnosis::DiagnosisParams {
+        let mut windows = crate::analysis::context::ContextWindows::default();
+        for (model, tokens) in &self.context_windows {
+            windows.set(model, *tokens);
+        }
+        crate::analysis::diagnosis::DiagnosisParams {
+            stalls: self.stalls,
+            windows,
+            ..crate::analysis::diagnosis::DiagnosisParams::default()
+        }
+    }
     /// Puts a file first in the recent list.
     pub(super) fn remember(&mut self, path: PathBuf) {
         self.recent.retain(|p| p != &path);

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::{leave_to_os, load, open, report_warnings, warn};
-use crate::analysis::context::{ContextGrowth, ContextParams, ContextWindows, context_growth};
+use crate::analysis::context::{ContextGrowth, ContextParams, ContextWindows, context_growth, parse_tokens};
 use crate::analysis::critical_path::{CriticalPath, critical_path};
 use crate::analysis::loops::{LoopGroup, LoopParams, LoopTallyBuilder, Loops, find_loops, find_loops_in};
 use crate::analysis::stalls::{RunningStall, Stall, StallParams, session_stall, stalls};
@@ -257,11 +257,10 @@ pub(super) fn context_cmd(
 ) -> Result<()> {
     let mut windows = ContextWindows::default();
     for arg in window_args {
-        let parsed =
-            arg.rsplit_once('=').and_then(|(m, t)| Some((m.trim(), t.trim().replace('_', "").parse::<u64>().ok()?)));
+        let parsed = arg.rsplit_once('=').and_then(|(m, t)| Some((m.trim(), parse_tokens(t)?)));
         match parsed {
-            Some((model, tokens)) if !model.is_empty() && tokens > 0 => windows.set(model, tokens),
-            _ => bail!("--window {arg}: expected MODEL=TOKENS, e.g. gpt-4o=128000"),
+            Some((model, tokens)) if !model.is_empty() => windows.set(model, tokens),
+            _ => bail!("--window {arg}: expected MODEL=TOKENS, e.g. gpt-4o=128000 or gpt-4o=128k"),
         }
     }
     let analyzed = load(file, session, Anchor::Auto)?;

@@ -2,11 +2,13 @@
 //! self time by kind), the stalls, the loops with their waste, and the context growth chart.
 //! Each item is clickable: it selects (and zooms to) what it names.
 
-use egui::{Color32, RichText, Sense, Ui};
+use std::collections::BTreeMap;
+
+use egui::{Color32, Id, RichText, Sense, Ui};
 use egui_plot::{AxisHints, HPlacement, Line, Plot, PlotPoints, Points};
 
 use crate::analysis::AnalyzedSession;
-use crate::analysis::context::ContextPoint;
+use crate::analysis::context::{ContextPoint, model_key, parse_tokens};
 use crate::analysis::diagnosis::Diagnosis;
 use crate::analysis::stalls::StallParams;
 use crate::format::{
@@ -28,21 +30,29 @@ pub enum DiagnosisAction {
 /// How many of the path's spans and of the loops and stalls are listed.
 const LISTED: usize = 8;
 
-/// The diagnosis sections; `stall_params` is what counts as a stall (its controls edit it),
-/// `by_time` switches the context chart's x axis (call number or time).
+/// What the diagnosis' controls edit (saved settings).
+pub struct DiagnosisSettings<'a> {
+    /// What counts as a stall.
+    pub stalls: &'a mut StallParams,
+    /// Context windows the user set, by model key (see [`model_key`]).
+    pub windows: &'a mut BTreeMap<String, u64>,
+    /// The context chart's x axis: time (else call number).
+    pub by_time: &'a mut bool,
+}
+
+/// The diagnosis sections; their controls edit `settings`.
 pub fn ui(
     ui: &mut Ui,
     session: &AnalyzedSession,
     diagnosis: &Diagnosis,
-    stall_params: &mut StallParams,
-    by_time: &mut bool,
+    settings: DiagnosisSettings<'_>,
     theme: &Theme,
 ) -> Vec<DiagnosisAction> {
     let mut actions = Vec::new();
     path_ui(ui, session, diagnosis, theme, &mut actions);
-    stalls_ui(ui, diagnosis, stall_params, theme, &mut actions);
+    stalls_ui(ui, diagnosis, settings.stalls, theme, &mut actions);
     loops_ui(ui, session, diagnosis, theme, &mut actions);
-    context_ui(ui, diagnosis, by_time, theme, &mut actions);
+    context_ui(ui, diagnosis, settings.by_time, settings.windows, theme, &mut actions);
     actions
 }
 
@@ -157,7 +167,14 @@ fn loops_ui(ui: &mut Ui, session: &AnalyzedSession, d: &Diagnosis, theme: &Theme
     let _ = session;
 }
 
-fn context_ui(ui: &mut Ui, d: &Diagnosis, by_time: &mut bool, theme: &Theme, actions: &mut Vec<DiagnosisAction>) {
+fn context_ui(
+    ui: &mut Ui,
+    d: &Diagnosis,
+    by_time: &mut bool,
+    windows: &mut BTreeMap<String, u64>,
+    theme: &Theme,
+    actions: &mut Vec<DiagnosisAction>,
+) {
     let c = &d.context;
     if c.points.is_empty() {
         return;
@@ -176,6 +193,7 @@ fn context_ui(ui: &mut Ui, d: &Diagnosis, by_time: &mut bool, theme: &Theme, act
             }
         }
     }
+    windows_ui(ui, d, windows, theme);
     ui.horizontal(|ui| {
         ui.label(RichText::new("x:").color(theme.muted));
         ui.selectable_value(by_time, false, "call");
@@ -236,6 +254,72 @@ fn context_ui(ui: &mut Ui, d: &Diagnosis, by_time: &mut bool, theme: &Theme, act
     {
         actions.push(DiagnosisAction::Focus(p.span));
     }
+}
+
+/// The context window of each model the chart shows: the built-in one or the user's, which
+/// the user can set ("128000", "128k", "1M"; empty goes back to the built-in window).
+fn windows_ui(ui: &mut Ui, d: &Diagnosis, windows: &mut BTreeMap<String, u64>, theme: &Theme) {
+    // Each model once, in the order of its first call, with the window its calls were given.
+    let mut models: Vec<(&str, Option<u64>)> = Vec::new();
+    for p in &d.context.points {
+        if let Some(m) = p.model.as_deref()
+            && !models.iter().any(|(seen, _)| *seen == m)
+        {
+            models.push((m, p.window));
+        }
+    }
+    if models.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new("Context windows").id_salt("context-windows").show(ui, |ui| {
+        for (model, window) in models.iter().take(LISTED) {
+            let key = model_key(model);
+            let set_by_user = windows.contains_key(&key);
+            let id = Id::unique("context-window").with(&key);
+            ui.horizontal(|ui| {
+                let name = ui.label(one_line_max(model, 40));
+                let mut draft: String = ui
+                    .data_mut(|m| m.get_temp(id))
+                    .unwrap_or_else(|| windows.get(&key).map_or_else(String::new, |t| t.to_string()));
+                let hint = match window {
+                    Some(w) if !set_by_user => format!("{} (built-in)", format_count(*w as i64)),
+                    _ => "unknown".to_owned(),
+                };
+                let edit = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut draft)
+                            .hint_text(hint)
+                            .desired_width(110.0)
+                            .id_salt(("context-window-edit", &key)),
+                    )
+                    .labelled_by(name.id);
+                let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                let set = ui.button("Set").on_hover_text("Use this window for the model (saved)").clicked();
+                if entered || set {
+                    match draft.trim() {
+                        "" => {
+                            windows.remove(&key);
+                        }
+                        typed => {
+                            if let Some(tokens) = parse_tokens(typed) {
+                                windows.insert(key.clone(), tokens);
+                            }
+                        }
+                    }
+                }
+                let bad = !draft.trim().is_empty() && parse_tokens(&draft).is_none();
+                if bad {
+                    ui.label(RichText::new("not a number of tokens").color(theme.error));
+                } else if set_by_user {
+                    ui.label(RichText::new("set by you").color(theme.muted));
+                }
+                ui.data_mut(|m| m.insert_temp(id, draft));
+            });
+        }
+        ui.label(
+            RichText::new("Empty and Set goes back to the built-in window; windows are saved.").color(theme.muted),
+        );
+    });
 }
 
 /// A point's x: its call number (from 1) or its offset in seconds.

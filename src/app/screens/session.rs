@@ -110,6 +110,8 @@ pub struct SessionInput<'a> {
     pub stall_params: StallParams,
     /// The chart cuts the stalls out of its time axis (saved state).
     pub collapse_idle: bool,
+    /// Context windows the user set, by model key (saved state).
+    pub context_windows: &'a std::collections::BTreeMap<String, u64>,
     pub error: Option<&'a str>,
     pub opening: Option<&'a Path>,
     pub theme: &'a Theme,
@@ -163,7 +165,13 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
                         });
                     }
                     let mut params = input.stall_params;
-                    for a in diagnosis::ui(ui, &model.session, &model.diagnosis, &mut params, context_by_time, theme) {
+                    let mut windows = input.context_windows.clone();
+                    let settings = diagnosis::DiagnosisSettings {
+                        stalls: &mut params,
+                        windows: &mut windows,
+                        by_time: context_by_time,
+                    };
+                    for a in diagnosis::ui(ui, &model.session, &model.diagnosis, settings, theme) {
                         commands.push(match a {
                             DiagnosisAction::Focus(span) => Command::SelectSpan { span, scroll: true, zoom: true },
                             DiagnosisAction::Zoom(start, end) => Command::ZoomRange(start, end),
@@ -171,6 +179,9 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
                     }
                     if params != input.stall_params {
                         commands.push(Command::SetStallParams(params));
+                    }
+                    if windows != *input.context_windows {
+                        commands.push(Command::SetContextWindows(windows));
                     }
                 });
             });
