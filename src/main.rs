@@ -46,6 +46,11 @@ fn main() -> ExitCode {
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         // Written, not `eprintln!`: a closed standard error must not panic inside the hook.
         let _ = writeln!(std::io::stderr().lock(), "error: internal error: {}", one_line(&format!("{msg}{at}")));
+        // Asked for (RUST_BACKTRACE=1), where it happened, for a bug report.
+        let trace = std::backtrace::Backtrace::capture();
+        if trace.status() == std::backtrace::BacktraceStatus::Captured {
+            let _ = writeln!(std::io::stderr().lock(), "{trace}");
+        }
     }));
     let args = Cli::parse();
     let result = match args.command {

@@ -294,6 +294,9 @@ fn a_context_window_set_in_the_summary_changes_the_share_and_is_saved() {
     h.run_steps(2);
     h.get_by_role_and_label(egui::accesskit::Role::TextInput, &model).type_text("64k");
     h.run_steps(2);
+    let set = h.get_all_by_label("Set").next().expect("the Set button");
+    set.scroll_to_me();
+    h.run_steps(3);
     h.get_all_by_label("Set").next().expect("the Set button").click();
     h.run_steps(3);
 
@@ -324,6 +327,9 @@ fn a_context_window_set_in_the_summary_changes_the_share_and_is_saved() {
     h.get_by_role_and_label(egui::accesskit::Role::TextInput, &model).type_text("x");
     h.run_steps(2);
     h.get_by_label("not a number of tokens");
+    let set = h.get_all_by_label("Set").next().expect("the Set button");
+    set.scroll_to_me();
+    h.run_steps(3);
     h.get_all_by_label("Set").next().expect("the Set button").click();
     h.run_steps(3);
     assert_eq!(h.state().state.context_windows.get(&key), Some(&64_000));

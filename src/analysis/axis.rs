@@ -31,7 +31,10 @@ pub fn clamp_view(view: (f64, f64), extent_ms: f64) -> (f64, f64) {
     let max_width = extent * MAX_WINDOW_FACTOR;
     let width = width.clamp(MIN_WINDOW_MS, max_width);
     let margin = (max_width - extent) / 2.0;
-    let start = view.0.clamp(-margin, extent + margin - width);
+    // At the widest, both bounds are -margin, give or take a rounding: never let them cross.
+    let lowest = -margin;
+    let highest = (extent + margin - width).max(lowest);
+    let start = view.0.clamp(lowest, highest);
     (start, start + width)
 }
 
@@ -244,6 +247,26 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    #[test]
+    fn the_widest_window_clamps_without_its_bounds_crossing() {
+        // Zoomed all the way out, the start's two bounds are equal but for rounding; on this
+        // session length (a demo run's 74,984.967 ms, where the app once stopped) the upper
+        // came out below the lower.
+        let mut crossed = 0;
+        for extent in [74_984.967, 1.0, 0.3, 123_456.789, 3.6e6 + 0.1]
+            .into_iter()
+            .chain((1..2_000).map(|i| f64::from(i) * 37.123_457))
+        {
+            let max_width = extent * MAX_WINDOW_FACTOR;
+            let margin = (max_width - extent) / 2.0;
+            crossed += usize::from(extent + margin - max_width < -margin);
+            let (start, end) = clamp_view((-1e12, 1e12), extent);
+            assert!(close(end - start, max_width), "{extent}: {start}..{end}");
+            assert!(close(start, -margin), "{extent}: starts at {start}, not {}", -margin);
+        }
+        assert!(crossed > 0, "no case reaches the rounding this guards against");
     }
 
     #[test]

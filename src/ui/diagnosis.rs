@@ -276,23 +276,26 @@ fn windows_ui(ui: &mut Ui, d: &Diagnosis, windows: &mut BTreeMap<String, u64>, t
             let key = model_key(model);
             let set_by_user = windows.contains_key(&key);
             let id = Id::unique("context-window").with(&key);
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 let name = ui.label(one_line_max(model, 40));
                 let mut draft: String = ui
                     .data_mut(|m| m.get_temp(id))
                     .unwrap_or_else(|| windows.get(&key).map_or_else(String::new, |t| t.to_string()));
-                let hint = match window {
-                    Some(w) if !set_by_user => format!("{} (built-in)", format_count(*w as i64)),
-                    _ => "unknown".to_owned(),
-                };
+                let built_in = if set_by_user { None } else { *window };
+                let hint = built_in.map_or_else(|| "unknown".to_owned(), |w| format_count(w as i64));
+                let hover = built_in.map_or_else(
+                    || "No built-in window for this model: type one to see each call's share of it".to_owned(),
+                    |w| format!("Built-in window: {} tokens", format_count(w as i64)),
+                );
                 let edit = ui
                     .add(
                         egui::TextEdit::singleline(&mut draft)
                             .hint_text(hint)
-                            .desired_width(110.0)
+                            .desired_width(100.0)
                             .id_salt(("context-window-edit", &key)),
                     )
-                    .labelled_by(name.id);
+                    .labelled_by(name.id)
+                    .on_hover_text(hover);
                 let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 let set = ui.button("Set").on_hover_text("Use this window for the model (saved)").clicked();
                 if entered || set {
@@ -317,7 +320,8 @@ fn windows_ui(ui: &mut Ui, d: &Diagnosis, windows: &mut BTreeMap<String, u64>, t
             });
         }
         ui.label(
-            RichText::new("Empty and Set goes back to the built-in window; windows are saved.").color(theme.muted),
+            RichText::new("Tokens, e.g. 128000, 128k or 1M; empty goes back to the built-in window. Saved.")
+                .color(theme.muted),
         );
     });
 }

@@ -171,7 +171,16 @@ pub fn ui(ui: &mut egui::Ui, screen: &mut SessionScreen, input: &SessionInput<'_
                         windows: &mut windows,
                         by_time: context_by_time,
                     };
-                    for a in diagnosis::ui(ui, &model.session, &model.diagnosis, settings, theme) {
+                    // The tables above may be wider than the panel (they scroll sideways); the
+                    // diagnosis wraps its lines and fits its chart to what the panel shows.
+                    let visible = ui.clip_rect().width() - ui.spacing().item_spacing.x;
+                    let actions = ui
+                        .vertical(|ui| {
+                            ui.set_max_width(visible);
+                            diagnosis::ui(ui, &model.session, &model.diagnosis, settings, theme)
+                        })
+                        .inner;
+                    for a in actions {
                         commands.push(match a {
                             DiagnosisAction::Focus(span) => Command::SelectSpan { span, scroll: true, zoom: true },
                             DiagnosisAction::Zoom(start, end) => Command::ZoomRange(start, end),
