@@ -9,8 +9,9 @@
 //! - `gantt_critical_path`: the whole chart with the critical path drawn and the rest dimmed;
 //! - `gantt_loops_folded`: the whole chart with each loop folded into its first call (the rows
 //!   the session model keeps, with their `×N loop` marks);
-//! - `gantt_collapsed_idle`: the whole chart with every idle stretch over 2 s cut out of the
-//!   time axis (the stalls with a 2 s threshold and no share of the run);
+//! - `gantt_collapsed_idle`: the whole chart with its idle stretches cut out of the time axis
+//!   (the stalls with no share of the run and the longest of 2 s, 500, 100 or 20 ms that finds
+//!   at least 10);
 //! - `compare`: the Compare screen's rows for that session against a copy with every 7th span
 //!   slower, scrolled to the middle;
 //! - `table`: the sessions table with 10,000 sessions;
@@ -189,8 +190,13 @@ fn main() {
     report("gantt_loops_folded", "rows", model.rows.len(), &times);
     eprintln!("loops folded: {} loops, {} of {n} spans shown", model.diagnosis.loops.loops.len(), model.rows.len());
 
-    // The idle stretches cut out of the axis.
-    let found = stalls(&session, &StallParams { min_ms: 2_000.0, min_share: 0.0 });
+    // The idle stretches cut out of the axis: the session's gaps over the longest threshold
+    // (2 s, 500, 100, 20 ms) that finds at least 10 of them.
+    let found = [2_000.0, 500.0, 100.0, 20.0]
+        .into_iter()
+        .map(|min_ms| stalls(&session, &StallParams { min_ms, min_share: 0.0 }))
+        .find(|found| found.len() >= 10)
+        .unwrap_or_default();
     let cuts = CutAxis::new(found.iter().map(|s| (s.start_ms, s.end_ms)), session.timeline.end_ms);
     let cut_input = RowsInput { cuts: &cuts, ..input };
     let mut gantt = GanttView::new();
@@ -198,6 +204,8 @@ fn main() {
         let _ = gantt.ui(ui, &cut_input);
     });
     report("gantt_collapsed_idle", "cuts", cuts.cuts().len(), &times);
+    let shortest = found.iter().map(|s| s.end_ms - s.start_ms).fold(f64::INFINITY, f64::min);
+    eprintln!("collapsed idle: {} stalls of {shortest:.0} ms or more", found.len());
 
     // Two runs of that size compared: the session against a copy with every 7th span slower.
     let mut other = session.clone();

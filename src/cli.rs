@@ -204,6 +204,12 @@ pub enum Command {
         session: String,
         #[arg(long)]
         json: bool,
+        /// A stall is idle longer than this many seconds …
+        #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = non_negative)]
+        min_idle: f64,
+        /// … and than this percentage of the session's wall time.
+        #[arg(long, value_name = "PERCENT", default_value_t = 10.0, value_parser = percent)]
+        min_share: f64,
     },
     /// Across runs, per hour, day or week: sessions by outcome, cost and tokens by model,
     /// errors, per-tool p50/p95, and what rose in the last bucket against the earlier ones.
@@ -531,7 +537,10 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
         Command::Context { file, session, json, windows } => {
             diagnose::context_cmd(&file, &session, json, &windows, out)?;
         }
-        Command::Stalls { file, session, json } => diagnose::stalls_cmd(&file, &session, json, out)?,
+        Command::Stalls { file, session, json, min_idle, min_share } => {
+            let params = analysis::stalls::StallParams { min_ms: min_idle * 1000.0, min_share: min_share / 100.0 };
+            diagnose::stalls_cmd(&file, &session, json, params, out)?;
+        }
         Command::Stats { file, by, since, until, json, regressions, threshold, normalize } => {
             let options = stats::StatsOptions {
                 by,
@@ -697,4 +706,20 @@ fn write_sessions_table(out: &mut dyn io::Write, sessions: &[SessionRow]) -> io:
         )?;
     }
     Ok(())
+}
+
+/// A number of seconds for a flag: finite and not negative.
+fn non_negative(text: &str) -> std::result::Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("expected a number of seconds, 0 or more, not {text:?}")),
+    }
+}
+
+/// A percentage for a flag: 0 to 100.
+fn percent(text: &str) -> std::result::Result<f64, String> {
+    match text.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("expected a percentage from 0 to 100, not {text:?}")),
+    }
 }

@@ -208,3 +208,63 @@ fn snapshot_of_the_trends_screen_with_a_brushed_range() {
     h.mask(egui::Rect::from_min_max(pos2(0.0, 860.0), pos2(1400.0, 900.0)));
     h.snapshot_options("trends", &egui_kittest::SnapshotOptions::new().max_failed_pixels(400));
 }
+
+/// Twelve hourly runs costing $1 each but one costing $500, a run with no usable start and no
+/// traces, and a trace with a negative cost.
+fn file_with_an_outlier(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("outlier.db");
+    let conn = rusqlite::Connection::open(&path).expect("create");
+    conn.execute_batch(
+        "CREATE TABLE agent_trace_sessions (id TEXT PRIMARY KEY, task TEXT NOT NULL, started_at TEXT NOT NULL,
+           completed_at TEXT, status TEXT NOT NULL DEFAULT 'running');
+         CREATE TABLE agent_traces (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, type TEXT NOT NULL,
+           timestamp TEXT NOT NULL, duration_ms REAL, parent_trace_id TEXT, data TEXT NOT NULL,
+           input_tokens INTEGER, output_tokens INTEGER, model_used TEXT, provider_used TEXT, cost_usd REAL,
+           raw_input TEXT, raw_output TEXT, created_at TEXT NOT NULL);",
+    )
+    .expect("schema");
+    for hour in 0..12 {
+        let id = format!("s{hour:02}");
+        let at = format!("2026-11-20T{hour:02}:00:00+00:00");
+        let cost = if hour == 7 { 500.0 } else { 1.0 };
+        conn.execute(
+            "INSERT INTO agent_trace_sessions VALUES (?1, 'summarise the inbox', ?2, ?2, 'completed')",
+            rusqlite::params![id, at],
+        )
+        .expect("session");
+        conn.execute(
+            "INSERT INTO agent_traces (id, session_id, type, timestamp, duration_ms, data, input_tokens, output_tokens,
+               model_used, cost_usd, created_at) VALUES (?1, ?2, 'message', ?3, 900, '{}', 100, 10, 'gpt-4o', ?4, ?3)",
+            rusqlite::params![format!("t{hour}"), id, at, cost],
+        )
+        .expect("trace");
+    }
+    conn.execute_batch(
+        "INSERT INTO agent_trace_sessions VALUES ('nostart', 'summarise the inbox', 'nonsense', NULL, 'completed');
+         INSERT INTO agent_traces (id, session_id, type, timestamp, data, model_used, cost_usd, created_at)
+           VALUES ('neg', 's03', 'message', '2026-11-20T03:00:01+00:00', '{}', 'gpt-4o', -1, 'x');",
+    )
+    .expect("odd rows");
+    path
+}
+
+#[test]
+fn bad_values_are_counted_apart_and_an_outlier_leaves_the_axis_on_request() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = opened_file(&file_with_an_outlier(dir.path()));
+    h.state_mut().command(Command::Trends(None));
+    settle(&mut h);
+    assert_eq!(h.state().screen, Screen::Trends);
+    let t = &h.state().trends.as_ref().expect("trends").trends;
+    assert_eq!((t.by, t.buckets.len()), (Bucket::Hour, 12));
+    assert_eq!((t.bad.sessions_without_start, t.bad.absurd_costs), (1, 1));
+    let total: f64 = t.buckets.iter().map(|b| b.cost_usd).sum();
+    assert!((total - 511.0).abs() < 1e-9, "the negative cost is left out of the sums: {total}");
+    h.get_by_label("Counted apart: 1 sessions without a usable start time, 1 absurd costs");
+    // The $500 hour is far above the others' $1: the cost axis stops short of it, and says so.
+    h.get_by_label("▲ 1 far above the rest, off the axis");
+    h.get_by_label("Fit axes to the usual values").click();
+    h.run_steps(3);
+    assert!(!h.state().trends.as_ref().expect("trends").usual_axes);
+    assert!(h.query_by_label_contains("far above the rest").is_none(), "unticked, the axis takes every value");
+}

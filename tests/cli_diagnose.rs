@@ -245,6 +245,20 @@ fn stalls_say_what_they_came_after_and_a_quiet_running_session_is_stalled() {
     assert_eq!(s["running_stall"], Value::Null, "a completed session is never stalled");
     let text = stdout(&["stalls", f, "run-1"]);
     assert!(text.contains("+12.00 s  idle 30.00 s after read_file (step s1)\n"), "{text}");
+    // The rule is the user's: the 30 s stall is 67 % of the 45 s run.
+    let count = |args: &[&str]| {
+        let s = json_of(&[&["stalls", f, "run-1", "--json"], args].concat());
+        (s["stalls"].as_array().map_or(0, Vec::len), s["params"]["min_ms"].as_f64(), s["params"]["min_share"].as_f64())
+    };
+    assert_eq!(count(&["--min-idle", "31"]), (0, Some(31_000.0), Some(0.1)));
+    assert_eq!(count(&["--min-idle", "29.5"]), (1, Some(29_500.0), Some(0.1)));
+    assert_eq!(count(&["--min-share", "70"]), (0, Some(5_000.0), Some(0.7)));
+    assert_eq!(count(&["--min-share", "60%"]), (1, Some(5_000.0), Some(0.6)));
+    for bad in [["--min-idle", "-1"], ["--min-share", "101"], ["--min-idle", "soon"]] {
+        let out = run(&[&["stalls", f, "run-1"], &bad[..]].concat());
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("expected a"), "{bad:?}");
+    }
     // run-2 logged its last event in 2026 at 10:00:05 and runs on: silent ever since.
     let r = json_of(&["stalls", f, "run-2", "--json"]);
     assert_eq!(r["running_stall"]["since"], "2026-11-20T10:00:05.000000Z");

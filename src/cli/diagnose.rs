@@ -341,9 +341,14 @@ fn write_context(out: &mut dyn io::Write, s: &AnalyzedSession, g: &ContextGrowth
 
 /// `stalls FILE SESSION [--json]`: the idle stretches and, for a running session, whether it
 /// has gone quiet (as of now).
-pub(super) fn stalls_cmd(file: &Path, session: &str, json: bool, out: &mut dyn io::Write) -> Result<()> {
+pub(super) fn stalls_cmd(
+    file: &Path,
+    session: &str,
+    json: bool,
+    params: StallParams,
+    out: &mut dyn io::Write,
+) -> Result<()> {
     let analyzed = load(file, session, Anchor::Auto)?;
-    let params = StallParams::default();
     let found = stalls(&analyzed, &params);
     let running = now().and_then(|now| session_stall(&analyzed, now));
     if json {

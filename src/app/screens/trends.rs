@@ -7,6 +7,8 @@
 //! Dragging across any chart (or clicking a bucket) brushes a time range: the sessions table
 //! and its models panel then show the sessions started in it, until the range is cleared.
 
+use std::sync::Arc;
+
 use egui::{Color32, Rect, RichText};
 use egui_plot::{AxisHints, Bar, BarChart, Corner, Legend, Line, Plot, PlotPoints, PlotUi, Span};
 
@@ -31,6 +33,8 @@ const RUNS_LISTED: usize = 200;
 /// The file's trends as counted, and the chosen bucket width.
 pub struct TrendsScreen {
     pub trends: Stats,
+    /// What the charts draw, worked out once from `trends` (not per frame).
+    charts: Charts,
     pub tasks: Vec<TaskGroup>,
     pub regressions: Vec<Regression>,
     /// `None`: automatic.
@@ -52,6 +56,7 @@ impl TrendsScreen {
     #[must_use]
     pub fn new(trends: Stats, tasks: Vec<TaskGroup>, regressions: Vec<Regression>, by: Option<Bucket>) -> Self {
         Self {
+            charts: Charts::new(&trends),
             trends,
             tasks,
             regressions,
@@ -133,8 +138,9 @@ pub fn ui(
         let mut rects = Vec::new();
         egui::ScrollArea::vertical().id_salt("trends-charts").show(ui, |ui| {
             let height = ((ui.available_height() - 90.0) / 3.0).max(170.0);
-            rects.push(sessions_chart(ui, t, theme, height, &mut brush));
-            rects.push(cost_chart(ui, t, theme, height, &mut brush, screen.usual_axes));
+            let charts = &screen.charts;
+            rects.push(sessions_chart(ui, t, charts, theme, height, &mut brush));
+            rects.push(cost_chart(ui, t, charts, theme, height, &mut brush, screen.usual_axes));
             rects.push(tools_chart(ui, t, theme, height, &mut brush, screen.usual_axes));
         });
         screen.brush_from = brush.from;
@@ -273,11 +279,81 @@ fn chart<'a>(id: &str, title: &str, t: &'a Stats, height: f32, top: Option<f64>)
         .custom_y_axes(vec![AxisHints::new_y().label(title.to_owned())])
 }
 
+/// A bar chart's hover text, made for the bar under the pointer.
+type BarHover = Box<dyn Fn(&Bar, &BarChart) -> String>;
+
+/// What the bar charts draw, worked out once per count: the buckets' labels and the cost of
+/// each of the costliest models (and the rest) per bucket. A frame then builds its bars from
+/// numbers, and formats a hover text only for the bar under the pointer.
+struct Charts {
+    labels: Arc<[String]>,
+    /// (model or "other models", cost per bucket).
+    cost: Vec<(String, Vec<f64>)>,
+}
+
+impl Charts {
+    fn new(t: &Stats) -> Self {
+        let labels: Arc<[String]> = t
+            .buckets
+            .iter()
+            .map(|b| {
+                let start = b.start.to_chrono();
+                match t.by {
+                    Bucket::Hour => start.format("%Y-%m-%d %H:00 UTC").to_string(),
+                    Bucket::Day => start.format("%Y-%m-%d").to_string(),
+                    Bucket::Week => start.format("week of %Y-%m-%d").to_string(),
+                }
+            })
+            .collect();
+        let mut totals: Vec<(String, f64)> = Vec::new();
+        for b in &t.buckets {
+            for m in &b.models {
+                match totals.iter_mut().find(|(name, _)| *name == m.model) {
+                    Some(x) => x.1 += m.cost_usd,
+                    None => totals.push((m.model.clone(), m.cost_usd)),
+                }
+            }
+        }
+        totals.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let top: Vec<String> = totals.into_iter().take(SERIES).map(|(m, _)| m).collect();
+        let mut cost: Vec<(String, Vec<f64>)> = top.iter().map(|m| (m.clone(), vec![0.0; t.buckets.len()])).collect();
+        let mut other = vec![0.0; t.buckets.len()];
+        for (i, b) in t.buckets.iter().enumerate() {
+            for m in &b.models {
+                match top.iter().position(|name| *name == m.model) {
+                    Some(k) => cost[k].1[i] += m.cost_usd,
+                    None => other[i] += m.cost_usd,
+                }
+            }
+        }
+        cost.push(("other models".to_owned(), other));
+        Self { labels, cost }
+    }
+
+    /// The hover text of a bar of series `name`: the series, the bucket and `value` as `fmt`
+    /// writes it.
+    fn hover(&self, name: &str, fmt: fn(f64) -> String) -> BarHover {
+        let labels = Arc::clone(&self.labels);
+        let name = one_line(name).into_owned();
+        Box::new(move |bar, _| {
+            let at = labels.get(bucket_at(bar.argument, labels.len())).map_or("", String::as_str);
+            format!("{name}\n{at}: {}", fmt(bar.value))
+        })
+    }
+}
+
 /// One outcome's count in a bucket.
 type OutcomeCount = fn(&crate::analysis::trends::Outcomes) -> u64;
 
 /// Sessions started per bucket, stacked by outcome.
-fn sessions_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &mut Brush) -> Rect {
+fn sessions_chart(
+    ui: &mut egui::Ui,
+    t: &Stats,
+    charts: &Charts,
+    theme: &Theme,
+    height: f32,
+    brush: &mut Brush,
+) -> Rect {
     ui.label(RichText::new("Sessions started, by outcome").strong());
     let series: [(&str, Color32, OutcomeCount); 5] = [
         ("completed", theme.completed, |o| o.completed),
@@ -295,14 +371,14 @@ fn sessions_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brus
         move |plot| {
             let mut below: Vec<BarChart> = Vec::new();
             for (name, colour, count) in series {
-                let bars = t
-                    .buckets
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| Bar::new(i as f64, count(&b.sessions) as f64).name(bucket_label(t, i)))
-                    .collect();
+                let bars =
+                    t.buckets.iter().enumerate().map(|(i, b)| Bar::new(i as f64, count(&b.sessions) as f64)).collect();
                 let refs: Vec<&BarChart> = below.iter().collect();
-                let chart = BarChart::new(name, bars).color(colour).width(0.8).stack_on(&refs);
+                let chart = BarChart::new(name, bars)
+                    .color(colour)
+                    .width(0.8)
+                    .element_formatter(charts.hover(name, |v| format_count(v as i64)))
+                    .stack_on(&refs);
                 below.push(chart);
             }
             for c in below {
@@ -313,21 +389,18 @@ fn sessions_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brus
 }
 
 /// Cost per bucket, stacked by model (the costliest models, then the rest).
-fn cost_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &mut Brush, usual: bool) -> Rect {
+fn cost_chart(
+    ui: &mut egui::Ui,
+    t: &Stats,
+    charts: &Charts,
+    theme: &Theme,
+    height: f32,
+    brush: &mut Brush,
+    usual: bool,
+) -> Rect {
     let totals: Vec<f64> = t.buckets.iter().map(|b| b.cost_usd).collect();
     let axis_top = usual.then(|| usual_top(&totals)).flatten();
     title_ui(ui, "Cost, by model", &totals, axis_top, theme);
-    let mut totals: Vec<(String, f64)> = Vec::new();
-    for b in &t.buckets {
-        for m in &b.models {
-            match totals.iter_mut().find(|(name, _)| *name == m.model) {
-                Some(x) => x.1 += m.cost_usd,
-                None => totals.push((m.model.clone(), m.cost_usd)),
-            }
-        }
-    }
-    totals.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let top: Vec<String> = totals.iter().take(SERIES).map(|(m, _)| m.clone()).collect();
     let colours = [theme.llm, theme.tool, theme.slow, theme.running, theme.other, theme.muted];
     brushed_chart(
         ui,
@@ -337,25 +410,13 @@ fn cost_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &
         brush,
         move |plot| {
             let mut below: Vec<BarChart> = Vec::new();
-            for (k, name) in top.iter().map(String::as_str).chain(std::iter::once("other models")).enumerate() {
-                let bars = t
-                    .buckets
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| {
-                        let cost: f64 = b
-                            .models
-                            .iter()
-                            .filter(|m| if k < top.len() { m.model == name } else { !top.contains(&m.model) })
-                            .map(|m| m.cost_usd)
-                            .sum();
-                        Bar::new(i as f64, cost).name(format!("{} {}", bucket_label(t, i), format_cost(cost)))
-                    })
-                    .collect();
+            for (k, (name, cost)) in charts.cost.iter().enumerate() {
+                let bars = cost.iter().enumerate().map(|(i, &c)| Bar::new(i as f64, c)).collect();
                 let refs: Vec<&BarChart> = below.iter().collect();
                 let chart = BarChart::new(one_line(name).into_owned(), bars)
                     .color(colours[k.min(colours.len() - 1)])
                     .width(0.8)
+                    .element_formatter(charts.hover(name, format_cost))
                     .stack_on(&refs);
                 below.push(chart);
             }
@@ -412,10 +473,6 @@ fn title_ui(ui: &mut egui::Ui, title: &str, values: &[f64], top: Option<f64>, th
                 .on_hover_text("Their bars run off the top; hover them for their figures, or untick \"Fit axes to the usual values\"");
         }
     });
-}
-
-fn bucket_label(t: &Stats, i: usize) -> String {
-    t.buckets.get(i).map_or_else(String::new, |b| b.start.short())
 }
 
 /// What rose in the last bucket against the earlier ones, the rises first.
@@ -643,7 +700,57 @@ fn picker_ui(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::trends::{BucketStats, ModelStats};
     use crate::time::Timestamp;
+
+    #[test]
+    fn the_cost_series_are_the_five_costliest_models_and_the_rest_and_hover_names_the_bucket() {
+        let model = |m: &str, cost: f64| ModelStats { model: m.to_owned(), cost_usd: cost, ..ModelStats::default() };
+        let bucket = |day: i64, models: Vec<ModelStats>| BucketStats {
+            start: Timestamp((1_795_132_800 + day * 86_400) * 1_000_000_000),
+            sessions: crate::analysis::trends::Outcomes::default(),
+            sessions_with_errors: 0,
+            error_events: 0,
+            traces: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: models.iter().map(|m| m.cost_usd).sum(),
+            models,
+            tools: Vec::new(),
+        };
+        // Seven models; "g" and "f" cost least over both days and share "other models".
+        let t = Stats {
+            by: Bucket::Day,
+            since: None,
+            until: None,
+            buckets: vec![
+                bucket(0, vec![model("a", 9.0), model("b", 1.0), model("g", 0.5)]),
+                bucket(1, vec![model("c", 4.0), model("d", 3.0), model("e", 2.0), model("f", 0.25), model("b", 1.5)]),
+            ],
+            bad: crate::analysis::trends::BadInput::default(),
+        };
+        let charts = Charts::new(&t);
+        let series: Vec<(&str, &[f64])> = charts.cost.iter().map(|(m, c)| (m.as_str(), c.as_slice())).collect();
+        assert_eq!(
+            series,
+            [
+                ("a", &[9.0, 0.0][..]),
+                ("c", &[0.0, 4.0][..]),
+                ("d", &[0.0, 3.0][..]),
+                ("b", &[1.0, 1.5][..]),
+                ("e", &[0.0, 2.0][..]),
+                ("other models", &[0.5, 0.25][..]),
+            ]
+        );
+        // Every bucket's series add up to its cost.
+        for (i, b) in t.buckets.iter().enumerate() {
+            assert_eq!(charts.cost.iter().map(|(_, c)| c[i]).sum::<f64>(), b.cost_usd);
+        }
+        assert_eq!(&*charts.labels, ["2026-11-20", "2026-11-21"]);
+        let hover = charts.hover("a", format_cost);
+        let bar = Bar::new(1.0, 4.0);
+        assert_eq!(hover(&bar, &BarChart::new("a", Vec::new())), "a\n2026-11-21: $4.0000");
+    }
 
     #[test]
     fn a_sparkline_places_runs_by_time_and_scales_cost_to_its_range() {
