@@ -288,17 +288,7 @@ fn a_context_window_set_in_the_summary_changes_the_share_and_is_saved() {
     h.run_steps(3);
     h.get_by_label("Context windows").click();
     h.run_steps(10);
-    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, &model);
-    field.scroll_to_me();
-    field.click();
-    h.run_steps(2);
-    h.get_by_role_and_label(egui::accesskit::Role::TextInput, &model).type_text("64k");
-    h.run_steps(2);
-    let set = h.get_all_by_label("Set").next().expect("the Set button");
-    set.scroll_to_me();
-    h.run_steps(3);
-    h.get_all_by_label("Set").next().expect("the Set button").click();
-    h.run_steps(3);
+    type_window(&mut h, &model, "64k", None);
 
     // Saved, and every call of that model is measured against it.
     assert_eq!(h.state().state.context_windows.get(&key), Some(&64_000));
@@ -320,18 +310,7 @@ fn a_context_window_set_in_the_summary_changes_the_share_and_is_saved() {
     check(&h, Some(64_000));
 
     // Something that is not a number of tokens is refused and said so.
-    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, &model);
-    field.scroll_to_me();
-    field.click();
-    h.run_steps(2);
-    h.get_by_role_and_label(egui::accesskit::Role::TextInput, &model).type_text("x");
-    h.run_steps(2);
-    h.get_by_label("not a number of tokens");
-    let set = h.get_all_by_label("Set").next().expect("the Set button");
-    set.scroll_to_me();
-    h.run_steps(3);
-    h.get_all_by_label("Set").next().expect("the Set button").click();
-    h.run_steps(3);
+    type_window(&mut h, &model, "x", Some("not a number of tokens"));
     assert_eq!(h.state().state.context_windows.get(&key), Some(&64_000));
     check(&h, Some(64_000));
 
@@ -340,4 +319,27 @@ fn a_context_window_set_in_the_summary_changes_the_share_and_is_saved() {
     h.run_steps(3);
     assert!(h.state().state.context_windows.is_empty());
     check(&h, built_in);
+}
+
+/// Types `text` after what `model`'s window field holds, checks that `says` shows (when
+/// given), and presses Set.
+fn type_window(
+    h: &mut egui_kittest::Harness<'_, trace_inspector::app::TraceApp>,
+    model: &str,
+    text: &str,
+    says: Option<&str>,
+) {
+    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, model);
+    field.scroll_to_me();
+    field.click();
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, model).type_text(text);
+    h.run_steps(2);
+    if let Some(says) = says {
+        h.get_by_label(says);
+    }
+    h.get_all_by_label("Set").next().expect("the Set button").scroll_to_me();
+    h.run_steps(3);
+    h.get_all_by_label("Set").next().expect("the Set button").click();
+    h.run_steps(3);
 }

@@ -279,6 +279,18 @@ fn chart<'a>(id: &str, title: &str, t: &'a Stats, height: f32, top: Option<f64>)
         .custom_y_axes(vec![AxisHints::new_y().label(title.to_owned())])
 }
 
+/// Each name's sum, in the order the names first come (a handful of models or tools).
+fn sum_by_name<'a, V: Copy + std::ops::AddAssign>(items: impl Iterator<Item = (&'a str, V)>) -> Vec<(String, V)> {
+    let mut sums: Vec<(String, V)> = Vec::new();
+    for (name, value) in items {
+        match sums.iter_mut().find(|(n, _)| n == name) {
+            Some(x) => x.1 += value,
+            None => sums.push((name.to_owned(), value)),
+        }
+    }
+    sums
+}
+
 /// A bar chart's hover text, made for the bar under the pointer.
 type BarHover = Box<dyn Fn(&Bar, &BarChart) -> String>;
 
@@ -305,15 +317,7 @@ impl Charts {
                 }
             })
             .collect();
-        let mut totals: Vec<(String, f64)> = Vec::new();
-        for b in &t.buckets {
-            for m in &b.models {
-                match totals.iter_mut().find(|(name, _)| *name == m.model) {
-                    Some(x) => x.1 += m.cost_usd,
-                    None => totals.push((m.model.clone(), m.cost_usd)),
-                }
-            }
-        }
+        let mut totals = sum_by_name(t.buckets.iter().flat_map(|b| &b.models).map(|m| (&*m.model, m.cost_usd)));
         totals.sort_by(|a, b| b.1.total_cmp(&a.1));
         let top: Vec<String> = totals.into_iter().take(SERIES).map(|(m, _)| m).collect();
         let mut cost: Vec<(String, Vec<f64>)> = top.iter().map(|m| (m.clone(), vec![0.0; t.buckets.len()])).collect();
@@ -429,15 +433,7 @@ fn cost_chart(
 
 /// The p95 call duration per bucket of the busiest tools.
 fn tools_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &mut Brush, usual: bool) -> Rect {
-    let mut calls: Vec<(String, u64)> = Vec::new();
-    for b in &t.buckets {
-        for tool in &b.tools {
-            match calls.iter_mut().find(|(name, _)| *name == tool.tool) {
-                Some(x) => x.1 += tool.calls,
-                None => calls.push((tool.tool.clone(), tool.calls)),
-            }
-        }
-    }
+    let mut calls = sum_by_name(t.buckets.iter().flat_map(|b| &b.tools).map(|x| (&*x.tool, x.calls)));
     calls.sort_by_key(|c| std::cmp::Reverse(c.1));
     calls.truncate(SERIES);
     // Each tool against its own values: a tool that got slower stays on the axis.
