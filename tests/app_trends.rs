@@ -32,6 +32,9 @@ fn trends_count_every_session_and_switch_bucket_width() {
     assert!(buckets >= 1);
     h.get_by_label("Sessions started, by outcome");
     h.get_by_label("Cost, by model");
+    h.get_by_label("Tokens in and out");
+    h.get_by_label("Errors per session started");
+    h.get_by_label("p95 call duration of the busiest tools (ms)");
     h.get_by_label(&format!("Tasks ({})", h.state().trends.as_ref().map_or(0, |t| t.tasks.len())));
     // By day: one bucket, the same sessions.
     h.get_by_label("day").click();
@@ -267,4 +270,40 @@ fn bad_values_are_counted_apart_and_an_outlier_leaves_the_axis_on_request() {
     h.run_steps(3);
     assert!(!h.state().trends.as_ref().expect("trends").usual_axes);
     assert!(h.query_by_label_contains("far above the rest").is_none(), "unticked, the axis takes every value");
+}
+
+#[test]
+fn the_tools_chart_switches_to_p50_and_draws_the_tools_picked() {
+    let mut h = opened_file(&fixture());
+    h.state_mut().command(Command::Trends(None));
+    settle(&mut h);
+    let title = h.get_by_label("p95 call duration of the busiest tools (ms)");
+    title.scroll_to_me();
+    h.run_steps(3);
+    h.get_by_label("p50").click();
+    h.run_steps(3);
+    assert!(h.state().trends.as_ref().expect("trends").tools_p50);
+    h.get_by_label("p50 call duration of the busiest tools (ms)");
+    // The fixture's tools, busiest first, as the stats count them.
+    let tools: Vec<String> = {
+        let t = &h.state().trends.as_ref().expect("trends").trends;
+        let mut calls: Vec<(String, u64)> = Vec::new();
+        for tool in t.buckets.iter().flat_map(|b| &b.tools) {
+            match calls.iter_mut().find(|(n, _)| *n == tool.tool) {
+                Some(c) => c.1 += tool.calls,
+                None => calls.push((tool.tool.clone(), tool.calls)),
+            }
+        }
+        calls.sort_by_key(|c| std::cmp::Reverse(c.1));
+        calls.into_iter().map(|(n, _)| n).collect()
+    };
+    assert!(tools.len() >= 2, "{tools:?}");
+    let shown = tools.len().min(5);
+    h.get_by_label_contains(&format!("Tools ({shown} of {})", tools.len())).click();
+    h.run_steps(3);
+    // Untick the busiest: the others stay, and the title says they were picked.
+    h.get_by_label_contains(&format!("{}  (", tools[0])).click();
+    h.run_steps(3);
+    assert_eq!(h.state().trends.as_ref().expect("trends").tools_shown.as_deref(), Some(&tools[1..shown][..]));
+    h.get_by_label("p50 call duration of the tools picked (ms)");
 }

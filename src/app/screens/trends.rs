@@ -1,6 +1,7 @@
 //! The Trends screen: the whole file over time, bucketed by hour, day or week (automatic from
-//! the span of the data, switchable): sessions by outcome, cost by model, and the p95 duration
-//! of the busiest tools, as egui_plot charts whose hover gives a bucket's exact figures; beside
+//! the span of the data, switchable): sessions by outcome, cost by model, tokens in and out,
+//! errors per session, and the p50 or p95 duration of the busiest tools (or the ones picked),
+//! as egui_plot charts whose hover gives a bucket's exact figures; beside
 //! them, what rose in the last bucket and the task groups. Counted off the UI thread with the
 //! CLI's `stats` and `tasks` rules.
 //!
@@ -49,6 +50,10 @@ pub struct TrendsScreen {
     pub picked: Vec<String>,
     /// Stop the axes short of values far above the rest (see [`usual_top`]).
     pub usual_axes: bool,
+    /// The tools chart draws the p50 (else the p95) of each bucket's calls.
+    pub tools_p50: bool,
+    /// The tools the tools chart draws; `None`: the busiest few.
+    pub tools_shown: Option<Vec<String>>,
 }
 
 impl TrendsScreen {
@@ -66,6 +71,8 @@ impl TrendsScreen {
             picking: None,
             picked: Vec::new(),
             usual_axes: true,
+            tools_p50: false,
+            tools_shown: None,
         }
     }
 }
@@ -139,9 +146,13 @@ pub fn ui(
         egui::ScrollArea::vertical().id_salt("trends-charts").show(ui, |ui| {
             let height = ((ui.available_height() - 90.0) / 3.0).max(170.0);
             let charts = &screen.charts;
+            let usual = screen.usual_axes;
             rects.push(sessions_chart(ui, t, charts, theme, height, &mut brush));
-            rects.push(cost_chart(ui, t, charts, theme, height, &mut brush, screen.usual_axes));
-            rects.push(tools_chart(ui, t, theme, height, &mut brush, screen.usual_axes));
+            rects.push(cost_chart(ui, t, charts, theme, height, &mut brush, usual));
+            rects.push(tokens_chart(ui, t, charts, theme, height, &mut brush, usual));
+            rects.push(errors_chart(ui, t, charts, theme, height, &mut brush, usual));
+            let tools = ToolsChoice { p50: &mut screen.tools_p50, shown: &mut screen.tools_shown, usual };
+            rects.push(tools_chart(ui, t, charts, tools, theme, height, &mut brush));
         });
         screen.brush_from = brush.from;
         screen.chart_rects = rects;
@@ -431,32 +442,159 @@ fn cost_chart(
     )
 }
 
-/// The p95 call duration per bucket of the busiest tools.
-fn tools_chart(ui: &mut egui::Ui, t: &Stats, theme: &Theme, height: f32, brush: &mut Brush, usual: bool) -> Rect {
-    let mut calls = sum_by_name(t.buckets.iter().flat_map(|b| &b.tools).map(|x| (&*x.tool, x.calls)));
-    calls.sort_by_key(|c| std::cmp::Reverse(c.1));
-    calls.truncate(SERIES);
-    // Each tool against its own values: a tool that got slower stays on the axis.
-    let series: Vec<Vec<f64>> = calls
-        .iter()
-        .map(|(name, _)| {
-            t.buckets.iter().filter_map(|b| b.tools.iter().find(|x| &x.tool == name)).map(|x| x.p95_ms).collect()
-        })
-        .collect();
-    let values: Vec<f64> = series.iter().flatten().copied().collect();
-    let top = usual.then(|| usual_top_of_series(&series)).flatten();
-    title_ui(ui, "p95 call duration of the busiest tools (ms)", &values, top, theme);
-    brushed_chart(ui, chart("trends-tools", "p95 (ms)", t, height, top), t.buckets.len(), theme, brush, move |plot| {
-        for (name, _) in calls.iter().take(SERIES) {
-            let points: PlotPoints = t
-                .buckets
-                .iter()
-                .enumerate()
-                .filter_map(|(i, b)| b.tools.iter().find(|x| &x.tool == name).map(|x| [i as f64, x.p95_ms]))
-                .collect();
-            plot.line(Line::new(one_line(name).into_owned(), points).width(2.0));
+/// What the tools chart shows: p50 or p95, and which tools.
+struct ToolsChoice<'a> {
+    p50: &'a mut bool,
+    shown: &'a mut Option<Vec<String>>,
+    /// Fit the axis to the usual values.
+    usual: bool,
+}
+
+/// A line per series, each bucket's value as a point (buckets without a value left out); the
+/// hover names the series, the bucket and the value as `fmt` writes it.
+fn lines_chart<'a>(
+    ui: &mut egui::Ui,
+    plot: Plot<'a>,
+    charts: &'a Charts,
+    series: Vec<(String, Vec<Option<f64>>)>,
+    fmt: fn(f64) -> String,
+    theme: &Theme,
+    brush: &mut Brush,
+) -> Rect {
+    let labels = &charts.labels;
+    let plot = plot.label_formatter(move |pos| match pos {
+        egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => {
+            let at = labels.get(bucket_at(position.x, labels.len())).map_or("", String::as_str);
+            Some(format!("{plot_name}\n{at}: {}", fmt(position.y)))
+        }
+        egui_plot::HoverPosition::Elsewhere { .. } => None,
+    });
+    brushed_chart(ui, plot, labels.len(), theme, brush, move |plot| {
+        for (name, values) in series {
+            let points: PlotPoints = values.iter().enumerate().filter_map(|(i, v)| v.map(|v| [i as f64, v])).collect();
+            plot.line(Line::new(one_line(&name).into_owned(), points).width(2.0));
         }
     })
+}
+
+/// The axis top for `series` when fitting to the usual values, and the chart's title line.
+fn fitted_title(
+    ui: &mut egui::Ui,
+    title: &str,
+    series: &[(String, Vec<Option<f64>>)],
+    usual: bool,
+    theme: &Theme,
+) -> Option<f64> {
+    let values: Vec<Vec<f64>> = series.iter().map(|(_, v)| v.iter().flatten().copied().collect()).collect();
+    let top = usual.then(|| usual_top_of_series(&values)).flatten();
+    let all: Vec<f64> = values.into_iter().flatten().collect();
+    title_ui(ui, title, &all, top, theme);
+    top
+}
+
+/// Input and output tokens per bucket.
+fn tokens_chart(
+    ui: &mut egui::Ui,
+    t: &Stats,
+    charts: &Charts,
+    theme: &Theme,
+    height: f32,
+    brush: &mut Brush,
+    usual: bool,
+) -> Rect {
+    let series = vec![
+        ("tokens in".to_owned(), t.buckets.iter().map(|b| Some(b.input_tokens as f64)).collect()),
+        ("tokens out".to_owned(), t.buckets.iter().map(|b| Some(b.output_tokens as f64)).collect()),
+    ];
+    let top = fitted_title(ui, "Tokens in and out", &series, usual, theme);
+    let plot = chart("trends-tokens", "tokens", t, height, top);
+    lines_chart(ui, plot, charts, series, |v| format_count(v as i64), theme, brush)
+}
+
+/// Error events per session started, per bucket (buckets where no session started left out).
+fn errors_chart(
+    ui: &mut egui::Ui,
+    t: &Stats,
+    charts: &Charts,
+    theme: &Theme,
+    height: f32,
+    brush: &mut Brush,
+    usual: bool,
+) -> Rect {
+    let series = vec![("errors per session".to_owned(), errors_per_session(t))];
+    let top = fitted_title(ui, "Errors per session started", &series, usual, theme);
+    let plot = chart("trends-errors", "errors / session", t, height, top);
+    lines_chart(ui, plot, charts, series, |v| format!("{v:.2}"), theme, brush)
+}
+
+/// Each bucket's error events over the sessions started in it; `None` where none started.
+fn errors_per_session(t: &Stats) -> Vec<Option<f64>> {
+    t.buckets
+        .iter()
+        .map(|b| (b.sessions.started > 0).then(|| b.error_events as f64 / b.sessions.started as f64))
+        .collect()
+}
+
+/// The p50 or p95 call duration per bucket of the busiest tools, or of the ones picked.
+fn tools_chart(
+    ui: &mut egui::Ui,
+    t: &Stats,
+    charts: &Charts,
+    choice: ToolsChoice<'_>,
+    theme: &Theme,
+    height: f32,
+    brush: &mut Brush,
+) -> Rect {
+    let usual = choice.usual;
+    let mut calls = sum_by_name(t.buckets.iter().flat_map(|b| &b.tools).map(|x| (&*x.tool, x.calls)));
+    calls.sort_by_key(|c| std::cmp::Reverse(c.1));
+    let busiest: Vec<String> = calls.iter().take(SERIES).map(|(n, _)| n.clone()).collect();
+    let shown: Vec<String> = choice.shown.clone().unwrap_or_else(|| busiest.clone());
+    let p50 = *choice.p50;
+    // Each tool against its own values: a tool that got slower stays on the axis.
+    let series: Vec<(String, Vec<Option<f64>>)> = shown
+        .iter()
+        .map(|name| {
+            let values = t
+                .buckets
+                .iter()
+                .map(|b| b.tools.iter().find(|x| &x.tool == name).map(|x| if p50 { x.p50_ms } else { x.p95_ms }))
+                .collect();
+            (name.clone(), values)
+        })
+        .collect();
+    let which = if p50 { "p50" } else { "p95" };
+    let whose = if choice.shown.is_some() { "the tools picked" } else { "the busiest tools" };
+    let top = fitted_title(ui, &format!("{which} call duration of {whose} (ms)"), &series, usual, theme);
+    ui.horizontal_wrapped(|ui| {
+        ui.selectable_value(choice.p50, true, "p50");
+        ui.selectable_value(choice.p50, false, "p95");
+        ui.menu_button(format!("Tools ({} of {})", shown.len(), calls.len()), |ui| {
+            egui::ScrollArea::vertical().max_height(320.0).show(ui, |ui| {
+                for (name, n) in &calls {
+                    let mut on = shown.contains(name);
+                    let text =
+                        format!("{}  ({} calls)", one_line(name), format_count(i64::try_from(*n).unwrap_or(i64::MAX)));
+                    if ui.checkbox(&mut on, text).changed() {
+                        let mut picked: Vec<String> = shown.clone();
+                        if on {
+                            picked.push(name.clone());
+                        } else {
+                            picked.retain(|x| x != name);
+                        }
+                        // Kept in the busiest-first order.
+                        picked.sort_by_key(|x| calls.iter().position(|(n, _)| n == x));
+                        *choice.shown = Some(picked);
+                    }
+                }
+            });
+            if ui.button("The busiest five").clicked() {
+                *choice.shown = None;
+            }
+        });
+    });
+    let plot = chart("trends-tools", &format!("{which} (ms)"), t, height, top);
+    lines_chart(ui, plot, charts, series, format_duration_ms, theme, brush)
 }
 
 /// A chart's title, and when its axis stops short of some values, how many it leaves out.
@@ -746,6 +884,30 @@ mod tests {
         let hover = charts.hover("a", format_cost);
         let bar = Bar::new(1.0, 4.0);
         assert_eq!(hover(&bar, &BarChart::new("a", Vec::new())), "a\n2026-11-21: $4.0000");
+    }
+
+    #[test]
+    fn errors_per_session_leave_out_buckets_where_none_started() {
+        let bucket = |started: u64, errors: u64| BucketStats {
+            start: Timestamp(0),
+            sessions: crate::analysis::trends::Outcomes { started, ..Default::default() },
+            sessions_with_errors: 0,
+            error_events: errors,
+            traces: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: 0.0,
+            models: Vec::new(),
+            tools: Vec::new(),
+        };
+        let t = Stats {
+            by: Bucket::Hour,
+            since: None,
+            until: None,
+            buckets: vec![bucket(4, 2), bucket(0, 3), bucket(3, 0)],
+            bad: crate::analysis::trends::BadInput::default(),
+        };
+        assert_eq!(errors_per_session(&t), [Some(0.5), None, Some(0.0)]);
     }
 
     #[test]
