@@ -658,7 +658,7 @@ impl Jobs {
 
     /// Counts the file's trends (sessions, cost, errors, tool times per time bucket; task
     /// groups; what rose in the last bucket) with the CLI's `stats` and `tasks` rules.
-    pub fn trends(&mut self, path: PathBuf, by: Option<crate::analysis::trends::Bucket>) {
+    pub fn trends(&mut self, path: PathBuf, by: Option<crate::analysis::trends::Bucket>, normalize: bool) {
         self.start(JobKind::Trends, "trends", move |ctx| {
             ctx.send(Reply::Progress { kind: JobKind::Trends, message: "Counting the trends…".to_owned() });
             let store = match ctx.open(&path) {
@@ -672,8 +672,8 @@ impl Jobs {
             };
             let params = crate::analysis::trends::StatsParams { by, ..Default::default() };
             let trends = Box::new(crate::analysis::trends::stats(&data, &params));
-            let tasks = crate::analysis::tasks::task_groups(&data.sessions, false);
-            let regressions = crate::analysis::trends::regressions(&data, &params, TRENDS_THRESHOLD, false);
+            let tasks = crate::analysis::tasks::task_groups(&data.sessions, normalize);
+            let regressions = crate::analysis::trends::regressions(&data, &params, TRENDS_THRESHOLD, normalize);
             ctx.send(Reply::Trends { path, trends, tasks, regressions });
         });
     }

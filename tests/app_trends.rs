@@ -212,8 +212,8 @@ fn snapshot_of_the_trends_screen_with_a_brushed_range() {
     h.snapshot_options("trends", &egui_kittest::SnapshotOptions::new().max_failed_pixels(400));
 }
 
-/// Twelve hourly runs costing $1 each but one costing $500, a run with no usable start and no
-/// traces, and a trace with a negative cost.
+/// Twelve hourly runs of three tickets costing $1 each but one costing $500, a run with no
+/// usable start and no traces, and a trace with a negative cost.
 fn file_with_an_outlier(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("outlier.db");
     let conn = rusqlite::Connection::open(&path).expect("create");
@@ -231,8 +231,8 @@ fn file_with_an_outlier(dir: &std::path::Path) -> std::path::PathBuf {
         let at = format!("2026-11-20T{hour:02}:00:00+00:00");
         let cost = if hour == 7 { 500.0 } else { 1.0 };
         conn.execute(
-            "INSERT INTO agent_trace_sessions VALUES (?1, 'summarise the inbox', ?2, ?2, 'completed')",
-            rusqlite::params![id, at],
+            "INSERT INTO agent_trace_sessions VALUES (?1, ?2, ?3, ?3, 'completed')",
+            rusqlite::params![id, format!("answer ticket {}", 100 + hour % 3), at],
         )
         .expect("session");
         conn.execute(
@@ -306,4 +306,32 @@ fn the_tools_chart_switches_to_p50_and_draws_the_tools_picked() {
     h.run_steps(3);
     assert_eq!(h.state().trends.as_ref().expect("trends").tools_shown.as_deref(), Some(&tools[1..shown][..]));
     h.get_by_label("p50 call duration of the tools picked (ms)");
+}
+
+#[test]
+fn tasks_group_with_numbers_and_ids_stripped_on_request_and_the_tools_choice_stays() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = file_with_an_outlier(dir.path());
+    let data = trace_inspector::store::Store::open(&path).expect("open").trend_data().expect("trend data");
+    let exact = trace_inspector::analysis::tasks::task_groups(&data.sessions, false);
+    let stripped = trace_inspector::analysis::tasks::task_groups(&data.sessions, true);
+    assert_eq!((exact.len(), stripped.len()), (4, 2), "three tickets and the inbox; a ticket and the inbox");
+    let mut h = opened_file(&path);
+    h.state_mut().command(Command::Trends(None));
+    settle(&mut h);
+    h.get_by_label(&format!("Tasks ({})", exact.len()));
+    h.get_by_label("p50").scroll_to_me();
+    h.run_steps(3);
+    h.get_by_label("p50").click();
+    h.run_steps(2);
+    assert!(h.state().trends.as_ref().expect("trends").tools_p50);
+    h.get_by_label("Strip numbers and ids").click();
+    settle(&mut h);
+    let screen = h.state().trends.as_ref().expect("trends");
+    assert!(screen.tasks_normalized);
+    let groups: Vec<(&str, u64)> = screen.tasks.iter().map(|g| (g.task.as_str(), g.runs)).collect();
+    let expected: Vec<(&str, u64)> = stripped.iter().map(|g| (g.task.as_str(), g.runs)).collect();
+    assert_eq!(groups, expected);
+    assert!(screen.tools_p50, "a new count keeps the tools chart's choice");
+    h.get_by_label(&format!("Tasks ({})", stripped.len()));
 }

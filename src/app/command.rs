@@ -97,6 +97,9 @@ pub enum Command {
     Compare(CompareCommand),
     /// Count the open file's trends, bucketed by this width (`None`: automatic), and show them.
     Trends(Option<crate::analysis::trends::Bucket>),
+    /// Group tasks with their numbers and ids taken out (else by their exact text); counts the
+    /// trends again.
+    SetTasksNormalized(bool),
     /// Narrow the sessions table (and its models panel) to sessions started in this range, or
     /// stop (`None`).
     SetRange(Option<crate::analysis::sessions::TimeRange>),
@@ -161,7 +164,13 @@ impl TraceApp {
             Command::Trends(by) => {
                 if let Some(f) = &self.file {
                     self.trends_by = by;
-                    self.jobs.trends(f.path.clone(), by);
+                    self.jobs.trends(f.path.clone(), by, self.trends_normalized);
+                }
+            }
+            Command::SetTasksNormalized(on) => {
+                self.trends_normalized = on;
+                if let Some(f) = &self.file {
+                    self.jobs.trends(f.path.clone(), self.trends_by, on);
                 }
             }
             Command::SetRange(range) => self.table.set_range(range),

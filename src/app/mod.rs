@@ -82,6 +82,8 @@ pub struct TraceApp {
     pub trends: Option<screens::trends::TrendsScreen>,
     /// The bucket width asked for the trends (`None`: automatic).
     trends_by: Option<crate::analysis::trends::Bucket>,
+    /// The Trends screen groups tasks with numbers and ids taken out.
+    trends_normalized: bool,
     /// Another file's sessions, listed to compare a run with.
     pub other_file: Option<(PathBuf, Vec<crate::model::SessionRow>)>,
     pub table: SessionsTable,
@@ -139,6 +141,7 @@ impl TraceApp {
             other_file: None,
             trends: None,
             trends_by: None,
+            trends_normalized: false,
             table: SessionsTable::default(),
             welcome: Welcome::default(),
             error: None,

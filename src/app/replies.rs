@@ -88,7 +88,14 @@ impl TraceApp {
                     if self.file.as_ref().is_some_and(|f| f.path == path) {
                         self.progress = None;
                         let by = self.trends_by;
-                        self.trends = Some(super::screens::trends::TrendsScreen::new(*trends, tasks, regressions, by));
+                        let mut screen = super::screens::trends::TrendsScreen::new(*trends, tasks, regressions, by);
+                        screen.tasks_normalized = self.trends_normalized;
+                        // A new count (another bucket width, tasks grouped otherwise, a refresh)
+                        // keeps what the user chose to see.
+                        if let Some(old) = &self.trends {
+                            screen.keep_choices(old);
+                        }
+                        self.trends = Some(screen);
                         self.screen = Screen::Trends;
                     }
                 }

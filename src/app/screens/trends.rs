@@ -54,6 +54,8 @@ pub struct TrendsScreen {
     pub tools_p50: bool,
     /// The tools the tools chart draws; `None`: the busiest few.
     pub tools_shown: Option<Vec<String>>,
+    /// The task groups were made with numbers and ids taken out of the tasks.
+    pub tasks_normalized: bool,
 }
 
 impl TrendsScreen {
@@ -73,7 +75,15 @@ impl TrendsScreen {
             usual_axes: true,
             tools_p50: false,
             tools_shown: None,
+            tasks_normalized: false,
         }
+    }
+
+    /// Takes over what the user chose on `old`: the axes' fit and the tools chart's choices.
+    pub fn keep_choices(&mut self, old: &Self) {
+        self.usual_axes = old.usual_axes;
+        self.tools_p50 = old.tools_p50;
+        self.tools_shown.clone_from(&old.tools_shown);
     }
 }
 
@@ -647,6 +657,16 @@ fn tasks_ui(
     ui.label(
         RichText::new("Click a task to list its runs in the table; \"Compare…\" picks two of them.").color(theme.muted),
     );
+    let mut normalized = screen.tasks_normalized;
+    if ui
+        .checkbox(&mut normalized, "Strip numbers and ids")
+        .on_hover_text(
+            "Group tasks that differ only in numbers, ids and hashes (\"fix ticket 12\" and \"fix ticket 13\")",
+        )
+        .changed()
+    {
+        commands.push(Command::SetTasksNormalized(normalized));
+    }
     let mut pick = None;
     egui::Grid::new("trends-tasks").num_columns(8).striped(true).spacing([10.0, 3.0]).show(ui, |ui| {
         for h in ["Task", "Runs", "Cost", "Cost per run", "", "Success", "p50 time", "p95 time"] {
