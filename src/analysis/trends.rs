@@ -356,18 +356,26 @@ pub fn stats(data: &TrendData, params: &StatsParams) -> Stats {
 
 fn entry(buckets: &mut BTreeMap<Timestamp, BucketStats>, by: Bucket, t: Timestamp) -> &mut BucketStats {
     let start = by.floor(t);
-    buckets.entry(start).or_insert_with(|| BucketStats {
-        start,
-        sessions: Outcomes::default(),
-        sessions_with_errors: 0,
-        error_events: 0,
-        traces: 0,
-        input_tokens: 0,
-        output_tokens: 0,
-        cost_usd: 0.0,
-        models: Vec::new(),
-        tools: Vec::new(),
-    })
+    buckets.entry(start).or_insert_with(|| BucketStats::empty(start))
+}
+
+impl BucketStats {
+    /// A bucket starting at `start` with nothing counted yet.
+    #[must_use]
+    pub fn empty(start: Timestamp) -> Self {
+        Self {
+            start,
+            sessions: Outcomes::default(),
+            sessions_with_errors: 0,
+            error_events: 0,
+            traces: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: 0.0,
+            models: Vec::new(),
+            tools: Vec::new(),
+        }
+    }
 }
 
 /// Exact p50, p95 and max of one tool's durations (sorted in place); `None` when empty.

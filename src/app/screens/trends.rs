@@ -861,16 +861,9 @@ mod tests {
     fn the_cost_series_are_the_five_costliest_models_and_the_rest_and_hover_names_the_bucket() {
         let model = |m: &str, cost: f64| ModelStats { model: m.to_owned(), cost_usd: cost, ..ModelStats::default() };
         let bucket = |day: i64, models: Vec<ModelStats>| BucketStats {
-            start: Timestamp((1_795_132_800 + day * 86_400) * 1_000_000_000),
-            sessions: crate::analysis::trends::Outcomes::default(),
-            sessions_with_errors: 0,
-            error_events: 0,
-            traces: 0,
-            input_tokens: 0,
-            output_tokens: 0,
             cost_usd: models.iter().map(|m| m.cost_usd).sum(),
             models,
-            tools: Vec::new(),
+            ..BucketStats::empty(Timestamp((1_795_132_800 + day * 86_400) * 1_000_000_000))
         };
         // Seven models; "g" and "f" cost least over both days and share "other models".
         let t = Stats {
@@ -909,16 +902,9 @@ mod tests {
     #[test]
     fn errors_per_session_leave_out_buckets_where_none_started() {
         let bucket = |started: u64, errors: u64| BucketStats {
-            start: Timestamp(0),
             sessions: crate::analysis::trends::Outcomes { started, ..Default::default() },
-            sessions_with_errors: 0,
             error_events: errors,
-            traces: 0,
-            input_tokens: 0,
-            output_tokens: 0,
-            cost_usd: 0.0,
-            models: Vec::new(),
-            tools: Vec::new(),
+            ..BucketStats::empty(Timestamp(0))
         };
         let t = Stats {
             by: Bucket::Hour,
