@@ -189,7 +189,7 @@ fn compare_benches(c: &mut Criterion) {
     let mut changed = data.clone();
     let mut calls = 0usize;
     changed.events.retain_mut(|e| {
-        if e.model_used.is_none() || e.input_tokens.is_none() {
+        if e.model_used().is_none() || e.input_tokens().is_none() {
             return true;
         }
         calls += 1;
@@ -197,7 +197,7 @@ fn compare_benches(c: &mut Criterion) {
             e.duration_ms = e.duration_ms.map(|d| d * 1.5);
         }
         if calls.is_multiple_of(200) {
-            e.model_used = Some("another-model".into());
+            e.usage_mut().model_used = Some("another-model".into());
         }
         !calls.is_multiple_of(100)
     });

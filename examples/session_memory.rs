@@ -1,5 +1,9 @@
 //! Resident memory after each stage of opening a session: `cargo run --release --example session_memory FILE`.
 
+// The allocator the app and the CLI use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rss_kb(field: &str) -> usize {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -42,8 +46,27 @@ fn main() {
     stage("loaded", base, n);
     let s = analysis::analyze(data, Anchor::Auto);
     stage("analyzed", base, n);
+    println!(
+        "spans {} (cap {}), span_of_event cap {}",
+        s.timeline.spans.len(),
+        s.timeline.spans.capacity(),
+        s.timeline.span_of_event.capacity()
+    );
     let d = diagnose(&s, &DiagnosisParams::default());
     stage("diagnosed", base, n);
+    let mb = |count: usize, size: usize| (count * size) as f64 / 1e6;
+    println!(
+        "path segments {} ({:.1} MB), path spans {} ({:.1} MB), context points {} ({:.1} MB), loop calls {} ({:.1} MB), stalls {}",
+        d.critical_path.segments.len(),
+        mb(d.critical_path.segments.capacity(), size_of::<analysis::critical_path::Segment>()),
+        d.critical_path.spans.len(),
+        mb(d.critical_path.spans.capacity(), size_of::<analysis::critical_path::PathSpan>()),
+        d.context.points.len(),
+        mb(d.context.points.capacity(), size_of::<analysis::context::ContextPoint>()),
+        d.loops.loops.iter().map(|l| l.calls.len()).sum::<usize>(),
+        mb(d.loops.loops.iter().map(|l| l.calls.capacity()).sum::<usize>(), 8),
+        d.stalls.len()
+    );
     let mut m = SessionModel::new(s, std::time::Duration::ZERO, SlowRule::default());
     m.set_diagnosis(d, SlowRule::default());
     stage("model", base, n);

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::analysis::filter::slow_flags;
 use crate::analysis::{self, Anchor, SlowIndex, SpanFilter};
 use crate::export::{Export as _, json, markdown, text};
-use crate::model::{SearchQuery, SessionData, SessionRow, ToolDuration, TraceEvent, Warning, labels};
+use crate::model::{CallUsage, SearchQuery, SessionData, SessionRow, ToolDuration, TraceEvent, Warning, labels};
 use crate::store::{self, Store};
 use crate::time::{self, Timestamp};
 
@@ -254,12 +254,16 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
             time,
             duration_ms,
             parent_trace_id: parent_trace_id.map(Into::into),
-            input_tokens,
-            output_tokens,
-            model_used: model_used.map(Into::into),
-            cost_usd,
+            usage: CallUsage {
+                input_tokens,
+                output_tokens,
+                model_used: model_used.map(Into::into),
+                provider_used: None,
+                cost_usd,
+            }
+            .boxed(),
             info,
-            warnings,
+            warnings: warnings.into(),
             ..TraceEvent::default()
         });
     }
@@ -278,7 +282,7 @@ fn check_analyzed(a: &analysis::AnalyzedSession) {
         for e in std::iter::once(s.event).chain(s.end_event) {
             assert!(e < events.len(), "span {i} names event {e} of {}", events.len());
             seen[e] += 1;
-            assert_eq!(t.span_of_event[e], i, "event {e} maps to span {}, not {i}", t.span_of_event[e]);
+            assert_eq!(t.span_of_event[e] as usize, i, "event {e} maps to span {}, not {i}", t.span_of_event[e]);
         }
         assert!(s.subtree_end > i && s.subtree_end <= t.spans.len(), "span {i}: subtree_end {}", s.subtree_end);
         match s.parent {

@@ -833,7 +833,7 @@ fn wrong_value_types() {
         assert_eq!(texts.len(), 10, "{texts:#?}");
         let by_id = |id: &str| data.events.iter().find(|e| e.id == id).expect("event");
         assert_eq!(
-            (by_id("w1").duration_ms, by_id("w1").input_tokens, by_id("w1").cost_usd),
+            (by_id("w1").duration_ms, by_id("w1").input_tokens(), by_id("w1").cost_usd()),
             (None, Some(12), Some(0.25))
         );
         assert_eq!((by_id("w2").duration_ms, by_id("w3").duration_ms), (None, None));

@@ -179,7 +179,7 @@ pub fn context_growth_of(
         .filter(|(_, s)| match s.kind {
             SpanKind::Llm => true,
             SpanKind::Session | SpanKind::Step => false,
-            _ => s.model(events).is_some() && s.events(events).any(|e| e.input_tokens.is_some()),
+            _ => s.model(events).is_some() && s.events(events).any(|e| e.input_tokens().is_some()),
         })
         .map(|(i, _)| i)
         .collect();
@@ -190,19 +190,19 @@ pub fn context_growth_of(
     let mut known: HashMap<&str, Option<u64>> = HashMap::new();
     for i in calls {
         let s = &timeline.spans[i];
-        let input = s.events(events).filter_map(|e| e.input_tokens).reduce(i64::saturating_add);
+        let input = s.events(events).filter_map(|e| e.input_tokens()).reduce(i64::saturating_add);
         let Some(input_tokens) = input else {
             growth.calls_without_input += 1;
             continue;
         };
-        let output_tokens = s.events(events).filter_map(|e| e.output_tokens).reduce(i64::saturating_add);
+        let output_tokens = s.events(events).filter_map(|e| e.output_tokens()).reduce(i64::saturating_add);
         let cost_usd = s.cost_usd(events);
         running += cost_usd.filter(|c| c.is_finite()).unwrap_or(0.0);
         let model_name = s.model(events);
         let window = model_name.and_then(|m| *known.entry(m).or_insert_with(|| windows.window(m)));
         let previous = growth.points.last().map(|p| p.input_tokens);
         let dropped_from = previous.filter(|&p| p > 0 && (input_tokens as f64) <= (1.0 - params.drop_share) * p as f64);
-        let model = s.events(events).find_map(|e| e.model_used.clone());
+        let model = s.events(events).find_map(|e| e.model_shared().cloned());
         if dropped_from.is_some() {
             growth.drops.push(growth.points.len());
         }
@@ -223,6 +223,7 @@ pub fn context_growth_of(
             dropped_from,
         });
     }
+    growth.points.shrink_to_fit();
     growth
 }
 
@@ -230,6 +231,7 @@ pub fn context_growth_of(
 mod tests {
     use super::*;
     use crate::analysis::fixtures::{sample_session, span};
+    use crate::model::CallUsage;
     use crate::time::Timestamp;
 
     #[test]
@@ -280,10 +282,14 @@ mod tests {
             s.event = events.len();
             spans.push(s);
             events.push(TraceEvent {
-                input_tokens: Some(*input),
-                output_tokens: Some(500),
-                cost_usd: Some(0.25),
-                model_used: Some("gpt-4o".into()),
+                usage: CallUsage {
+                    input_tokens: Some(*input),
+                    output_tokens: Some(500),
+                    cost_usd: Some(0.25),
+                    model_used: Some("gpt-4o".into()),
+                    provider_used: None,
+                }
+                .boxed(),
                 ..TraceEvent::default()
             });
         }

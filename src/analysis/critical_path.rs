@@ -243,6 +243,9 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalP
         })
         .collect();
     path.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms).then(spans[a.span].depth.cmp(&spans[b.span].depth)));
+    // Kept for the session's life: no room left over from growing.
+    segments.shrink_to_fit();
+    path.shrink_to_fit();
     CriticalPath { wall_ms, segments, spans: path, by_kind, missing: None, open_spans, clipped_children }
 }
 
@@ -410,7 +413,7 @@ mod tests {
                 duration_ms: dur,
                 parent_trace_id: parent.map(Into::into),
                 info,
-                warnings,
+                warnings: warnings.into(),
                 ..TraceEvent::default()
             }
         };

@@ -340,11 +340,11 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
     output.push(b);
     pico.push(c);
     for e in events {
-        a = a.saturating_add(e.input_tokens.unwrap_or(0));
-        b = b.saturating_add(e.output_tokens.unwrap_or(0));
+        a = a.saturating_add(e.input_tokens().unwrap_or(0));
+        b = b.saturating_add(e.output_tokens().unwrap_or(0));
         // A cost beyond a quadrillion dollars is a broken value; clamped, a million of them
         // still fit.
-        let cost = e.cost_usd.filter(|v| v.is_finite()).map_or(0.0, |v| v.clamp(-1e15, 1e15));
+        let cost = e.cost_usd().filter(|v| v.is_finite()).map_or(0.0, |v| v.clamp(-1e15, 1e15));
         c = c.saturating_add((cost * 1e12).round() as i128);
         input.push(a);
         output.push(b);
@@ -560,9 +560,9 @@ mod tests {
             let mut ev = TraceEvent::default();
             let kind = if *what == "llm" {
                 ev.kind = "message".into();
-                ev.input_tokens = Some(1000);
-                ev.output_tokens = Some(100);
-                ev.cost_usd = Some(0.25);
+                ev.usage_mut().input_tokens = Some(1000);
+                ev.usage_mut().output_tokens = Some(100);
+                ev.usage_mut().cost_usd = Some(0.25);
                 SpanKind::Llm
             } else {
                 use std::hash::BuildHasher as _;
@@ -699,9 +699,9 @@ mod tests {
     fn absurd_tokens_and_costs_saturate() {
         let (t, mut events) = session(&[(0, "read:a"), (0, "llm"), (0, "read:a"), (0, "llm"), (0, "read:a")]);
         for e in &mut events {
-            if e.input_tokens.is_some() {
-                e.input_tokens = Some(i64::MAX);
-                e.cost_usd = Some(f64::MAX);
+            if e.input_tokens().is_some() {
+                e.usage_mut().input_tokens = Some(i64::MAX);
+                e.usage_mut().cost_usd = Some(f64::MAX);
             }
         }
         let found = find_loops_in(&t, &events, &LoopParams::default());

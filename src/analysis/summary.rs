@@ -169,10 +169,10 @@ pub(crate) fn event_totals(data: &SessionData) -> Summary {
             }
         }
         match s.event_usage.get_mut(&*e.kind) {
-            Some(u) => u.add(e.input_tokens, e.output_tokens, e.cost_usd),
+            Some(u) => u.add(e.input_tokens(), e.output_tokens(), e.cost_usd()),
             None => {
                 let mut u = Usage::default();
-                u.add(e.input_tokens, e.output_tokens, e.cost_usd);
+                u.add(e.input_tokens(), e.output_tokens(), e.cost_usd());
                 s.event_usage.insert(e.kind.to_string(), u);
             }
         }
@@ -184,14 +184,14 @@ pub(crate) fn event_totals(data: &SessionData) -> Summary {
         if e.is_error() {
             s.failure_count += 1;
         }
-        s.total_input_tokens = s.total_input_tokens.saturating_add(e.input_tokens.unwrap_or(0));
-        s.total_output_tokens = s.total_output_tokens.saturating_add(e.output_tokens.unwrap_or(0));
-        s.total_cost_usd += e.cost_usd.unwrap_or(0.0);
-        if let Some(model) = e.model_used.as_deref() {
+        s.total_input_tokens = s.total_input_tokens.saturating_add(e.input_tokens().unwrap_or(0));
+        s.total_output_tokens = s.total_output_tokens.saturating_add(e.output_tokens().unwrap_or(0));
+        s.total_cost_usd += e.cost_usd().unwrap_or(0.0);
+        if let Some(model) = e.model_used() {
             if !s.models_used.iter().any(|m| m == model) {
                 s.models_used.push(model.to_owned());
             }
-            let is_call = e.input_tokens.is_some() || e.output_tokens.is_some() || e.cost_usd.is_some();
+            let is_call = e.input_tokens().is_some() || e.output_tokens().is_some() || e.cost_usd().is_some();
             if is_call {
                 let i = *model_index.entry(model).or_insert_with(|| {
                     models.push(ModelStats { model: model.to_owned(), ..ModelStats::default() });
@@ -199,11 +199,11 @@ pub(crate) fn event_totals(data: &SessionData) -> Summary {
                 });
                 let m = &mut models[i];
                 m.calls += 1;
-                m.input_tokens = m.input_tokens.saturating_add(e.input_tokens.unwrap_or(0));
-                m.output_tokens = m.output_tokens.saturating_add(e.output_tokens.unwrap_or(0));
-                m.cost_usd += e.cost_usd.unwrap_or(0.0);
+                m.input_tokens = m.input_tokens.saturating_add(e.input_tokens().unwrap_or(0));
+                m.output_tokens = m.output_tokens.saturating_add(e.output_tokens().unwrap_or(0));
+                m.cost_usd += e.cost_usd().unwrap_or(0.0);
                 if m.provider.is_none() {
-                    m.provider = e.provider_used.as_deref().map(str::to_owned);
+                    m.provider = e.provider_used().map(str::to_owned);
                 }
             }
         }
@@ -312,13 +312,13 @@ mod usage_tests {
         let mut s = sample_session();
         // Two calls of "search": the sample's pair (events 2 and 6) and a new one (event 7).
         s.data.events[2].info.tool = Some("search".into());
-        s.data.events[2].input_tokens = Some(10);
-        s.data.events[6].output_tokens = Some(5);
-        s.data.events[6].cost_usd = Some(0.25);
+        s.data.events[2].usage_mut().input_tokens = Some(10);
+        s.data.events[6].usage_mut().output_tokens = Some(5);
+        s.data.events[6].usage_mut().cost_usd = Some(0.25);
         let mut e = TraceEvent { id: "e7".into(), kind: "tool_called".into(), ..TraceEvent::default() };
         e.info.tool = Some("search".into());
-        e.input_tokens = Some(100);
-        e.cost_usd = Some(0.5);
+        e.usage_mut().input_tokens = Some(100);
+        e.usage_mut().cost_usd = Some(0.5);
         s.data.events.push(e);
         let mut call = span(SpanKind::Tool, "again", (3000.0, 4000.0), 0, None, 7);
         call.event = 7;

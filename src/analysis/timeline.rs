@@ -133,9 +133,9 @@ impl Span {
         let mut any = false;
         let (mut input, mut output) = (0i64, 0i64);
         for e in self.events(events) {
-            any |= e.input_tokens.is_some() || e.output_tokens.is_some();
-            input = input.saturating_add(e.input_tokens.unwrap_or(0));
-            output = output.saturating_add(e.output_tokens.unwrap_or(0));
+            any |= e.input_tokens().is_some() || e.output_tokens().is_some();
+            input = input.saturating_add(e.input_tokens().unwrap_or(0));
+            output = output.saturating_add(e.output_tokens().unwrap_or(0));
         }
         any.then_some((input, output))
     }
@@ -143,13 +143,13 @@ impl Span {
     /// Cost over the span's events, `None` when neither reports one.
     #[must_use]
     pub fn cost_usd(&self, events: &[TraceEvent]) -> Option<f64> {
-        self.events(events).filter_map(|e| e.cost_usd).reduce(|a, b| a + b)
+        self.events(events).filter_map(|e| e.cost_usd()).reduce(|a, b| a + b)
     }
 
     /// The model of the span's first event that names one.
     #[must_use]
     pub fn model<'e>(&self, events: &'e [TraceEvent]) -> Option<&'e str> {
-        self.events(events).find_map(|e| e.model_used.as_deref())
+        self.events(events).find_map(|e| e.model_used())
     }
 }
 
@@ -165,8 +165,9 @@ pub struct Timeline {
     pub requested: Anchor,
     /// The latest span end, in ms from the origin.
     pub end_ms: f64,
-    /// For each event, the span it belongs to.
-    pub span_of_event: Vec<usize>,
+    /// For each event, the span it belongs to (4 bytes an event: a session's spans are far
+    /// fewer than 2^32).
+    pub span_of_event: Vec<u32>,
     pub warnings: Vec<Warning>,
 }
 
@@ -174,7 +175,7 @@ impl Timeline {
     /// The span holding this event.
     #[must_use]
     pub fn span_for_event(&self, event: usize) -> Option<usize> {
-        self.span_of_event.get(event).copied()
+        self.span_of_event.get(event).map(|&s| s as usize)
     }
 
     /// Indices of the parent chain of `span`, nearest first.
@@ -316,7 +317,7 @@ fn kind_of(e: &TraceEvent) -> SpanKind {
         "step_started" | "step_completed" | "step_failed" => SpanKind::Step,
         "message" | "llm_call" => SpanKind::Llm,
         k if k.starts_with("tool") || k.ends_with("tool_call") => SpanKind::Tool,
-        _ if e.input_tokens.is_some() || e.output_tokens.is_some() => SpanKind::Llm,
+        _ if e.input_tokens().is_some() || e.output_tokens().is_some() => SpanKind::Llm,
         _ => SpanKind::Other,
     }
 }
@@ -622,7 +623,8 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     for top in open_subtrees {
         spans[top].subtree_end = spans.len();
     }
-    let span_of_event = raw_of_event.iter().map(|&r| span_of_raw.get(r).copied().unwrap_or(0)).collect();
+    let span_of_event =
+        raw_of_event.iter().map(|&r| span_of_raw.get(r).map_or(0, |&s| u32::try_from(s).unwrap_or(u32::MAX))).collect();
     let end_ms = spans
         .iter()
         .filter(|s| s.timed)
@@ -646,12 +648,12 @@ mod tests {
     #[test]
     fn a_span_sums_tokens_and_cost_over_its_two_events() {
         let mut events = vec![TraceEvent::default(); 3];
-        events[0].input_tokens = Some(100);
-        events[0].cost_usd = Some(0.25);
-        events[0].model_used = Some("m1".into());
-        events[2].output_tokens = Some(40);
-        events[2].cost_usd = Some(0.5);
-        events[2].model_used = Some("m2".into());
+        events[0].usage_mut().input_tokens = Some(100);
+        events[0].usage_mut().cost_usd = Some(0.25);
+        events[0].usage_mut().model_used = Some("m1".into());
+        events[2].usage_mut().output_tokens = Some(40);
+        events[2].usage_mut().cost_usd = Some(0.5);
+        events[2].usage_mut().model_used = Some("m2".into());
         let pair = Span { end_event: Some(2), ..span(SpanKind::Llm, "", (0.0, 1.0), 0, None, 1) };
         assert_eq!(pair.tokens(&events), Some((100, 40)));
         assert_eq!(pair.cost_usd(&events), Some(0.75));
@@ -663,7 +665,7 @@ mod tests {
         let lost = Span { end_event: Some(99), ..pair.clone() };
         assert_eq!(lost.tokens(&events), Some((100, 0)));
         // Counts saturate instead of wrapping.
-        events[2].input_tokens = Some(i64::MAX);
+        events[2].usage_mut().input_tokens = Some(i64::MAX);
         assert_eq!(pair.tokens(&events), Some((i64::MAX, 40)));
     }
 

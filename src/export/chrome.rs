@@ -107,7 +107,7 @@ impl ChromeWriter {
                     .map(|e| e.id.as_str()),
                 kind: first.map(|e| &*e.kind),
                 model: span.model(events),
-                provider: span.events(events).find_map(|e| e.provider_used.as_deref()),
+                provider: span.events(events).find_map(|e| e.provider_used()),
                 tool: tool_call(span, events),
                 input_tokens: tokens.map(|t| t.0),
                 output_tokens: tokens.map(|t| t.1),

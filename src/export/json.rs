@@ -93,10 +93,10 @@ fn span_json<'a>(session: &'a AnalyzedSession, children: &[usize], i: usize) -> 
         open: s.open,
         failed: s.failed,
         children: children.get(i).copied().unwrap_or(0),
-        input_tokens: pick_i(|e| e.input_tokens),
-        output_tokens: pick_i(|e| e.output_tokens),
-        cost_usd: first.cost_usd.or_else(|| end.and_then(|e| e.cost_usd)),
-        model: first.model_used.as_deref().or_else(|| end.and_then(|e| e.model_used.as_deref())),
+        input_tokens: pick_i(|e| e.input_tokens()),
+        output_tokens: pick_i(|e| e.output_tokens()),
+        cost_usd: first.cost_usd().or_else(|| end.and_then(|e| e.cost_usd())),
+        model: first.model_used().or_else(|| end.and_then(|e| e.model_used())),
     }
 }
 

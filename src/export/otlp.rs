@@ -196,7 +196,7 @@ fn describe<'a>(
     let last = span.end_event.and_then(|e| events.get(e));
     let event_kind = first.map_or("", |e| &*e.kind);
     let model = span.model(events);
-    let provider = span.events(events).find_map(|e| e.provider_used.as_deref());
+    let provider = span.events(events).find_map(|e| e.provider_used());
     let tool = tool_call(span, events);
     let tokens = span.tokens(events);
     let cost = span.cost_usd(events).filter(|c| c.is_finite());
@@ -462,7 +462,7 @@ mod tests {
     #[test]
     fn the_sample_maps_to_genai_names() {
         let mut session = sample_session();
-        session.data.events[3].provider_used = Some("openai".into());
+        session.data.events[3].usage_mut().provider_used = Some("openai".into());
         let (doc, stats) = export(&session, None);
         assert_eq!(stats, ExportStats { sessions: 1, spans: 5, skipped: 1, warnings: 1 });
         let spans = doc["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().expect("spans");
@@ -513,7 +513,7 @@ mod tests {
     #[test]
     fn non_finite_costs_are_left_out() {
         let mut session = sample_session();
-        session.data.events[3].cost_usd = Some(f64::NAN);
+        session.data.events[3].usage_mut().cost_usd = Some(f64::NAN);
         let (doc, _) = export(&session, None);
         let chat = &doc["resourceSpans"][0]["scopeSpans"][0]["spans"][3];
         assert!(attr(chat, "gen_ai.usage.cost").is_none());

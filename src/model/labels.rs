@@ -165,16 +165,16 @@ pub(crate) const LABEL_CHARS: usize = 120;
 /// Reads the label, tool, step id and failure flag of an event from its `data`.
 #[must_use]
 pub fn event_info_of(kind: &str, data: &str, model: Option<&str>) -> (EventInfo, Vec<String>) {
-    let mut notes = Vec::new();
+    let mut notes = super::Notes::default();
     let info = event_info(kind, data, model, &mut notes, &mut Interner::default());
-    (info, notes)
+    (info, notes.to_vec())
 }
 
 pub(crate) fn event_info(
     kind: &str,
     data: &str,
     model: Option<&str>,
-    notes: &mut Vec<String>,
+    notes: &mut super::Notes,
     names: &mut Interner,
 ) -> EventInfo {
     // `data` rewritten without repeated keys, when it has some; the fields borrow from it.

@@ -112,7 +112,8 @@ pub struct SessionList {
 /// One row of `agent_traces`, without `data` and raw input/output: those load only in
 /// [`TraceDetail`]; what the views need from `data` is read at load into [`EventInfo`].
 /// Values repeated across a session (event types, models, providers) are shared; the session
-/// id is the session's ([`SessionData::row`]).
+/// id is the session's ([`SessionData::row`]). A session may hold millions of these, so what
+/// most events lack (tokens, model and cost; notes) sits behind one pointer each.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TraceEvent {
     /// SQLite rowid, when the table has one: tells apart traces that share an id.
@@ -128,18 +129,79 @@ pub struct TraceEvent {
     pub time: Option<Timestamp>,
     pub duration_ms: Option<f64>,
     pub parent_trace_id: Option<TraceId>,
-    pub input_tokens: Option<i64>,
-    pub output_tokens: Option<i64>,
-    pub model_used: Option<Arc<str>>,
-    pub provider_used: Option<Arc<str>>,
-    pub cost_usd: Option<f64>,
+    /// Tokens, model, provider and cost, when the row has any of them (LLM calls, mostly).
+    pub usage: Option<Box<CallUsage>>,
     /// Sizes of the raw columns in bytes, `None` when NULL or absent (SQLite values stay
     /// below 2 GiB).
     pub raw_input_bytes: Option<u32>,
     pub raw_output_bytes: Option<u32>,
     /// Fields read from `data` for labels and grouping.
     pub info: EventInfo,
-    pub warnings: Vec<String>,
+    /// What could not be read as expected, one line each.
+    pub warnings: Notes,
+}
+
+/// The usage columns of one trace.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallUsage {
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub model_used: Option<Arc<str>>,
+    pub provider_used: Option<Arc<str>>,
+    pub cost_usd: Option<f64>,
+}
+
+impl CallUsage {
+    /// `None` when every column is empty: the event keeps no box.
+    #[must_use]
+    pub fn boxed(self) -> Option<Box<CallUsage>> {
+        (self != CallUsage::default()).then(|| Box::new(self))
+    }
+}
+
+/// Notes on one event: one pointer when there are none, as for almost every event.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[expect(
+    clippy::box_collection,
+    reason = "8 bytes on every event instead of a Vec's 24; the rare notes pay the extra box"
+)]
+pub struct Notes(Option<Box<Vec<String>>>);
+
+impl Notes {
+    pub fn push(&mut self, note: String) {
+        self.0.get_or_insert_with(Box::default).push(note);
+    }
+}
+
+impl From<Vec<String>> for Notes {
+    fn from(notes: Vec<String>) -> Self {
+        Notes((!notes.is_empty()).then(|| Box::new(notes)))
+    }
+}
+
+impl std::ops::Deref for Notes {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl<'a> IntoIterator for &'a Notes {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl Extend<String> for Notes {
+    fn extend<I: IntoIterator<Item = String>>(&mut self, notes: I) {
+        for n in notes {
+            self.push(n);
+        }
+    }
 }
 
 /// What the views need from an event's `data`, read once at load.
@@ -196,7 +258,48 @@ impl TraceEvent {
     /// Input plus output tokens.
     #[must_use]
     pub fn total_tokens(&self) -> i64 {
-        self.input_tokens.unwrap_or(0).saturating_add(self.output_tokens.unwrap_or(0))
+        self.input_tokens().unwrap_or(0).saturating_add(self.output_tokens().unwrap_or(0))
+    }
+
+    /// `input_tokens`.
+    #[must_use]
+    pub fn input_tokens(&self) -> Option<i64> {
+        self.usage.as_ref().and_then(|u| u.input_tokens)
+    }
+
+    /// `output_tokens`.
+    #[must_use]
+    pub fn output_tokens(&self) -> Option<i64> {
+        self.usage.as_ref().and_then(|u| u.output_tokens)
+    }
+
+    /// `model_used` (never empty).
+    #[must_use]
+    pub fn model_used(&self) -> Option<&str> {
+        self.model_shared().map(|m| &**m)
+    }
+
+    /// `model_used`, as the session's other calls to the model share it.
+    #[must_use]
+    pub fn model_shared(&self) -> Option<&Arc<str>> {
+        self.usage.as_ref().and_then(|u| u.model_used.as_ref())
+    }
+
+    /// `provider_used` (never empty).
+    #[must_use]
+    pub fn provider_used(&self) -> Option<&str> {
+        self.usage.as_ref().and_then(|u| u.provider_used.as_deref())
+    }
+
+    /// `cost_usd`.
+    #[must_use]
+    pub fn cost_usd(&self) -> Option<f64> {
+        self.usage.as_ref().and_then(|u| u.cost_usd)
+    }
+
+    /// The usage columns, made empty first when the event had none (for building events).
+    pub fn usage_mut(&mut self) -> &mut CallUsage {
+        self.usage.get_or_insert_with(Box::default)
     }
 
     /// True for events of the `error` type and other failure reports.
@@ -306,4 +409,44 @@ pub struct ToolDuration {
     /// none, and the analysis decides what such a call is called.
     pub tool: Option<Arc<str>>,
     pub duration_ms: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_stays_small() {
+        // A session may hold millions of events: every byte here is a megabyte per million.
+        assert!(size_of::<TraceEvent>() <= 224, "TraceEvent is {} bytes", size_of::<TraceEvent>());
+        assert_eq!(size_of::<Notes>(), 8);
+        assert_eq!(size_of::<Option<Box<CallUsage>>>(), 8);
+    }
+
+    #[test]
+    fn usage_is_boxed_only_when_the_row_has_some() {
+        assert_eq!(CallUsage::default().boxed(), None);
+        let mut e = TraceEvent::default();
+        assert_eq!((e.input_tokens(), e.model_used(), e.cost_usd(), e.total_tokens()), (None, None, None, 0));
+        e.usage_mut().input_tokens = Some(7);
+        e.usage_mut().output_tokens = Some(i64::MAX);
+        e.usage_mut().model_used = Some("m".into());
+        e.usage_mut().provider_used = Some("p".into());
+        assert_eq!((e.input_tokens(), e.output_tokens(), e.total_tokens()), (Some(7), Some(i64::MAX), i64::MAX));
+        assert_eq!((e.model_used(), e.provider_used(), e.cost_usd()), (Some("m"), Some("p"), None));
+        let only_cost = CallUsage { cost_usd: Some(0.0), ..CallUsage::default() }.boxed();
+        assert_eq!(only_cost.and_then(|u| u.cost_usd), Some(0.0), "a zero cost is a value, kept");
+    }
+
+    #[test]
+    fn notes_read_as_a_slice() {
+        let mut n = Notes::default();
+        assert!(n.is_empty() && n.iter().next().is_none());
+        assert_eq!(Notes::from(Vec::new()), n, "no notes, no allocation");
+        n.push("a".to_owned());
+        n.extend(["b".to_owned(), "c".to_owned()]);
+        assert_eq!(n.to_vec(), ["a", "b", "c"]);
+        assert_eq!((&n).into_iter().count(), 3);
+        assert_eq!(Notes::from(vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]), n);
+    }
 }

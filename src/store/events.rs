@@ -11,7 +11,7 @@ use rusqlite::{Connection, Row};
 
 use crate::error::StoreError;
 use crate::model::labels::{Interner, event_info};
-use crate::model::{EventInfo, SessionData, SessionRow, TraceEvent, TraceId, Warning};
+use crate::model::{CallUsage, EventInfo, SessionData, SessionRow, TraceEvent, TraceId, Warning};
 
 use super::open::{map_sqlite, open_connection};
 use super::queries::{IdParam, is_plain_key, session_filter};
@@ -87,15 +87,11 @@ pub(super) fn event_from_row<'r>(
         time,
         duration_ms,
         parent_trace_id,
-        input_tokens,
-        output_tokens,
-        model_used,
-        provider_used,
-        cost_usd,
+        usage: CallUsage { input_tokens, output_tokens, model_used, provider_used, cost_usd }.boxed(),
         raw_input_bytes,
         raw_output_bytes,
         info: EventInfo::default(),
-        warnings: notes,
+        warnings: notes.into(),
     };
     event.set_timestamp_text(&timestamp);
     (event, data)
@@ -121,6 +117,62 @@ pub(super) const MAX_RESERVED_EVENTS: usize = 1 << 22;
 /// Rowids a session's traces must span before reading them is split between two threads.
 pub(super) const SPLIT_MIN_ROWS: i64 = 16_384;
 
+/// Events read by one half of a split read: one vector (the lower half, which becomes the
+/// result), or chunks of [`CHUNK_EVENTS`] (the upper half, moved into the result a chunk at a
+/// time so that at most one chunk is held twice).
+pub(super) enum Chunks {
+    Whole(Vec<TraceEvent>),
+    Chunked(Vec<Vec<TraceEvent>>),
+}
+
+/// Events per chunk of an upper half: about 2 MB.
+pub(super) const CHUNK_EVENTS: usize = 8192;
+
+impl Chunks {
+    pub(super) fn whole(capacity: usize) -> Self {
+        Chunks::Whole(Vec::with_capacity(capacity))
+    }
+
+    pub(super) fn chunked(expected: usize) -> Self {
+        Chunks::Chunked(Vec::with_capacity(expected.div_ceil(CHUNK_EVENTS)))
+    }
+
+    pub(super) fn push(&mut self, event: TraceEvent) {
+        match self {
+            Chunks::Whole(v) => v.push(event),
+            Chunks::Chunked(chunks) => {
+                if chunks.last().is_none_or(|c| c.len() == CHUNK_EVENTS) {
+                    chunks.push(Vec::with_capacity(CHUNK_EVENTS));
+                }
+                if let Some(last) = chunks.last_mut() {
+                    last.push(event);
+                }
+            }
+        }
+    }
+
+    /// The events as one vector (chunks are joined).
+    pub(super) fn into_vec(self) -> Vec<TraceEvent> {
+        let mut out = Vec::new();
+        self.move_into(&mut out);
+        out
+    }
+
+    /// Appends the events to `out`, freeing each chunk once it is moved.
+    pub(super) fn move_into(self, out: &mut Vec<TraceEvent>) {
+        match self {
+            Chunks::Whole(mut v) if out.is_empty() => std::mem::swap(out, &mut v),
+            Chunks::Whole(mut v) => out.append(&mut v),
+            Chunks::Chunked(chunks) => {
+                out.reserve(chunks.iter().map(Vec::len).sum());
+                for mut chunk in chunks {
+                    out.append(&mut chunk);
+                }
+            }
+        }
+    }
+}
+
 /// Events with their `data` text, waiting to be labelled.
 pub(super) type Unlabelled = Vec<(TraceEvent, String)>;
 
@@ -135,7 +187,8 @@ pub(super) const LABEL_BATCH: usize = 512;
 /// Tool names, and the labels of calls (a tool's name, a model, a state), repeat across a
 /// session: `names` hands out one shared copy of each.
 pub(super) fn label_event(e: &mut TraceEvent, data: &str, names: &mut Interner) {
-    e.info = event_info(&e.kind, data, e.model_used.as_deref(), &mut e.warnings, names);
+    let model = e.usage.as_ref().and_then(|u| u.model_used.as_deref());
+    e.info = event_info(&e.kind, data, model, &mut e.warnings, names);
 }
 
 /// [`label_event`] for a batch, moving the events to `out`.
@@ -376,56 +429,73 @@ impl Store {
         let Split { conn: upper_conn, alias, middle, lower_rows, upper_rows } = split;
         let mut sums = sums;
         // Each half labels its events as it reads them: both threads are busy already.
+        // A half is read into `out`: the lower half into the vector that is returned, the
+        // upper one into chunks that move into it one at a time once both are read, so the
+        // load never holds the upper half twice.
         let read_half = |conn: &Connection,
                          range: &str,
-                         capacity: usize,
+                         out: &mut Chunks,
                          mut sums: Option<&mut RowSums>,
                          step: &mut dyn FnMut(usize) -> bool|
-         -> rusqlite::Result<Option<Vec<TraceEvent>>> {
+         -> rusqlite::Result<bool> {
             let mut stmt = conn.prepare(&format!("{sql} AND {alias} {range}"))?;
             let mut rows = stmt.query(rusqlite::params![param, middle])?;
-            let mut out = Vec::with_capacity(capacity);
             let mut interner = Interner::default();
+            let mut read = 0usize;
             while let Some(r) = rows.next()? {
                 if let Some(sums) = sums.as_deref_mut() {
                     sums.add(r);
                 }
-                let (mut event, data) = event_from_row(r, out.len(), &mut interner);
+                let (mut event, data) = event_from_row(r, read, &mut interner);
                 label_event(&mut event, &data, &mut interner);
                 out.push(event);
-                if out.len().is_multiple_of(4096) && !step(out.len()) {
-                    return Ok(None);
+                read += 1;
+                if read.is_multiple_of(4096) && !step(read) {
+                    return Ok(false);
                 }
             }
-            Ok(Some(out))
+            Ok(true)
         };
         let cancelled = || StoreError::Cancelled { path: path.to_owned() };
         let (read_half, stop_flag) = (&read_half, &stop);
         std::thread::scope(|scope| {
+            // The lower half, once read, goes to the upper half's thread, which appends its
+            // chunks to it: they are freed by the thread that made them, so the allocator
+            // returns their memory at once.
+            let (lower_tx, lower_rx) = std::sync::mpsc::sync_channel::<Vec<TraceEvent>>(1);
             // The second connection moves to the thread that reads with it, and closes there.
             let upper = scope.spawn(move || -> Result<(Vec<TraceEvent>, Option<RowSums>), StoreError> {
                 let mut sums = want_sums.then(RowSums::default);
-                let out = read_half(&upper_conn, ">= ?2", upper_rows, sums.as_mut(), &mut |_| {
+                let mut out = Chunks::chunked(upper_rows);
+                let done = read_half(&upper_conn, ">= ?2", &mut out, sums.as_mut(), &mut |_| {
                     !stop_flag.load(std::sync::atomic::Ordering::Relaxed)
                 })
-                .map_err(|e| map_sqlite(path, e))?
-                .ok_or_else(cancelled)?;
-                Ok((out, sums))
+                .map_err(|e| map_sqlite(path, e))?;
+                drop(upper_conn);
+                // No lower half comes when its read failed: that error is the one reported.
+                let (true, Ok(mut events)) = (done, lower_rx.recv()) else { return Err(cancelled()) };
+                out.move_into(&mut events);
+                Ok((events, sums))
             });
             // The halves are read at the same pace: report twice this half's count.
             // Room for both halves: the upper one is appended without growing.
             let both = lower_rows.saturating_add(upper_rows).min(MAX_RESERVED_EVENTS);
+            let mut events = Chunks::whole(both);
             let lower =
-                read_half(&self.conn, "< ?2", both, sums.as_deref_mut(), &mut |n| progress(n * 2).is_continue())
+                read_half(&self.conn, "< ?2", &mut events, sums.as_deref_mut(), &mut |n| progress(n * 2).is_continue())
                     .map_err(|e| self.err(e))
-                    .and_then(|out| out.ok_or_else(cancelled));
-            if lower.is_err() {
-                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    .and_then(|done| if done { Ok(()) } else { Err(cancelled()) });
+            match lower {
+                // A send fails only when the upper thread has stopped; its join says why.
+                Ok(()) => drop(lower_tx.send(events.into_vec())),
+                Err(_) => {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    drop(lower_tx);
+                }
             }
             let upper = upper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let mut events = lower?;
-            let (mut upper_events, upper_sums) = upper?;
-            events.append(&mut upper_events);
+            lower?;
+            let (events, upper_sums) = upper?;
             if let (Some(sums), Some(later)) = (sums, upper_sums) {
                 sums.merge(later);
             }
@@ -442,6 +512,24 @@ mod speed_path_tests {
     use std::collections::HashMap;
 
     use crate::store::demo_file;
+
+    #[test]
+    fn chunks_keep_the_read_order() {
+        let event = |n: i64| TraceEvent { rowid: Some(n), ..TraceEvent::default() };
+        let mut upper = Chunks::chunked(10);
+        let total = CHUNK_EVENTS as i64 * 2 + 5;
+        for n in 3..total {
+            upper.push(event(n));
+        }
+        assert!(matches!(&upper, Chunks::Chunked(c) if c.len() == 3 && c[0].len() == CHUNK_EVENTS));
+        let mut lower = Chunks::whole(4);
+        for n in 0..3 {
+            lower.push(event(n));
+        }
+        let mut all = lower.into_vec();
+        upper.move_into(&mut all);
+        assert!(all.iter().map(|e| e.rowid).eq((0..total).map(Some)), "lower half, then the upper in order");
+    }
 
     #[test]
     fn split_read_and_rust_sums_match_one_read_and_sql() {

@@ -112,24 +112,24 @@ impl DetailView {
             if let Some(p) = &e.parent_trace_id {
                 field(ui, "parent_trace_id", p.to_string());
             }
-            if e.input_tokens.is_some() || e.output_tokens.is_some() {
+            if e.input_tokens().is_some() || e.output_tokens().is_some() {
                 field(
                     ui,
                     "tokens",
                     format!(
                         "{} in / {} out",
-                        e.input_tokens.map_or_else(|| "—".to_owned(), format_count),
-                        e.output_tokens.map_or_else(|| "—".to_owned(), format_count)
+                        e.input_tokens().map_or_else(|| "—".to_owned(), format_count),
+                        e.output_tokens().map_or_else(|| "—".to_owned(), format_count)
                     ),
                 );
             }
-            if let Some(m) = &e.model_used {
+            if let Some(m) = &e.model_used() {
                 field(ui, "model_used", m.to_string());
             }
-            if let Some(p) = &e.provider_used {
+            if let Some(p) = &e.provider_used() {
                 field(ui, "provider_used", p.to_string());
             }
-            if let Some(c) = e.cost_usd {
+            if let Some(c) = e.cost_usd() {
                 field(ui, "cost_usd", format!("{c} ({})", format_cost(c)));
             }
             if let Some(d) = input.detail {

@@ -110,9 +110,9 @@ impl RunFigures {
             failed: spans.iter().filter(|s| s.failed).count(),
             untimed: spans.iter().filter(|s| !s.timed).count(),
             open: spans.iter().filter(|s| s.open).count(),
-            input_tokens: sum(|e| e.input_tokens),
-            output_tokens: sum(|e| e.output_tokens),
-            cost_usd: events.iter().filter_map(|e| e.cost_usd).reduce(|x, y| x + y),
+            input_tokens: sum(|e| e.input_tokens()),
+            output_tokens: sum(|e| e.output_tokens()),
+            cost_usd: events.iter().filter_map(|e| e.cost_usd()).reduce(|x, y| x + y),
         }
     }
 }

@@ -319,11 +319,11 @@ pub(crate) mod tests {
 
     fn llm(id: &str, parent: &str, (start, dur): (i64, f64), model: &str, tokens: (i64, i64), cost: f64) -> TraceEvent {
         let mut e = event(id, "message", start, Some(dur), Some(parent));
-        e.model_used = Some(model.into());
+        e.usage_mut().model_used = Some(model.into());
         e.info.label = model.into();
-        e.input_tokens = Some(tokens.0);
-        e.output_tokens = Some(tokens.1);
-        e.cost_usd = Some(cost);
+        e.usage_mut().input_tokens = Some(tokens.0);
+        e.usage_mut().output_tokens = Some(tokens.1);
+        e.usage_mut().cost_usd = Some(cost);
         e
     }
 
@@ -735,7 +735,7 @@ pub(crate) mod tests {
         let a = run_a();
         let mut b = run_a();
         for e in &mut b.data.events {
-            e.cost_usd = None;
+            e.usage_mut().cost_usd = None;
         }
         let c = compare(&a, &b, &CompareOptions::default());
         assert_eq!(c.figure("cost_usd").map(|f| (f.b, f.delta)), Some((None, None)));
