@@ -33,7 +33,9 @@ if [[ ! -s "$BIG10" ]]; then
 fi
 TMP=$(mktemp -d)
 APP_PID=
-cleanup() { [[ -n "$APP_PID" ]] && kill "$APP_PID" 2>/dev/null; rm -rf "$TMP"; }
+pid=
+# Under xvfb-run, APP_PID is the wrapper and the app is $pid: both are ended.
+cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; [[ -n "$APP_PID" ]] && kill "$APP_PID" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
 export TRACE_INSPECTOR_CACHE_DIR="$TMP/cache"
 
@@ -149,6 +151,6 @@ if [[ -n "${PERF_PID:-}" ]]; then
         '/^ +[0-9.]+%/ {printf "  thread %-14s %5.1f%% of one core\n", $3, 100 * $2 / 499 / s}'
 fi
 grep -c "read in full again" "$TMP/app.log" | xargs printf 'full re-reads during the run: %s\n' || true
-kill "$APP_PID" 2>/dev/null || true
+kill "$pid" "$APP_PID" 2>/dev/null || true
 APP_PID=
 printf 'machine: %s cores, %s\n' "$(nproc)" "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"

@@ -115,7 +115,8 @@ BIG_CASES=(
 
 TMP=$(mktemp -d)
 APP_PID=
-trap '[[ -n "$APP_PID" ]] && kill "$APP_PID" 2>/dev/null; rm -rf "$TMP" "$CACHE_DIR_BENCH"' EXIT
+pid=
+trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; [[ -n "$APP_PID" ]] && kill "$APP_PID" 2>/dev/null; rm -rf "$TMP" "$CACHE_DIR_BENCH"' EXIT
 
 # times_ms COMMAND RUNS: RUNS warm wall times of COMMAND (output discarded), in ms, one a line.
 times_ms() {
@@ -203,6 +204,13 @@ fi
 # display: the load time the app logs when it shows the session, and the process's peak RSS
 # (VmHWM) then, beside the empty window's. Measures whatever the session model is at the time.
 app_peak() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+# stop_app: ends the app (under xvfb-run, APP_PID is the wrapper: the app is $pid).
+stop_app() {
+    [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null
+    kill "$APP_PID" 2>/dev/null || true
+    wait "$APP_PID" 2>/dev/null || true
+    APP_PID=
+}
 if scale "app 1M" && { [[ -n "${DISPLAY:-}" ]] || command -v xvfb-run >/dev/null; }; then
     run_app=("$BIN")
     [[ -n "${DISPLAY:-}" ]] || run_app=(xvfb-run -a -s "-screen 0 1400x900x24" "$BIN")
@@ -213,13 +221,13 @@ if scale "app 1M" && { [[ -n "${DISPLAY:-}" ]] || command -v xvfb-run >/dev/null
     load_ms=$(sed -n 's/.*events loaded in \([0-9]*\) ms.*/\1/p' "$TMP/app1m.log" | head -n 1)
     sleep 2
     hwm=$( [[ -n "$pid" ]] && app_peak "$pid" || echo 0)
-    kill "$APP_PID" 2>/dev/null || true; wait "$APP_PID" 2>/dev/null || true; APP_PID=
+    stop_app
     "${run_app[@]}" >/dev/null 2>&1 &
     APP_PID=$!
     sleep 4
     pid=$(pgrep -n -f "^$BIN\$" || true)
     empty=$( [[ -n "$pid" ]] && app_peak "$pid" || echo 0)
-    kill "$APP_PID" 2>/dev/null || true; wait "$APP_PID" 2>/dev/null || true; APP_PID=
+    stop_app
     ref=${ref1m:-$(RUNS=1 ROUND=1 WARMUP=0 median_pair "true" "sqlite3 $ONE1M \"$Q_SESSION1M\"" | awk '{print $2}')}
     if [[ -n "$load_ms" ]]; then
         printf '%-40s %10s %12s %6sx %6sx  %-6s\n' "app 1M: session shown" "$load_ms" "$ref" \

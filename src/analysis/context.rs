@@ -148,6 +148,9 @@ pub struct ContextGrowth {
     pub drops: Vec<usize>,
     /// LLM calls that report no input tokens (not in `points`).
     pub calls_without_input: usize,
+    /// Each model of `points` once, in the order of its first call, with the window its calls
+    /// were measured against.
+    pub models: Vec<(Arc<str>, Option<u64>)>,
 }
 
 impl ContextGrowth {
@@ -224,6 +227,13 @@ pub fn context_growth_of(
         });
     }
     growth.points.shrink_to_fit();
+    for p in &growth.points {
+        if let Some(m) = &p.model
+            && !growth.models.iter().any(|(seen, _)| seen == m)
+        {
+            growth.models.push((m.clone(), p.window));
+        }
+    }
     growth
 }
 

@@ -13,6 +13,8 @@
 //! session without durations has no path (and says why), open spans count to the last logged
 //! time and are marked, a child that ends after its parent is cut at the parent's end.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::analysis::AnalyzedSession;
@@ -39,6 +41,31 @@ pub struct CriticalPath {
     pub open_spans: usize,
     /// Children ending after their parent, cut at the parent's end for the walk.
     pub clipped_children: usize,
+    /// Indices in `spans` of the [`RANKED`] spans with the most self time, most first: what
+    /// [`CriticalPath::top`] gives without sorting the whole path on every frame.
+    #[serde(skip)]
+    pub ranked: Vec<usize>,
+}
+
+/// How many of the path's spans are ranked by self time when the path is found.
+pub const RANKED: usize = 32;
+
+/// The order of [`CriticalPath::top`]: most self time first, ties earlier first.
+fn by_self_time(a: &PathSpan, b: &PathSpan) -> std::cmp::Ordering {
+    b.self_ms.total_cmp(&a.self_ms).then(a.start_ms.total_cmp(&b.start_ms))
+}
+
+/// Indices of the `count` spans of `spans` with self time, in [`by_self_time`] order: a
+/// selection, then a sort of what was selected.
+fn rank(spans: &[PathSpan], count: usize) -> Vec<usize> {
+    let mut ranked: Vec<usize> = (0..spans.len()).filter(|&i| spans[i].self_ms > 0.0).collect();
+    let order = |a: &usize, b: &usize| by_self_time(&spans[*a], &spans[*b]).then(a.cmp(b));
+    if ranked.len() > count && count > 0 {
+        ranked.select_nth_unstable_by(count - 1, order);
+    }
+    ranked.truncate(count);
+    ranked.sort_by(order);
+    ranked
 }
 
 /// One piece of the path.
@@ -246,17 +273,20 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalP
     // Kept for the session's life: no room left over from growing.
     segments.shrink_to_fit();
     path.shrink_to_fit();
-    CriticalPath { wall_ms, segments, spans: path, by_kind, missing: None, open_spans, clipped_children }
+    let ranked = rank(&path, RANKED);
+    CriticalPath { wall_ms, segments, spans: path, by_kind, missing: None, open_spans, clipped_children, ranked }
 }
 
 impl CriticalPath {
     /// The spans on the path with the most self time, most first (ties: earlier first).
     #[must_use]
     pub fn top(&self, count: usize) -> Vec<&PathSpan> {
-        let mut top: Vec<&PathSpan> = self.spans.iter().filter(|s| s.self_ms > 0.0).collect();
-        top.sort_by(|a, b| b.self_ms.total_cmp(&a.self_ms).then(a.start_ms.total_cmp(&b.start_ms)));
-        top.truncate(count);
-        top
+        let ranked = if count <= self.ranked.len() || self.ranked.len() < RANKED {
+            Cow::Borrowed(&self.ranked)
+        } else {
+            Cow::Owned(rank(&self.spans, count))
+        };
+        ranked.iter().take(count).filter_map(|&i| self.spans.get(i)).collect()
     }
 }
 
@@ -272,6 +302,31 @@ mod tests {
 
     fn path_of(t: &Timeline) -> CriticalPath {
         critical_path_of(t, &[])
+    }
+
+    #[test]
+    fn the_ranking_kept_with_the_path_is_the_full_sort() {
+        // Self times with many ties and some zeros, in a scrambled order.
+        let spans: Vec<PathSpan> = (0..500)
+            .map(|i| PathSpan {
+                span: i,
+                kind: SpanKind::Tool,
+                start_ms: ((i * 7919) % 500) as f64,
+                end_ms: 1000.0,
+                self_ms: ((i * 31) % 17) as f64,
+                share: 0.0,
+                open: false,
+            })
+            .collect();
+        let ranked = rank(&spans, RANKED);
+        let path = CriticalPath { spans, ranked, ..CriticalPath::default() };
+        let mut naive: Vec<&PathSpan> = path.spans.iter().filter(|s| s.self_ms > 0.0).collect();
+        naive.sort_by(|a, b| by_self_time(a, b));
+        for count in [0, 1, 8, RANKED, RANKED + 1, 400, 600] {
+            let top: Vec<usize> = path.top(count).iter().map(|s| s.span).collect();
+            let want: Vec<usize> = naive.iter().take(count).map(|s| s.span).collect();
+            assert_eq!(top, want, "top({count})");
+        }
     }
 
     fn pieces(p: &CriticalPath) -> Vec<(Option<usize>, f64, f64)> {

@@ -200,13 +200,22 @@ fn context_ui(
         ui.selectable_value(by_time, true, "time");
     });
     let by = *by_time;
-    let tokens: Vec<[f64; 2]> = c.points.iter().filter_map(|p| Some([x_of(p, by)?, p.input_tokens as f64])).collect();
+    // A line of more points than the plot has pixels is drawn as its envelope (every bucket's
+    // lowest and highest point, in order): the same picture, peaks included, at any size.
+    let tokens = envelope(
+        c.points.iter().filter_map(|p| Some([x_of(p, by)?, p.input_tokens as f64])),
+        c.points.len(),
+        LINE_POINTS,
+    );
     // The running cost shares the plot, scaled to the tokens' range; the right axis reads it back.
     let max_tokens = c.points.iter().map(|p| p.input_tokens).max().unwrap_or(0).max(1) as f64;
     let max_cost = c.points.iter().map(|p| p.running_cost_usd).fold(0.0, f64::max);
     let scale = if max_cost > 0.0 { max_tokens / max_cost } else { 1.0 };
-    let cost: Vec<[f64; 2]> =
-        c.points.iter().filter_map(|p| Some([x_of(p, by)?, p.running_cost_usd * scale])).collect();
+    let cost = envelope(
+        c.points.iter().filter_map(|p| Some([x_of(p, by)?, p.running_cost_usd * scale])),
+        c.points.len(),
+        LINE_POINTS,
+    );
     let drops: Vec<[f64; 2]> = c
         .drops
         .iter()
@@ -260,14 +269,7 @@ fn context_ui(
 /// the user can set ("128000", "128k", "1M"; empty goes back to the built-in window).
 fn windows_ui(ui: &mut Ui, d: &Diagnosis, windows: &mut BTreeMap<String, u64>, theme: &Theme) {
     // Each model once, in the order of its first call, with the window its calls were given.
-    let mut models: Vec<(&str, Option<u64>)> = Vec::new();
-    for p in &d.context.points {
-        if let Some(m) = p.model.as_deref()
-            && !models.iter().any(|(seen, _)| *seen == m)
-        {
-            models.push((m, p.window));
-        }
-    }
+    let models = &d.context.models;
     if models.is_empty() {
         return;
     }
@@ -327,6 +329,43 @@ fn windows_ui(ui: &mut Ui, d: &Diagnosis, windows: &mut BTreeMap<String, u64>, t
 }
 
 /// A point's x: its call number (from 1) or its offset in seconds.
+/// The most points a line of the context chart is drawn with: four a pixel of a wide panel.
+const LINE_POINTS: usize = 4096;
+
+/// `points` (at most `n` of them) as at most `max` points: all of them when `n` is no more,
+/// else, for each run of consecutive points, its lowest and highest (by y), in their order.
+fn envelope(points: impl Iterator<Item = [f64; 2]>, n: usize, max: usize) -> Vec<[f64; 2]> {
+    if n <= max {
+        return points.collect();
+    }
+    let per_bucket = n.div_ceil(max / 2).max(1);
+    let mut out = Vec::with_capacity(2 * n.div_ceil(per_bucket));
+    let mut bucket: Vec<[f64; 2]> = Vec::with_capacity(per_bucket);
+    let mut flush = |bucket: &mut Vec<[f64; 2]>| {
+        let by_y = |a: &&[f64; 2], b: &&[f64; 2]| a[1].total_cmp(&b[1]);
+        let (Some(lo), Some(hi)) = (
+            bucket.iter().enumerate().min_by(|a, b| by_y(&a.1, &b.1)),
+            bucket.iter().enumerate().max_by(|a, b| by_y(&a.1, &b.1)),
+        ) else {
+            return;
+        };
+        let (first, second) = if lo.0 <= hi.0 { (lo, hi) } else { (hi, lo) };
+        out.push(*first.1);
+        if first.0 != second.0 {
+            out.push(*second.1);
+        }
+        bucket.clear();
+    };
+    for p in points {
+        bucket.push(p);
+        if bucket.len() == per_bucket {
+            flush(&mut bucket);
+        }
+    }
+    flush(&mut bucket);
+    out
+}
+
 fn x_of(p: &ContextPoint, by_time: bool) -> Option<f64> {
     if by_time { p.offset_ms.map(|ms| ms / 1000.0) } else { Some((p.call + 1) as f64) }
 }
@@ -338,4 +377,29 @@ fn nearest(points: &[ContextPoint], by_time: bool, x: f64) -> Option<&ContextPoi
         .filter_map(|p| Some((p, (x_of(p, by_time)? - x).abs())))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(p, _)| p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_line_is_drawn_as_its_envelope() {
+        let few: Vec<[f64; 2]> = (0..10).map(|i| [f64::from(i), f64::from(i % 3)]).collect();
+        assert_eq!(envelope(few.iter().copied(), few.len(), 100), few, "short lines are kept whole");
+
+        // 100,000 points with one spike and one dip: both survive the thinning.
+        let n = 100_000;
+        let y = |i: usize| match i {
+            31_337 => 1e9,
+            77_777 => -5.0,
+            _ => (i % 100) as f64,
+        };
+        let line = envelope((0..n).map(|i| [i as f64, y(i)]), n, 1000);
+        assert!(line.len() <= 1000 && line.len() >= 900, "{} points", line.len());
+        assert!(line.contains(&[31_337.0, 1e9]) && line.contains(&[77_777.0, -5.0]));
+        assert!(line.windows(2).all(|w| w[0][0] < w[1][0]), "in x order");
+        let (lo, hi) = line.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p[1]), hi.max(p[1])));
+        assert_eq!((lo, hi), (-5.0, 1e9), "the same range as the whole line");
+    }
 }
