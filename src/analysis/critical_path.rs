@@ -160,7 +160,9 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalP
     // parent's answer is known before its children's); `n` stands for the whole session.
     let n = spans.len();
     let mut host = vec![n; n];
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n + 1];
+    // The children of each host as one flat list (those of `h` are
+    // `child[first_child[h]..first_child[h + 1]]`), not one small vector a span.
+    let mut first_child = vec![0u32; n + 2];
     for (i, s) in spans.iter().enumerate() {
         let via_parent = match s.parent {
             Some(p) if p < i => {
@@ -174,12 +176,27 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalP
         };
         host[i] = via_parent;
         if lasts(s) {
-            children[via_parent].push(i);
+            first_child[via_parent + 1] += 1;
         }
     }
+    for h in 0..=n {
+        first_child[h + 1] += first_child[h];
+    }
+    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    let mut child = vec![0u32; first_child[n + 1] as usize];
+    let mut filled = first_child.clone();
+    for (i, s) in spans.iter().enumerate() {
+        if lasts(s) {
+            let h = host[i];
+            child[filled[h] as usize] = index(i);
+            filled[h] += 1;
+        }
+    }
+    drop((host, filled));
     // Latest end first; on a tie the longer span, then stored order.
-    for list in &mut children {
-        list.sort_by(|&a, &b| {
+    for h in 0..=n {
+        child[first_child[h] as usize..first_child[h + 1] as usize].sort_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
             spans[b]
                 .end_ms
                 .total_cmp(&spans[a].end_ms)
@@ -187,6 +204,7 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalP
                 .then(a.cmp(&b))
         });
     }
+    let children = |h: usize| &child[first_child[h] as usize..first_child[h + 1] as usize];
 
     struct Frame {
         span: usize,
@@ -201,9 +219,10 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalP
     let mut clipped_children = 0;
     let mut stack = vec![Frame { span: n, lo: 0.0, hi: wall_ms, cursor: wall_ms, next_child: 0 }];
     while let Some(frame) = stack.last_mut() {
-        let list = &children[frame.span];
+        let list = children(frame.span);
         let mut chosen = None;
         while let Some(&c) = list.get(frame.next_child) {
+            let c = c as usize;
             let end = spans[c].end_ms.min(frame.hi);
             if end <= frame.lo {
                 // Every later child ends earlier still.

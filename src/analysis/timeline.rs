@@ -444,7 +444,9 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         open: bool,
     }
     let mut raws: Vec<Raw> = Vec::with_capacity(events.len());
-    let mut raw_of_event = vec![usize::MAX; events.len()];
+    // u32: a million-event session's scratch vectors are what its peak memory is made of.
+    let mut raw_of_event = vec![u32::MAX; events.len()];
+    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
     let last_time = bounds.map(|(_, hi)| hi);
     for (i, e) in events.iter().enumerate() {
         if folded[i] {
@@ -452,7 +454,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         }
         let raw = match end_of[i].and_then(|j| events.get(j).map(|end| (j, end))) {
             Some((j, end)) => {
-                raw_of_event[j] = raws.len();
+                raw_of_event[j] = index(raws.len());
                 let (start, stop) = match (e.time, end.time, end.duration_ms) {
                     (_, Some(te), Some(d)) if anchor == Anchor::End => (Some(te.add_ms(-d)), Some(te)),
                     (Some(ts), _, Some(d)) => (Some(ts), Some(ts.add_ms(d))),
@@ -494,9 +496,10 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
                 (t, _) => Raw { event: i, end_event: None, start: t, end: t, instant: true, open: false },
             },
         };
-        raw_of_event[i] = raws.len();
+        raw_of_event[i] = index(raws.len());
         raws.push(raw);
     }
+    drop((end_of, folded));
 
     // 2. Parents, by the parent id of the span's first event (or, failing that, its end's).
     if duplicate_ids > 0 {
@@ -509,7 +512,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     for (r, raw) in raws.iter().enumerate() {
         let e = &events[raw.event];
         let Some(pid) = e.parent_trace_id.as_ref() else { continue };
-        match parent_of[raw.event].map(|pe| raw_of_event[pe]) {
+        match parent_of[raw.event].map(|pe| raw_of_event[pe] as usize) {
             Some(p) if p == r => {
                 if *pid == e.id {
                     warnings.push(Warning::trace(&e.id, "is its own parent; shown as a root"));
@@ -547,21 +550,38 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         }
         path.clear();
     }
+    drop((parent_of, state));
 
     // 3. Children ordered by start time (untimed last, then stored order); depth-first order.
     let order_key = |r: usize| (raws[r].start.is_none(), raws[r].start, raws[r].event);
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // Children as one flat list (the children of `r` are `child[first_child[r]..first_child[r + 1]]`):
+    // two vectors instead of one small vector a span.
+    let mut first_child = vec![0u32; n + 1];
     let mut roots = Vec::new();
     for (r, p) in parent.iter().enumerate() {
         match *p {
-            Some(p) => children[p].push(r),
+            Some(p) => first_child[p + 1] += 1,
             None => roots.push(r),
         }
     }
-    roots.sort_by_key(|&r| order_key(r));
-    for c in &mut children {
-        c.sort_by_key(|&r| order_key(r));
+    for r in 0..n {
+        first_child[r + 1] += first_child[r];
     }
+    let mut child = vec![0u32; n - roots.len()];
+    let mut filled = first_child.clone();
+    for (r, p) in parent.iter().enumerate() {
+        if let Some(p) = *p {
+            child[filled[p] as usize] = index(r);
+            filled[p] += 1;
+        }
+    }
+    drop((filled, parent));
+    roots.sort_by_key(|&r| order_key(r));
+    for r in 0..n {
+        let (lo, hi) = (first_child[r] as usize, first_child[r + 1] as usize);
+        child[lo..hi].sort_by_key(|&c| order_key(c as usize));
+    }
+    let children = |r: usize| &child[first_child[r] as usize..first_child[r + 1] as usize];
     let origin = raws.iter().filter_map(|r| r.start).chain(data.row.started).min();
     let rel = |t: Option<Timestamp>| match (t, origin) {
         (Some(t), Some(o)) => t.ms_since(o),
@@ -616,15 +636,14 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
             subtree_end: 0,
         });
         let me = spans.len() - 1;
-        for &c in children[r].iter().rev() {
-            stack.push((c, depth.saturating_add(1), Some(me)));
+        for &c in children(r).iter().rev() {
+            stack.push((c as usize, depth.saturating_add(1), Some(me)));
         }
     }
     for top in open_subtrees {
         spans[top].subtree_end = spans.len();
     }
-    let span_of_event =
-        raw_of_event.iter().map(|&r| span_of_raw.get(r).map_or(0, |&s| u32::try_from(s).unwrap_or(u32::MAX))).collect();
+    let span_of_event = raw_of_event.iter().map(|&r| span_of_raw.get(r as usize).map_or(0, |&s| index(s))).collect();
     let end_ms = spans
         .iter()
         .filter(|s| s.timed)
