@@ -105,13 +105,13 @@ fn big_session(dir: &std::path::Path) -> AnalyzedSession {
     demo::generate(&path, &config).unwrap_or_else(|e| panic!("demo: {e}"));
     let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
     let list = store.list_sessions().unwrap_or_else(|e| panic!("{e}"));
-    let row = list.sessions[0].clone();
+    let row = list.sessions[0].as_ref().clone();
     let id = row.id.clone();
     let data = store.load_session(&id, Some(row)).unwrap_or_else(|e| panic!("{e}"));
     analysis::analyze(data, Anchor::Auto)
 }
 
-fn sessions(dir: &std::path::Path) -> (Vec<SessionRow>, SlowIndex) {
+fn sessions(dir: &std::path::Path) -> (Vec<std::sync::Arc<SessionRow>>, SlowIndex) {
     let path = dir.join("frame-sessions.db");
     let config = DemoConfig { sessions: SESSIONS, raw_io: false, ..DemoConfig::default() };
     demo::generate(&path, &config).unwrap_or_else(|e| panic!("demo: {e}"));

@@ -42,7 +42,7 @@ fn main() {
     let row = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions[0].clone();
     let n = usize::try_from(row.event_count).unwrap_or(0);
     let base = stage("opened", 0, n);
-    let data = store.load_session(&row.id, Some(row.clone())).unwrap_or_else(|e| panic!("{e}"));
+    let data = store.load_session(&row.id, Some(row.as_ref().clone())).unwrap_or_else(|e| panic!("{e}"));
     stage("loaded", base, n);
     let s = analysis::analyze(data, Anchor::Auto);
     stage("analyzed", base, n);

@@ -8,6 +8,7 @@
 use std::io::{self, BufWriter, Write as _};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -682,7 +683,7 @@ fn write_models_table(out: &mut dyn io::Write, models: &[ModelUsage]) -> io::Res
     Ok(())
 }
 
-fn write_sessions_table(out: &mut dyn io::Write, sessions: &[SessionRow]) -> io::Result<()> {
+fn write_sessions_table(out: &mut dyn io::Write, sessions: &[Arc<SessionRow>]) -> io::Result<()> {
     writeln!(
         out,
         "{:<19}  {:<9}  {:>7}  {:>10}  {:>9}  {:>10}  {:>6}  {:<36}  task",

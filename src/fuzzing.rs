@@ -376,7 +376,7 @@ fn read_everything(path: &Path) {
             Ok(id) => assert_eq!(id, row.id, "an exact id resolves to itself"),
             Err(e) => check(&e),
         }
-        match store.load_session(&row.id, Some(row.clone())) {
+        match store.load_session(&row.id, Some(SessionRow::clone(row))) {
             Ok(data) => {
                 if let Some(first) = data.events.first() {
                     let detail = match first.rowid {

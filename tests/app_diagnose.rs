@@ -31,7 +31,7 @@ fn a_looping_session_folds_its_loop_and_shows_its_path_and_context() {
         .sessions
         .iter()
         .find_map(|row| {
-            let data = store.load_session(&row.id, Some(row.clone())).ok()?;
+            let data = store.load_session(&row.id, Some(row.as_ref().clone())).ok()?;
             let session = analysis::analyze(data, Anchor::Auto);
             let d = diagnose(&session, &DiagnosisParams::default());
             (!d.loops.loops.is_empty()).then(|| (row.id.clone(), d.loops.loops.len()))
@@ -99,7 +99,7 @@ fn session_with_a_stall(path: &std::path::Path) -> Option<(String, f64, f64)> {
     let store = Store::open(path).expect("open");
     let list = store.list_sessions().expect("list");
     list.sessions.iter().filter(|row| row.status != "running").find_map(|row| {
-        let data = store.load_session(&row.id, Some(row.clone())).ok()?;
+        let data = store.load_session(&row.id, Some(row.as_ref().clone())).ok()?;
         let session = analysis::analyze(data, Anchor::Auto);
         let d = diagnose(&session, &DiagnosisParams::default());
         let stall = d.stalls.iter().find(|s| !s.at_end)?;
@@ -264,7 +264,7 @@ fn a_context_window_set_in_the_summary_changes_the_share_and_is_saved() {
     let list = store.list_sessions().expect("list");
     let (id, model, other) = {
         let mut found = list.sessions.iter().filter_map(|row| {
-            let data = store.load_session(&row.id, Some(row.clone())).ok()?;
+            let data = store.load_session(&row.id, Some(row.as_ref().clone())).ok()?;
             let session = analysis::analyze(data, Anchor::Auto);
             let d = diagnose(&session, &DiagnosisParams::default());
             let model = d.context.points.first()?.model.as_deref()?.to_owned();

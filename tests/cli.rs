@@ -202,7 +202,7 @@ fn auto_anchor_is_end_for_the_fixture_and_start_for_a_start_stamped_copy() {
         let store = Store::open(&path).expect("open");
         let list = store.list_sessions().expect("list");
         for s in &list.sessions {
-            let data = store.load_session(&s.id, Some(s.clone())).expect("load");
+            let data = store.load_session(&s.id, Some(s.as_ref().clone())).expect("load");
             let t = analysis::timeline::build(&data, Anchor::Auto);
             assert_eq!(t.anchor, want, "{} in {}", s.id, path.display());
         }

@@ -102,7 +102,7 @@ fn read_core(path: &Path) -> Result<BTreeMap<String, u64>, String> {
     let store = Store::open(path).map_err(|e| e.to_string())?;
     let list = store.list_sessions().map_err(|e| e.to_string())?;
     for row in list.sessions.iter().take(2) {
-        let data = store.load_session(&row.id, Some(row.clone())).map_err(|e| e.to_string())?;
+        let data = store.load_session(&row.id, Some(row.as_ref().clone())).map_err(|e| e.to_string())?;
         // The load happens after the list: a writer may have added traces in between.
         if (data.events.len() as u64) < row.event_count {
             return Err(format!("{}: loaded {} events, the list said {}", row.id, data.events.len(), row.event_count));
@@ -216,7 +216,7 @@ fn writer_at_500_per_second_is_never_blocked_by_readers() {
             "{}",
             row.id
         );
-        let data = store.load_session(&row.id, Some(row.clone())).expect("load");
+        let data = store.load_session(&row.id, Some(row.as_ref().clone())).expect("load");
         assert_eq!(data.events.len() as u64, count, "{}", row.id);
     }
     let cli = read_cli(&path).expect("final CLI read");

@@ -419,7 +419,7 @@ impl ReadCtx {
     }
 }
 
-fn counts_of(rows: &[SessionRow]) -> BTreeMap<String, u64> {
+fn counts_of(rows: &[std::sync::Arc<SessionRow>]) -> BTreeMap<String, u64> {
     rows.iter().map(|r| (r.id.clone(), r.event_count)).collect()
 }
 
@@ -598,7 +598,7 @@ fn app_reader(ctx: &ReadCtx) -> Outcome {
     let mut load_from: Option<(String, u64)> = None;
     let (mut open_busy, mut session_busy) = (false, false);
     let (mut opens, mut loads, mut changes, mut locked) = (0u64, 0u64, 0u64, 0u64);
-    let mut newest: Option<SessionRow> = None;
+    let mut newest: Option<std::sync::Arc<SessionRow>> = None;
     let mut next_start = Instant::now();
     let mut stopping_since: Option<Instant> = None;
     loop {
@@ -626,7 +626,13 @@ fn app_reader(ctx: &ReadCtx) -> Outcome {
             }
             if !session_busy && let Some(row) = newest.clone() {
                 load_from = Some((row.id.clone(), row.event_count));
-                jobs.load_session(ctx.path.clone(), row, Anchor::Auto, DiagnosisParams::default(), true);
+                jobs.load_session(
+                    ctx.path.clone(),
+                    std::sync::Arc::unwrap_or_clone(row),
+                    Anchor::Auto,
+                    DiagnosisParams::default(),
+                    true,
+                );
                 session_busy = true;
             }
             next_start = Instant::now() + ctx.pace;

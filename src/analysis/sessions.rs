@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -90,7 +91,7 @@ pub fn matches(row: &SessionRow, needle: &str, status: Option<&str>) -> bool {
 /// the list's order).
 #[must_use]
 pub fn sorted_indices(
-    rows: &[SessionRow],
+    rows: &[Arc<SessionRow>],
     slow: Option<&SlowIndex>,
     sort: SessionSort,
     filter: &str,
@@ -160,7 +161,7 @@ pub fn start_of(row: &SessionRow) -> Option<Timestamp> {
 /// list's order).
 #[must_use]
 pub fn sorted_indices_where(
-    rows: &[SessionRow],
+    rows: &[Arc<SessionRow>],
     slow: Option<&SlowIndex>,
     loops: Option<&LoopCounts>,
     sort: SessionSort,
@@ -168,7 +169,7 @@ pub fn sorted_indices_where(
 ) -> Vec<usize> {
     let needle = filter.text.trim().to_lowercase();
     let mut order: Vec<usize> = (0..rows.len()).filter(|&i| filter.passes(&rows[i], &needle)).collect();
-    let slow_of = |r: &SessionRow| slow.and_then(|s| s.slow_by_session.get(&r.id)).copied().unwrap_or(0);
+    let slow_of = |r: &SessionRow| slow.and_then(|s| s.slow_by_session.get(r.id.as_str())).copied().unwrap_or(0);
     let loops_of = |r: &SessionRow| loops.and_then(|l| l.get(&r.id)).map(|c| c.loops);
     order.sort_by(|&a, &b| compare(&rows[a], &rows[b], sort, &slow_of, &loops_of).then(a.cmp(&b)));
     order
@@ -192,17 +193,20 @@ mod tests {
         }
     }
 
-    fn ids(rows: &[SessionRow], sort: SessionSort) -> Vec<&str> {
+    fn ids(rows: &[Arc<SessionRow>], sort: SessionSort) -> Vec<&str> {
         sorted_indices(rows, None, sort, "", None).into_iter().map(|i| rows[i].id.as_str()).collect()
     }
 
-    fn rows() -> Vec<SessionRow> {
-        vec![
+    fn rows() -> Vec<Arc<SessionRow>> {
+        [
             row("a", Some("2026-11-20T10:00:00Z"), Some(500.0), 0.5),
             row("run", Some("2026-11-20T12:00:00Z"), None, 0.1),
             row("b", Some("2026-11-20T11:00:00Z"), Some(100.0), 0.5),
             row("none", None, Some(300.0), 0.0),
         ]
+        .into_iter()
+        .map(Arc::new)
+        .collect()
     }
 
     #[test]
@@ -238,7 +242,7 @@ mod tests {
     fn filters_by_start_range_and_by_a_set_of_ids() {
         let mut rows = rows();
         // A session without a start row: its first event's time stands in.
-        rows[3].first_event_at = Some("2026-11-20T11:30:00Z".to_owned());
+        Arc::make_mut(&mut rows[3]).first_event_at = Some("2026-11-20T11:30:00Z".to_owned());
         let at = |t: &str| time::parse_text(t).map(|p| p.time).expect("time");
         let range = TimeRange { since: at("2026-11-20T11:00:00Z"), until: at("2026-11-20T12:00:00Z") };
         let filter = ListFilter { range: Some(range), ..ListFilter::default() };

@@ -3,10 +3,12 @@
 //! that shows it (the wording is [`crate::format::format_slow_reason`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::analysis::quantile_sorted;
 use crate::analysis::timeline::Span;
 use crate::analysis::tools::{tool_call, tool_name};
+use crate::hash::IdHashBuilder;
 use crate::model::{ToolDuration, TraceEvent};
 
 /// Per-tool p95 over the file, and how many slow calls each session has.
@@ -15,7 +17,8 @@ pub struct SlowIndex {
     pub p95_by_tool: HashMap<String, f64>,
     /// Calls of each tool in the file, finished or not: what each p95 is taken over.
     pub calls_by_tool: HashMap<String, usize>,
-    pub slow_by_session: HashMap<String, u64>,
+    /// Slow calls by session id (ids shared with the tally that counted them).
+    pub slow_by_session: HashMap<Arc<str>, u64, IdHashBuilder>,
     /// Tool calls counted.
     pub calls: usize,
 }
@@ -38,14 +41,14 @@ impl SlowIndex {
             calls_by_tool.insert(tool.to_owned(), values.len());
         }
         let mut index =
-            SlowIndex { p95_by_tool, calls_by_tool, slow_by_session: HashMap::new(), calls: durations.len() };
+            SlowIndex { p95_by_tool, calls_by_tool, slow_by_session: HashMap::default(), calls: durations.len() };
         for d in durations {
             if index.is_slow(tool_name(d.tool.as_deref()), d.duration_ms, None) {
                 // Look up before inserting: a session's id is copied once, not once per call.
                 match index.slow_by_session.get_mut(&*d.session_id) {
                     Some(n) => *n += 1,
                     None => {
-                        index.slow_by_session.insert(d.session_id.to_string(), 1);
+                        index.slow_by_session.insert(d.session_id.clone(), 1);
                     }
                 }
             }

@@ -83,6 +83,8 @@ impl SlowTally {
     #[must_use]
     pub fn index(&self) -> SlowIndex {
         let mut index = SlowIndex { calls: self.calls(), ..SlowIndex::default() };
+        // Counted by session index first: no hashing per slow call, one map entry a session.
+        let mut slow = vec![0u64; self.sessions.len()];
         for (tool, calls) in &self.tools {
             index.calls_by_tool.insert(tool.clone(), calls.len());
             let Some(p95) = quantile_sorted_pairs(calls) else { continue };
@@ -94,9 +96,16 @@ impl SlowTally {
                 if duration_ms.partial_cmp(&p95) != Some(std::cmp::Ordering::Greater) {
                     continue;
                 }
-                if let Some(id) = self.sessions.get(s as usize) {
-                    *index.slow_by_session.entry(id.to_string()).or_insert(0) += 1;
+                if let Some(n) = slow.get_mut(s as usize) {
+                    *n += 1;
                 }
+            }
+        }
+        let sessions = slow.iter().filter(|&&n| n > 0).count();
+        index.slow_by_session.reserve(sessions);
+        for (id, &n) in self.sessions.iter().zip(&slow) {
+            if n > 0 {
+                index.slow_by_session.insert(id.clone(), n);
             }
         }
         index

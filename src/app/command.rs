@@ -234,7 +234,7 @@ impl TraceApp {
                 self.load_started = Some(Instant::now());
                 self.jobs.load_session(
                     f.path.clone(),
-                    row.clone(),
+                    crate::model::SessionRow::clone(row),
                     self.state.anchor,
                     self.state.diagnosis_params(),
                     false,

@@ -45,7 +45,11 @@ impl TraceApp {
                     return;
                 };
                 self.error = None;
-                self.jobs.compare((f.path.clone(), ra), (f.path.clone(), rb), self.state.anchor);
+                self.jobs.compare(
+                    (f.path.clone(), std::sync::Arc::unwrap_or_clone(ra)),
+                    (f.path.clone(), std::sync::Arc::unwrap_or_clone(rb)),
+                    self.state.anchor,
+                );
             }
             CompareCommand::StartWith { a, b_path, b } => {
                 let Some(f) = &self.file else { return };
@@ -60,7 +64,11 @@ impl TraceApp {
                     return;
                 };
                 self.error = None;
-                self.jobs.compare((f.path.clone(), ra), (b_path, rb), self.state.anchor);
+                self.jobs.compare(
+                    (f.path.clone(), std::sync::Arc::unwrap_or_clone(ra)),
+                    (b_path, std::sync::Arc::unwrap_or_clone(rb)),
+                    self.state.anchor,
+                );
             }
             CompareCommand::ListOther(path) => {
                 self.error = None;

@@ -63,7 +63,7 @@ pub struct OpenFile {
     /// The sessions' loop counts, filled by a job after the list shows.
     pub loops: crate::analysis::loops::LoopCounts,
     /// Sessions whose loops are counted once the user sorts by them (a big file).
-    pub loops_waiting: Vec<crate::model::SessionRow>,
+    pub loops_waiting: Vec<std::sync::Arc<crate::model::SessionRow>>,
     /// When a change on disk was last seen.
     pub changed_at: Option<chrono::DateTime<chrono::Local>>,
 }
@@ -85,7 +85,7 @@ pub struct TraceApp {
     /// The Trends screen groups tasks with numbers and ids taken out.
     trends_normalized: bool,
     /// Another file's sessions, listed to compare a run with.
-    pub other_file: Option<(PathBuf, Vec<crate::model::SessionRow>)>,
+    pub other_file: Option<(PathBuf, Vec<std::sync::Arc<crate::model::SessionRow>>)>,
     pub table: SessionsTable,
     pub welcome: Welcome,
     /// The last error, one line, shown in the window until the next success.

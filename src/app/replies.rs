@@ -2,6 +2,7 @@
 //! search hits, a trace's detail, a change on disk, a failure.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::command::Command;
@@ -153,7 +154,7 @@ impl TraceApp {
         // Loop counts stay for the sessions that did not change; the others are counted again.
         let keep_loops = if reload { self.file.as_mut().map(|f| std::mem::take(&mut f.loops)) } else { None };
         let mut loops = keep_loops.unwrap_or_default();
-        let to_count: Vec<SessionRow> = list
+        let to_count: Vec<Arc<SessionRow>> = list
             .sessions
             .iter()
             .filter(|r| loops.by_session.get(&r.id).is_none_or(|(events, _)| *events != r.event_count))

@@ -186,7 +186,7 @@ fn file_loops(file: &Path, params: &LoopParams, json: bool, out: &mut dyn io::Wr
     let mut problems = 0usize;
     for row in &list.sessions {
         let task = row.task.clone();
-        let data = match store.load_session(&row.id, Some(row.clone())) {
+        let data = match store.load_session(&row.id, Some(crate::model::SessionRow::clone(row))) {
             Ok(data) => data,
             Err(e) => {
                 warn(format_args!("session {}: {e:#}", ids::shown(&row.id)));

@@ -92,7 +92,7 @@ impl Selection {
                 .sessions
                 .into_iter()
                 .filter(|row| selection.in_range(row))
-                .map(|row| (row.id.clone(), Some(row)))
+                .map(|row| (row.id.clone(), Some(std::sync::Arc::unwrap_or_clone(row))))
                 .collect();
             selection.chosen = chosen;
         } else {

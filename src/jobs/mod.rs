@@ -113,7 +113,7 @@ pub enum Reply {
     /// A session was exported to a file.
     Exported { out: PathBuf, spans: u64, warnings: usize },
     /// Another file's sessions, to compare with.
-    OtherList { path: PathBuf, sessions: Vec<SessionRow> },
+    OtherList { path: PathBuf, sessions: Vec<Arc<SessionRow>> },
     /// The traces of a compared pair, with their differences.
     PairDetail { detail: Box<crate::compare_model::PairDetail> },
     /// The open file changed on disk; `refreshed` when the watcher sent its list, slow-call

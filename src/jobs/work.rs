@@ -182,7 +182,7 @@ impl Jobs {
     /// them: each session is read (lean: no raw I/O), its spans built and its loops found, one
     /// at a time. The counts come back in batches (about five a second), so the table fills in
     /// while the user works.
-    pub fn loop_counts(&mut self, path: PathBuf, rows: Vec<SessionRow>) {
+    pub fn loop_counts(&mut self, path: PathBuf, rows: Vec<Arc<SessionRow>>) {
         self.start(JobKind::Loops, "loop counts", move |ctx| {
             let mut store = match ctx.open(&path) {
                 Ok(s) => s,
@@ -199,7 +199,7 @@ impl Jobs {
                 }
                 let (id, events) = (row.id.clone(), row.event_count);
                 // A session that cannot be read keeps its "…"; the session view says why.
-                let Ok(data) = store.load_session(&id, Some(row)) else { continue };
+                let Ok(data) = store.load_session(&id, Some(Arc::unwrap_or_clone(row))) else { continue };
                 let timeline = analysis::timeline::build(&data, Anchor::Auto);
                 let loops = crate::analysis::loops::find_loops_in(&timeline, &data.events, &params);
                 batch.push((id, events, crate::analysis::loops::LoopCount::of(&loops)));

@@ -105,7 +105,9 @@ pub struct FileInfo {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SessionList {
     pub file: FileInfo,
-    pub sessions: Vec<SessionRow>,
+    /// Each row shared: a copy of the list (the window's, after a refresh) is one reference
+    /// count a row, and a refresh replaces only the rows that changed.
+    pub sessions: Vec<Arc<SessionRow>>,
     pub warnings: Vec<Warning>,
 }
 

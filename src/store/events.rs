@@ -248,9 +248,12 @@ impl Store {
                 let events = self.query_events(&filter, &param, 0, splittable, sums.as_mut(), progress)?;
                 let known = sums.and_then(|s| s.aggregates(session_id));
                 let row = match known {
-                    Some(a) => {
-                        self.sessions_with(Some(session_id), Some(a))?.sessions.into_iter().find(|s| s.id == session_id)
-                    }
+                    Some(a) => self
+                        .sessions_with(Some(session_id), Some(a))?
+                        .sessions
+                        .into_iter()
+                        .find(|s| s.id == session_id)
+                        .map(std::sync::Arc::unwrap_or_clone),
                     None => None,
                 };
                 let row = match row {
@@ -560,7 +563,10 @@ mod speed_path_tests {
         assert_eq!(one_sums.as_ref(), Some(&sql));
         assert_eq!(two_sums.as_ref(), Some(&sql));
         let loaded = store.load_session(&id, None).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(Some(&loaded.row), store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions.first());
+        assert_eq!(
+            Some(&loaded.row),
+            store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions.first().map(|r| &**r)
+        );
         let mut sorted = one;
         sort_events(&mut sorted);
         assert!(loaded.events == sorted, "load_session gives the events of one read, sorted");
@@ -570,7 +576,7 @@ mod speed_path_tests {
     fn a_load_reports_its_progress_and_can_be_stopped() {
         let (_dir, path) = demo_file(1, Some(20_000));
         let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        let row = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions[0].clone();
+        let row = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions[0].as_ref().clone();
         let mut seen = Vec::new();
         let data = store
             .load_session_with_progress(&row.id, Some(row.clone()), &mut |n| {
@@ -632,7 +638,7 @@ mod speed_path_tests {
         let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
         for row in store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions {
             let loaded = store.load_session(&row.id, None).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(loaded.row, row);
+            assert_eq!(loaded.row, *row);
             assert_eq!(loaded.events.len() as u64, row.event_count);
         }
     }

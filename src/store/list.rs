@@ -1,6 +1,7 @@
 //! The session list with its aggregates, one session's list row, and the models of the file.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::params_from_iter;
 
@@ -130,7 +131,7 @@ impl Store {
         &self,
         rows: &[SessionRecord],
         aggregates: impl Iterator<Item = &'a TraceAggregate>,
-    ) -> (Vec<SessionRow>, Vec<Warning>) {
+    ) -> (Vec<Arc<SessionRow>>, Vec<Warning>) {
         let mut warnings = Vec::new();
         let mut sessions: Vec<SessionRow> = Vec::with_capacity(rows.len());
         let mut index: HashMap<&str, usize, IdHashBuilder> =
@@ -196,7 +197,7 @@ impl Store {
         }
         // Newest first, as the reference list; sessions without a readable start go last.
         sessions.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.started_at.cmp(&a.started_at)));
-        (sessions, warnings)
+        (sessions.into_iter().map(Arc::new).collect(), warnings)
     }
 
     pub(super) fn trace_aggregates(&self, sum: &str, only: Option<&str>) -> Result<Vec<TraceAggregate>, StoreError> {
@@ -408,7 +409,9 @@ impl Store {
     /// [`StoreError::NoSuchSession`] when neither table knows it, or a SQLite failure.
     pub fn session_row(&self, session_id: &str) -> Result<SessionRow, StoreError> {
         // Only this session's rows: a whole-file aggregate would read every trace of the file.
-        let find = |list: SessionList| list.sessions.into_iter().find(|s| s.id == session_id);
+        let find = |list: SessionList| {
+            list.sessions.into_iter().find(|s| s.id == session_id).map(std::sync::Arc::unwrap_or_clone)
+        };
         if let Some(row) = find(self.sessions_where(Some(session_id))?) {
             return Ok(row);
         }

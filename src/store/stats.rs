@@ -104,7 +104,7 @@ impl Store {
                 .into_iter()
                 .map(|row| {
                     let span = spans.get(row.id.as_str()).copied().unwrap_or_default();
-                    session_point(row, span, &mut bad)
+                    session_point(std::sync::Arc::unwrap_or_clone(row), span, &mut bad)
                 })
                 .collect();
             let tool_calls = self.tool_calls(&mut bad)?;

@@ -3,6 +3,7 @@
 use egui::{Key, RichText, Sense};
 use egui_extras::{Column, TableBuilder};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use crate::analysis::SlowIndex;
 use crate::analysis::loops::LoopCounts;
@@ -107,7 +108,7 @@ pub struct ShownTotals {
 impl ShownTotals {
     /// The sums over `rows[i]` for every `i` in `order`.
     #[must_use]
-    pub fn of(rows: &[SessionRow], order: &[usize]) -> Self {
+    pub fn of(rows: &[Arc<SessionRow>], order: &[usize]) -> Self {
         order.iter().filter_map(|&i| rows.get(i)).fold(Self::default(), |t, r| Self {
             events: t.events.saturating_add(r.event_count),
             input_tokens: t.input_tokens.saturating_add(r.total_input_tokens),
@@ -183,7 +184,7 @@ impl SortColumn {
 /// The sessions shown, in the table's order: the list's one rule ([`sessions::sorted_indices`]).
 #[must_use]
 pub fn sorted_indices(
-    rows: &[SessionRow],
+    rows: &[Arc<SessionRow>],
     slow: Option<&SlowIndex>,
     sort: Sort,
     filter: &str,
@@ -271,7 +272,13 @@ impl SessionsTable {
     }
 
     /// Recomputes the order when the data, sort or filters changed.
-    pub fn prepare(&mut self, rows: &[SessionRow], slow: Option<&SlowIndex>, loops: Option<&LoopCounts>, sort: Sort) {
+    pub fn prepare(
+        &mut self,
+        rows: &[Arc<SessionRow>],
+        slow: Option<&SlowIndex>,
+        loops: Option<&LoopCounts>,
+        sort: Sort,
+    ) {
         let key = (
             rows.len(),
             rows.first().map(|r| r.id.clone()),
@@ -306,7 +313,7 @@ impl SessionsTable {
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
-        rows: &[SessionRow],
+        rows: &[Arc<SessionRow>],
         slow: Option<&SlowIndex>,
         loops: Option<&LoopCounts>,
         sort: Sort,
@@ -375,7 +382,7 @@ impl SessionsTable {
     fn table_ui(
         &mut self,
         ui: &mut egui::Ui,
-        rows: &[SessionRow],
+        rows: &[Arc<SessionRow>],
         (slow, loops): (Option<&SlowIndex>, Option<&LoopCounts>),
         sort: Sort,
         theme: &Theme,
@@ -477,7 +484,7 @@ impl SessionsTable {
                         ui.label(if r.error_count > 0 { t.color(theme.error) } else { t });
                     });
                     row.col(|ui| {
-                        match slow.map(|s| s.slow_by_session.get(&r.id).copied().unwrap_or(0)) {
+                        match slow.map(|s| s.slow_by_session.get(r.id.as_str()).copied().unwrap_or(0)) {
                             Some(n) if n > 0 => ui.label(RichText::new(n.to_string()).color(theme.slow)),
                             Some(_) => ui.label("0"),
                             None => ui.label(RichText::new("…").color(theme.muted)),
@@ -517,7 +524,7 @@ impl SessionsTable {
             });
     }
 
-    fn keyboard(&mut self, ui: &egui::Ui, actions: &mut Vec<TableAction>, rows: &[SessionRow]) {
+    fn keyboard(&mut self, ui: &egui::Ui, actions: &mut Vec<TableAction>, rows: &[Arc<SessionRow>]) {
         if ui.ctx().text_edit_focused() {
             return;
         }
@@ -609,8 +616,11 @@ mod tests {
 
     #[test]
     fn sorts_filters_and_reverses() {
-        let rows =
-            vec![row("a", 1, 30, 0.5, "completed"), row("b", 3, 10, 0.1, "running"), row("c", 2, 20, 0.9, "completed")];
+        let rows: Vec<Arc<SessionRow>> =
+            [row("a", 1, 30, 0.5, "completed"), row("b", 3, 10, 0.1, "running"), row("c", 2, 20, 0.9, "completed")]
+                .into_iter()
+                .map(Arc::new)
+                .collect();
         let by = |column, ascending| sorted_indices(&rows, None, Sort { column, ascending }, "", None);
         assert_eq!(by(SortColumn::Started, false), vec![1, 2, 0]);
         assert_eq!(by(SortColumn::Started, true), vec![0, 2, 1]);

@@ -11,6 +11,11 @@ pub fn sessions(file: &Path) -> Vec<AnalyzedSession> {
     let list = store.list_sessions().expect("list");
     list.sessions
         .into_iter()
-        .map(|row| analysis::analyze(store.load_session(&row.id.clone(), Some(row)).expect("load"), Anchor::Auto))
+        .map(|row| {
+            analysis::analyze(
+                store.load_session(&row.id.clone(), Some(std::sync::Arc::unwrap_or_clone(row))).expect("load"),
+                Anchor::Auto,
+            )
+        })
         .collect()
 }

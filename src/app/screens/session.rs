@@ -100,9 +100,9 @@ pub struct SessionInput<'a> {
     /// The label column's width as the user last dragged it (saved state).
     pub label_width: Option<f32>,
     /// The file's sessions, for "Compare with…".
-    pub sessions: &'a [crate::model::SessionRow],
+    pub sessions: &'a [std::sync::Arc<crate::model::SessionRow>],
     /// Another file's sessions, once listed for "Compare with…".
-    pub other_file: Option<(&'a Path, &'a [crate::model::SessionRow])>,
+    pub other_file: Option<(&'a Path, &'a [std::sync::Arc<crate::model::SessionRow>])>,
     /// The slow rule (the file-wide p95s and the threshold), to say why a call is slow.
     pub slow_rule: SlowRule<'a>,
     pub detail_loading: bool,
@@ -514,7 +514,12 @@ fn compare_menu(
 }
 
 /// Adds a section of runs to "Compare with…", under its title and count.
-fn section<'a>(entries: &mut Vec<Entry<'a>>, title: String, runs: Vec<&'a crate::model::SessionRow>, other: bool) {
+fn section<'a>(
+    entries: &mut Vec<Entry<'a>>,
+    title: String,
+    runs: Vec<&'a std::sync::Arc<crate::model::SessionRow>>,
+    other: bool,
+) {
     let none = if runs.is_empty() { " — none" } else { "" };
     entries.push(Entry::Header(format!("{title} ({}){none}", runs.len())));
     entries.extend(runs.into_iter().map(|r| Entry::Run(r, other)));

@@ -89,7 +89,7 @@ pub fn ui(ui: &mut egui::Ui, table: &mut SessionsTable, input: &SessionsInput<'_
 fn marks_ui(
     ui: &mut egui::Ui,
     table: &mut SessionsTable,
-    sessions: &[crate::model::SessionRow],
+    sessions: &[std::sync::Arc<crate::model::SessionRow>],
     theme: &Theme,
     commands: &mut Vec<Command>,
 ) {

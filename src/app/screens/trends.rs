@@ -93,7 +93,7 @@ pub fn ui(
     ui: &mut egui::Ui,
     screen: &mut TrendsScreen,
     range: Option<TimeRange>,
-    sessions: &[SessionRow],
+    sessions: &[Arc<SessionRow>],
     theme: &Theme,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
@@ -648,7 +648,7 @@ fn regressions_ui(ui: &mut egui::Ui, found: &[Regression], theme: &Theme) {
 fn tasks_ui(
     ui: &mut egui::Ui,
     screen: &mut TrendsScreen,
-    sessions: &[SessionRow],
+    sessions: &[Arc<SessionRow>],
     theme: &Theme,
     commands: &mut Vec<Command>,
 ) {
@@ -794,7 +794,7 @@ fn sparkline(trend: &[CostPoint]) -> Option<Sparkline> {
 fn picker_ui(
     ui: &mut egui::Ui,
     screen: &mut TrendsScreen,
-    sessions: &[SessionRow],
+    sessions: &[Arc<SessionRow>],
     theme: &Theme,
     commands: &mut Vec<Command>,
 ) {
@@ -807,7 +807,7 @@ fn picker_ui(
         for id in group.session_ids.iter().take(RUNS_LISTED) {
             let row = sessions.iter().find(|s| &s.id == id);
             let started =
-                row.and_then(sessions::start_of).map_or_else(|| crate::ids::shown(id).to_owned(), |t| t.short());
+                row.and_then(|r| sessions::start_of(r)).map_or_else(|| crate::ids::shown(id).to_owned(), |t| t.short());
             let mut on = picked.contains(id);
             if ui.checkbox(&mut on, started).changed() {
                 if on {

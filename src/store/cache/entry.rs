@@ -226,7 +226,7 @@ fn bare(listed: &SessionRow) -> SessionRow {
 }
 
 /// The trace aggregates as the list shows them: one for each session with traces.
-fn listed_aggregates(listed: &[SessionRow]) -> BTreeMap<String, TraceAggregate> {
+fn listed_aggregates(listed: &[Arc<SessionRow>]) -> BTreeMap<String, TraceAggregate> {
     listed
         .iter()
         .filter(|s| s.event_count > 0)
@@ -383,7 +383,11 @@ mod tests {
         std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
         let entry = Entry::read(std::fs::File::open(&path).unwrap_or_else(|e| panic!("{e}")))?;
         let (sessions, warnings) = entry.list.decode()?;
-        entry.into_live(SessionList { sessions, warnings, ..SessionList::default() })
+        entry.into_live(SessionList {
+            sessions: sessions.into_iter().map(std::sync::Arc::new).collect(),
+            warnings,
+            ..SessionList::default()
+        })
     }
 
     #[test]

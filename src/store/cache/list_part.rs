@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_long_list_decodes_on_two_threads_to_what_was_encoded() {
-        let sessions: Vec<SessionRow> = (0..PARALLEL_FROM + 7)
+        let sessions: Vec<std::sync::Arc<SessionRow>> = (0..PARALLEL_FROM + 7)
             .map(|i| SessionRow {
                 id: format!("s{i}"),
                 task: format!("task {}", i % 5),
@@ -204,11 +204,12 @@ mod tests {
                 has_session_row: i % 13 != 0,
                 warnings: if i % 1000 == 0 { vec!["odd".to_owned(), format!("row {i}")] } else { Vec::new() },
             })
+            .map(std::sync::Arc::new)
             .collect();
         let list = SessionList { sessions, warnings: vec![Warning::general("a note")], ..SessionList::default() };
         let part = ListPart { bytes: ListPart::encode(&list).unwrap_or_else(|| panic!("encodes")).0 };
         let (sessions, warnings) = part.decode().unwrap_or_else(|| panic!("decodes"));
-        assert_eq!(sessions, list.sessions);
+        assert!(sessions.iter().eq(list.sessions.iter().map(|r| &**r)));
         assert_eq!(warnings, list.warnings);
     }
 }

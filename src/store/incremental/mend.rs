@@ -2,6 +2,7 @@
 //! then the list, mended in place when it can be, else assembled again.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::model::SessionRow;
 use crate::store::Store;
@@ -78,7 +79,11 @@ struct Change {
 /// assembles it again) on anything that would make `assemble` warn or whose place depends on
 /// the order of the rows: a new row whose id is listed already (a duplicate), two changed rows
 /// of one id, traces of a session without a row, a start equal to another session's.
-fn mend_list(list: &mut Vec<SessionRow>, changed: Vec<Change>, aggregates: &BTreeMap<String, TraceAggregate>) -> bool {
+fn mend_list(
+    list: &mut Vec<Arc<SessionRow>>,
+    changed: Vec<Change>,
+    aggregates: &BTreeMap<String, TraceAggregate>,
+) -> bool {
     let key = |s: &SessionRow| (s.started, s.started_at.clone());
     let mut rows: HashMap<String, (SessionRow, bool)> = HashMap::new();
     for c in &changed {
@@ -99,7 +104,7 @@ fn mend_list(list: &mut Vec<SessionRow>, changed: Vec<Change>, aggregates: &BTre
             (Some((_, true)), Some(_)) | (Some((_, false)), None) | (None, None) => return false,
             (Some((row, _)), _) => row,
             (None, Some(i)) => match list.get(i) {
-                Some(listed) if listed.has_session_row => listed.clone(),
+                Some(listed) if listed.has_session_row => SessionRow::clone(listed),
                 _ => return false,
             },
         };
@@ -109,7 +114,7 @@ fn mend_list(list: &mut Vec<SessionRow>, changed: Vec<Change>, aggregates: &BTre
         if let Some(i) = at {
             let Some(slot) = list.get_mut(i) else { return false };
             if key(slot) == key(&row) {
-                *slot = row;
+                *slot = Arc::new(row);
                 continue;
             }
             list.remove(i);
@@ -119,7 +124,7 @@ fn mend_list(list: &mut Vec<SessionRow>, changed: Vec<Change>, aggregates: &BTre
         if list.get(i).is_some_and(|s| key(s) == new_key) {
             return false;
         }
-        list.insert(i, row);
+        list.insert(i, Arc::new(row));
     }
     true
 }

@@ -188,8 +188,14 @@ impl Store {
                 .collect();
             let old_last = old_sessions.last_rowid();
             let listed: Vec<String> = again.iter().map(i64::to_string).collect();
-            let filter = format!("WHERE {srowid} > {old_last} OR {srowid} IN ({}) ORDER BY {srowid}", listed.join(","));
-            records = self.session_rows_where(&filter, &[])?;
+            // Two searches by row id, the rows read again (all at or below the old last row
+            // id) then the new ones: one WHERE with an OR of both scans the whole table.
+            if !listed.is_empty() {
+                let filter =
+                    format!("WHERE {srowid} IN ({}) AND {srowid} <= {old_last} ORDER BY {srowid}", listed.join(","));
+                records = self.session_rows_where(&filter, &[])?;
+            }
+            records.extend(self.session_rows_where(&format!("WHERE {srowid} > {old_last} ORDER BY {srowid}"), &[])?);
             new_sessions = records.iter().filter(|r| r.rowid.is_some_and(|n| n > old_last)).count() as u64;
             if records.len() as u64 - new_sessions != again.len() as u64 {
                 return Ok(Err("sessions were deleted".to_owned()));
