@@ -124,7 +124,9 @@ fn every_column_sorts_by_click_and_reverses_on_the_second() {
                     SortColumn::TokensOut => r.total_output_tokens as f64,
                     SortColumn::Cost => r.total_cost_usd,
                     SortColumn::Errors => r.error_count as f64,
-                    SortColumn::Slow => slow.and_then(|s| s.slow_by_session.get(r.id.as_str())).copied().unwrap_or(0) as f64,
+                    SortColumn::Slow => {
+                        slow.and_then(|s| s.slow_by_session.get(r.id.as_str())).copied().unwrap_or(0) as f64
+                    }
                     SortColumn::Loops => {
                         let loops = app.file.as_ref().and_then(|f| f.loops.get(&r.id)).expect("counted");
                         f64::from(loops.loops)

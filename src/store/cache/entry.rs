@@ -383,11 +383,7 @@ mod tests {
         std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
         let entry = Entry::read(std::fs::File::open(&path).unwrap_or_else(|e| panic!("{e}")))?;
         let (sessions, warnings) = entry.list.decode()?;
-        entry.into_live(SessionList {
-            sessions: sessions.into_iter().map(std::sync::Arc::new).collect(),
-            warnings,
-            ..SessionList::default()
-        })
+        entry.into_live(SessionList { sessions, warnings, ..SessionList::default() })
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The list part of a cache entry: the session list as listed, in records of one size.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::hash::IdHashBuilder;
 use crate::model::{SessionList, SessionRow, Warning};
@@ -101,7 +102,7 @@ impl ListPart {
     }
 
     /// The sessions and warnings; `None` when the part does not decode.
-    pub(super) fn decode(&self) -> Option<(Vec<SessionRow>, Vec<Warning>)> {
+    pub(super) fn decode(&self) -> Option<(Vec<Arc<SessionRow>>, Vec<Warning>)> {
         let mut d = Dec(&self.bytes);
         let n = d.len(4)?;
         let mut strings: Vec<&str> = Vec::with_capacity(n);
@@ -119,25 +120,24 @@ impl ListPart {
         if !d.0.is_empty() {
             return None;
         }
-        // Each half decodes into its place: nothing is moved afterwards.
-        let mut sessions = vec![SessionRow::default(); rows];
-        let decode = |part: &[u8], slots: &mut [SessionRow]| -> Option<()> {
-            for (r, slot) in part.chunks_exact(RECORD_BYTES).zip(slots) {
-                *slot = record(r, &strings, &row_warnings)?;
-            }
-            Some(())
+        // Each row is decoded straight into its shared place: nothing is moved afterwards
+        // but the pointers.
+        let decode = |part: &[u8]| -> Option<Vec<Arc<SessionRow>>> {
+            part.chunks_exact(RECORD_BYTES).map(|r| record(r, &strings, &row_warnings).map(Arc::new)).collect()
         };
-        if rows >= PARALLEL_FROM {
+        let sessions = if rows >= PARALLEL_FROM {
             let (first, second) = records.split_at(rows / 2 * RECORD_BYTES);
-            let (first_slots, second_slots) = sessions.split_at_mut(rows / 2);
-            std::thread::scope(|scope| {
-                let first = scope.spawn(|| decode(first, first_slots));
-                let second = decode(second, second_slots);
-                first.join().ok().flatten().and(second)
-            })?;
+            let (first, second) = std::thread::scope(|scope| {
+                let first = scope.spawn(|| decode(first));
+                let second = decode(second);
+                (first.join().ok().flatten(), second)
+            });
+            let mut sessions = first?;
+            sessions.extend(second?);
+            sessions
         } else {
-            decode(records, &mut sessions)?;
-        }
+            decode(records)?
+        };
         Some((sessions, warnings))
     }
 }
@@ -209,7 +209,7 @@ mod tests {
         let list = SessionList { sessions, warnings: vec![Warning::general("a note")], ..SessionList::default() };
         let part = ListPart { bytes: ListPart::encode(&list).unwrap_or_else(|| panic!("encodes")).0 };
         let (sessions, warnings) = part.decode().unwrap_or_else(|| panic!("decodes"));
-        assert!(sessions.iter().eq(list.sessions.iter().map(|r| &**r)));
+        assert_eq!(sessions, list.sessions);
         assert_eq!(warnings, list.warnings);
     }
 }

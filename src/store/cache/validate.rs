@@ -95,9 +95,8 @@ impl Store {
     }
 
     /// A cached list, with the file's facts read now.
-    fn list_of(&self, sessions: Vec<SessionRow>, warnings: Vec<Warning>) -> SessionList {
+    fn list_of(&self, sessions: Vec<std::sync::Arc<SessionRow>>, warnings: Vec<Warning>) -> SessionList {
         let trace_count = sessions.iter().map(|s| s.event_count).sum();
-        let sessions = sessions.into_iter().map(std::sync::Arc::new).collect();
         SessionList { file: self.file_info_with(trace_count), sessions, warnings }
     }
 }

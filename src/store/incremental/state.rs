@@ -28,12 +28,18 @@ fn file_id(_meta: &std::fs::Metadata) -> (u64, u64) {
 
 /// Appends a file's size, inode, modification time (and with `ctime` its change time) and
 /// its first `head` bytes to `out`; `None` when the file changed within [`SETTLED`] (or its
-/// times are unknown).
+/// times are unknown). With `empty_is_absent`, an empty file is written as a missing one: an
+/// empty `-wal` holds nothing, and each reader that opens the file may make one again (and
+/// each writer's last close delete it) without changing a byte of what is read.
 #[cfg(unix)]
-fn add_state(out: &mut Vec<u8>, path: &std::path::Path, head: usize, ctime: bool) -> Option<()> {
+fn add_state(out: &mut Vec<u8>, path: &std::path::Path, head: usize, ctime: bool, empty_is_absent: bool) -> Option<()> {
     use std::io::Read as _;
     use std::os::unix::fs::MetadataExt as _;
     let meta = match std::fs::metadata(path) {
+        Ok(m) if empty_is_absent && m.is_file() && m.len() == 0 => {
+            out.push(0);
+            return Some(());
+        }
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             out.push(0);
@@ -69,7 +75,13 @@ fn add_state(out: &mut Vec<u8>, path: &std::path::Path, head: usize, ctime: bool
 }
 
 #[cfg(not(unix))]
-fn add_state(_out: &mut Vec<u8>, _path: &std::path::Path, _head: usize, _ctime: bool) -> Option<()> {
+fn add_state(
+    _out: &mut Vec<u8>,
+    _path: &std::path::Path,
+    _head: usize,
+    _ctime: bool,
+    _empty_is_absent: bool,
+) -> Option<()> {
     None
 }
 
@@ -99,8 +111,33 @@ impl Store {
         // the change time cannot be set back). The whole -wal header (SQLite locks the -shm,
         // never the -wal). Not the -wal's change time: SQLite running as root gives the -wal
         // its owner again on every open (fchown), which moves it with nothing written.
-        add_state(&mut out, &self.real_path, 0, true)?;
-        add_state(&mut out, &crate::store::wal_path(&self.real_path), 32, false)?;
+        add_state(&mut out, &self.real_path, 0, true, false)?;
+        add_state(&mut out, &crate::store::wal_path(&self.real_path), 32, false, true)?;
         Some(FileState(out))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use crate::store::{Store, demo_file, wal_path};
+
+    #[test]
+    fn an_empty_wal_reads_as_none_and_a_written_one_does_not() {
+        let (_dir, path) = demo_file(2, Some(10));
+        // A state is kept only for a file left alone for a second.
+        std::thread::sleep(super::SETTLED + std::time::Duration::from_millis(100));
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let wal = wal_path(&path);
+        let _ = std::fs::remove_file(&wal);
+        let without = store.file_state();
+        assert!(without.is_some(), "a settled file has a state");
+        std::fs::write(&wal, b"").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.file_state(), without, "an empty -wal, just made, is no change");
+        std::fs::write(&wal, [7u8; 64]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.file_state(), None, "a -wal written within the second has no state yet");
+        std::thread::sleep(super::SETTLED + std::time::Duration::from_millis(100));
+        let written = store.file_state();
+        assert!(written.is_some() && written != without, "a -wal with bytes is a change");
+        let _ = std::fs::remove_file(&wal);
     }
 }
