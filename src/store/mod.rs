@@ -76,8 +76,8 @@ pub struct Store {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ReadMode {
     /// Shortest time: a big session is read in two halves on two connections at once, when
-    /// both see the same rows of it. Joining the halves holds the later one twice for a moment, so
-    /// the peak is about half the session's events above what the loaded session keeps.
+    /// both see the same rows of it. The later half is read in chunks, moved into the result
+    /// one at a time by the thread that read them, so no half is ever held twice.
     #[default]
     Fastest,
     /// Lowest peak: one connection reads into a vector sized once, while a second thread
