@@ -155,14 +155,13 @@ pub fn ui(
         let mut rects = Vec::new();
         egui::ScrollArea::vertical().id_salt("trends-charts").show(ui, |ui| {
             let height = ((ui.available_height() - 90.0) / 3.0).max(170.0);
-            let charts = &screen.charts;
-            let usual = screen.usual_axes;
-            rects.push(sessions_chart(ui, t, charts, theme, height, &mut brush));
-            rects.push(cost_chart(ui, t, charts, theme, height, &mut brush, usual));
-            rects.push(tokens_chart(ui, t, charts, theme, height, &mut brush, usual));
-            rects.push(errors_chart(ui, t, charts, theme, height, &mut brush, usual));
-            let tools = ToolsChoice { p50: &mut screen.tools_p50, shown: &mut screen.tools_shown, usual };
-            rects.push(tools_chart(ui, t, charts, tools, theme, height, &mut brush));
+            let set = ChartSet { t, charts: &screen.charts, theme, height, usual: screen.usual_axes };
+            rects.push(sessions_chart(ui, &set, &mut brush));
+            rects.push(cost_chart(ui, &set, &mut brush));
+            rects.push(tokens_chart(ui, &set, &mut brush));
+            rects.push(errors_chart(ui, &set, &mut brush));
+            let tools = ToolsChoice { p50: &mut screen.tools_p50, shown: &mut screen.tools_shown };
+            rects.push(tools_chart(ui, &set, tools, &mut brush));
         });
         screen.brush_from = brush.from;
         screen.chart_rects = rects;
@@ -371,14 +370,8 @@ impl Charts {
 type OutcomeCount = fn(&crate::analysis::trends::Outcomes) -> u64;
 
 /// Sessions started per bucket, stacked by outcome.
-fn sessions_chart(
-    ui: &mut egui::Ui,
-    t: &Stats,
-    charts: &Charts,
-    theme: &Theme,
-    height: f32,
-    brush: &mut Brush,
-) -> Rect {
+fn sessions_chart(ui: &mut egui::Ui, set: &ChartSet<'_>, brush: &mut Brush) -> Rect {
+    let ChartSet { t, charts, theme, height, .. } = *set;
     ui.label(RichText::new("Sessions started, by outcome").strong());
     let series: [(&str, Color32, OutcomeCount); 5] = [
         ("completed", theme.completed, |o| o.completed),
@@ -413,16 +406,20 @@ fn sessions_chart(
     )
 }
 
-/// Cost per bucket, stacked by model (the costliest models, then the rest).
-fn cost_chart(
-    ui: &mut egui::Ui,
-    t: &Stats,
-    charts: &Charts,
-    theme: &Theme,
+/// What every chart of the screen draws from: the counts, the charts' hover cache, the
+/// colours, the height of one chart and whether axes fit the usual values.
+#[derive(Clone, Copy)]
+struct ChartSet<'a> {
+    t: &'a Stats,
+    charts: &'a Charts,
+    theme: &'a Theme,
     height: f32,
-    brush: &mut Brush,
     usual: bool,
-) -> Rect {
+}
+
+/// Cost per bucket, stacked by model (the costliest models, then the rest).
+fn cost_chart(ui: &mut egui::Ui, set: &ChartSet<'_>, brush: &mut Brush) -> Rect {
+    let ChartSet { t, charts, theme, height, usual } = *set;
     let totals: Vec<f64> = t.buckets.iter().map(|b| b.cost_usd).collect();
     let axis_top = usual.then(|| usual_top(&totals)).flatten();
     title_ui(ui, "Cost, by model", &totals, axis_top, theme);
@@ -456,8 +453,6 @@ fn cost_chart(
 struct ToolsChoice<'a> {
     p50: &'a mut bool,
     shown: &'a mut Option<Vec<String>>,
-    /// Fit the axis to the usual values.
-    usual: bool,
 }
 
 /// A line per series, each bucket's value as a point (buckets without a value left out); the
@@ -503,15 +498,8 @@ fn fitted_title(
 }
 
 /// Input and output tokens per bucket.
-fn tokens_chart(
-    ui: &mut egui::Ui,
-    t: &Stats,
-    charts: &Charts,
-    theme: &Theme,
-    height: f32,
-    brush: &mut Brush,
-    usual: bool,
-) -> Rect {
+fn tokens_chart(ui: &mut egui::Ui, set: &ChartSet<'_>, brush: &mut Brush) -> Rect {
+    let ChartSet { t, charts, theme, height, usual } = *set;
     let series = vec![
         ("tokens in".to_owned(), t.buckets.iter().map(|b| Some(b.input_tokens as f64)).collect()),
         ("tokens out".to_owned(), t.buckets.iter().map(|b| Some(b.output_tokens as f64)).collect()),
@@ -522,15 +510,8 @@ fn tokens_chart(
 }
 
 /// Error events per session started, per bucket (buckets where no session started left out).
-fn errors_chart(
-    ui: &mut egui::Ui,
-    t: &Stats,
-    charts: &Charts,
-    theme: &Theme,
-    height: f32,
-    brush: &mut Brush,
-    usual: bool,
-) -> Rect {
+fn errors_chart(ui: &mut egui::Ui, set: &ChartSet<'_>, brush: &mut Brush) -> Rect {
+    let ChartSet { t, charts, theme, height, usual } = *set;
     let series = vec![("errors per session".to_owned(), errors_per_session(t))];
     let top = fitted_title(ui, "Errors per session started", &series, usual, theme);
     let plot = chart("trends-errors", "errors / session", t, height, top);
@@ -546,16 +527,8 @@ fn errors_per_session(t: &Stats) -> Vec<Option<f64>> {
 }
 
 /// The p50 or p95 call duration per bucket of the busiest tools, or of the ones picked.
-fn tools_chart(
-    ui: &mut egui::Ui,
-    t: &Stats,
-    charts: &Charts,
-    choice: ToolsChoice<'_>,
-    theme: &Theme,
-    height: f32,
-    brush: &mut Brush,
-) -> Rect {
-    let usual = choice.usual;
+fn tools_chart(ui: &mut egui::Ui, set: &ChartSet<'_>, choice: ToolsChoice<'_>, brush: &mut Brush) -> Rect {
+    let ChartSet { t, charts, theme, height, usual } = *set;
     let mut calls = sum_by_name(t.buckets.iter().flat_map(|b| &b.tools).map(|x| (&*x.tool, x.calls)));
     calls.sort_by_key(|c| std::cmp::Reverse(c.1));
     let busiest: Vec<String> = calls.iter().take(SERIES).map(|(n, _)| n.clone()).collect();
