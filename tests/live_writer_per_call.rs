@@ -953,8 +953,10 @@ fn per_call_writer_at_400_per_second_for_20_s() {
     };
     let (report, figures) = run(&variant);
     assert!(report.writing_secs >= 20.0, "wrote for {:.1} s", report.writing_secs);
+    // How often the writer's close is the last one depends on the machine's load: 131 of
+    // 10,400 closes on an idle 2-core VM, 45 with CI's other tests running beside it.
     assert!(
-        report.closes_wal_gone >= 50,
+        report.closes_wal_gone >= 20,
         "only {} of {} writes left no -wal: the flipping is not covered\n{figures}",
         report.closes_wal_gone,
         report.closes
