@@ -18,6 +18,10 @@
 //! - `trends`, `trends_hourly`: the Trends screen (three charts, the regressions and the task
 //!   groups with their sparklines) over those 10,000 sessions, spread over four weeks: by day
 //!   (the automatic width) and by hour.
+//! - `gantt_zoomed_out_1m`, `gantt_mid_zoom_1m`, `gantt_critical_path_1m`,
+//!   `gantt_loops_folded_1m`: the first four cases again over a session of 1,000,000 events
+//!   (about 593,000 spans); `FRAME_SKIP_1M=1` leaves them out (generating and analysing that
+//!   session takes about a minute and 600 MB).
 //!
 //! The data comes from `demo::generate` (no raw I/O, which the views never read) in a
 //! temporary directory. Run with `cargo bench --bench frame`.
@@ -47,6 +51,8 @@ use trace_inspector::ui::sessions_table::{SessionsTable, Sort};
 use trace_inspector::ui::theme::Theme;
 
 const SPANS: usize = 100_000;
+/// About 1,000,000 events.
+const MILLION_SPANS: usize = 593_000;
 const SESSIONS: usize = 10_000;
 const VIEW: (f32, f32) = (1600.0, 1000.0);
 const WARM_UP: usize = 20;
@@ -98,9 +104,9 @@ fn report(name: &str, what: &str, count: usize, times: &[f64]) {
 
 /// A session of about `SPANS` spans (pairs fold into one span: the demo's runs give about
 /// 0.593 spans per event).
-fn big_session(dir: &std::path::Path) -> AnalyzedSession {
-    let path = dir.join("frame-spans.db");
-    let events = SPANS * 1000 / 593;
+fn big_session(dir: &std::path::Path, spans: usize) -> AnalyzedSession {
+    let path = dir.join(format!("frame-spans-{spans}.db"));
+    let events = spans * 1000 / 593;
     let config = DemoConfig { sessions: 1, events_per_session: Some(events), raw_io: false, ..DemoConfig::default() };
     demo::generate(&path, &config).unwrap_or_else(|e| panic!("demo: {e}"));
     let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -121,10 +127,95 @@ fn sessions(dir: &std::path::Path) -> (Vec<std::sync::Arc<SessionRow>>, SlowInde
     (rows, slow)
 }
 
+/// The Gantt chart's cases over one session (`suffix` tells the sizes apart): whole, zoomed
+/// to a fiftieth, with the critical path, with its loops folded. Gives the session back, with
+/// the rows and flags the later cases use.
+fn gantt_cases(session: AnalyzedSession, theme: &Theme, suffix: &str) -> AnalyzedSession {
+    let n = session.timeline.spans.len();
+    let collapsed = vec![false; n];
+    let slow = vec![false; n];
+    let rows = visible_rows(&session.timeline, &collapsed, None);
+    let input = RowsInput {
+        session: &session,
+        rows: &rows,
+        collapsed: &collapsed,
+        selected: None,
+        hits: &[],
+        slow: &slow,
+        slow_rule: SlowRule::default(),
+        now_ms: None,
+        on_path: &[],
+        loop_calls: &[],
+        cuts: &CutAxis::NONE,
+        theme,
+    };
+
+    let mut gantt = GanttView::new();
+    let times = time_frames(|ui, _| {
+        let _ = gantt.ui(ui, &input);
+    });
+    report(&format!("gantt_zoomed_out{suffix}"), "spans", n, &times);
+
+    let mut gantt = GanttView::new();
+    let extent = session.timeline.end_ms;
+    let times = time_frames(|ui, frame| {
+        if frame == 1 {
+            // After the first frame the chart knows the session's length.
+            gantt.zoom_by(50.0, extent / 2.0);
+            gantt.scroll_to_row(rows.len() / 2);
+        }
+        let _ = gantt.ui(ui, &input);
+    });
+    report(&format!("gantt_mid_zoom{suffix}"), "spans", n, &times);
+    if std::env::var_os("FRAME_DEBUG").is_some() {
+        let (a, b) = gantt.view_range_ms();
+        eprintln!("mid zoom shows {a:.0}..{b:.0} ms of {extent:.0} ms");
+    }
+
+    // The critical path drawn, the rest dimmed.
+    let diagnosis = diagnose(&session, &DiagnosisParams::default());
+    let mut on_path = vec![false; n];
+    for p in &diagnosis.critical_path.spans {
+        on_path[p.span] = true;
+    }
+    let path_input = RowsInput { on_path: &on_path, ..input };
+    let mut gantt = GanttView::new();
+    let times = time_frames(|ui, _| {
+        let _ = gantt.ui(ui, &path_input);
+    });
+    report(&format!("gantt_critical_path{suffix}"), "spans", n, &times);
+    drop((rows, collapsed, slow, on_path));
+
+    // Loops folded, as the session screen shows them by default.
+    let mut model = SessionModel::new(session, std::time::Duration::ZERO, SlowRule::default());
+    model.set_diagnosis(diagnosis, SlowRule::default());
+    let folded_input = RowsInput {
+        session: &model.session,
+        rows: &model.rows,
+        collapsed: &model.collapsed,
+        selected: None,
+        hits: &[],
+        slow: &model.slow,
+        slow_rule: SlowRule::default(),
+        now_ms: None,
+        on_path: &[],
+        loop_calls: &model.loop_calls,
+        cuts: &CutAxis::NONE,
+        theme,
+    };
+    let mut gantt = GanttView::new();
+    let times = time_frames(|ui, _| {
+        let _ = gantt.ui(ui, &folded_input);
+    });
+    report(&format!("gantt_loops_folded{suffix}"), "rows", model.rows.len(), &times);
+    eprintln!("loops folded: {} loops, {} of {n} spans shown", model.diagnosis.loops.loops.len(), model.rows.len());
+    model.session
+}
+
 fn main() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
-    let session = big_session(dir.path());
     let theme = Theme::new(true);
+    let session = gantt_cases(big_session(dir.path(), SPANS), &theme, "");
     let n = session.timeline.spans.len();
     let collapsed = vec![false; n];
     let slow = vec![false; n];
@@ -143,52 +234,6 @@ fn main() {
         cuts: &CutAxis::NONE,
         theme: &theme,
     };
-
-    let mut gantt = GanttView::new();
-    let times = time_frames(|ui, _| {
-        let _ = gantt.ui(ui, &input);
-    });
-    report("gantt_zoomed_out", "spans", n, &times);
-
-    let mut gantt = GanttView::new();
-    let extent = session.timeline.end_ms;
-    let times = time_frames(|ui, frame| {
-        if frame == 1 {
-            // After the first frame the chart knows the session's length.
-            gantt.zoom_by(50.0, extent / 2.0);
-            gantt.scroll_to_row(rows.len() / 2);
-        }
-        let _ = gantt.ui(ui, &input);
-    });
-    report("gantt_mid_zoom", "spans", n, &times);
-    if std::env::var_os("FRAME_DEBUG").is_some() {
-        let (a, b) = gantt.view_range_ms();
-        eprintln!("mid zoom shows {a:.0}..{b:.0} ms of {extent:.0} ms");
-    }
-
-    // The critical path drawn, the rest dimmed.
-    let path = trace_inspector::analysis::critical_path::critical_path(&session);
-    let mut on_path = vec![false; n];
-    for p in &path.spans {
-        on_path[p.span] = true;
-    }
-    let path_input = RowsInput { on_path: &on_path, ..input };
-    let mut gantt = GanttView::new();
-    let times = time_frames(|ui, _| {
-        let _ = gantt.ui(ui, &path_input);
-    });
-    report("gantt_critical_path", "spans", n, &times);
-
-    // Loops folded, as the session screen shows them by default.
-    let mut model = SessionModel::new(session.clone(), std::time::Duration::ZERO, SlowRule::default());
-    model.set_diagnosis(diagnose(&session, &DiagnosisParams::default()), SlowRule::default());
-    let folded_input = RowsInput { rows: &model.rows, loop_calls: &model.loop_calls, ..input };
-    let mut gantt = GanttView::new();
-    let times = time_frames(|ui, _| {
-        let _ = gantt.ui(ui, &folded_input);
-    });
-    report("gantt_loops_folded", "rows", model.rows.len(), &times);
-    eprintln!("loops folded: {} loops, {} of {n} spans shown", model.diagnosis.loops.loops.len(), model.rows.len());
 
     // The idle stretches cut out of the axis: the session's gaps over the longest threshold
     // (2 s, 500, 100, 20 ms) that finds at least 10 of them.
@@ -213,7 +258,7 @@ fn main() {
         s.end_ms += 500.0;
     }
     let comparison = compare(&session, &other, &CompareOptions::default());
-    let run = |session| Run { path: dir.path().join("frame-spans.db"), session };
+    let run = |session| Run { path: dir.path().join(format!("frame-spans-{SPANS}.db")), session };
     let model = CompareModel::new(run(session.clone()), run(other), comparison);
     let rows = model.comparison.rows.len();
     let mut view = CompareView::default();
@@ -245,5 +290,13 @@ fn main() {
             let _ = trends::ui(ui, &mut screen, None, &sessions, &theme);
         });
         report(name, "buckets", buckets, &times);
+    }
+
+    drop((model, session, sessions, data));
+
+    // A session of a million events (about 593,000 spans), unless FRAME_SKIP_1M is set: the
+    // same Gantt cases, to show the chart's cost follows the pixels, not the spans.
+    if std::env::var_os("FRAME_SKIP_1M").is_none() {
+        drop(gantt_cases(big_session(dir.path(), MILLION_SPANS), &theme, "_1m"));
     }
 }
