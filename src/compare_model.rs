@@ -224,7 +224,7 @@ impl CompareModel {
             std::iter::once(s.event)
                 .chain(s.end_event)
                 .filter_map(|e| events.get(e))
-                .map(|e| (e.rowid, e.id.to_string()))
+                .map(|e| (e.rowid.get(), e.id.to_string()))
                 .collect()
         };
         match self.row(row) {

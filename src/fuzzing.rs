@@ -247,10 +247,10 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
         let model_used = (input.byte() & 1 == 1).then(|| input.pick(&["m1", "m2"]).to_owned());
         let (info, warnings) = labels::event_info_of(&kind, &data, model_used.as_deref());
         events.push(TraceEvent {
-            rowid: i64::try_from(i).ok(),
+            rowid: crate::model::RowId::new(i64::try_from(i).ok()),
             id: id.into(),
             kind: kind.into(),
-            stored_timestamp: time.map(|t| t.rfc3339_micros().into()),
+            stored_timestamp: time.map(|t| Box::new(t.rfc3339_micros())),
             time,
             duration_ms,
             parent_trace_id: parent_trace_id.map(Into::into),
@@ -379,7 +379,7 @@ fn read_everything(path: &Path) {
         match store.load_session(&row.id, Some(SessionRow::clone(row))) {
             Ok(data) => {
                 if let Some(first) = data.events.first() {
-                    let detail = match first.rowid {
+                    let detail = match first.rowid.get() {
                         Some(rowid) => store.trace_detail_by_row(rowid, &first.id.as_str()),
                         None => store.trace_detail(&first.id.as_str()),
                     };

@@ -106,6 +106,9 @@ impl SessionModel {
                 *flag = true;
             }
         }
+        // The flags mark the path; the view lists only its top spans.
+        let mut diagnosis = diagnosis;
+        diagnosis.critical_path.keep_only_ranked();
         self.diagnosis = diagnosis;
         self.rebuild(rule);
     }
@@ -193,9 +196,9 @@ impl SessionModel {
     pub fn detail_event_of(&self, span: usize) -> Option<usize> {
         let s = self.session.timeline.spans.get(span)?;
         let events = &self.session.data.events;
-        let result = s
-            .end_event
-            .filter(|&e| events.get(e).is_some_and(|e| e.raw_output_bytes.is_some() || e.raw_input_bytes.is_some()));
+        let result = s.end_event.filter(|&e| {
+            events.get(e).is_some_and(|e| e.raw_output_bytes.get().is_some() || e.raw_input_bytes.get().is_some())
+        });
         Some(result.unwrap_or(s.event))
     }
 

@@ -210,7 +210,7 @@ fn selecting_a_tree_row_shows_its_detail_with_raw_io() {
     let detail = view.detail.as_ref().expect("detail loaded");
     assert_eq!(detail.id, id);
     let raw = detail.field("raw_input").expect("raw_input column");
-    assert_eq!(raw.size_bytes, u64::from(raw_in.expect("fixture messages have raw input")));
+    assert_eq!(raw.size_bytes, u64::from(raw_in.get().expect("fixture messages have raw input")));
     h.get_by_label(&id.to_string());
     // `data` comes with the detail and shows as a JSON tree: a message's role.
     assert!(detail.field("data").and_then(|f| f.value.as_deref()).is_some_and(|d| d.contains("\"role\"")));

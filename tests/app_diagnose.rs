@@ -82,7 +82,13 @@ fn a_looping_session_folds_its_loop_and_shows_its_path_and_context() {
     let s = h.state().session.as_ref().expect("session");
     assert!(s.show_path);
     let on_path = s.model.on_path.iter().filter(|&&p| p).count();
-    assert_eq!(on_path, s.model.diagnosis.critical_path.spans.len());
+    // The model marks every span of the path and keeps only the ones it lists.
+    let path = trace_inspector::analysis::critical_path::critical_path(&s.model.session);
+    assert_eq!(on_path, path.spans.len());
+    assert!(path.spans.iter().all(|p| s.model.on_path[p.span]));
+    let listed = &s.model.diagnosis.critical_path;
+    assert!(listed.only_ranked && listed.spans.len() <= trace_inspector::analysis::critical_path::RANKED);
+    assert_eq!(listed.top(5), path.top(5));
     assert!(on_path > 0 && on_path < s.model.on_path.len());
 }
 

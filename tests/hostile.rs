@@ -952,7 +952,7 @@ fn raw_input_of_64_mib() {
         let store = case.open();
         let data = store.load_session("good", None).expect("load");
         let g2 = data.events.iter().find(|e| e.id == "g2").expect("g2");
-        assert_eq!((g2.raw_input_bytes, g2.raw_output_bytes), (u32::try_from(size).ok(), Some(3_000_000)));
+        assert_eq!((g2.raw_input_bytes.get(), g2.raw_output_bytes.get()), (u32::try_from(size).ok(), Some(3_000_000)));
         assert!(started.elapsed() < Duration::from_secs(10), "load took {:?}", started.elapsed());
 
         let detail = store.trace_detail("g2").expect("detail");
@@ -1436,7 +1436,7 @@ fn a_column_named_rowid_hides_nothing() {
         // The detail of one trace is found by its row, not by the user's column.
         let event = &data.events[3];
         let detail =
-            case.open().trace_detail_by_row(event.rowid.expect("a row id"), &event.id.as_str()).expect("detail");
+            case.open().trace_detail_by_row(event.rowid.get().expect("a row id"), &event.id.as_str()).expect("detail");
         assert_eq!(detail.field("id").and_then(|f| f.value.as_deref()), Some(&*event.id.as_str()));
     });
 }
@@ -1453,7 +1453,7 @@ fn columns_taking_every_row_id_name() {
     drop(conn);
     case.untouched(|| {
         good_is_intact(&case);
-        assert!(case.load("good").events.iter().all(|e| e.rowid.is_none()));
+        assert!(case.load("good").events.iter().all(|e| e.rowid.get().is_none()));
     });
 }
 

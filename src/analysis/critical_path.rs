@@ -28,7 +28,9 @@ pub struct CriticalPath {
     /// The session's wall time: from its origin to its last known time (ms).
     pub wall_ms: f64,
     /// The path in time order: each piece is one span's self time on the path, or idle time
-    /// (`span: None`) when no span covers it. The pieces tile `0..wall_ms`.
+    /// (`span: None`) when no span covers it. The pieces tile `0..wall_ms`. Kept only by
+    /// [`critical_path_with_segments`]: about 1.8 pieces a path span, 32 bytes each, which
+    /// the views never read (34 MB for a session of a million events).
     pub segments: Vec<Segment>,
     /// Every span the path passes through, in time order (by where it joins the path; a parent
     /// before its first child), with its self time on the path.
@@ -45,6 +47,9 @@ pub struct CriticalPath {
     /// [`CriticalPath::top`] gives without sorting the whole path on every frame.
     #[serde(skip)]
     pub ranked: Vec<usize>,
+    /// `spans` holds only the ranked spans (see [`CriticalPath::keep_only_ranked`]).
+    #[serde(skip)]
+    pub only_ranked: bool,
 }
 
 /// How many of the path's spans are ranked by self time when the path is found.
@@ -133,16 +138,22 @@ fn lasts(s: &Span) -> bool {
     s.timed && !s.instant && s.start_ms.is_finite() && s.end_ms.is_finite() && s.end_ms > s.start_ms
 }
 
-/// The critical path of `session`.
+/// The critical path of `session`, without its [`CriticalPath::segments`].
 #[must_use]
 pub fn critical_path(session: &AnalyzedSession) -> CriticalPath {
-    critical_path_of(&session.timeline, &session.data.events)
+    critical_path_of(&session.timeline, &session.data.events, false)
+}
+
+/// The critical path of `session` with its [`CriticalPath::segments`], as the CLI reports it.
+#[must_use]
+pub fn critical_path_with_segments(session: &AnalyzedSession) -> CriticalPath {
+    critical_path_of(&session.timeline, &session.data.events, true)
 }
 
 /// [`critical_path`] over a timeline and its events (the events only tell a failed tool call
-/// from another error).
+/// from another error); `keep_segments` keeps the path's pieces.
 #[must_use]
-pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalPath {
+pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segments: bool) -> CriticalPath {
     let spans = &timeline.spans;
     let wall_ms = if timeline.end_ms.is_finite() { timeline.end_ms.max(0.0) } else { 0.0 };
     let missing = if timeline.origin.is_none() || !spans.iter().any(|s| s.timed) {
@@ -243,7 +254,9 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalP
                     clipped_children += 1;
                 }
                 if frame.cursor > end {
-                    segments.push(Segment { span: owner, start_ms: end, end_ms: frame.cursor });
+                    if keep_segments {
+                        segments.push(Segment { span: owner, start_ms: end, end_ms: frame.cursor });
+                    }
                     self_ms[frame.span] += frame.cursor - end;
                 }
                 let lo = spans[c].start_ms.max(frame.lo);
@@ -253,7 +266,9 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalP
             }
             None => {
                 if frame.cursor > frame.lo {
-                    segments.push(Segment { span: owner, start_ms: frame.lo, end_ms: frame.cursor });
+                    if keep_segments {
+                        segments.push(Segment { span: owner, start_ms: frame.lo, end_ms: frame.cursor });
+                    }
                     self_ms[frame.span] += frame.cursor - frame.lo;
                 }
                 stack.pop();
@@ -293,19 +308,39 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent]) -> CriticalP
     segments.shrink_to_fit();
     path.shrink_to_fit();
     let ranked = rank(&path, RANKED);
-    CriticalPath { wall_ms, segments, spans: path, by_kind, missing: None, open_spans, clipped_children, ranked }
+    CriticalPath {
+        wall_ms,
+        segments,
+        spans: path,
+        by_kind,
+        missing: None,
+        open_spans,
+        clipped_children,
+        ranked,
+        only_ranked: false,
+    }
 }
 
 impl CriticalPath {
     /// The spans on the path with the most self time, most first (ties: earlier first).
     #[must_use]
     pub fn top(&self, count: usize) -> Vec<&PathSpan> {
-        let ranked = if count <= self.ranked.len() || self.ranked.len() < RANKED {
+        let ranked = if count <= self.ranked.len() || self.ranked.len() < RANKED || self.only_ranked {
             Cow::Borrowed(&self.ranked)
         } else {
             Cow::Owned(rank(&self.spans, count))
         };
         ranked.iter().take(count).filter_map(|&i| self.spans.get(i)).collect()
+    }
+
+    /// Keeps of the path's spans only the [`RANKED`] ones [`CriticalPath::top`] lists, most
+    /// self time first, for a holder that has marked the path's spans itself: a session of a
+    /// million events has over half a million path spans, 48 bytes each.
+    pub fn keep_only_ranked(&mut self) {
+        let kept: Vec<PathSpan> = self.ranked.iter().filter_map(|&i| self.spans.get(i).copied()).collect();
+        self.ranked = (0..kept.len()).collect();
+        self.spans = kept;
+        self.only_ranked = true;
     }
 }
 
@@ -320,7 +355,11 @@ mod tests {
     }
 
     fn path_of(t: &Timeline) -> CriticalPath {
-        critical_path_of(t, &[])
+        let with = critical_path_of(t, &[], true);
+        let without = critical_path_of(t, &[], false);
+        assert!(without.segments.is_empty());
+        assert_eq!(CriticalPath { segments: Vec::new(), ..with.clone() }, without, "the same path either way");
+        with
     }
 
     #[test]
@@ -345,6 +384,14 @@ mod tests {
             let top: Vec<usize> = path.top(count).iter().map(|s| s.span).collect();
             let want: Vec<usize> = naive.iter().take(count).map(|s| s.span).collect();
             assert_eq!(top, want, "top({count})");
+        }
+        let mut lean = path.clone();
+        lean.keep_only_ranked();
+        assert_eq!(lean.spans.len(), RANKED.min(naive.len()));
+        for count in [0, 1, 8, RANKED, RANKED + 1, 600] {
+            let top: Vec<usize> = lean.top(count).iter().map(|s| s.span).collect();
+            let want: Vec<usize> = naive.iter().take(count.min(RANKED)).map(|s| s.span).collect();
+            assert_eq!(top, want, "top({count}) of the ranked spans kept");
         }
     }
 
@@ -431,7 +478,7 @@ mod tests {
         for s in &mut untimed {
             s.timed = false;
         }
-        let p = critical_path_of(&Timeline { spans: untimed, ..Timeline::default() }, &[]);
+        let p = critical_path_of(&Timeline { spans: untimed, ..Timeline::default() }, &[], true);
         assert_eq!(p.missing, Some(NoPath::NoTimes));
         assert_eq!(p.missing.map(NoPath::reason), Some("no event has a readable time"));
         assert_eq!(path_of(&Timeline::default()).missing, Some(NoPath::NoTimes));
@@ -510,7 +557,7 @@ mod tests {
         assert!(s.warnings().any(|w| w.message.contains("not in this session")));
         assert!(s.data.events[3].warnings.iter().any(|w| w.contains("not valid JSON")));
 
-        let p = critical_path(&s);
+        let p = critical_path_with_segments(&s);
         assert_eq!(p.missing, None);
         let total: f64 = p.segments.iter().map(|g| g.end_ms - g.start_ms).sum();
         assert_eq!(total, p.wall_ms);
@@ -537,7 +584,7 @@ mod tests {
     fn the_sample_session_has_a_known_path() {
         let s = sample_session();
         // run 0–10 s: plan 1–5 s (read_file 2–3 s), gpt call 6–9 s, instant at 9.5 s; lost untimed.
-        let p = critical_path(&s);
+        let p = critical_path_with_segments(&s);
         assert_eq!(
             pieces(&p),
             vec![

@@ -246,7 +246,7 @@ impl TraceApp {
                     view.detail_event = Some(event);
                     view.detail = None;
                     if let Some(e) = view.session.data.events.get(event) {
-                        self.jobs.detail(f.path.clone(), e.rowid, e.id.to_string());
+                        self.jobs.detail(f.path.clone(), e.rowid.get(), e.id.to_string());
                     }
                 }
             }
@@ -473,7 +473,7 @@ impl TraceApp {
         // Inspecting a trace pauses following.
         self.state.follow = false;
         if let Some(e) = view.model.detail_event.and_then(|ev| view.model.session.data.events.get(ev)) {
-            self.jobs.detail(f.path.clone(), e.rowid, e.id.to_string());
+            self.jobs.detail(f.path.clone(), e.rowid.get(), e.id.to_string());
         }
         if scroll {
             if view.model.expand_ancestors(span) {

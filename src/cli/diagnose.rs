@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{leave_to_os, load, open, report_warnings, warn};
 use crate::analysis::context::{ContextGrowth, ContextParams, ContextWindows, context_growth, parse_tokens};
-use crate::analysis::critical_path::{CriticalPath, critical_path};
+use crate::analysis::critical_path::{CriticalPath, critical_path_with_segments};
 use crate::analysis::loops::{LoopGroup, LoopParams, LoopTallyBuilder, Loops, find_loops, find_loops_in};
 use crate::analysis::stalls::{RunningStall, Stall, StallParams, session_stall, stalls};
 use crate::analysis::{AnalyzedSession, Anchor, timeline};
@@ -40,7 +40,7 @@ fn percent(share: f64) -> String {
 /// `critical-path FILE SESSION [--json]`.
 pub(super) fn critical_path_cmd(file: &Path, session: &str, json: bool, out: &mut dyn io::Write) -> Result<()> {
     let analyzed = load(file, session, Anchor::Auto)?;
-    let path = critical_path(&analyzed);
+    let path = critical_path_with_segments(&analyzed);
     if json {
         serde_json::to_writer_pretty(&mut *out, &CriticalPathJson::new(&analyzed, &path))?;
         writeln!(out)?;

@@ -192,7 +192,7 @@ pub(super) fn load_content(store: &Store, session: &AnalyzedSession) -> (Vec<Eve
         .events
         .iter()
         .map(|e| {
-            let detail = match e.rowid {
+            let detail = match e.rowid.get() {
                 Some(rowid) => store.trace_detail_by_row(rowid, &e.id.as_str()),
                 None => store.trace_detail(&e.id.as_str()),
             };

@@ -119,28 +119,80 @@ pub struct SessionList {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TraceEvent {
     /// SQLite rowid, when the table has one: tells apart traces that share an id.
-    pub rowid: Option<i64>,
+    pub rowid: RowId,
     /// The trace id (a UUID's text in 16 bytes: see [`TraceId`]).
     pub id: TraceId,
     /// The event type (`type` column).
     pub kind: Arc<str>,
     /// The timestamp text as stored, kept only when it is not the reference writer's form of
-    /// `time` (see [`TraceEvent::timestamp`]): almost every event keeps no copy.
-    pub stored_timestamp: Option<Box<str>>,
+    /// `time` (see [`TraceEvent::timestamp`]): almost every event keeps no copy, so it sits
+    /// behind one thin pointer.
+    pub stored_timestamp: Option<Box<String>>,
     /// The timestamp parsed; `None` when it could not be (a warning says why).
     pub time: Option<Timestamp>,
     pub duration_ms: Option<f64>,
     pub parent_trace_id: Option<TraceId>,
     /// Tokens, model, provider and cost, when the row has any of them (LLM calls, mostly).
     pub usage: Option<Box<CallUsage>>,
-    /// Sizes of the raw columns in bytes, `None` when NULL or absent (SQLite values stay
-    /// below 2 GiB).
-    pub raw_input_bytes: Option<u32>,
-    pub raw_output_bytes: Option<u32>,
+    /// Sizes of the raw columns in bytes, none when NULL or absent.
+    pub raw_input_bytes: RawSize,
+    pub raw_output_bytes: RawSize,
     /// Fields read from `data` for labels and grouping.
     pub info: EventInfo,
     /// What could not be read as expected, one line each.
     pub warnings: Notes,
+}
+
+/// A trace's SQLite rowid in 8 bytes instead of an `Option`'s 16: `i64::MIN` stands for none.
+/// A file may hold that rowid too; such a trace is then found by its id, as in a table
+/// without rowids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowId(i64);
+
+impl RowId {
+    pub const NONE: RowId = RowId(i64::MIN);
+
+    #[must_use]
+    pub fn new(rowid: Option<i64>) -> Self {
+        rowid.map_or(Self::NONE, RowId)
+    }
+
+    #[must_use]
+    pub fn get(self) -> Option<i64> {
+        (self != Self::NONE).then_some(self.0)
+    }
+}
+
+impl Default for RowId {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+/// The size of a raw column in 4 bytes instead of an `Option`'s 8: `u32::MAX` stands for NULL
+/// (SQLite values stay below 2 GiB).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawSize(u32);
+
+impl RawSize {
+    pub const NULL: RawSize = RawSize(u32::MAX);
+
+    /// The size of a value of `bytes` bytes; NULL for none, or for a size out of range.
+    #[must_use]
+    pub fn new(bytes: Option<i64>) -> Self {
+        bytes.and_then(|n| u32::try_from(n).ok()).filter(|&n| n != u32::MAX).map_or(Self::NULL, RawSize)
+    }
+
+    #[must_use]
+    pub fn get(self) -> Option<u32> {
+        (self != Self::NULL).then_some(self.0)
+    }
+}
+
+impl Default for RawSize {
+    fn default() -> Self {
+        Self::NULL
+    }
 }
 
 /// The usage columns of one trace.
@@ -242,7 +294,7 @@ impl TraceEvent {
     #[must_use]
     pub fn timestamp(&self) -> std::borrow::Cow<'_, str> {
         match (&self.stored_timestamp, self.time) {
-            (Some(text), _) => std::borrow::Cow::Borrowed(text),
+            (Some(text), _) => std::borrow::Cow::Borrowed(text.as_str()),
             (None, Some(time)) => std::borrow::Cow::Owned(time.python_isoformat()),
             (None, None) => std::borrow::Cow::Borrowed(""),
         }
@@ -254,7 +306,7 @@ impl TraceEvent {
         let rebuilt = self.time.is_some_and(|t| t.is_python_isoformat(text));
         // An empty text without a time is how a NULL reads: nothing to keep either.
         let nothing = text.is_empty() && self.time.is_none();
-        self.stored_timestamp = if rebuilt || nothing { None } else { Some(text.into()) };
+        self.stored_timestamp = if rebuilt || nothing { None } else { Some(Box::new(text.to_owned())) };
     }
 
     /// Input plus output tokens.
@@ -420,7 +472,8 @@ mod tests {
     #[test]
     fn an_event_stays_small() {
         // A session may hold millions of events: every byte here is a megabyte per million.
-        assert!(size_of::<TraceEvent>() <= 224, "TraceEvent is {} bytes", size_of::<TraceEvent>());
+        assert!(size_of::<TraceEvent>() <= 200, "TraceEvent is {} bytes", size_of::<TraceEvent>());
+        assert_eq!((size_of::<RowId>(), size_of::<RawSize>()), (8, 4));
         assert_eq!(size_of::<Notes>(), 8);
         assert_eq!(size_of::<Option<Box<CallUsage>>>(), 8);
     }
@@ -438,6 +491,24 @@ mod tests {
         assert_eq!((e.model_used(), e.provider_used(), e.cost_usd()), (Some("m"), Some("p"), None));
         let only_cost = CallUsage { cost_usd: Some(0.0), ..CallUsage::default() }.boxed();
         assert_eq!(only_cost.and_then(|u| u.cost_usd), Some(0.0), "a zero cost is a value, kept");
+    }
+
+    #[test]
+    fn rowids_and_raw_sizes_keep_none_apart() {
+        for rowid in [None, Some(0), Some(-1), Some(i64::MAX), Some(i64::MIN + 1)] {
+            assert_eq!(RowId::new(rowid).get(), rowid);
+        }
+        assert_eq!(RowId::new(Some(i64::MIN)).get(), None, "the one rowid that reads as none");
+        assert_eq!(RowId::default().get(), None);
+        for (stored, read) in [(None, None), (Some(0), Some(0)), (Some(3_000_000), Some(3_000_000))] {
+            assert_eq!(RawSize::new(stored).get(), read);
+        }
+        let max = i64::from(u32::MAX);
+        assert_eq!(RawSize::new(Some(max - 1)).get(), Some(u32::MAX - 1));
+        for out_of_range in [-1, max, max + 1, i64::MAX] {
+            assert_eq!(RawSize::new(Some(out_of_range)).get(), None, "{out_of_range}");
+        }
+        assert_eq!(RawSize::default().get(), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use rusqlite::{Connection, Row};
 
 use crate::error::StoreError;
 use crate::model::labels::{Interner, event_info};
-use crate::model::{CallUsage, EventInfo, SessionData, SessionRow, TraceEvent, TraceId, Warning};
+use crate::model::{CallUsage, EventInfo, RawSize, RowId, SessionData, SessionRow, TraceEvent, TraceId, Warning};
 
 use super::open::{map_sqlite, open_connection};
 use super::queries::{IdParam, is_plain_key, session_filter};
@@ -73,14 +73,14 @@ pub(super) fn event_from_row<'r>(
     let provider_used = shared_text(r, 11, "provider_used", &mut notes, interner).filter(|p| !p.is_empty());
     let cost_usd = float_value(r, 12, "cost_usd", &mut notes);
     let size = |i| match get(r, i) {
-        ValueRef::Integer(n) => u32::try_from(n).ok(),
-        _ => None,
+        ValueRef::Integer(n) => RawSize::new(Some(n)),
+        _ => RawSize::NULL,
     };
     let raw_input_bytes = size(13);
     let raw_output_bytes = size(14);
     // `info` (and its notes, which come last) is read from `data` by `label_event`.
     let mut event = TraceEvent {
-        rowid,
+        rowid: RowId::new(rowid),
         id,
         kind,
         stored_timestamp: None,
@@ -518,7 +518,7 @@ mod speed_path_tests {
 
     #[test]
     fn chunks_keep_the_read_order() {
-        let event = |n: i64| TraceEvent { rowid: Some(n), ..TraceEvent::default() };
+        let event = |n: i64| TraceEvent { rowid: RowId::new(Some(n)), ..TraceEvent::default() };
         let mut upper = Chunks::chunked(10);
         let total = CHUNK_EVENTS as i64 * 2 + 5;
         for n in 3..total {
@@ -531,7 +531,7 @@ mod speed_path_tests {
         }
         let mut all = lower.into_vec();
         upper.move_into(&mut all);
-        assert!(all.iter().map(|e| e.rowid).eq((0..total).map(Some)), "lower half, then the upper in order");
+        assert!(all.iter().map(|e| e.rowid.get()).eq((0..total).map(Some)), "lower half, then the upper in order");
     }
 
     #[test]

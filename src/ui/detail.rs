@@ -194,7 +194,7 @@ impl DetailView {
             (None, None) => {}
         }
 
-        for (column, size) in [("raw_input", e.raw_input_bytes), ("raw_output", e.raw_output_bytes)] {
+        for (column, size) in [("raw_input", e.raw_input_bytes.get()), ("raw_output", e.raw_output_bytes.get())] {
             ui.separator();
             let field = input.detail.and_then(|d| d.field(column));
             ui.horizontal(|ui| {

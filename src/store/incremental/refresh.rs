@@ -175,13 +175,17 @@ impl Store {
         if let (Some(old_sessions), Some((sfirst, slast, count)), Some(srowid)) =
             (&old.sessions, session_ends, self.schema.session_row_id)
         {
-            let touched: HashSet<&str> = trace_rows.iter().map(|r| r.session.as_str()).collect();
+            // Keyed by the fast id hash: every listed session's id is looked up in it.
+            let touched: HashSet<&str, crate::hash::IdHashBuilder> =
+                trace_rows.iter().map(|r| r.session.as_str()).collect();
             let again: Vec<i64> = live
                 .rows
                 .iter()
                 .filter(|r| {
                     r.row.as_ref().is_none_or(|s| {
-                        s.status == "running" || s.completed_at.is_none() || touched.contains(s.id.as_str())
+                        s.status == "running"
+                            || s.completed_at.is_none()
+                            || (!touched.is_empty() && touched.contains(s.id.as_str()))
                     })
                 })
                 .filter_map(|r| r.rowid)
