@@ -108,8 +108,8 @@ pub fn spans(session: &AnalyzedSession) -> Vec<SpanJson<'_>> {
 }
 
 /// Writes [`spans`] as one compact JSON array, the same bytes `serde_json::to_writer` gives,
-/// without building the list first. A big timeline is written in two halves on two threads:
-/// this one streams the first half to `out` while the other fills a buffer with the second.
+/// without building the list first. A big timeline is serialized on two threads, block by
+/// block, and written in order by this one.
 ///
 /// # Errors
 /// When `out` fails.
@@ -137,22 +137,49 @@ pub fn write_spans(session: &AnalyzedSession, out: &mut dyn std::io::Write) -> s
         Ok(())
     };
     out.write_all(b"[")?;
-    let mut chunk = Vec::with_capacity(CHUNK_BYTES + 4096);
     if n >= PARALLEL_SPANS {
-        let middle = n / 2;
-        let second = std::thread::scope(|scope| {
-            let upper = scope.spawn(|| {
-                // About 500 bytes a span: sized once, so it never grows by copying.
-                let mut half = Vec::with_capacity((n - middle) * 512);
-                let mut staged = Vec::new();
-                write_range(middle..n, &mut staged, 0, &mut half).map(|()| half)
-            });
-            let first = write_range(0..middle, &mut chunk, CHUNK_BYTES, out);
-            let second = upper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            first.and(second)
+        // Two threads serialize alternate blocks of spans; this one writes them in order. At
+        // most a few blocks wait at a time, so a million spans never sit in memory as JSON.
+        let blocks = n.div_ceil(BLOCK_SPANS);
+        let block = |b: usize| b * BLOCK_SPANS..((b + 1) * BLOCK_SPANS).min(n);
+        std::thread::scope(|scope| -> std::io::Result<()> {
+            let (mut waiting, mut spent) = (Vec::new(), Vec::new());
+            for first in 0..2 {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(2);
+                // Written buffers go back to the thread that made them, to be filled again:
+                // freed on this thread instead, the allocator would keep each one resident.
+                let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+                waiting.push(rx);
+                spent.push(back_tx);
+                let write_range = &write_range;
+                scope.spawn(move || {
+                    let mut staged = Vec::new();
+                    for b in (first..blocks).step_by(2) {
+                        let mut bytes = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BLOCK_SPANS * 512));
+                        let done = write_range(block(b), &mut staged, 0, &mut bytes).map(|()| bytes);
+                        // A failed send: the writer stopped (its output failed).
+                        if tx.send(done).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            for b in 0..blocks {
+                match waiting[b % 2].recv() {
+                    Ok(bytes) => {
+                        let mut bytes = bytes?;
+                        out.write_all(&bytes)?;
+                        bytes.clear();
+                        // A failed send: that thread has no blocks left.
+                        let _ = spent[b % 2].send(bytes);
+                    }
+                    Err(_) => return Err(std::io::Error::other("a thread writing the timeline stopped")),
+                }
+            }
+            Ok(())
         })?;
-        out.write_all(&second)?;
     } else {
+        let mut chunk = Vec::with_capacity(CHUNK_BYTES + 4096);
         write_range(0..n, &mut chunk, CHUNK_BYTES, out)?;
     }
     out.write_all(b"]")
@@ -160,6 +187,9 @@ pub fn write_spans(session: &AnalyzedSession, out: &mut dyn std::io::Write) -> s
 
 /// Bytes of JSON gathered before they are passed on to the output.
 const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Spans a thread serializes at a time for a big timeline (about 2 MB of JSON).
+const BLOCK_SPANS: usize = 4096;
 
 /// Timelines with at least this many spans are written on two threads.
 const PARALLEL_SPANS: usize = 20_000;
@@ -193,6 +223,53 @@ mod tests {
             check_file(&path, &mut saw_parallel);
         }
         assert!(saw_parallel, "one timeline took the two-thread path");
+    }
+
+    /// Takes `room` bytes, then fails.
+    struct Full {
+        room: usize,
+    }
+
+    impl std::io::Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_output_stops_a_big_timeline_with_its_error() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("full.db");
+        let config = DemoConfig {
+            sessions: 1,
+            events_per_session: Some(60_000),
+            seed: 6,
+            raw_io: false,
+            ..DemoConfig::default()
+        };
+        demo::generate(&path, &config).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let row = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions[0].clone();
+        let analyzed =
+            analysis::analyze(store.load_session(&row.id, None).unwrap_or_else(|e| panic!("{e}")), Anchor::Auto);
+        assert!(analyzed.timeline.spans.len() >= PARALLEL_SPANS + 3 * BLOCK_SPANS);
+        // Fails in the first block, in a later one, and at the last byte.
+        let mut whole = Vec::new();
+        write_spans(&analyzed, &mut whole).unwrap_or_else(|e| panic!("{e}"));
+        for room in [10, whole.len() / 2, whole.len() - 1] {
+            let err = write_spans(&analyzed, &mut Full { room }).expect_err("the output fails");
+            assert_eq!(err.to_string(), "disk full", "room {room}");
+        }
+        write_spans(&analyzed, &mut Full { room: whole.len() }).unwrap_or_else(|e| panic!("{e}"));
     }
 
     fn check_file(path: &std::path::Path, saw_parallel: &mut bool) {
