@@ -52,6 +52,29 @@ fn main() {
         s.timeline.spans.capacity(),
         s.timeline.span_of_event.capacity()
     );
+    // Each part of the diagnosis on its own, the peak reset before each (Linux: clear_refs 5).
+    if std::env::var_os("PARTS").is_some() {
+        use trace_inspector::analysis::{context, critical_path, loops, stalls};
+        let params = DiagnosisParams::default();
+        let reset = || std::fs::write("/proc/self/clear_refs", "5");
+        let _ = reset();
+        let kept = critical_path::critical_path(&s);
+        stage("  critical path", base, n);
+        drop(kept);
+        let _ = reset();
+        let kept = stalls::stalls(&s, &params.stalls);
+        stage("  stalls", base, n);
+        drop(kept);
+        let _ = reset();
+        let kept = loops::find_loops(&s, &params.loops);
+        stage("  loops", base, n);
+        drop(kept);
+        let _ = reset();
+        let kept = context::context_growth(&s, &params.windows, &params.context);
+        stage("  context", base, n);
+        drop(kept);
+        let _ = reset();
+    }
     let d = diagnose(&s, &DiagnosisParams::default());
     stage("diagnosed", base, n);
     let mb = |count: usize, size: usize| (count * size) as f64 / 1e6;

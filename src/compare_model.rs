@@ -222,7 +222,7 @@ impl CompareModel {
             let Some(s) = run.span(span) else { return Vec::new() };
             let events = &run.session.data.events;
             std::iter::once(s.event)
-                .chain(s.end_event)
+                .chain(s.end_event.get())
                 .filter_map(|e| events.get(e))
                 .map(|e| (e.rowid.get(), e.id.to_string()))
                 .collect()

@@ -279,13 +279,13 @@ fn check_analyzed(a: &analysis::AnalyzedSession) {
     assert_eq!(t.span_of_event.len(), events.len());
     let mut seen = vec![0u32; events.len()];
     for (i, s) in t.spans.iter().enumerate() {
-        for e in std::iter::once(s.event).chain(s.end_event) {
+        for e in std::iter::once(s.event).chain(s.end_event.get()) {
             assert!(e < events.len(), "span {i} names event {e} of {}", events.len());
             seen[e] += 1;
             assert_eq!(t.span_of_event[e] as usize, i, "event {e} maps to span {}, not {i}", t.span_of_event[e]);
         }
         assert!(s.subtree_end > i && s.subtree_end <= t.spans.len(), "span {i}: subtree_end {}", s.subtree_end);
-        match s.parent {
+        match s.parent.get() {
             None => assert_eq!(s.depth, 0, "root span {i} at depth {}", s.depth),
             Some(p) => {
                 assert!(p < i, "span {i} has parent {p} after it");

@@ -196,7 +196,7 @@ impl SessionModel {
     pub fn detail_event_of(&self, span: usize) -> Option<usize> {
         let s = self.session.timeline.spans.get(span)?;
         let events = &self.session.data.events;
-        let result = s.end_event.filter(|&e| {
+        let result = s.end_event.get().filter(|&e| {
             events.get(e).is_some_and(|e| e.raw_output_bytes.get().is_some() || e.raw_input_bytes.get().is_some())
         });
         Some(result.unwrap_or(s.event))
@@ -236,7 +236,7 @@ impl SessionModel {
     pub fn set_all_collapsed(&mut self, collapse: bool) {
         for (i, s) in self.session.timeline.spans.iter().enumerate() {
             if let Some(c) = self.collapsed.get_mut(i) {
-                *c = collapse && s.subtree_end > i + 1 && s.parent.is_some();
+                *c = collapse && s.subtree_end > i + 1 && s.parent.get().is_some();
             }
         }
     }

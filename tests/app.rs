@@ -354,7 +354,7 @@ fn clicking_a_gantt_bar_selects_it_and_shows_its_detail() {
             .expect("a tool call row");
         let pos = view.gantt.bar_center(&spans[span], row, 20.0).expect("the bar is on screen");
         // The detail shows the call's result, which carries the raw output.
-        let result = spans[span].end_event.expect("a tool call has a result");
+        let result = spans[span].end_event.get().expect("a tool call has a result");
         (pos, span, view.session.data.events[result].id.clone())
     };
     h.hover_at(pos);

@@ -1094,7 +1094,7 @@ fn parent_cycles_and_self_parents() {
         assert_has!(warnings, "p4: parent chain loops back to it; cut here and shown as a root");
         assert_has!(warnings, "p5: parent 'nowhere' is not in this session; shown as a root");
         assert_eq!(t.spans.len(), 6);
-        let roots = t.spans.iter().filter(|s| s.parent.is_none()).count();
+        let roots = t.spans.iter().filter(|s| s.parent.get().is_none()).count();
         assert_eq!(roots, 3, "p1, one of the p2/p3/p4 loop, p5");
         let spans = case.timeline_json("tree");
         let p6 = spans.iter().find(|s| s["id"] == "p6").expect("p6");

@@ -175,7 +175,7 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segment
     // `child[first_child[h]..first_child[h + 1]]`), not one small vector a span.
     let mut first_child = vec![0u32; n + 2];
     for (i, s) in spans.iter().enumerate() {
-        let via_parent = match s.parent {
+        let via_parent = match s.parent.get() {
             Some(p) if p < i => {
                 if spans.get(p).is_some_and(lasts) {
                     p

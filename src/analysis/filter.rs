@@ -29,7 +29,7 @@ impl SpanFilter {
     #[must_use]
     pub fn keeps(&self, span: &Span, events: &[TraceEvent], slow: bool) -> bool {
         let first = events.get(span.event);
-        let end = span.end_event.and_then(|e| events.get(e));
+        let end = span.end_event.get().and_then(|e| events.get(e));
         if !self.kinds.is_empty() {
             let named = |e: Option<&TraceEvent>| e.is_some_and(|e| self.kinds.contains(&*e.kind));
             if !named(first) && !named(end) {

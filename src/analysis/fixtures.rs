@@ -16,7 +16,7 @@ pub(crate) fn span(
 ) -> Span {
     Span {
         event: 0,
-        end_event: None,
+        end_event: crate::analysis::Link::NONE,
         kind,
         label: label.into(),
         start_ms,
@@ -26,7 +26,7 @@ pub(crate) fn span(
         open: false,
         failed: false,
         depth,
-        parent,
+        parent: crate::analysis::Link::new(parent),
         subtree_end,
     }
 }
@@ -47,7 +47,7 @@ pub(crate) fn sample_session() -> AnalyzedSession {
     for (i, s) in spans.iter_mut().enumerate() {
         s.event = i;
     }
-    spans[2].end_event = Some(6);
+    spans[2].end_event = crate::analysis::Link::new(Some(6));
     spans[4].instant = true;
     spans[4].failed = true;
     spans[5].timed = false;

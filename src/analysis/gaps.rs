@@ -19,7 +19,7 @@ pub fn idle_gaps(timeline: &Timeline) -> Vec<(f64, f64)> {
     let mut active: Vec<(f64, f64)> = timeline
         .spans
         .iter()
-        .filter(|s| s.timed && !(s.kind == SpanKind::Session && s.parent.is_none()))
+        .filter(|s| s.timed && !(s.kind == SpanKind::Session && s.parent.get().is_none()))
         .map(|s| (s.start_ms, s.end_ms.max(s.start_ms)))
         .filter(|(s, e)| s.is_finite() && e.is_finite())
         .collect();

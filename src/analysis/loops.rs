@@ -189,7 +189,7 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
     // Each span's nearest step (spans are in depth-first order: parents first).
     let mut step_of: Vec<Option<usize>> = vec![None; spans.len()];
     for (i, s) in spans.iter().enumerate() {
-        step_of[i] = match s.parent {
+        step_of[i] = match s.parent.get() {
             Some(p) if p < i => {
                 if spans[p].kind == SpanKind::Step {
                     Some(p)
@@ -207,7 +207,7 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
         .filter(|(_, s)| tool_call(s, events).is_some())
         .map(|(i, s)| {
             let first = events.get(s.event);
-            let end = s.end_event.and_then(|e| events.get(e));
+            let end = s.end_event.get().and_then(|e| events.get(e));
             let tool = first.and_then(|e| e.info.tool.clone()).or_else(|| end.and_then(|e| e.info.tool.clone()));
             let args = first.and_then(|e| e.info.args.as_deref()).or_else(|| end.and_then(|e| e.info.args.as_deref()));
             Call {
@@ -215,7 +215,7 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
                 tool: tool.unwrap_or_else(|| Arc::clone(&unnamed)),
                 args,
                 step: step_of[i],
-                last_event: s.end_event.map_or(s.event, |e| e.max(s.event)),
+                last_event: s.end_event.get().map_or(s.event, |e| e.max(s.event)),
                 end_ms: s.timed.then_some(s.end_ms),
                 duration_ms: s.duration_ms(),
             }

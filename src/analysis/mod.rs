@@ -28,7 +28,7 @@ pub mod trends;
 pub use filter::SpanFilter;
 pub use slow::SlowIndex;
 pub use summary::Summary;
-pub use timeline::{Anchor, Span, SpanKind, Timeline};
+pub use timeline::{Anchor, Link, Span, SpanKind, Timeline};
 
 /// The `q`-quantile (0..=1) of sorted values by the nearest-rank method; `None` when empty.
 #[must_use]

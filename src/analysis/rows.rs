@@ -15,7 +15,7 @@ pub fn visible_rows(timeline: &Timeline, collapsed: &[bool], keep: Option<&[bool
     let shown: Option<Vec<bool>> = keep.map(|keep| {
         let mut shown: Vec<bool> = (0..n).map(|i| keep.get(i).copied().unwrap_or(false)).collect();
         for i in (0..n).rev() {
-            if let Some(p) = spans[i].parent.filter(|&p| p < i && shown[i]) {
+            if let Some(p) = spans[i].parent.get().filter(|&p| p < i && shown[i]) {
                 shown[p] = true;
             }
         }
@@ -44,7 +44,7 @@ pub(crate) mod tests {
     pub(crate) fn span(i: usize, depth: u32, parent: Option<usize>, subtree_end: usize) -> Span {
         Span {
             event: i,
-            end_event: None,
+            end_event: crate::analysis::Link::NONE,
             kind: SpanKind::Other,
             label: format!("s{i}").into(),
             start_ms: i as f64,
@@ -54,7 +54,7 @@ pub(crate) mod tests {
             open: false,
             failed: false,
             depth,
-            parent,
+            parent: crate::analysis::Link::new(parent),
             subtree_end,
         }
     }

@@ -73,7 +73,7 @@ pub fn stalls_of(timeline: &Timeline, events: &[TraceEvent], params: &StallParam
     let min_gap = params.min_ms.max(params.min_share * wall_ms);
     let mut holds_work = vec![false; spans.len()];
     for s in spans.iter().filter(|s| s.timed) {
-        if let Some(flag) = s.parent.and_then(|p| holds_work.get_mut(p)) {
+        if let Some(flag) = s.parent.get().and_then(|p| holds_work.get_mut(p)) {
             *flag = true;
         }
     }

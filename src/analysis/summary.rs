@@ -274,7 +274,7 @@ pub(crate) fn add_spans(s: &mut Summary, data: &SessionData, timeline: &Timeline
 
 fn call_ref(data: &SessionData, timeline: &Timeline, span: usize) -> CallRef {
     let sp = &timeline.spans[span];
-    let e = data.events.get(sp.end_event.unwrap_or(sp.event)).or_else(|| data.events.get(sp.event));
+    let e = data.events.get(sp.end_event.get().unwrap_or(sp.event)).or_else(|| data.events.get(sp.event));
     let first = data.events.get(sp.event);
     CallRef {
         id: first.map(|e| e.id.to_string()).unwrap_or_default(),

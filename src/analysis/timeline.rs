@@ -71,13 +71,46 @@ impl SpanKind {
     }
 }
 
+/// An optional index (of an event or a span) in 4 bytes instead of an `Option<usize>`'s 16:
+/// `u32::MAX` stands for none. A session holds far fewer than 2^32 events.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Link(u32);
+
+impl Link {
+    pub const NONE: Link = Link(u32::MAX);
+
+    /// The link to `index`; none for `None` (or an index past 2^32 - 2, which no session
+    /// reaches: its events alone would fill terabytes).
+    #[must_use]
+    pub fn new(index: Option<usize>) -> Self {
+        index.and_then(|i| u32::try_from(i).ok()).map_or(Self::NONE, Link)
+    }
+
+    #[must_use]
+    pub fn get(self) -> Option<usize> {
+        (self != Self::NONE).then_some(self.0 as usize)
+    }
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// One bar (or instant marker) of the timeline and one node of the tree.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Span {
     /// Index of the first (or only) event in [`SessionData::events`].
     pub event: usize,
     /// Index of the completing event of a pair.
-    pub end_event: Option<usize>,
+    pub end_event: Link,
     pub kind: SpanKind,
     pub label: std::sync::Arc<str>,
     /// Milliseconds from [`Timeline::origin`]; meaningless when `timed` is false.
@@ -93,7 +126,7 @@ pub struct Span {
     pub failed: bool,
     pub depth: u32,
     /// Index of the parent span in [`Timeline::spans`].
-    pub parent: Option<usize>,
+    pub parent: Link,
     /// One past the last span of this span's subtree (spans are in depth-first order).
     pub subtree_end: usize,
 }
@@ -124,7 +157,7 @@ impl Span {
     /// The span's events in `events` (the session's): its first and, for a pair, its
     /// completing one. Indices past the end are skipped.
     pub fn events<'e>(&self, events: &'e [TraceEvent]) -> impl Iterator<Item = &'e TraceEvent> {
-        events.get(self.event).into_iter().chain(self.end_event.and_then(|e| events.get(e)))
+        events.get(self.event).into_iter().chain(self.end_event.get().and_then(|e| events.get(e)))
     }
 
     /// Input and output tokens over the span's events, `None` when neither event reports any.
@@ -180,10 +213,10 @@ impl Timeline {
 
     /// Indices of the parent chain of `span`, nearest first.
     pub fn ancestors(&self, span: usize) -> impl Iterator<Item = usize> + '_ {
-        let mut next = self.spans.get(span).and_then(|s| s.parent);
+        let mut next = self.spans.get(span).and_then(|s| s.parent.get());
         std::iter::from_fn(move || {
             let current = next?;
-            next = self.spans.get(current).and_then(|s| s.parent);
+            next = self.spans.get(current).and_then(|s| s.parent.get());
             Some(current)
         })
     }
@@ -622,7 +655,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         open_subtrees.push(spans.len());
         spans.push(Span {
             event: raw.event,
-            end_event: raw.end_event,
+            end_event: Link::new(raw.end_event),
             kind,
             label,
             start_ms,
@@ -632,7 +665,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
             open: raw.open,
             failed,
             depth,
-            parent: parent_span,
+            parent: Link::new(parent_span),
             subtree_end: 0,
         });
         let me = spans.len() - 1;
@@ -665,6 +698,18 @@ mod tests {
     use crate::time::parse_text;
 
     #[test]
+    fn a_span_stays_small_and_links_keep_none_apart() {
+        // A session may hold over half a million spans.
+        assert!(size_of::<Span>() <= 72, "Span is {} bytes", size_of::<Span>());
+        for index in [None, Some(0), Some(7), Some(u32::MAX as usize - 1)] {
+            assert_eq!(Link::new(index).get(), index);
+        }
+        assert_eq!(Link::new(Some(u32::MAX as usize)).get(), None);
+        assert_eq!(Link::default().get(), None);
+        assert_eq!(format!("{:?} {:?}", Link::new(Some(3)), Link::NONE), "Some(3) None");
+    }
+
+    #[test]
     fn a_span_sums_tokens_and_cost_over_its_two_events() {
         let mut events = vec![TraceEvent::default(); 3];
         events[0].usage_mut().input_tokens = Some(100);
@@ -673,15 +718,15 @@ mod tests {
         events[2].usage_mut().output_tokens = Some(40);
         events[2].usage_mut().cost_usd = Some(0.5);
         events[2].usage_mut().model_used = Some("m2".into());
-        let pair = Span { end_event: Some(2), ..span(SpanKind::Llm, "", (0.0, 1.0), 0, None, 1) };
+        let pair = Span { end_event: Link::new(Some(2)), ..span(SpanKind::Llm, "", (0.0, 1.0), 0, None, 1) };
         assert_eq!(pair.tokens(&events), Some((100, 40)));
         assert_eq!(pair.cost_usd(&events), Some(0.75));
         assert_eq!(pair.model(&events), Some("m1"), "the first event's model wins");
         // Event 1 reports nothing: no tokens, no cost, not zero.
-        let bare = Span { event: 1, end_event: None, ..pair.clone() };
+        let bare = Span { event: 1, end_event: Link::NONE, ..pair.clone() };
         assert_eq!((bare.tokens(&events), bare.cost_usd(&events), bare.model(&events)), (None, None, None));
         // A completing event past the end of the list is skipped, not a panic.
-        let lost = Span { end_event: Some(99), ..pair.clone() };
+        let lost = Span { end_event: Link::new(Some(99)), ..pair.clone() };
         assert_eq!(lost.tokens(&events), Some((100, 0)));
         // Counts saturate instead of wrapping.
         events[2].usage_mut().input_tokens = Some(i64::MAX);
@@ -725,11 +770,11 @@ mod tests {
         let end = ev("end", "trace_ended", 2000, Some(2010.0), Some("root"));
         let t = build(&session(vec![root, a, b, end]), Anchor::End);
         assert_eq!(t.spans.len(), 2);
-        assert_eq!(t.spans[0].end_event, Some(3));
+        assert_eq!(t.spans[0].end_event.get(), Some(3));
         assert_eq!(t.spans[1].event, 1);
-        assert_eq!(t.spans[1].end_event, Some(2));
+        assert_eq!(t.spans[1].end_event.get(), Some(2));
         assert!((t.spans[1].duration_ms() - 900.0).abs() < 1e-6);
-        assert_eq!(t.spans[1].parent, Some(0));
+        assert_eq!(t.spans[1].parent.get(), Some(0));
         assert_eq!(t.spans[0].subtree_end, 2);
         assert_eq!(t.span_for_event(2), Some(1));
     }
@@ -744,7 +789,7 @@ mod tests {
         ];
         let t = build(&session(events), Anchor::End);
         assert_eq!(t.spans.len(), 4);
-        let roots = t.spans.iter().filter(|s| s.parent.is_none()).count();
+        let roots = t.spans.iter().filter(|s| s.parent.get().is_none()).count();
         assert_eq!(roots, 3, "a, b, and one of the cycle c/d");
         assert!(t.warnings.iter().any(|w| w.message.contains("not in this session")));
         assert!(t.warnings.iter().any(|w| w.message.contains("its own parent")));

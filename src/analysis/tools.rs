@@ -17,7 +17,7 @@ pub fn tool_name(named: Option<&str>) -> &str {
 #[must_use]
 pub fn span_tool<'a>(span: &Span, events: &'a [TraceEvent]) -> Option<&'a str> {
     let first = events.get(span.event).and_then(|e| e.info.tool.as_deref());
-    first.or_else(|| span.end_event.and_then(|e| events.get(e)).and_then(|e| e.info.tool.as_deref()))
+    first.or_else(|| span.end_event.get().and_then(|e| events.get(e)).and_then(|e| e.info.tool.as_deref()))
 }
 
 /// The name of the tool `span` calls ([`tool_name`]) when it is a tool call: a tool span, or
@@ -35,7 +35,11 @@ mod tests {
     use crate::analysis::fixtures;
 
     fn span(kind: SpanKind, event: usize, end_event: Option<usize>) -> Span {
-        Span { event, end_event, ..fixtures::span(kind, "", (0.0, 1.0), 0, None, event + 1) }
+        Span {
+            event,
+            end_event: crate::analysis::Link::new(end_event),
+            ..fixtures::span(kind, "", (0.0, 1.0), 0, None, event + 1)
+        }
     }
 
     fn event(tool: Option<&str>) -> TraceEvent {

@@ -100,7 +100,7 @@ impl ChromeWriter {
             let parent = ext.parent.and_then(|p| external.spans.get(p));
             let args = SpanArgs {
                 trace_id: first.map(|e| e.id.as_str()),
-                end_trace_id: span.end_event.and_then(|e| events.get(e)).map(|e| e.id.as_str()),
+                end_trace_id: span.end_event.get().and_then(|e| events.get(e)).map(|e| e.id.as_str()),
                 parent_trace_id: parent
                     .and_then(|p| session.timeline.spans.get(p.span))
                     .and_then(|p| events.get(p.event))

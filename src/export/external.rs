@@ -147,7 +147,7 @@ pub fn external_spans(session: &AnalyzedSession) -> ExternalSpans {
         };
         // Spans are in depth-first order, so a parent comes first; a later "parent" (which a
         // well-formed timeline never has) is read as none.
-        let parent = span.parent.filter(|&p| p < i).and_then(|p| nearest.get(p).copied().flatten());
+        let parent = span.parent.get().filter(|&p| p < i).and_then(|p| nearest.get(p).copied().flatten());
         let times = timeline.origin.filter(|_| span.timed).and_then(|origin| {
             let start_ns = origin.add_ms(span.start_ms).0;
             let end_ns = if span.instant { start_ns } else { origin.add_ms(span.end_ms).0.max(start_ns) };

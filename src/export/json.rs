@@ -59,7 +59,7 @@ fn child_counts(session: &AnalyzedSession) -> Vec<usize> {
     let spans = &session.timeline.spans;
     let mut children = vec![0usize; spans.len()];
     for s in spans {
-        if let Some(c) = s.parent.and_then(|p| children.get_mut(p)) {
+        if let Some(c) = s.parent.get().and_then(|p| children.get_mut(p)) {
             *c += 1;
         }
     }
@@ -72,7 +72,7 @@ fn span_json<'a>(session: &'a AnalyzedSession, children: &[usize], i: usize) -> 
     let t = &session.timeline;
     let s = &t.spans[i];
     let first = &events[s.event];
-    let end = s.end_event.and_then(|e| events.get(e));
+    let end = s.end_event.get().and_then(|e| events.get(e));
     let abs = |ms: f64| t.origin.map(|o| Rfc3339(o.add_ms(ms)));
     // Tokens and cost live on whichever event of the pair carries them.
     let pick_i = |f: fn(&crate::model::TraceEvent) -> Option<i64>| f(first).or_else(|| end.and_then(f));
@@ -88,7 +88,7 @@ fn span_json<'a>(session: &'a AnalyzedSession, children: &[usize], i: usize) -> 
         end_ms: s.timed.then_some(s.end_ms),
         duration_ms: (s.timed && !s.instant).then(|| s.duration_ms()),
         depth: s.depth,
-        parent_id: s.parent.and_then(|p| t.spans.get(p)).map(|p| events[p.event].id.as_str()),
+        parent_id: s.parent.get().and_then(|p| t.spans.get(p)).map(|p| events[p.event].id.as_str()),
         instant: s.instant,
         open: s.open,
         failed: s.failed,

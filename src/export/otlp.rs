@@ -193,7 +193,7 @@ fn describe<'a>(
     content: Option<&'a [EventContent]>,
 ) -> OtelSpan<'a> {
     let first = events.get(span.event);
-    let last = span.end_event.and_then(|e| events.get(e));
+    let last = span.end_event.get().and_then(|e| events.get(e));
     let event_kind = first.map_or("", |e| &*e.kind);
     let model = span.model(events);
     let provider = span.events(events).find_map(|e| e.provider_used());
@@ -298,7 +298,7 @@ fn describe<'a>(
 /// `output.value` on every span, the GenAI tool call's arguments and result on tool calls.
 fn add_content<'a>(attrs: &mut Vec<KeyValue<'a>>, role: Role, span: &Span, content: &'a [EventContent]) {
     let first = content.get(span.event);
-    let last = span.end_event.and_then(|e| content.get(e));
+    let last = span.end_event.get().and_then(|e| content.get(e));
     let both = || first.into_iter().chain(last);
     let input = both().find_map(|c| c.raw_input.as_deref()).or_else(|| first.and_then(|c| c.data.as_deref()));
     let output = both().find_map(|c| c.raw_output.as_deref()).or_else(|| last.and_then(|c| c.data.as_deref()));

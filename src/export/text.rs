@@ -43,7 +43,7 @@ fn line_tail(session: &AnalyzedSession, span: usize) -> String {
 fn kind_text(session: &AnalyzedSession, span: usize) -> String {
     let s = &session.timeline.spans[span];
     let events = &session.data.events;
-    match s.end_event.and_then(|e| events.get(e)) {
+    match s.end_event.get().and_then(|e| events.get(e)) {
         Some(end) => format!("{}…{}", one_line(&events[s.event].kind), one_line(&end.kind)),
         None => one_line(&events[s.event].kind).into_owned(),
     }

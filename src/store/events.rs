@@ -35,13 +35,20 @@ pub(super) fn event_from_row<'r>(
         ValueRef::Integer(n) => Some(n),
         _ => None,
     };
-    let id = key_value(r, 1, "id", &mut notes).map_or_else(
-        || {
-            notes.push("id is NULL".to_owned());
-            TraceId::from(format!("(no id #{})", rowid.map_or(position as i64, |n| n)))
-        },
-        TraceId::from,
-    );
+    // A UUID's usual text goes straight into its 16 bytes; any other value is read as a key.
+    let uuid = |i| match get(r, i) {
+        ValueRef::Text(t) => TraceId::from_uuid_text(t),
+        _ => None,
+    };
+    let id = uuid(1).unwrap_or_else(|| {
+        key_value(r, 1, "id", &mut notes).map_or_else(
+            || {
+                notes.push("id is NULL".to_owned());
+                TraceId::from(format!("(no id #{})", rowid.map_or(position as i64, |n| n)))
+            },
+            TraceId::from,
+        )
+    });
     // Every event of a load has the session's id: only an odd value's note is kept.
     if !matches!(get(r, 2), ValueRef::Text(t) if std::str::from_utf8(t).is_ok()) {
         let _ = key_value(r, 2, "session_id", &mut notes);
@@ -65,7 +72,8 @@ pub(super) fn event_from_row<'r>(
             None
         }
     });
-    let parent_trace_id = key_value(r, 6, "parent_trace_id", &mut notes).filter(|p| !p.is_empty()).map(TraceId::from);
+    let parent_trace_id =
+        uuid(6).or_else(|| key_value(r, 6, "parent_trace_id", &mut notes).filter(|p| !p.is_empty()).map(TraceId::from));
     let data = row_text(r, DATA_COLUMN, "data", &mut notes).unwrap_or_default();
     let input_tokens = int_value(r, 8, "input_tokens", &mut notes);
     let output_tokens = int_value(r, 9, "output_tokens", &mut notes);

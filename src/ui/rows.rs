@@ -129,7 +129,7 @@ impl RowsInput<'_> {
     /// The type of the event completing a pair, if any, cut like [`Self::event_type`].
     #[must_use]
     pub fn end_event_type(&self, span: &Span) -> Option<Cow<'_, str>> {
-        span.end_event.and_then(|e| self.session.data.events.get(e)).map(|e| one_line(&e.kind))
+        span.end_event.get().and_then(|e| self.session.data.events.get(e)).map(|e| one_line(&e.kind))
     }
 
     /// "type label", the name a row is known by (tooltips, accessibility).

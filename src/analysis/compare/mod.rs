@@ -718,7 +718,7 @@ pub(crate) mod tests {
         // A child pointing out of the tree, a subtree end past the end, a parent after it.
         a.timeline.spans.push(span(SpanKind::Tool, "stray", (0.0, 1.0), 3, Some(99), 99));
         a.timeline.spans[1].subtree_end = 2;
-        a.timeline.spans[3].parent = Some(5);
+        a.timeline.spans[3].parent = crate::analysis::Link::new(Some(5));
         let b = sample_session();
         let c = compare(&a, &b, &CompareOptions::default());
         for i in 0..a.timeline.spans.len() {

@@ -96,7 +96,7 @@ impl Builder<'_> {
             }
             let span = &spans[k];
             // The parent's row when the parent is inside this subtree and placed, else the top's.
-            let (row_parent, row_depth) = match span.parent.filter(|&p| k > top && p >= top && p < k) {
+            let (row_parent, row_depth) = match span.parent.get().filter(|&p| k > top && p >= top && p < k) {
                 Some(p) if placed[p] != NONE => (Some(placed[p]), self.rows[placed[p]].depth.saturating_add(1)),
                 _ => (parent, depth),
             };

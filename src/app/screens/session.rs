@@ -279,7 +279,7 @@ fn detail_ui(ui: &mut egui::Ui, model: &SessionModel, view: &mut DetailView, inp
     let events = &model.session.data.events;
     let span = timeline.span_for_event(index).and_then(|s| timeline.spans.get(s));
     let partner = span.and_then(|s| {
-        let other = if s.event == index { s.end_event? } else { s.event };
+        let other = if s.event == index { s.end_event.get()? } else { s.event };
         events.get(other).map(|e| (other, e))
     });
     let slow_note = timeline
