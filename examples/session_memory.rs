@@ -42,9 +42,13 @@ fn main() {
     let row = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions[0].clone();
     let n = usize::try_from(row.event_count).unwrap_or(0);
     let base = stage("opened", 0, n);
+    let t = std::time::Instant::now();
     let data = store.load_session(&row.id, Some(row.as_ref().clone())).unwrap_or_else(|e| panic!("{e}"));
+    println!("  {:?}", t.elapsed());
     stage("loaded", base, n);
+    let t = std::time::Instant::now();
     let s = analysis::analyze(data, Anchor::Auto);
+    println!("  {:?}", t.elapsed());
     stage("analyzed", base, n);
     println!(
         "spans {} (cap {}), span_of_event cap {}",
@@ -58,19 +62,27 @@ fn main() {
         let params = DiagnosisParams::default();
         let reset = || std::fs::write("/proc/self/clear_refs", "5");
         let _ = reset();
+        let t = std::time::Instant::now();
         let kept = critical_path::critical_path(&s);
+        println!("  {:?}", t.elapsed());
         stage("  critical path", base, n);
         drop(kept);
         let _ = reset();
+        let t = std::time::Instant::now();
         let kept = stalls::stalls(&s, &params.stalls);
+        println!("  {:?}", t.elapsed());
         stage("  stalls", base, n);
         drop(kept);
         let _ = reset();
+        let t = std::time::Instant::now();
         let kept = loops::find_loops(&s, &params.loops);
+        println!("  {:?}", t.elapsed());
         stage("  loops", base, n);
         drop(kept);
         let _ = reset();
+        let t = std::time::Instant::now();
         let kept = context::context_growth(&s, &params.windows, &params.context);
+        println!("  {:?}", t.elapsed());
         stage("  context", base, n);
         drop(kept);
         let _ = reset();
@@ -90,8 +102,9 @@ fn main() {
         mb(d.loops.loops.iter().map(|l| l.calls.capacity()).sum::<usize>(), 8),
         d.stalls.len()
     );
-    let mut m = SessionModel::new(s, std::time::Duration::ZERO, SlowRule::default());
-    m.set_diagnosis(d, SlowRule::default());
+    let t = std::time::Instant::now();
+    let m = SessionModel::with_diagnosis(s, d, std::time::Duration::ZERO, SlowRule::default());
+    println!("  model {:?} (on the UI thread)", t.elapsed());
     stage("model", base, n);
     drop(m);
 }

@@ -60,8 +60,29 @@ impl SessionModel {
     /// A freshly opened session: nothing collapsed, selected or searched.
     #[must_use]
     pub fn new(session: AnalyzedSession, loaded_in: Duration, rule: SlowRule<'_>) -> Self {
+        let mut model = Self::unbuilt(session, loaded_in);
+        model.rebuild(rule);
+        model
+    }
+
+    /// [`SessionModel::new`] with the session's diagnosis, built once (a session of a million
+    /// events takes tens of milliseconds a build, on the UI thread).
+    #[must_use]
+    pub fn with_diagnosis(
+        session: AnalyzedSession,
+        diagnosis: Diagnosis,
+        loaded_in: Duration,
+        rule: SlowRule<'_>,
+    ) -> Self {
+        let mut model = Self::unbuilt(session, loaded_in);
+        model.set_diagnosis(diagnosis, rule);
+        model
+    }
+
+    /// The inputs of a fresh model, nothing derived yet.
+    fn unbuilt(session: AnalyzedSession, loaded_in: Duration) -> Self {
         let n = session.timeline.spans.len();
-        let mut model = Self {
+        Self {
             session,
             collapsed: vec![false; n],
             rows: Vec::new(),
@@ -77,9 +98,7 @@ impl SessionModel {
             loop_repeat: Vec::new(),
             loop_calls: Vec::new(),
             on_path: Vec::new(),
-        };
-        model.rebuild(rule);
-        model
+        }
     }
 
     /// Takes the session's diagnosis: the loop and path flags follow it.
@@ -396,6 +415,24 @@ mod tests {
         assert_eq!(fresh.selected, fresh.span_of_id("t2"));
         assert_eq!(fresh.rows.len(), all - 1);
         assert!(fresh.expand_ancestors(fresh.span_of_id("t3").expect("t3")));
+    }
+
+    #[test]
+    fn a_model_built_with_its_diagnosis_is_the_one_given_it_later() {
+        let rule = SlowRule { index: None, threshold_ms: Some(800.0) };
+        let params = crate::analysis::diagnosis::DiagnosisParams::default();
+        let diagnosis = crate::analysis::diagnosis::diagnose(&session(), &params);
+        assert!(!diagnosis.critical_path.spans.is_empty(), "the fixture has a path");
+        let mut later = SessionModel::new(session(), Duration::ZERO, rule);
+        later.set_diagnosis(diagnosis.clone(), rule);
+        let once = SessionModel::with_diagnosis(session(), diagnosis, Duration::ZERO, rule);
+        assert_eq!(once.rows, later.rows);
+        assert_eq!(once.slow, later.slow);
+        assert_eq!(once.on_path, later.on_path);
+        assert!(once.on_path.iter().any(|&p| p));
+        assert_eq!((&once.loop_repeat, &once.loop_calls), (&later.loop_repeat, &later.loop_calls));
+        assert_eq!(once.diagnosis, later.diagnosis);
+        assert_eq!(once.collapsed.len(), once.session.timeline.spans.len());
     }
 
     #[test]

@@ -230,8 +230,7 @@ impl TraceApp {
         match (reload, self.session.take()) {
             (true, Some(old)) if old.session.data.row.id == session.data.row.id => {
                 // Keep the user's place: selection and collapsed nodes by event id, zoom, scroll.
-                let mut model = SessionModel::new(session, elapsed, rule);
-                model.set_diagnosis(diagnosis, rule);
+                let model = SessionModel::with_diagnosis(session, diagnosis, elapsed, rule);
                 let mut screen = old.reloaded(model, rule);
                 if self.state.follow && screen.model.selected.is_none() {
                     screen.gantt.fit();
@@ -246,8 +245,7 @@ impl TraceApp {
                 }
             }
             _ => {
-                let mut model = SessionModel::new(session, elapsed, rule);
-                model.set_diagnosis(diagnosis, rule);
+                let model = SessionModel::with_diagnosis(session, diagnosis, elapsed, rule);
                 self.session = Some(SessionScreen::new(model, self.state.slow_threshold_ms));
                 self.screen = Screen::Session;
             }

@@ -51,8 +51,17 @@ impl Jobs {
             if ctx.cancelled() {
                 return;
             }
+            let read = started.elapsed();
             let session = analysis::analyze(data, anchor);
+            let analysed = started.elapsed();
             let diagnosis = Box::new(diagnose(&session, &params));
+            log::info!(
+                "session {}: read {} ms, timeline {} ms, diagnosis {} ms",
+                crate::terminal::one_line(&id),
+                read.as_millis(),
+                (analysed - read).as_millis(),
+                (started.elapsed() - analysed).as_millis()
+            );
             ctx.send(Reply::Session { session: Box::new(session), diagnosis, elapsed: started.elapsed(), reload });
         });
     }
