@@ -175,8 +175,8 @@ fn gantt_cases(session: AnalyzedSession, theme: &Theme, suffix: &str) -> Analyze
     // The critical path drawn, the rest dimmed.
     let diagnosis = diagnose(&session, &DiagnosisParams::default());
     let mut on_path = vec![false; n];
-    for p in &diagnosis.critical_path.spans {
-        on_path[p.span] = true;
+    for span in diagnosis.critical_path.span_indices() {
+        on_path[span] = true;
     }
     let path_input = RowsInput { on_path: &on_path, ..input };
     let mut gantt = GanttView::new();

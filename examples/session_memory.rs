@@ -91,11 +91,12 @@ fn main() {
     stage("diagnosed", base, n);
     let mb = |count: usize, size: usize| (count * size) as f64 / 1e6;
     println!(
-        "path segments {} ({:.1} MB), path spans {} ({:.1} MB), context points {} ({:.1} MB), loop calls {} ({:.1} MB), stalls {}",
+        "path segments {} ({:.1} MB), path spans kept {} ({:.1} MB), members {}, context points {} ({:.1} MB), loop calls {} ({:.1} MB), stalls {}",
         d.critical_path.segments.len(),
         mb(d.critical_path.segments.capacity(), size_of::<analysis::critical_path::Segment>()),
         d.critical_path.spans.len(),
         mb(d.critical_path.spans.capacity(), size_of::<analysis::critical_path::PathSpan>()),
+        d.critical_path.members.len(),
         d.context.points.len(),
         mb(d.context.points.capacity(), size_of::<analysis::context::ContextPoint>()),
         d.loops.loops.iter().map(|l| l.calls.len()).sum::<usize>(),

@@ -120,8 +120,8 @@ impl SessionModel {
             }
         }
         self.on_path = vec![false; n];
-        for p in &diagnosis.critical_path.spans {
-            if let Some(flag) = self.on_path.get_mut(p.span) {
+        for span in diagnosis.critical_path.span_indices() {
+            if let Some(flag) = self.on_path.get_mut(span) {
                 *flag = true;
             }
         }

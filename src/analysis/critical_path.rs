@@ -50,6 +50,10 @@ pub struct CriticalPath {
     /// `spans` holds only the ranked spans (see [`CriticalPath::keep_only_ranked`]).
     #[serde(skip)]
     pub only_ranked: bool,
+    /// Once `spans` holds only the ranked ones: the index in [`Timeline::spans`] of every span
+    /// on the path, in time order (4 bytes each instead of a [`PathSpan`]'s 48).
+    #[serde(skip)]
+    pub members: Vec<u32>,
 }
 
 /// How many of the path's spans are ranked by self time when the path is found.
@@ -318,6 +322,7 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segment
         clipped_children,
         ranked,
         only_ranked: false,
+        members: Vec::new(),
     }
 }
 
@@ -334,13 +339,27 @@ impl CriticalPath {
     }
 
     /// Keeps of the path's spans only the [`RANKED`] ones [`CriticalPath::top`] lists, most
-    /// self time first, for a holder that has marked the path's spans itself: a session of a
-    /// million events has over half a million path spans, 48 bytes each.
+    /// self time first, and of the others their index ([`CriticalPath::members`]): a session
+    /// of a million events has over half a million path spans. Done once; again, it changes
+    /// nothing.
     pub fn keep_only_ranked(&mut self) {
+        if self.only_ranked {
+            return;
+        }
         let kept: Vec<PathSpan> = self.ranked.iter().filter_map(|&i| self.spans.get(i).copied()).collect();
+        self.members = self.spans.iter().map(|p| u32::try_from(p.span).unwrap_or(u32::MAX)).collect();
         self.ranked = (0..kept.len()).collect();
         self.spans = kept;
         self.only_ranked = true;
+    }
+
+    /// The index in [`Timeline::spans`] of every span on the path, in time order.
+    pub fn span_indices(&self) -> Box<dyn Iterator<Item = usize> + '_> {
+        if self.only_ranked {
+            Box::new(self.members.iter().map(|&i| i as usize))
+        } else {
+            Box::new(self.spans.iter().map(|p| p.span))
+        }
     }
 }
 
@@ -388,6 +407,14 @@ mod tests {
         let mut lean = path.clone();
         lean.keep_only_ranked();
         assert_eq!(lean.spans.len(), RANKED.min(naive.len()));
+        assert!(lean.span_indices().eq(path.spans.iter().map(|p| p.span)), "every member kept, in order");
+        assert!(path.span_indices().eq(path.spans.iter().map(|p| p.span)));
+        let again = {
+            let mut l = lean.clone();
+            l.keep_only_ranked();
+            l
+        };
+        assert_eq!(again, lean, "a second cut changes nothing");
         for count in [0, 1, 8, RANKED, RANKED + 1, 600] {
             let top: Vec<usize> = lean.top(count).iter().map(|s| s.span).collect();
             let want: Vec<usize> = naive.iter().take(count.min(RANKED)).map(|s| s.span).collect();
