@@ -1441,6 +1441,31 @@ fn a_column_named_rowid_hides_nothing() {
     });
 }
 
+/// Row ids at both ends of SQLite's range: the lowest stands for none in memory, so that
+/// trace's detail is found by its id; the highest by its row. Both are read and counted.
+#[test]
+fn row_ids_at_the_ends_of_the_range() {
+    let case = Case::sql(&format!(
+        "{SCHEMA}{GOOD_ROWS}
+        INSERT INTO agent_traces (rowid, id, session_id, type, timestamp, data, created_at) VALUES
+            (-9223372036854775808, 'lowest', 'good', 'note', '2026-11-20T09:00:01+00:00', '{{}}', ''),
+            (9223372036854775807, 'highest', 'good', 'note', '2026-11-20T09:00:01.200000+00:00', '{{}}', '');"
+    ));
+    case.untouched(|| {
+        let data = case.load("good");
+        assert_eq!(data.events.len(), 5, "every row is read");
+        let event = |id: &str| data.events.iter().find(|e| e.id == id).unwrap_or_else(|| panic!("{id}"));
+        assert_eq!(event("lowest").rowid.get(), None, "i64::MIN reads as no row id");
+        assert_eq!(event("highest").rowid.get(), Some(i64::MAX));
+        let store = case.open();
+        let by_id = store.trace_detail("lowest").expect("detail by id");
+        assert_eq!(by_id.field("id").and_then(|f| f.value.as_deref()), Some("lowest"));
+        let by_row = store.trace_detail_by_row(i64::MAX, "highest").expect("detail by row");
+        assert_eq!(by_row.field("id").and_then(|f| f.value.as_deref()), Some("highest"));
+        assert_eq!(session(&case.list(), "good").event_count, 5);
+    });
+}
+
 /// Columns named `_rowid_`, `rowid` and `oid` leave no name for the row id: traces are told
 /// apart by id, and nothing is lost.
 #[test]

@@ -388,7 +388,10 @@ impl Store {
         if hi.saturating_sub(lo) < SPLIT_MIN_ROWS {
             return Ok(None);
         }
-        let middle = lo + (hi - lo) / 2 + 1;
+        // In 128 bits: a file's row ids may span the whole of i64 (lowest to highest), whose
+        // difference does not fit in it. The middle always does (lo < middle <= hi).
+        let middle = i128::from(lo) + (i128::from(hi) - i128::from(lo)) / 2 + 1;
+        let Ok(middle) = i64::try_from(middle) else { return Ok(None) };
         // Counted on the index alone: each half's vector is sized once instead of growing
         // (and copying) its way up to a few hundred megabytes.
         let counts = |conn: &Connection| -> rusqlite::Result<(i64, i64)> {
