@@ -33,7 +33,8 @@ pub struct CriticalPath {
     /// the views never read (34 MB for a session of a million events).
     pub segments: Vec<Segment>,
     /// Every span the path passes through, in time order (by where it joins the path; a parent
-    /// before its first child), with its self time on the path.
+    /// before its first child), with its self time on the path; only the ranked ones once
+    /// [`CriticalPath::keep_only_ranked`] has cut it (see `members`).
     pub spans: Vec<PathSpan>,
     /// Self time on the path by kind; the parts add up to `wall_ms`.
     pub by_kind: KindTimes,
