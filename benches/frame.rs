@@ -127,28 +127,50 @@ fn sessions(dir: &std::path::Path) -> (Vec<std::sync::Arc<SessionRow>>, SlowInde
     (rows, slow)
 }
 
+/// The time axis uncut.
+static NO_CUTS: CutAxis = CutAxis::NONE;
+
+/// A session's rows shown whole: nothing collapsed, slow, selected or searched.
+struct Whole {
+    collapsed: Vec<bool>,
+    slow: Vec<bool>,
+    rows: Vec<usize>,
+}
+
+impl Whole {
+    fn of(session: &AnalyzedSession) -> Self {
+        let n = session.timeline.spans.len();
+        let collapsed = vec![false; n];
+        let rows = visible_rows(&session.timeline, &collapsed, None);
+        Whole { collapsed, slow: vec![false; n], rows }
+    }
+
+    fn input<'a>(&'a self, session: &'a AnalyzedSession, theme: &'a Theme) -> RowsInput<'a> {
+        RowsInput {
+            session,
+            rows: &self.rows,
+            collapsed: &self.collapsed,
+            selected: None,
+            hits: &[],
+            slow: &self.slow,
+            slow_rule: SlowRule::default(),
+            now_ms: None,
+            on_path: &[],
+            loop_calls: &[],
+            cuts: &NO_CUTS,
+            theme,
+        }
+    }
+}
+
 /// The Gantt chart's cases over one session (`suffix` tells the sizes apart): whole, zoomed
 /// to a fiftieth, with the critical path, with its loops folded. Gives the session back, with
 /// the rows and flags the later cases use.
 fn gantt_cases(session: AnalyzedSession, theme: &Theme, suffix: &str) -> AnalyzedSession {
     let n = session.timeline.spans.len();
-    let collapsed = vec![false; n];
-    let slow = vec![false; n];
-    let rows = visible_rows(&session.timeline, &collapsed, None);
-    let input = RowsInput {
-        session: &session,
-        rows: &rows,
-        collapsed: &collapsed,
-        selected: None,
-        hits: &[],
-        slow: &slow,
-        slow_rule: SlowRule::default(),
-        now_ms: None,
-        on_path: &[],
-        loop_calls: &[],
-        cuts: &CutAxis::NONE,
-        theme,
-    };
+    let whole = Whole::of(&session);
+    let input = whole.input(&session, theme);
+    let rows = &whole.rows;
 
     let mut gantt = GanttView::new();
     let times = time_frames(|ui, _| {
@@ -184,25 +206,12 @@ fn gantt_cases(session: AnalyzedSession, theme: &Theme, suffix: &str) -> Analyze
         let _ = gantt.ui(ui, &path_input);
     });
     report(&format!("gantt_critical_path{suffix}"), "spans", n, &times);
-    drop((rows, collapsed, slow, on_path));
+    drop(on_path);
 
     // Loops folded, as the session screen shows them by default.
-    let mut model = SessionModel::new(session, std::time::Duration::ZERO, SlowRule::default());
-    model.set_diagnosis(diagnosis, SlowRule::default());
-    let folded_input = RowsInput {
-        session: &model.session,
-        rows: &model.rows,
-        collapsed: &model.collapsed,
-        selected: None,
-        hits: &[],
-        slow: &model.slow,
-        slow_rule: SlowRule::default(),
-        now_ms: None,
-        on_path: &[],
-        loop_calls: &model.loop_calls,
-        cuts: &CutAxis::NONE,
-        theme,
-    };
+    let model = SessionModel::with_diagnosis(session, diagnosis, std::time::Duration::ZERO, SlowRule::default());
+    let folded_input =
+        RowsInput { rows: &model.rows, loop_calls: &model.loop_calls, ..whole.input(&model.session, theme) };
     let mut gantt = GanttView::new();
     let times = time_frames(|ui, _| {
         let _ = gantt.ui(ui, &folded_input);
@@ -216,24 +225,8 @@ fn main() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
     let theme = Theme::new(true);
     let session = gantt_cases(big_session(dir.path(), SPANS), &theme, "");
-    let n = session.timeline.spans.len();
-    let collapsed = vec![false; n];
-    let slow = vec![false; n];
-    let rows = visible_rows(&session.timeline, &collapsed, None);
-    let input = RowsInput {
-        session: &session,
-        rows: &rows,
-        collapsed: &collapsed,
-        selected: None,
-        hits: &[],
-        slow: &slow,
-        slow_rule: SlowRule::default(),
-        now_ms: None,
-        on_path: &[],
-        loop_calls: &[],
-        cuts: &CutAxis::NONE,
-        theme: &theme,
-    };
+    let whole = Whole::of(&session);
+    let input = whole.input(&session, &theme);
 
     // The idle stretches cut out of the axis: the session's gaps over the longest threshold
     // (2 s, 500, 100, 20 ms) that finds at least 10 of them.

@@ -60,32 +60,20 @@ fn main() {
     if std::env::var_os("PARTS").is_some() {
         use trace_inspector::analysis::{context, critical_path, loops, stalls};
         let params = DiagnosisParams::default();
-        let reset = || std::fs::write("/proc/self/clear_refs", "5");
-        let _ = reset();
-        let t = std::time::Instant::now();
-        let kept = critical_path::critical_path(&s);
-        println!("  {:?}", t.elapsed());
-        stage("  critical path", base, n);
-        drop(kept);
-        let _ = reset();
-        let t = std::time::Instant::now();
-        let kept = stalls::stalls(&s, &params.stalls);
-        println!("  {:?}", t.elapsed());
-        stage("  stalls", base, n);
-        drop(kept);
-        let _ = reset();
-        let t = std::time::Instant::now();
-        let kept = loops::find_loops(&s, &params.loops);
-        println!("  {:?}", t.elapsed());
-        stage("  loops", base, n);
-        drop(kept);
-        let _ = reset();
-        let t = std::time::Instant::now();
-        let kept = context::context_growth(&s, &params.windows, &params.context);
-        println!("  {:?}", t.elapsed());
-        stage("  context", base, n);
-        drop(kept);
-        let _ = reset();
+        // Runs one part with the peak reset before it; what it keeps is counted, then dropped.
+        let part = |name: &str, run: &dyn Fn() -> Box<dyn std::any::Any>| {
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            let t = std::time::Instant::now();
+            let kept = run();
+            println!("  {:?}", t.elapsed());
+            stage(name, base, n);
+            drop(kept);
+        };
+        part("  critical path", &|| Box::new(critical_path::critical_path(&s)));
+        part("  stalls", &|| Box::new(stalls::stalls(&s, &params.stalls)));
+        part("  loops", &|| Box::new(loops::find_loops(&s, &params.loops)));
+        part("  context", &|| Box::new(context::context_growth(&s, &params.windows, &params.context)));
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
     }
     let d = diagnose(&s, &DiagnosisParams::default());
     stage("diagnosed", base, n);

@@ -125,9 +125,8 @@ impl SessionModel {
                 *flag = true;
             }
         }
-        // The flags mark the path; the view lists only its top spans.
-        let mut diagnosis = diagnosis;
-        diagnosis.critical_path.keep_only_ranked();
+        // The flags mark the path; the view lists only its top spans (a diagnosis has cut
+        // the path to those already).
         self.diagnosis = diagnosis;
         self.rebuild(rule);
     }
