@@ -194,7 +194,7 @@ fn compare_benches(c: &mut Criterion) {
         }
         calls += 1;
         if calls.is_multiple_of(7) {
-            e.duration_ms = e.duration_ms.map(|d| d * 1.5);
+            e.duration_ms = e.duration_ms.get().map(|d| d * 1.5).into();
         }
         if calls.is_multiple_of(200) {
             e.usage_mut().model_used = Some("another-model".into());

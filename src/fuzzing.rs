@@ -7,9 +7,9 @@
 //! every byte string is a valid input and the corpus files stay replayable without any
 //! dependency beyond this crate.
 
+use arcstr::ArcStr;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::analysis::filter::slow_flags;
 use crate::analysis::{self, Anchor, SlowIndex, SpanFilter};
@@ -129,16 +129,16 @@ pub fn data_json(bytes: &[u8]) {
 /// When the timeline or summary breaks an invariant.
 pub fn spans(bytes: &[u8]) {
     let data = session_from_bytes(bytes);
-    let session: Arc<str> = Arc::from(data.row.id.as_str());
+    let session: ArcStr = ArcStr::from(data.row.id.as_str());
     let durations: Vec<ToolDuration> = data
         .events
         .iter()
         .filter(|e| &*e.kind == "tool_result")
         .filter_map(|e| {
             Some(ToolDuration {
-                session_id: Arc::clone(&session),
+                session_id: ArcStr::clone(&session),
                 tool: e.info.tool.clone(),
-                duration_ms: e.duration_ms?,
+                duration_ms: e.duration_ms.get()?,
             })
         })
         .collect();
@@ -251,8 +251,8 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
             id: id.into(),
             kind: kind.into(),
             stored_timestamp: time.map(|t| Box::new(t.rfc3339_micros())),
-            time,
-            duration_ms,
+            time: time.into(),
+            duration_ms: duration_ms.into(),
             parent_trace_id: parent_trace_id.map(Into::into),
             usage: CallUsage {
                 input_tokens,

@@ -359,8 +359,8 @@ mod tests {
         let mut e = TraceEvent {
             id: id.into(),
             kind: kind.into(),
-            time: time::parse_text(&format!("2026-11-20T10:00:{at_s:02}Z")).ok().map(|p| p.time),
-            duration_ms,
+            time: time::parse_text(&format!("2026-11-20T10:00:{at_s:02}Z")).ok().map(|p| p.time).into(),
+            duration_ms: duration_ms.into(),
             parent_trace_id: parent.map(TraceId::new),
             ..TraceEvent::default()
         };

@@ -833,11 +833,11 @@ fn wrong_value_types() {
         assert_eq!(texts.len(), 10, "{texts:#?}");
         let by_id = |id: &str| data.events.iter().find(|e| e.id == id).expect("event");
         assert_eq!(
-            (by_id("w1").duration_ms, by_id("w1").input_tokens(), by_id("w1").cost_usd()),
+            (by_id("w1").duration_ms.get(), by_id("w1").input_tokens(), by_id("w1").cost_usd()),
             (None, Some(12), Some(0.25))
         );
-        assert_eq!((by_id("w2").duration_ms, by_id("w3").duration_ms), (None, None));
-        assert_eq!(by_id("w4").duration_ms, Some(250.5));
+        assert_eq!((by_id("w2").duration_ms.get(), by_id("w3").duration_ms.get()), (None, None));
+        assert_eq!(by_id("w4").duration_ms.get(), Some(250.5));
         let analyzed = analysis::analyze(data, Anchor::Auto);
         assert_eq!((analyzed.summary.total_input_tokens, analyzed.summary.total_output_tokens), (12, 3));
         assert!(close(analyzed.summary.total_cost_usd, 0.25), "the list and the summary agree");

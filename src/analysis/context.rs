@@ -5,8 +5,8 @@
 //! An LLM call is an LLM span, or any other span but the session and steps that names a model
 //! and reports input tokens (a failed call). Calls are in time order (their first event's).
 
+use arcstr::ArcStr;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -124,7 +124,7 @@ pub struct ContextPoint {
     pub call: usize,
     /// The call's start from the session's origin (ms); `None` when untimed.
     pub offset_ms: Option<f64>,
-    pub model: Option<Arc<str>>,
+    pub model: Option<ArcStr>,
     pub input_tokens: i64,
     pub output_tokens: Option<i64>,
     pub cost_usd: Option<f64>,
@@ -150,7 +150,7 @@ pub struct ContextGrowth {
     pub calls_without_input: usize,
     /// Each model of `points` once, in the order of its first call, with the window its calls
     /// were measured against.
-    pub models: Vec<(Arc<str>, Option<u64>)>,
+    pub models: Vec<(ArcStr, Option<u64>)>,
 }
 
 impl ContextGrowth {

@@ -558,8 +558,8 @@ mod tests {
             TraceEvent {
                 id: id.into(),
                 kind: kind.into(),
-                time: Some(base.add_ms(t_ms)),
-                duration_ms: dur,
+                time: Some(base.add_ms(t_ms)).into(),
+                duration_ms: dur.into(),
                 parent_trace_id: parent.map(Into::into),
                 info,
                 warnings: warnings.into(),

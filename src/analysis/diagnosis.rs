@@ -60,7 +60,7 @@ pub fn diagnose(session: &AnalyzedSession, params: &DiagnosisParams) -> Diagnosi
         stalls: stalls(session, &params.stalls),
         loops: find_loops(session, &params.loops),
         context: context_growth(session, &params.windows, &params.context),
-        last_event: events.iter().filter_map(|e| e.time).max(),
+        last_event: events.iter().filter_map(|e| e.time.get()).max(),
         usual_gap_ms: usual_gap_ms(events),
         running: session.data.row.status == "running",
     }

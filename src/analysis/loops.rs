@@ -17,8 +17,8 @@
 //! time, and the tokens and cost of every event logged in between (the LLM calls that decided
 //! to go round again, mostly). Calls whose arguments were not logged are never part of a loop.
 
+use arcstr::ArcStr;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -86,7 +86,7 @@ pub struct Waste {
 pub struct Loop {
     pub kind: LoopKind,
     /// The tools of one round: one tool, or a cycle's round in order.
-    pub tools: Vec<Arc<str>>,
+    pub tools: Vec<ArcStr>,
     /// Calls in a round (1 but for cycles).
     pub period: usize,
     /// Every call of the loop (span indices), in time order.
@@ -159,7 +159,7 @@ pub fn similarity(a: &[u32], b: &[u32]) -> f64 {
 /// One tool call as the finder sees it.
 struct Call<'a> {
     span: usize,
-    tool: Arc<str>,
+    tool: ArcStr,
     args: Option<&'a CallArgs>,
     step: Option<usize>,
     /// The call's last event (where its window of waste starts or ends).
@@ -200,7 +200,7 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
             _ => None,
         };
     }
-    let unnamed: Arc<str> = Arc::from(UNNAMED_TOOL);
+    let unnamed: ArcStr = ArcStr::from(UNNAMED_TOOL);
     let mut calls: Vec<Call<'_>> = spans
         .iter()
         .enumerate()
@@ -212,7 +212,7 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
             let args = first.and_then(|e| e.info.args.as_deref()).or_else(|| end.and_then(|e| e.info.args.as_deref()));
             Call {
                 span: i,
-                tool: tool.unwrap_or_else(|| Arc::clone(&unnamed)),
+                tool: tool.unwrap_or_else(|| ArcStr::clone(&unnamed)),
                 args,
                 step: step_of[i],
                 last_event: s.end_event.get().map_or(s.event, |e| e.max(s.event)),
@@ -379,7 +379,7 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
                     .iter()
                     .take(period)
                     .filter_map(|&p| calls.get(p))
-                    .map(|c| Arc::clone(&c.tool))
+                    .map(|c| ArcStr::clone(&c.tool))
                     .collect(),
                 period,
                 repeats: positions.len() / period - 1,

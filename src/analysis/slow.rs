@@ -2,8 +2,8 @@
 //! above a threshold the user sets. [`explain`] says why one call is slow, for every place
 //! that shows it (the wording is [`crate::format::format_slow_reason`]).
 
+use arcstr::ArcStr;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::analysis::quantile_sorted;
 use crate::analysis::timeline::Span;
@@ -18,7 +18,7 @@ pub struct SlowIndex {
     /// Calls of each tool in the file, finished or not: what each p95 is taken over.
     pub calls_by_tool: HashMap<String, usize>,
     /// Slow calls by session id (ids shared with the tally that counted them).
-    pub slow_by_session: HashMap<Arc<str>, u64, IdHashBuilder>,
+    pub slow_by_session: HashMap<ArcStr, u64, IdHashBuilder>,
     /// Tool calls counted.
     pub calls: usize,
 }

@@ -2,8 +2,8 @@
 //! that grows can be counted again from memory: the same [`SlowIndex`] as
 //! [`SlowIndex::from_durations`] over every call, at the cost of the new calls and the slow tails.
 
+use arcstr::ArcStr;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::analysis::quantile_sorted;
 use crate::analysis::slow::SlowIndex;
@@ -20,10 +20,10 @@ pub struct SlowTally {
     /// Per tool name: (duration in ms, index into `sessions`), sorted by duration (`total_cmp`).
     tools: ToolCalls,
     /// Session ids, each once.
-    sessions: Vec<Arc<str>>,
+    sessions: Vec<ArcStr>,
     /// Each session's place in `sessions`; built when first needed (a tally read from the
     /// cache may never need it).
-    session_index: HashMap<Arc<str>, u32, IdHashBuilder>,
+    session_index: HashMap<ArcStr, u32, IdHashBuilder>,
 }
 
 impl PartialEq for SlowTally {
@@ -59,7 +59,7 @@ impl SlowTally {
         }
     }
 
-    fn session(&mut self, id: &Arc<str>) -> u32 {
+    fn session(&mut self, id: &ArcStr) -> u32 {
         if self.session_index.len() != self.sessions.len() {
             self.session_index = self.sessions.iter().enumerate().map(|(i, s)| (s.clone(), i as u32)).collect();
         }
@@ -114,14 +114,14 @@ impl SlowTally {
     /// The parts, for the list cache: per tool, its calls (duration, session index); and the
     /// session ids.
     #[must_use]
-    pub fn parts(&self) -> (&ToolCalls, &[Arc<str>]) {
+    pub fn parts(&self) -> (&ToolCalls, &[ArcStr]) {
         (&self.tools, &self.sessions)
     }
 
     /// A tally from its parts; `None` when they do not fit together (a session index out of
     /// range, calls out of order).
     #[must_use]
-    pub fn from_parts(tools: ToolCalls, sessions: Vec<Arc<str>>) -> Option<SlowTally> {
+    pub fn from_parts(tools: ToolCalls, sessions: Vec<ArcStr>) -> Option<SlowTally> {
         let n = sessions.len();
         let sound = tools.values().all(|calls| {
             calls.iter().all(|c| (c.1 as usize) < n) && calls.is_sorted_by(|a, b| a.0.total_cmp(&b.0).is_le())
@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     fn call(session: &str, tool: Option<&str>, duration_ms: f64) -> ToolDuration {
-        ToolDuration { session_id: Arc::from(session), tool: tool.map(Arc::from), duration_ms }
+        ToolDuration { session_id: ArcStr::from(session), tool: tool.map(ArcStr::from), duration_ms }
     }
 
     #[test]

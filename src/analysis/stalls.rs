@@ -6,7 +6,7 @@
 //! their moment. A stall is a stretch without work longer than both [`StallParams::min_ms`]
 //! and [`StallParams::min_share`] of the session's wall time.
 
-use std::sync::Arc;
+use arcstr::ArcStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -40,10 +40,10 @@ pub struct Stall {
     /// The span whose work ended last before the stall; `None` at the session's start.
     pub after: Option<usize>,
     /// That span's label and kind.
-    pub after_label: Option<Arc<str>>,
+    pub after_label: Option<ArcStr>,
     pub after_kind: Option<SpanKind>,
     /// The step it ran in: the step's `step_id`, else its label.
-    pub step: Option<Arc<str>>,
+    pub step: Option<ArcStr>,
     /// The stall runs to the session's end (nothing ran after it).
     pub at_end: bool,
 }
@@ -93,13 +93,13 @@ pub fn stalls_of(timeline: &Timeline, events: &[TraceEvent], params: &StallParam
             let step = chain.find(|&a| spans.get(a).is_some_and(|s| s.kind == SpanKind::Step))?;
             let s = spans.get(step)?;
             let id = events.get(s.event).and_then(|e| e.info.step_id.as_deref());
-            Some(id.map_or_else(|| Arc::clone(&s.label), Arc::from))
+            Some(id.map_or_else(|| ArcStr::clone(&s.label), ArcStr::from))
         });
         Stall {
             start_ms,
             end_ms,
             after,
-            after_label: after_span.map(|s| Arc::clone(&s.label)),
+            after_label: after_span.map(|s| ArcStr::clone(&s.label)),
             after_kind: after_span.map(|s| s.kind),
             step,
             at_end,
@@ -152,7 +152,7 @@ pub const STALL_CEILING_MS: f64 = 5.0 * 60_000.0;
 /// a clock jump backwards is no negative gap); `None` with fewer than [`MIN_GAPS`] gaps.
 #[must_use]
 pub fn usual_gap_ms(events: &[TraceEvent]) -> Option<f64> {
-    let mut times: Vec<Timestamp> = events.iter().filter_map(|e| e.time).collect();
+    let mut times: Vec<Timestamp> = events.iter().filter_map(|e| e.time.get()).collect();
     times.sort_unstable();
     let mut gaps: Vec<f64> = times.windows(2).map(|w| w[1].ms_since(w[0])).collect();
     if gaps.len() < MIN_GAPS {
@@ -178,7 +178,7 @@ pub fn stall_threshold_ms(usual_gap_ms: Option<f64>) -> f64 {
 /// `None` without event times, or when the last event is not yet that old (or in the future).
 #[must_use]
 pub fn running_stall(events: &[TraceEvent], now: Timestamp) -> Option<RunningStall> {
-    let since = events.iter().filter_map(|e| e.time).max()?;
+    let since = events.iter().filter_map(|e| e.time.get()).max()?;
     stall_at(since, usual_gap_ms(events), now)
 }
 
@@ -261,7 +261,7 @@ mod tests {
     }
 
     fn at(ms: i64) -> TraceEvent {
-        TraceEvent { time: Some(Timestamp(ms * 1_000_000)), ..TraceEvent::default() }
+        TraceEvent { time: Some(Timestamp(ms * 1_000_000)).into(), ..TraceEvent::default() }
     }
 
     #[test]

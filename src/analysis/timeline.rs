@@ -8,6 +8,7 @@
 //! built without recursion: orphans become roots, cycles and self-parents are cut, each with a
 //! warning. Spans are stored in depth-first order, so a subtree is a contiguous range.
 
+use arcstr::ArcStr;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 
@@ -112,7 +113,7 @@ pub struct Span {
     /// Index of the completing event of a pair.
     pub end_event: Link,
     pub kind: SpanKind,
-    pub label: std::sync::Arc<str>,
+    pub label: ArcStr,
     /// Milliseconds from [`Timeline::origin`]; meaningless when `timed` is false.
     pub start_ms: f64,
     pub end_ms: f64,
@@ -381,7 +382,7 @@ fn choose_anchor_with(
     }
     let (mut against_end, mut against_start) = (0u64, 0u64);
     for (i, e) in events.iter().enumerate() {
-        let (Some(t), Some(d)) = (e.time, e.duration_ms) else { continue };
+        let (Some(t), Some(d)) = (e.time.get(), e.duration_ms.get()) else { continue };
         if d <= 0.0 {
             continue;
         }
@@ -389,7 +390,7 @@ fn choose_anchor_with(
             continue;
         }
         if let Some(end) = end_of[i].and_then(|j| events.get(j)) {
-            let (Some(te), Some(de)) = (end.time, end.duration_ms) else { continue };
+            let (Some(te), Some(de)) = (end.time.get(), end.duration_ms.get()) else { continue };
             let err_end = (te.add_ms(-de).ms_since(t)).abs();
             let err_start = te.ms_since(t).abs();
             if err_end < err_start {
@@ -412,10 +413,10 @@ fn choose_anchor_with(
     // Pairs whose start carries no duration but whose end does.
     for (s, e) in end_of.iter().enumerate().filter_map(|(s, e)| e.map(|e| (s, e))) {
         let (Some(start), Some(end)) = (events.get(s), events.get(e)) else { continue };
-        if start.duration_ms.is_some() {
+        if start.duration_ms.get().is_some() {
             continue;
         }
-        let (Some(ts), Some(te), Some(d)) = (start.time, end.time, end.duration_ms) else { continue };
+        let (Some(ts), Some(te), Some(d)) = (start.time.get(), end.time.get(), end.duration_ms.get()) else { continue };
         if d <= 0.0 {
             continue;
         }
@@ -435,7 +436,7 @@ fn session_bounds(data: &SessionData) -> Option<(Timestamp, Timestamp)> {
     let mut lo = data.row.started;
     let mut hi = data.row.completed;
     for e in &data.events {
-        if let Some(t) = e.time {
+        if let Some(t) = e.time.get() {
             if data.row.started.is_none() {
                 lo = Some(lo.map_or(t, |l| l.min(t)));
             }
@@ -488,7 +489,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         let raw = match end_of[i].and_then(|j| events.get(j).map(|end| (j, end))) {
             Some((j, end)) => {
                 raw_of_event[j] = index(raws.len());
-                let (start, stop) = match (e.time, end.time, end.duration_ms) {
+                let (start, stop) = match (e.time.get(), end.time.get(), end.duration_ms.get()) {
                     (_, Some(te), Some(d)) if anchor == Anchor::End => (Some(te.add_ms(-d)), Some(te)),
                     (Some(ts), _, Some(d)) => (Some(ts), Some(ts.add_ms(d))),
                     (None, Some(te), Some(d)) => (Some(te), Some(te.add_ms(d))),
@@ -501,7 +502,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
                 };
                 Raw { event: i, end_event: Some(j), start, end: stop, instant: false, open: false }
             }
-            None => match (e.time, e.duration_ms) {
+            None => match (e.time.get(), e.duration_ms.get()) {
                 (Some(t), Some(d)) if anchor == Anchor::End => Raw {
                     event: i,
                     end_event: None,
@@ -700,7 +701,7 @@ mod tests {
     #[test]
     fn a_span_stays_small_and_links_keep_none_apart() {
         // A session may hold over half a million spans.
-        assert!(size_of::<Span>() <= 72, "Span is {} bytes", size_of::<Span>());
+        assert!(size_of::<Span>() <= 64, "Span is {} bytes", size_of::<Span>());
         for index in [None, Some(0), Some(7), Some(u32::MAX as usize - 1)] {
             assert_eq!(Link::new(index).get(), index);
         }
@@ -748,8 +749,8 @@ mod tests {
         TraceEvent {
             id: id.into(),
             kind: kind.into(),
-            time: Some(base.add_ms(t_ms as f64)),
-            duration_ms: dur,
+            time: Some(base.add_ms(t_ms as f64)).into(),
+            duration_ms: dur.into(),
             parent_trace_id: parent.map(Into::into),
             info: EventInfo { label: id.into(), ..EventInfo::default() },
             ..TraceEvent::default()

@@ -3,8 +3,8 @@
 //! out: the CLI prints it and a Trends screen can chart it. Percentiles are exact (nearest
 //! rank over every value, as the slow-call p95).
 
+use arcstr::ArcStr;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
@@ -72,7 +72,7 @@ pub struct UsagePoint {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ToolCallPoint {
     pub time: Timestamp,
-    pub tool: Arc<str>,
+    pub tool: ArcStr,
     pub duration_ms: f64,
 }
 

@@ -1,8 +1,8 @@
 //! What an event's `data` says for the views (tool, label, step, error), read leniently, and
 //! the interner that shares the short texts a session repeats.
 
+use arcstr::ArcStr;
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -14,28 +14,44 @@ use crate::model::{CallArgs, EventInfo, is_error_kind};
 /// endless distinct values get their own copies past that), and the last one asked for.
 #[derive(Default)]
 pub(crate) struct Interner {
-    pub(crate) kept: std::collections::HashSet<Arc<str>, crate::hash::IdHashBuilder>,
-    pub(crate) last: Option<Arc<str>>,
+    pub(crate) kept: std::collections::HashSet<ArcStr, crate::hash::IdHashBuilder>,
+    pub(crate) last: Option<ArcStr>,
+    /// Step ids seen lately: a step's start and end name the same one.
+    pub(crate) steps: std::collections::HashSet<ArcStr, crate::hash::IdHashBuilder>,
 }
 
 impl Interner {
     pub(crate) const KEPT: usize = 4096;
 
-    pub(crate) fn get(&mut self, text: &str) -> Arc<str> {
+    pub(crate) fn get(&mut self, text: &str) -> ArcStr {
         if let Some(last) = self.last.as_ref().filter(|l| ***l == *text) {
-            return Arc::clone(last);
+            return ArcStr::clone(last);
         }
         let shared = match self.kept.get(text) {
-            Some(found) => Arc::clone(found),
+            Some(found) => ArcStr::clone(found),
             None => {
-                let shared: Arc<str> = Arc::from(text);
+                let shared: ArcStr = ArcStr::from(text);
                 if self.kept.len() < Self::KEPT {
-                    self.kept.insert(Arc::clone(&shared));
+                    self.kept.insert(ArcStr::clone(&shared));
                 }
                 shared
             }
         };
-        self.last = Some(Arc::clone(&shared));
+        self.last = Some(ArcStr::clone(&shared));
+        shared
+    }
+
+    /// A step id, shared with the other events of its step while it is among the last
+    /// [`Interner::KEPT`] step ids seen.
+    pub(crate) fn step(&mut self, id: &str) -> ArcStr {
+        if let Some(found) = self.steps.get(id) {
+            return found.clone();
+        }
+        if self.steps.len() >= Self::KEPT {
+            self.steps.clear();
+        }
+        let shared = ArcStr::from(id);
+        self.steps.insert(shared.clone());
         shared
     }
 }
@@ -273,7 +289,15 @@ pub(crate) fn event_info(
     // Labels drawn from a small set are shared; step descriptions and errors are not worth
     // looking up.
     let repeats = matches!(kind, "tool_called" | "tool_result" | "message" | "state_change" | "model_selected");
-    let label = if repeats { names.get(&label) } else { label.into() };
+    let label = if repeats {
+        names.get(&label)
+    } else if step_id.as_deref() == Some(label.as_str()) {
+        names.step(&label)
+    } else {
+        label.into()
+    };
+    // A step's end is labelled with its id alone: both share one copy.
+    let step_id = step_id.map(|id| if *label == *id { label.clone() } else { names.step(&id) });
     let args = match &tool {
         Some(_) => [&fields.params, &fields.parameters, &fields.arguments, &fields.args, &fields.input]
             .into_iter()
@@ -281,14 +305,7 @@ pub(crate) fn event_info(
             .map(|a| Box::new(call_args(a))),
         None => None,
     };
-    EventInfo {
-        label,
-        tool: tool.map(|t| names.get(&t)),
-        step_id: step_id.map(Into::into),
-        failed,
-        data_is_object,
-        args,
-    }
+    EventInfo { label, tool: tool.map(|t| names.get(&t)), step_id, failed, data_is_object, args }
 }
 
 /// The hash and word set of a tool call's arguments ([`CallArgs`]).
@@ -405,6 +422,21 @@ mod tests {
         // A plain string argument is compared as the string.
         let plain = args("tool_called", r#"{"tool": "sh", "input": "ls -la"}"#).expect("args");
         assert_eq!(plain.tokens.len(), 2);
+    }
+
+    #[test]
+    fn a_steps_events_share_one_copy_of_its_id() {
+        let mut names = Interner::default();
+        let mut info =
+            |kind: &str, data: &str| event_info(kind, data, None, &mut super::super::Notes::default(), &mut names);
+        let start = info("step_started", r#"{"step_id": "s7", "description": "read the file"}"#);
+        let end = info("step_completed", r#"{"step_id": "s7", "result": "ok"}"#);
+        assert_eq!((&*start.label, &*end.label), ("s7: read the file", "s7"));
+        let (Some(a), Some(b)) = (&start.step_id, &end.step_id) else { panic!("step ids") };
+        assert_eq!((&**a, &**b), ("s7", "s7"));
+        assert!(ArcStr::ptr_eq(a, b) && ArcStr::ptr_eq(b, &end.label), "one copy for the id and the end's label");
+        let other = info("step_completed", r#"{"step_id": "s8"}"#);
+        assert!(other.step_id.as_deref() == Some("s8") && !ArcStr::ptr_eq(a, &other.label));
     }
 
     #[test]

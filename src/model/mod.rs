@@ -7,6 +7,7 @@
 pub mod labels;
 pub mod trace_id;
 
+use arcstr::ArcStr;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -123,14 +124,14 @@ pub struct TraceEvent {
     /// The trace id (a UUID's text in 16 bytes: see [`TraceId`]).
     pub id: TraceId,
     /// The event type (`type` column).
-    pub kind: Arc<str>,
+    pub kind: ArcStr,
     /// The timestamp text as stored, kept only when it is not the reference writer's form of
     /// `time` (see [`TraceEvent::timestamp`]): almost every event keeps no copy, so it sits
     /// behind one thin pointer.
     pub stored_timestamp: Option<Box<String>>,
     /// The timestamp parsed; `None` when it could not be (a warning says why).
-    pub time: Option<Timestamp>,
-    pub duration_ms: Option<f64>,
+    pub time: EventTime,
+    pub duration_ms: Millis,
     pub parent_trace_id: Option<TraceId>,
     /// Tokens, model, provider and cost, when the row has any of them (LLM calls, mostly).
     pub usage: Option<Box<CallUsage>>,
@@ -169,6 +170,79 @@ impl Default for RowId {
     }
 }
 
+/// An event's time in 8 bytes instead of an `Option`'s 16: `i64::MIN` stands for none (it
+/// lies far outside the years a [`Timestamp`] may hold).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventTime(i64);
+
+impl EventTime {
+    pub const NONE: EventTime = EventTime(i64::MIN);
+
+    #[must_use]
+    pub fn new(time: Option<Timestamp>) -> Self {
+        time.map_or(Self::NONE, |t| EventTime(t.0))
+    }
+
+    #[must_use]
+    pub fn get(self) -> Option<Timestamp> {
+        (self != Self::NONE).then_some(Timestamp(self.0))
+    }
+
+    #[must_use]
+    pub fn is_some(self) -> bool {
+        self != Self::NONE
+    }
+}
+
+impl Default for EventTime {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+impl From<Option<Timestamp>> for EventTime {
+    fn from(time: Option<Timestamp>) -> Self {
+        Self::new(time)
+    }
+}
+
+/// A duration in milliseconds in 8 bytes instead of an `Option`'s 16: NaN stands for none
+/// (a stored duration is always a finite number; see the store's checks).
+#[derive(Clone, Copy, Debug)]
+pub struct Millis(f64);
+
+impl Millis {
+    pub const NONE: Millis = Millis(f64::NAN);
+
+    #[must_use]
+    pub fn new(ms: Option<f64>) -> Self {
+        ms.map_or(Self::NONE, Millis)
+    }
+
+    #[must_use]
+    pub fn get(self) -> Option<f64> {
+        (!self.0.is_nan()).then_some(self.0)
+    }
+}
+
+impl Default for Millis {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+impl PartialEq for Millis {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl From<Option<f64>> for Millis {
+    fn from(ms: Option<f64>) -> Self {
+        Self::new(ms)
+    }
+}
+
 /// The size of a raw column in 4 bytes instead of an `Option`'s 8: `u32::MAX` stands for NULL
 /// (SQLite values stay below 2 GiB).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,8 +274,8 @@ impl Default for RawSize {
 pub struct CallUsage {
     pub input_tokens: Option<i64>,
     pub output_tokens: Option<i64>,
-    pub model_used: Option<Arc<str>>,
-    pub provider_used: Option<Arc<str>>,
+    pub model_used: Option<ArcStr>,
+    pub provider_used: Option<ArcStr>,
     pub cost_usd: Option<f64>,
 }
 
@@ -263,11 +337,11 @@ impl Extend<String> for Notes {
 pub struct EventInfo {
     /// A short human label (tool name, step description, model, error text…), shared with
     /// the span drawn for the event.
-    pub label: Arc<str>,
+    pub label: ArcStr,
     /// `data.tool` (or `tool_name`/`name` on tool events).
-    pub tool: Option<Arc<str>>,
+    pub tool: Option<ArcStr>,
     /// `data.step_id`.
-    pub step_id: Option<Box<str>>,
+    pub step_id: Option<ArcStr>,
     /// The event reports a failure (`success: false`, an `error` key on a result, error types).
     pub failed: bool,
     /// `data` parsed as a JSON object.
@@ -293,7 +367,7 @@ impl TraceEvent {
     /// The timestamp as stored (empty when NULL).
     #[must_use]
     pub fn timestamp(&self) -> std::borrow::Cow<'_, str> {
-        match (&self.stored_timestamp, self.time) {
+        match (&self.stored_timestamp, self.time.get()) {
             (Some(text), _) => std::borrow::Cow::Borrowed(text.as_str()),
             (None, Some(time)) => std::borrow::Cow::Owned(time.python_isoformat()),
             (None, None) => std::borrow::Cow::Borrowed(""),
@@ -303,9 +377,9 @@ impl TraceEvent {
     /// Sets the stored timestamp text, kept only when [`TraceEvent::timestamp`] could not
     /// write it again from `time`.
     pub fn set_timestamp_text(&mut self, text: &str) {
-        let rebuilt = self.time.is_some_and(|t| t.is_python_isoformat(text));
+        let rebuilt = self.time.get().is_some_and(|t| t.is_python_isoformat(text));
         // An empty text without a time is how a NULL reads: nothing to keep either.
-        let nothing = text.is_empty() && self.time.is_none();
+        let nothing = text.is_empty() && !self.time.is_some();
         self.stored_timestamp = if rebuilt || nothing { None } else { Some(Box::new(text.to_owned())) };
     }
 
@@ -335,7 +409,7 @@ impl TraceEvent {
 
     /// `model_used`, as the session's other calls to the model share it.
     #[must_use]
-    pub fn model_shared(&self) -> Option<&Arc<str>> {
+    pub fn model_shared(&self) -> Option<&ArcStr> {
         self.usage.as_ref().and_then(|u| u.model_used.as_ref())
     }
 
@@ -458,10 +532,10 @@ pub struct SearchQuery {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ToolDuration {
     /// Shared by the session's other calls.
-    pub session_id: Arc<str>,
+    pub session_id: ArcStr,
     /// The tool the call's data names (shared by the tool's other calls); `None` when it names
     /// none, and the analysis decides what such a call is called.
-    pub tool: Option<Arc<str>>,
+    pub tool: Option<ArcStr>,
     pub duration_ms: f64,
 }
 
@@ -472,10 +546,29 @@ mod tests {
     #[test]
     fn an_event_stays_small() {
         // A session may hold millions of events: every byte here is a megabyte per million.
-        assert!(size_of::<TraceEvent>() <= 200, "TraceEvent is {} bytes", size_of::<TraceEvent>());
+        assert!(size_of::<TraceEvent>() <= 136, "TraceEvent is {} bytes", size_of::<TraceEvent>());
+        assert!(size_of::<EventInfo>() <= 40, "EventInfo is {} bytes", size_of::<EventInfo>());
         assert_eq!((size_of::<RowId>(), size_of::<RawSize>()), (8, 4));
+        assert_eq!((size_of::<EventTime>(), size_of::<Millis>(), size_of::<Option<ArcStr>>()), (8, 8, 8));
         assert_eq!(size_of::<Notes>(), 8);
         assert_eq!(size_of::<Option<Box<CallUsage>>>(), 8);
+    }
+
+    #[test]
+    fn time_and_duration_keep_every_value_but_their_none() {
+        for t in
+            [Some(Timestamp(0)), Some(Timestamp(-1)), Some(Timestamp(i64::MIN + 1)), Some(Timestamp(i64::MAX)), None]
+        {
+            assert_eq!(EventTime::new(t).get(), t);
+            assert_eq!(EventTime::new(t).is_some(), t.is_some());
+        }
+        assert_eq!(EventTime::default().get(), None);
+        for d in [Some(0.0), Some(-0.0), Some(1e300), Some(f64::INFINITY), Some(-2.5), None] {
+            assert_eq!(Millis::new(d).get(), d);
+        }
+        assert_eq!((Millis::default().get(), Millis::new(Some(f64::NAN)).get()), (None, None));
+        assert_eq!(Millis::new(None), Millis::NONE);
+        assert_ne!(Millis::new(Some(1.0)), Millis::NONE);
     }
 
     #[test]

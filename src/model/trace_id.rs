@@ -1,15 +1,19 @@
-//! A trace id held in 24 bytes and no allocation when it is a UUID in its usual text form.
+//! A trace id held in 16 bytes and no allocation when it is a random or time-ordered UUID in
+//! its usual text form.
 //!
 //! Agents name traces with UUIDs: 36 characters that as a `String` cost 24 bytes plus a
 //! 40-byte allocation, twice an event (its id and its parent's). A [`TraceId`] keeps such a
-//! text (lower-case hex, dashes at 8-4-4-4-12) as its 16 bytes and writes it back on demand;
-//! any other text, upper-case UUIDs included, is kept as it is. Which form an id takes depends
-//! only on its text, so two ids are equal exactly when their texts are.
+//! text (lower-case hex, dashes at 8-4-4-4-12, version 4 or 7, RFC 4122 variant) in its 16
+//! bytes and writes it back on demand: the 6 bits the version and variant fix are left out,
+//! and the enum's tag carries the 2 bits that do not fit beside the other 120. Any other text
+//! (upper-case UUIDs, other versions included) is kept as it is, shared. Which form an id
+//! takes depends only on its text, so two ids are equal exactly when their texts are.
 
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Deref;
 
+use arcstr::ArcStr;
 use serde::{Serialize, Serializer};
 
 /// Length of a UUID's text.
@@ -24,8 +28,80 @@ pub struct TraceId(Repr);
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Repr {
-    Uuid([u8; 16]),
-    Text(Box<str>),
+    Uuid(Packed),
+    Text(ArcStr),
+}
+
+/// A version 4 or 7 UUID's 122 free bits: 120 in `rest`, the last 2 (and the version) in
+/// `spare`, whose unused values leave [`Repr`] room for its own tag.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Packed {
+    spare: Spare,
+    rest: [u8; 15],
+}
+
+/// The version (4 or 7) and the low 2 bits of the variant byte.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+enum Spare {
+    V4Bits0,
+    V4Bits1,
+    V4Bits2,
+    V4Bits3,
+    V7Bits0,
+    V7Bits1,
+    V7Bits2,
+    V7Bits3,
+}
+
+impl Spare {
+    fn new(version7: bool, bits: u8) -> Spare {
+        match (version7, bits & 3) {
+            (false, 0) => Spare::V4Bits0,
+            (false, 1) => Spare::V4Bits1,
+            (false, 2) => Spare::V4Bits2,
+            (false, _) => Spare::V4Bits3,
+            (true, 0) => Spare::V7Bits0,
+            (true, 1) => Spare::V7Bits1,
+            (true, 2) => Spare::V7Bits2,
+            (true, _) => Spare::V7Bits3,
+        }
+    }
+
+    /// The version nibble and the 2 bits.
+    fn parts(self) -> (u8, u8) {
+        let n = self as u8;
+        (if n >= 4 { 7 } else { 4 }, n & 3)
+    }
+}
+
+impl Packed {
+    /// The bytes of a version 4 or 7 UUID with the RFC 4122 variant, packed; `None` for others.
+    fn new(b: &[u8; 16]) -> Option<Packed> {
+        let version = b[6] >> 4;
+        if !matches!(version, 4 | 7) || b[8] >> 6 != 0b10 {
+            return None;
+        }
+        let mut rest = [0u8; 15];
+        rest[..6].copy_from_slice(&b[..6]);
+        rest[6] = ((b[6] & 0x0f) << 4) | ((b[8] >> 2) & 0x0f);
+        rest[7..14].copy_from_slice(&b[9..]);
+        rest[14] = b[7];
+        Some(Packed { spare: Spare::new(version == 7, b[8]), rest })
+    }
+
+    /// The UUID's 16 bytes again.
+    fn bytes(&self) -> [u8; 16] {
+        let (version, bits) = self.spare.parts();
+        let r = &self.rest;
+        let mut b = [0u8; 16];
+        b[..6].copy_from_slice(&r[..6]);
+        b[6] = (version << 4) | (r[6] >> 4);
+        b[7] = r[14];
+        b[8] = 0x80 | ((r[6] & 0x0f) << 2) | bits;
+        b[9..].copy_from_slice(&r[7..14]);
+        b
+    }
 }
 
 impl TraceId {
@@ -33,7 +109,7 @@ impl TraceId {
     #[must_use]
     pub fn new(text: &str) -> Self {
         match uuid_bytes(text) {
-            Some(bytes) => TraceId(Repr::Uuid(bytes)),
+            Some(packed) => TraceId(Repr::Uuid(packed)),
             None => TraceId(Repr::Text(text.into())),
         }
     }
@@ -42,14 +118,14 @@ impl TraceId {
     /// makes of that text), without reading them as text first; `None` for any other bytes.
     #[must_use]
     pub fn from_uuid_text(bytes: &[u8]) -> Option<Self> {
-        uuid_bytes_of(bytes).map(|b| TraceId(Repr::Uuid(b)))
+        uuid_bytes_of(bytes).map(|p| TraceId(Repr::Uuid(p)))
     }
 
     /// The id's text.
     #[must_use]
     pub fn as_str(&self) -> IdText<'_> {
         match &self.0 {
-            Repr::Uuid(bytes) => IdText::Uuid(uuid_text(bytes)),
+            Repr::Uuid(packed) => IdText::Uuid(uuid_text(&packed.bytes())),
             Repr::Text(text) => IdText::Borrowed(text),
         }
     }
@@ -63,7 +139,7 @@ impl TraceId {
 
 impl Default for TraceId {
     fn default() -> Self {
-        TraceId(Repr::Text(Box::default()))
+        TraceId(Repr::Text(ArcStr::new()))
     }
 }
 
@@ -76,8 +152,8 @@ impl From<&str> for TraceId {
 impl From<String> for TraceId {
     fn from(text: String) -> Self {
         match uuid_bytes(&text) {
-            Some(bytes) => TraceId(Repr::Uuid(bytes)),
-            None => TraceId(Repr::Text(text.into_boxed_str())),
+            Some(packed) => TraceId(Repr::Uuid(packed)),
+            None => TraceId(Repr::Text(text.into())),
         }
     }
 }
@@ -91,7 +167,7 @@ impl From<&String> for TraceId {
 impl PartialEq<str> for TraceId {
     fn eq(&self, other: &str) -> bool {
         match &self.0 {
-            Repr::Uuid(bytes) => uuid_bytes(other).is_some_and(|o| o == *bytes),
+            Repr::Uuid(packed) => uuid_bytes(other).is_some_and(|o| o == *packed),
             Repr::Text(text) => **text == *other,
         }
     }
@@ -132,7 +208,7 @@ impl Ord for TraceId {
     fn cmp(&self, other: &Self) -> Ordering {
         match (&self.0, &other.0) {
             // Lower-case hex sorts as the nibbles it stands for, and the dashes line up.
-            (Repr::Uuid(a), Repr::Uuid(b)) => a.cmp(b),
+            (Repr::Uuid(a), Repr::Uuid(b)) => a.bytes().cmp(&b.bytes()),
             _ => (*self.as_str()).cmp(&*other.as_str()),
         }
     }
@@ -248,15 +324,16 @@ impl fmt::Debug for IdText<'_> {
     }
 }
 
-/// The 16 bytes of a UUID written in lower-case hex with dashes at 8-4-4-4-12, or `None` for
-/// any other text (upper-case hex included: it would not be written back the same).
-fn uuid_bytes(text: &str) -> Option<[u8; 16]> {
+/// The packed bytes of a version 4 or 7 UUID written in lower-case hex with dashes at
+/// 8-4-4-4-12, or `None` for any other text (upper-case hex included: it would not be written
+/// back the same).
+fn uuid_bytes(text: &str) -> Option<Packed> {
     uuid_bytes_of(text.as_bytes())
 }
 
 /// [`uuid_bytes`] of raw bytes: the dashes checked where they go, then each group's hex
 /// digits read in pairs through a table (ids are read twice an event on every load).
-fn uuid_bytes_of(t: &[u8]) -> Option<[u8; 16]> {
+fn uuid_bytes_of(t: &[u8]) -> Option<Packed> {
     /// Each byte's value as a hex digit (lower case only), 0xff for any other byte.
     const HEX: [u8; 256] = {
         let mut table = [0xffu8; 256];
@@ -287,7 +364,7 @@ fn uuid_bytes_of(t: &[u8]) -> Option<[u8; 16]> {
             *slots.next()? = (hi << 4) | lo;
         }
     }
-    Some(out)
+    Packed::new(&out)
 }
 
 /// The text [`uuid_bytes`] read `bytes` from.
@@ -324,15 +401,54 @@ mod tests {
             assert_eq!(TraceId::from_uuid_text(odd), None);
         }
         for text in [
-            "00000000-0000-0000-0000-000000000000",
-            "ffffffff-ffff-ffff-ffff-ffffffffffff",
-            "0123abcd-4567-89ef-fedc-ba9876543210",
+            "00000000-0000-4000-8000-000000000000",
+            "ffffffff-ffff-4fff-bfff-ffffffffffff",
+            "ffffffff-ffff-7fff-bfff-ffffffffffff",
+            "0123abcd-4567-49ef-9edc-ba9876543210",
+            "0123abcd-4567-79ef-a1dc-ba9876543210",
+            "019b0c3e-5f1a-7c2d-8e4f-123456789abc",
         ] {
             let id = TraceId::from_uuid_text(text.as_bytes()).expect("a UUID");
+            assert!(matches!(id.0, Repr::Uuid(_)), "{text}");
             assert_eq!((&*id.as_str(), id.clone()), (text, TraceId::new(text)));
         }
-        assert_eq!(size_of::<TraceId>(), 24);
-        assert_eq!(size_of::<Option<TraceId>>(), 24);
+        assert_eq!(size_of::<TraceId>(), 16);
+        assert_eq!(size_of::<Option<TraceId>>(), 16);
+    }
+
+    #[test]
+    fn every_bit_a_random_uuid_holds_comes_back() {
+        // Each of the 122 free bits set alone, and all of them, for both versions.
+        let free = |version: u8| {
+            let mut all = [0xffu8; 16];
+            all[6] = (version << 4) | 0x0f;
+            all[8] = 0xbf;
+            all
+        };
+        for version in [4u8, 7] {
+            let all = free(version);
+            let base = Packed::new(&{
+                let mut b = [0u8; 16];
+                b[6] = version << 4;
+                b[8] = 0x80;
+                b
+            })
+            .expect("packs");
+            let mut seen = std::collections::HashSet::new();
+            for bit in 0..128 {
+                let (byte, mask) = (bit / 8, 0x80u8 >> (bit % 8));
+                let mut b = base.bytes();
+                if all[byte] & mask == 0 || b[byte] & mask != 0 {
+                    continue;
+                }
+                b[byte] |= mask;
+                let packed = Packed::new(&b).expect("packs");
+                assert_eq!(packed.bytes(), b, "bit {bit}");
+                assert!(seen.insert(packed), "bit {bit} packs like another");
+            }
+            assert_eq!(seen.len(), 122);
+            assert_eq!(Packed::new(&all).map(|p| p.bytes()), Some(all));
+        }
     }
 
     #[test]
@@ -346,6 +462,12 @@ mod tests {
             "fd860425x77db-43a6-a0ca-b626815ca214",
             "fd860425-77db-43a6-a0ca-b626815ca21g",
             "fd860425-77db-43a6-a0ca-b626815ca21é",
+            // Lower-case UUIDs of other versions or variants are kept as text too.
+            "00000000-0000-0000-0000-000000000000",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            "0123abcd-4567-19ef-8edc-ba9876543210",
+            "0123abcd-4567-49ef-cedc-ba9876543210",
+            "0123abcd-4567-49ef-7edc-ba9876543210",
         ] {
             let id = TraceId::new(text);
             assert!(matches!(id.0, Repr::Text(_)), "{text}");
@@ -361,11 +483,22 @@ mod tests {
     fn equality_and_order_follow_the_text() {
         let texts = [
             "00000000-0000-0000-0000-000000000000",
-            "0a000000-0000-0000-0000-000000000000",
-            "9fffffff-ffff-ffff-ffff-ffffffffffff",
+            "00000000-0000-4000-8000-000000000000",
+            "00000000-0000-4000-8000-000000000001",
+            "00000000-0000-4001-8000-000000000000",
+            "00000000-0000-4010-8000-000000000000",
+            "00000000-0000-4100-8000-000000000000",
+            "00000000-0000-4fff-bfff-ffffffffffff",
+            "00000000-0000-7000-8000-000000000000",
+            "00000000-0000-7000-8001-000000000000",
+            "00000000-0000-7000-8100-000000000000",
+            "00000000-0000-7000-b000-000000000000",
+            "0a000000-0000-4000-8000-000000000000",
+            "9fffffff-ffff-4fff-bfff-ffffffffffff",
             "A",
             "a",
-            "a0000000-0000-0000-0000-000000000000",
+            "a0000000-0000-4000-8000-000000000000",
+            "ffffffff-ffff-4fff-bfff-ffffffffffff",
             "ffffffff-ffff-ffff-ffff-ffffffffffff",
             "g",
         ];

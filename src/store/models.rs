@@ -1,8 +1,8 @@
 //! The file's models counted in Rust over the traces in row id order, so that new traces can
 //! be added to the counts later and come out exactly as a fresh count of the whole file.
 
+use arcstr::ArcStr;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 
 use rusqlite::types::ValueRef;
 
@@ -20,7 +20,7 @@ use super::values::get;
 pub(super) struct ModelSums {
     pub(super) provider: Option<String>,
     pub(super) calls: u64,
-    pub(super) sessions: HashSet<Arc<str>, IdHashBuilder>,
+    pub(super) sessions: HashSet<ArcStr, IdHashBuilder>,
     pub(super) input: i64,
     pub(super) output: i64,
     pub(super) cost: SqlSum,
@@ -31,7 +31,7 @@ pub(super) struct ModelSums {
 pub(super) struct ModelTally {
     pub(super) models: BTreeMap<String, ModelSums>,
     /// Session ids, shared by the models' sets.
-    interner: HashMap<Arc<str>, (), IdHashBuilder>,
+    interner: HashMap<ArcStr, (), IdHashBuilder>,
 }
 
 /// One trace row of the models query, its values as the tally takes them.
@@ -138,11 +138,11 @@ impl ModelTally {
         })
     }
 
-    fn shared(&mut self, id: &str) -> Arc<str> {
+    fn shared(&mut self, id: &str) -> ArcStr {
         if let Some((k, ())) = self.interner.get_key_value(id) {
             return k.clone();
         }
-        let k: Arc<str> = Arc::from(id);
+        let k: ArcStr = ArcStr::from(id);
         self.interner.insert(k.clone(), ());
         k
     }
@@ -172,7 +172,7 @@ impl ModelTally {
 
     /// A tally of these models whose session sets hold ids from `ids` (after the cache
     /// decoded them): later additions share those.
-    pub(super) fn from_shared(models: BTreeMap<String, ModelSums>, ids: &[Arc<str>]) -> ModelTally {
+    pub(super) fn from_shared(models: BTreeMap<String, ModelSums>, ids: &[ArcStr]) -> ModelTally {
         let mut interner = HashMap::with_capacity_and_hasher(ids.len(), IdHashBuilder::default());
         interner.extend(ids.iter().map(|id| (id.clone(), ())));
         ModelTally { models, interner }

@@ -10,8 +10,8 @@
 //! (A per-row pattern match in SQL would be exact for the rows between too, but costs a fifth
 //! of the whole read.)
 
+use arcstr::ArcStr;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use rusqlite::types::ValueRef;
 
@@ -242,7 +242,7 @@ impl Store {
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         let mut tools = Interner::default();
-        let unnamed: Arc<str> = tools.get(tool_name(None));
+        let unnamed: ArcStr = tools.get(tool_name(None));
         let mut out = Vec::new();
         let mut notes = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
@@ -260,7 +260,7 @@ impl Store {
                 .ok()
                 .and_then(|f| f.tool.or(f.tool_name).or(f.name))
                 .and_then(|v| scalar_text(&v))
-                .map_or_else(|| Arc::clone(&unnamed), |t| tools.get(&t));
+                .map_or_else(|| ArcStr::clone(&unnamed), |t| tools.get(&t));
             out.push(ToolCallPoint { time, tool, duration_ms });
         }
         Ok(out)

@@ -1,8 +1,8 @@
 //! Lenient conversion of one stored value: a value of the wrong type, not UTF-8 or out of
 //! range becomes a note on its trace, never an error.
 
+use arcstr::ArcStr;
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use rusqlite::Row;
 use rusqlite::types::ValueRef;
@@ -186,7 +186,7 @@ pub(super) fn shared_text(
     name: &str,
     notes: &mut Vec<String>,
     interner: &mut Interner,
-) -> Option<Arc<str>> {
+) -> Option<ArcStr> {
     if let ValueRef::Text(t) = get(r, i)
         && let Ok(text) = std::str::from_utf8(t)
     {
@@ -202,7 +202,7 @@ pub(super) fn shared_key(
     name: &str,
     notes: &mut Vec<String>,
     interner: &mut Interner,
-) -> Option<Arc<str>> {
+) -> Option<ArcStr> {
     if let ValueRef::Text(t) = get(r, i)
         && let Ok(text) = std::str::from_utf8(t)
         && ids::is_plain(text)

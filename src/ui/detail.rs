@@ -106,7 +106,7 @@ impl DetailView {
                 field(ui, "session_id", session);
             }
             field(ui, "timestamp", e.timestamp().into_owned());
-            if let Some(d) = e.duration_ms {
+            if let Some(d) = e.duration_ms.get() {
                 field(ui, "duration_ms", format!("{d} ({})", format_duration_ms(d)));
             }
             if let Some(p) = &e.parent_trace_id {

@@ -291,8 +291,8 @@ pub(crate) mod tests {
         TraceEvent {
             id: id.into(),
             kind: kind.into(),
-            time: Some(base.add_ms(start_ms as f64)),
-            duration_ms: dur_ms,
+            time: Some(base.add_ms(start_ms as f64)).into(),
+            duration_ms: dur_ms.into(),
             parent_trace_id: parent.map(Into::into),
             ..TraceEvent::default()
         }

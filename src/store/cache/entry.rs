@@ -9,6 +9,7 @@
 //! sets of the slow-call tally and the models are indexes into the list's ids.
 //!
 
+use arcstr::ArcStr;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -149,14 +150,14 @@ impl Entry {
         let read_warnings = (0..n).map(|_| d.warning()).collect::<Option<Vec<_>>>()?;
         // The session ids the tally and models refer to: the list's, then any others.
         let n = d.len(8)?;
-        let mut ids: Vec<Arc<str>> = Vec::with_capacity(listed.len() + n);
-        ids.extend(listed.iter().map(|s| Arc::from(s.id.as_str())));
+        let mut ids: Vec<ArcStr> = Vec::with_capacity(listed.len() + n);
+        ids.extend(listed.iter().map(|s| ArcStr::from(s.id.as_str())));
         for _ in 0..n {
-            ids.push(Arc::from(d.str()?));
+            ids.push(ArcStr::from(d.str()?));
         }
-        let id = |d: &mut Dec<'_>| -> Option<Arc<str>> { ids.get(usize::try_from(d.u32()?).ok()?).cloned() };
+        let id = |d: &mut Dec<'_>| -> Option<ArcStr> { ids.get(usize::try_from(d.u32()?).ok()?).cloned() };
         let n = d.len(4)?;
-        let sessions: Vec<Arc<str>> = (0..n).map(|_| id(&mut d)).collect::<Option<_>>()?;
+        let sessions: Vec<ArcStr> = (0..n).map(|_| id(&mut d)).collect::<Option<_>>()?;
         let n = d.len(16)?;
         let mut tools = HashMap::with_capacity(n);
         for _ in 0..n {
