@@ -9,13 +9,13 @@
 //! warning. Spans are stored in depth-first order, so a subtree is a contiguous range.
 
 use arcstr::ArcStr;
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher as _;
 
 use serde::{Deserialize, Serialize};
 
 use crate::hash::IdHashBuilder;
-use crate::model::{SessionData, TraceEvent, TraceId, Warning};
+use crate::model::{EventTime, SessionData, TraceEvent, TraceId, Warning};
 use crate::time::Timestamp;
 
 /// What a stored timestamp marks for an event that has a duration.
@@ -90,6 +90,11 @@ impl Link {
     #[must_use]
     pub fn get(self) -> Option<usize> {
         (self != Self::NONE).then_some(self.0 as usize)
+    }
+
+    #[must_use]
+    pub fn is_none(self) -> bool {
+        self == Self::NONE
     }
 }
 
@@ -250,18 +255,39 @@ fn pair_key(e: &TraceEvent, key: PairKey) -> Option<&str> {
 type IdMap<K, V> = HashMap<K, V, IdHashBuilder>;
 
 /// Each id's first event, and how many events repeat an id already seen.
-fn first_index_by_id(events: &[TraceEvent]) -> (IdMap<&TraceId, usize>, usize) {
-    let mut by_id: IdMap<&TraceId, usize> = IdMap::with_capacity_and_hasher(events.len(), IdHashBuilder::default());
+fn first_index_by_id(events: &[TraceEvent]) -> (FirstById<'_>, usize) {
+    let hasher = IdHashBuilder::default();
+    let mut table = hashbrown::HashTable::with_capacity(events.len());
     let mut duplicates = 0;
     for (i, e) in events.iter().enumerate() {
-        match by_id.entry(&e.id) {
-            Entry::Occupied(_) => duplicates += 1,
-            Entry::Vacant(v) => {
-                v.insert(i);
+        let Ok(index) = u32::try_from(i) else { break };
+        let hash = hasher.hash_one(&e.id);
+        let same = |&j: &u32| events.get(j as usize).is_some_and(|o| o.id == e.id);
+        match table.entry(hash, same, |&j| events.get(j as usize).map_or(0, |o| hasher.hash_one(&o.id))) {
+            hashbrown::hash_table::Entry::Occupied(_) => duplicates += 1,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(index);
             }
         }
     }
-    (by_id, duplicates)
+    (FirstById { events, table, hasher }, duplicates)
+}
+
+/// Each id's first event: a table of event indices hashed by the events' ids, 4 bytes a slot
+/// where a map from id references to indices takes 16 (a million-event session's largest
+/// scratch table).
+struct FirstById<'a> {
+    events: &'a [TraceEvent],
+    table: hashbrown::HashTable<u32>,
+    hasher: IdHashBuilder,
+}
+
+impl FirstById<'_> {
+    fn get(&self, id: &TraceId) -> Option<usize> {
+        let events = self.events;
+        let found = self.table.find(self.hasher.hash_one(id), |&j| events.get(j as usize).is_some_and(|o| o.id == *id));
+        found.map(|&j| j as usize)
+    }
 }
 
 /// For each event, the index of the event that completes it (start → end).
@@ -269,43 +295,42 @@ fn first_index_by_id(events: &[TraceEvent]) -> (IdMap<&TraceId, usize>, usize) {
 /// The writer links an end to its start by parent id; that link is trusted first, whatever the
 /// order of the two timestamps (an end stamped at the start of its work may sort before its
 /// start). Ends without such a link take the oldest open start with the same key.
-fn match_pairs(events: &[TraceEvent]) -> Vec<Option<usize>> {
-    match_pairs_with(events, &parent_events(events, &first_index_by_id(events).0))
+fn match_pairs(events: &[TraceEvent]) -> Vec<Link> {
+    match_pairs_with(events, &parent_events(&first_index_by_id(events).0))
 }
 
 /// For each event, the first event with its parent id (`None` without a parent id or when no
 /// event has it). Agents log children right after their parent, so most parents are among the
 /// few found last; comparing against those first skips most hash-table probes.
-fn parent_events(events: &[TraceEvent], by_id: &IdMap<&TraceId, usize>) -> Vec<Option<usize>> {
+fn parent_events(by_id: &FirstById<'_>) -> Vec<Link> {
     const RECENT: usize = 4;
+    let events = by_id.events;
     let mut recent: [Option<(&TraceId, usize)>; RECENT] = [None; RECENT];
     let mut next = 0;
-    events
-        .iter()
-        .map(|e| {
-            let pid = e.parent_trace_id.as_ref()?;
-            if let Some((_, i)) = recent.iter().flatten().find(|(id, _)| *id == pid) {
-                return Some(*i);
-            }
-            let (&id, &i) = by_id.get_key_value(pid)?;
-            recent[next] = Some((id, i));
-            next = (next + 1) % RECENT;
-            Some(i)
-        })
-        .collect()
+    let mut parent_of = |e: &TraceEvent| {
+        let pid = e.parent_trace_id.as_ref()?;
+        if let Some((_, i)) = recent.iter().flatten().find(|(id, _)| *id == pid) {
+            return Some(*i);
+        }
+        let i = by_id.get(pid)?;
+        recent[next] = Some((&events.get(i)?.id, i));
+        next = (next + 1) % RECENT;
+        Some(i)
+    };
+    events.iter().map(|e| Link::new(parent_of(e))).collect()
 }
 
 /// [`match_pairs`] with each id's first event already indexed.
-fn match_pairs_with(events: &[TraceEvent], parent_of: &[Option<usize>]) -> Vec<Option<usize>> {
-    let mut end_of: Vec<Option<usize>> = vec![None; events.len()];
+fn match_pairs_with(events: &[TraceEvent], parent_of: &[Link]) -> Vec<Link> {
+    let mut end_of: Vec<Link> = vec![Link::NONE; events.len()];
     let mut is_end = vec![false; events.len()];
     let pair_of = |kind: &str| PAIRS.iter().find(|(_, end, _)| *end == kind).copied();
     for (i, e) in events.iter().enumerate() {
         let Some((start, _, _)) = pair_of(&e.kind) else { continue };
         let linked =
-            parent_of[i].filter(|&s| events.get(s).is_some_and(|se| &*se.kind == start) && end_of[s].is_none());
+            parent_of[i].get().filter(|&s| events.get(s).is_some_and(|se| &*se.kind == start) && end_of[s].is_none());
         if let Some(s) = linked {
-            end_of[s] = Some(i);
+            end_of[s] = Link::new(Some(i));
             is_end[i] = true;
         }
     }
@@ -332,7 +357,7 @@ fn match_pairs_with(events: &[TraceEvent], parent_of: &[Option<usize>]) -> Vec<O
                     None
                 });
                 if let Some(s) = found {
-                    end_of[s] = Some(i);
+                    end_of[s] = Link::new(Some(i));
                     is_end[i] = true;
                 }
             }
@@ -369,14 +394,10 @@ pub fn choose_anchor(events: &[TraceEvent], bounds: Option<(Timestamp, Timestamp
 }
 
 /// [`choose_anchor`] over pairs already matched.
-fn choose_anchor_with(
-    events: &[TraceEvent],
-    end_of: &[Option<usize>],
-    bounds: Option<(Timestamp, Timestamp)>,
-) -> Anchor {
+fn choose_anchor_with(events: &[TraceEvent], end_of: &[Link], bounds: Option<(Timestamp, Timestamp)>) -> Anchor {
     let mut is_end = vec![false; events.len()];
-    for e in end_of.iter().flatten() {
-        if let Some(flag) = is_end.get_mut(*e) {
+    for e in end_of.iter().filter_map(|l| l.get()) {
+        if let Some(flag) = is_end.get_mut(e) {
             *flag = true;
         }
     }
@@ -389,7 +410,7 @@ fn choose_anchor_with(
         if is_end[i] {
             continue;
         }
-        if let Some(end) = end_of[i].and_then(|j| events.get(j)) {
+        if let Some(end) = end_of[i].get().and_then(|j| events.get(j)) {
             let (Some(te), Some(de)) = (end.time.get(), end.duration_ms.get()) else { continue };
             let err_end = (te.add_ms(-de).ms_since(t)).abs();
             let err_start = te.ms_since(t).abs();
@@ -411,7 +432,7 @@ fn choose_anchor_with(
         }
     }
     // Pairs whose start carries no duration but whose end does.
-    for (s, e) in end_of.iter().enumerate().filter_map(|(s, e)| e.map(|e| (s, e))) {
+    for (s, e) in end_of.iter().enumerate().filter_map(|(s, e)| e.get().map(|e| (s, e))) {
         let (Some(start), Some(end)) = (events.get(s), events.get(e)) else { continue };
         if start.duration_ms.get().is_some() {
             continue;
@@ -455,7 +476,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     let bounds = session_bounds(data);
     // Ids are hashed once: pairs, the anchor and the parent links all use this map.
     let (first_by_id, duplicate_ids) = first_index_by_id(events);
-    let parent_of = parent_events(events, &first_by_id);
+    let parent_of = parent_events(&first_by_id);
     drop(first_by_id);
     let end_of = match_pairs_with(events, &parent_of);
     let anchor = match requested {
@@ -464,16 +485,17 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     };
     let mut warnings = Vec::new();
     let mut folded = vec![false; events.len()];
-    for e in end_of.iter().flatten() {
-        folded[*e] = true;
+    for e in end_of.iter().filter_map(|l| l.get()) {
+        folded[e] = true;
     }
 
     // 1. One raw span per event that is not the end of a pair, with absolute times.
+    // 32 bytes: a million-event session holds over half a million of these beside its spans.
     struct Raw {
         event: usize,
-        end_event: Option<usize>,
-        start: Option<Timestamp>,
-        end: Option<Timestamp>,
+        end_event: Link,
+        start: EventTime,
+        end: EventTime,
         instant: bool,
         open: bool,
     }
@@ -486,7 +508,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         if folded[i] {
             continue;
         }
-        let raw = match end_of[i].and_then(|j| events.get(j).map(|end| (j, end))) {
+        let raw = match end_of[i].get().and_then(|j| events.get(j).map(|end| (j, end))) {
             Some((j, end)) => {
                 raw_of_event[j] = index(raws.len());
                 let (start, stop) = match (e.time.get(), end.time.get(), end.duration_ms.get()) {
@@ -500,22 +522,29 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
                     (ts, te, None) => (ts.or(te), te.or(ts)),
                     (None, None, Some(_)) => (None, None),
                 };
-                Raw { event: i, end_event: Some(j), start, end: stop, instant: false, open: false }
+                Raw {
+                    event: i,
+                    end_event: Link::new(Some(j)),
+                    start: start.into(),
+                    end: stop.into(),
+                    instant: false,
+                    open: false,
+                }
             }
             None => match (e.time.get(), e.duration_ms.get()) {
                 (Some(t), Some(d)) if anchor == Anchor::End => Raw {
                     event: i,
-                    end_event: None,
-                    start: Some(t.add_ms(-d)),
-                    end: Some(t),
+                    end_event: Link::NONE,
+                    start: Some(t.add_ms(-d)).into(),
+                    end: Some(t).into(),
                     instant: false,
                     open: false,
                 },
                 (Some(t), Some(d)) => Raw {
                     event: i,
-                    end_event: None,
-                    start: Some(t),
-                    end: Some(t.add_ms(d)),
+                    end_event: Link::NONE,
+                    start: Some(t).into(),
+                    end: Some(t.add_ms(d)).into(),
                     instant: false,
                     open: false,
                 },
@@ -525,9 +554,18 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
                         (Some(t), Some(l)) => Some(t.max(l)),
                         (t, _) => t,
                     };
-                    Raw { event: i, end_event: None, start: t, end, instant: false, open: true }
+                    Raw {
+                        event: i,
+                        end_event: Link::NONE,
+                        start: t.into(),
+                        end: end.into(),
+                        instant: false,
+                        open: true,
+                    }
                 }
-                (t, _) => Raw { event: i, end_event: None, start: t, end: t, instant: true, open: false },
+                (t, _) => {
+                    Raw { event: i, end_event: Link::NONE, start: t.into(), end: t.into(), instant: true, open: false }
+                }
             },
         };
         raw_of_event[i] = index(raws.len());
@@ -546,7 +584,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     for (r, raw) in raws.iter().enumerate() {
         let e = &events[raw.event];
         let Some(pid) = e.parent_trace_id.as_ref() else { continue };
-        match parent_of[raw.event].map(|pe| raw_of_event[pe] as usize) {
+        match parent_of[raw.event].get().map(|pe| raw_of_event[pe] as usize) {
             Some(p) if p == r => {
                 if *pid == e.id {
                     warnings.push(Warning::trace(&e.id, "is its own parent; shown as a root"));
@@ -587,7 +625,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     drop((parent_of, state));
 
     // 3. Children ordered by start time (untimed last, then stored order); depth-first order.
-    let order_key = |r: usize| (raws[r].start.is_none(), raws[r].start, raws[r].event);
+    let order_key = |r: usize| (!raws[r].start.is_some(), raws[r].start.get(), raws[r].event);
     // Children as one flat list (the children of `r` are `child[first_child[r]..first_child[r + 1]]`):
     // two vectors instead of one small vector a span.
     let mut first_child = vec![0u32; n + 1];
@@ -616,13 +654,13 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         child[lo..hi].sort_by_key(|&c| order_key(c as usize));
     }
     let children = |r: usize| &child[first_child[r] as usize..first_child[r + 1] as usize];
-    let origin = raws.iter().filter_map(|r| r.start).chain(data.row.started).min();
+    let origin = raws.iter().filter_map(|r| r.start.get()).chain(data.row.started).min();
     let rel = |t: Option<Timestamp>| match (t, origin) {
         (Some(t), Some(o)) => t.ms_since(o),
         _ => 0.0,
     };
     let mut spans: Vec<Span> = Vec::with_capacity(n);
-    let mut span_of_raw = vec![0usize; n];
+    let mut span_of_raw = vec![0u32; n];
     // Stack of (raw index, depth, parent span); children pushed in reverse to pop in order.
     let mut stack: Vec<(usize, u32, Option<usize>)> = roots.iter().rev().map(|&r| (r, 0, None)).collect();
     let mut open_subtrees: Vec<usize> = Vec::new();
@@ -638,7 +676,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         }
         let raw = &raws[r];
         let first = &events[raw.event];
-        let end = raw.end_event.and_then(|j| events.get(j));
+        let end = raw.end_event.get().and_then(|j| events.get(j));
         let label = if first.info.label.is_empty() {
             end.map(|e| e.info.label.clone()).unwrap_or_default()
         } else {
@@ -650,13 +688,13 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
             kind = SpanKind::Error;
         }
         let timed = raw.start.is_some() && raw.end.is_some();
-        let start_ms = rel(raw.start);
-        let end_ms = rel(raw.end).max(start_ms);
-        span_of_raw[r] = spans.len();
+        let start_ms = rel(raw.start.get());
+        let end_ms = rel(raw.end.get()).max(start_ms);
+        span_of_raw[r] = index(spans.len());
         open_subtrees.push(spans.len());
         spans.push(Span {
             event: raw.event,
-            end_event: Link::new(raw.end_event),
+            end_event: raw.end_event,
             kind,
             label,
             start_ms,
@@ -677,7 +715,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     for top in open_subtrees {
         spans[top].subtree_end = spans.len();
     }
-    let span_of_event = raw_of_event.iter().map(|&r| span_of_raw.get(r as usize).map_or(0, |&s| index(s))).collect();
+    let span_of_event = raw_of_event.iter().map(|&r| span_of_raw.get(r as usize).copied().unwrap_or(0)).collect();
     let end_ms = spans
         .iter()
         .filter(|s| s.timed)

@@ -125,60 +125,52 @@ pub(super) const MAX_RESERVED_EVENTS: usize = 1 << 22;
 /// Rowids a session's traces must span before reading them is split between two threads.
 pub(super) const SPLIT_MIN_ROWS: i64 = 16_384;
 
-/// Events read by one half of a split read: one vector (the lower half, which becomes the
-/// result), or chunks of [`CHUNK_EVENTS`] (the upper half, moved into the result a chunk at a
-/// time so that at most one chunk is held twice).
-pub(super) enum Chunks {
-    Whole(Vec<TraceEvent>),
-    Chunked(Vec<Vec<TraceEvent>>),
+/// Where one half of a split read puts its events: its own part of the result, filled in
+/// place (the row counts taken in the same snapshot size it exactly), then, should more rows
+/// come than were counted, an overflow vector.
+pub(super) struct Slots<'a> {
+    part: &'a mut [TraceEvent],
+    filled: usize,
+    overflow: Vec<TraceEvent>,
 }
 
-/// Events per chunk of an upper half: about 2 MB.
-pub(super) const CHUNK_EVENTS: usize = 8192;
-
-impl Chunks {
-    pub(super) fn whole(capacity: usize) -> Self {
-        Chunks::Whole(Vec::with_capacity(capacity))
-    }
-
-    pub(super) fn chunked(expected: usize) -> Self {
-        Chunks::Chunked(Vec::with_capacity(expected.div_ceil(CHUNK_EVENTS)))
+impl<'a> Slots<'a> {
+    pub(super) fn new(part: &'a mut [TraceEvent]) -> Self {
+        Slots { part, filled: 0, overflow: Vec::new() }
     }
 
     pub(super) fn push(&mut self, event: TraceEvent) {
-        match self {
-            Chunks::Whole(v) => v.push(event),
-            Chunks::Chunked(chunks) => {
-                if chunks.last().is_none_or(|c| c.len() == CHUNK_EVENTS) {
-                    chunks.push(Vec::with_capacity(CHUNK_EVENTS));
-                }
-                if let Some(last) = chunks.last_mut() {
-                    last.push(event);
-                }
-            }
+        match self.part.get_mut(self.filled) {
+            Some(slot) => *slot = event,
+            None => self.overflow.push(event),
         }
+        self.filled += 1;
     }
 
-    /// The events as one vector (chunks are joined).
-    pub(super) fn into_vec(self) -> Vec<TraceEvent> {
-        let mut out = Vec::new();
-        self.move_into(&mut out);
-        out
+    /// How many events went into the part, and the overflow.
+    fn finish(self) -> (usize, Vec<TraceEvent>) {
+        (self.filled.min(self.part.len()), self.overflow)
     }
+}
 
-    /// Appends the events to `out`, freeing each chunk once it is moved.
-    pub(super) fn move_into(self, out: &mut Vec<TraceEvent>) {
-        match self {
-            Chunks::Whole(mut v) if out.is_empty() => std::mem::swap(out, &mut v),
-            Chunks::Whole(mut v) => out.append(&mut v),
-            Chunks::Chunked(chunks) => {
-                out.reserve(chunks.iter().map(Vec::len).sum());
-                for mut chunk in chunks {
-                    out.append(&mut chunk);
-                }
-            }
-        }
+/// The result of a split read from its two halves' slots: `events` holds `lower_len` slots
+/// for the lower half and the rest for the upper one. Any slot left empty is removed and any
+/// overflow goes after its half's part, so the order is that of one read.
+pub(super) fn join_halves(
+    mut events: Vec<TraceEvent>,
+    lower_len: usize,
+    (lower_n, lower_over): (usize, Vec<TraceEvent>),
+    (upper_n, upper_over): (usize, Vec<TraceEvent>),
+) -> Vec<TraceEvent> {
+    events.truncate(lower_len.saturating_add(upper_n));
+    if lower_n < lower_len {
+        events.drain(lower_n..lower_len);
     }
+    if !lower_over.is_empty() {
+        events.splice(lower_n..lower_n, lower_over);
+    }
+    events.extend(upper_over);
+    events
 }
 
 /// Events with their `data` text, waiting to be labelled.
@@ -442,13 +434,11 @@ impl Store {
         let want_sums = sums.is_some();
         let Split { conn: upper_conn, alias, middle, lower_rows, upper_rows } = split;
         let mut sums = sums;
-        // Each half labels its events as it reads them: both threads are busy already.
-        // A half is read into `out`: the lower half into the vector that is returned, the
-        // upper one into chunks that move into it one at a time once both are read, so the
-        // load never holds the upper half twice.
+        // Each half labels its events as it reads them: both threads are busy already. Both
+        // write into one vector, each into its own part: nothing is moved or held twice.
         let read_half = |conn: &Connection,
                          range: &str,
-                         out: &mut Chunks,
+                         out: &mut Slots<'_>,
                          mut sums: Option<&mut RowSums>,
                          step: &mut dyn FnMut(usize) -> bool|
          -> rusqlite::Result<bool> {
@@ -472,49 +462,42 @@ impl Store {
         };
         let cancelled = || StoreError::Cancelled { path: path.to_owned() };
         let (read_half, stop_flag) = (&read_half, &stop);
-        std::thread::scope(|scope| {
-            // The lower half, once read, goes to the upper half's thread, which appends its
-            // chunks to it: they are freed by the thread that made them, so the allocator
-            // returns their memory at once.
-            let (lower_tx, lower_rx) = std::sync::mpsc::sync_channel::<Vec<TraceEvent>>(1);
+        let lower_len = lower_rows.min(MAX_RESERVED_EVENTS);
+        let upper_len = upper_rows.min(MAX_RESERVED_EVENTS - lower_len);
+        // A default event holds no allocation: this only writes the vector's memory once.
+        let mut events = vec![TraceEvent::default(); lower_len + upper_len];
+        let (lower_part, upper_part) = events.split_at_mut(lower_len);
+        let (lower, upper) = std::thread::scope(|scope| {
             // The second connection moves to the thread that reads with it, and closes there.
-            let upper = scope.spawn(move || -> Result<(Vec<TraceEvent>, Option<RowSums>), StoreError> {
+            let upper = scope.spawn(move || -> Result<_, StoreError> {
                 let mut sums = want_sums.then(RowSums::default);
-                let mut out = Chunks::chunked(upper_rows);
+                let mut out = Slots::new(upper_part);
                 let done = read_half(&upper_conn, ">= ?2", &mut out, sums.as_mut(), &mut |_| {
                     !stop_flag.load(std::sync::atomic::Ordering::Relaxed)
                 })
                 .map_err(|e| map_sqlite(path, e))?;
                 drop(upper_conn);
-                // No lower half comes when its read failed: that error is the one reported.
-                let (true, Ok(mut events)) = (done, lower_rx.recv()) else { return Err(cancelled()) };
-                out.move_into(&mut events);
-                Ok((events, sums))
+                if done { Ok((out.finish(), sums)) } else { Err(cancelled()) }
             });
             // The halves are read at the same pace: report twice this half's count.
-            // Room for both halves: the upper one is appended without growing.
-            let both = lower_rows.saturating_add(upper_rows).min(MAX_RESERVED_EVENTS);
-            let mut events = Chunks::whole(both);
+            let mut out = Slots::new(lower_part);
             let lower =
-                read_half(&self.conn, "< ?2", &mut events, sums.as_deref_mut(), &mut |n| progress(n * 2).is_continue())
+                read_half(&self.conn, "< ?2", &mut out, sums.as_deref_mut(), &mut |n| progress(n * 2).is_continue())
                     .map_err(|e| self.err(e))
-                    .and_then(|done| if done { Ok(()) } else { Err(cancelled()) });
-            match lower {
-                // A send fails only when the upper thread has stopped; its join says why.
-                Ok(()) => drop(lower_tx.send(events.into_vec())),
-                Err(_) => {
-                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                    drop(lower_tx);
-                }
+                    .and_then(|done| if done { Ok(out.finish()) } else { Err(cancelled()) });
+            if lower.is_err() {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             let upper = upper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            lower?;
-            let (events, upper_sums) = upper?;
-            if let (Some(sums), Some(later)) = (sums, upper_sums) {
-                sums.merge(later);
-            }
-            Ok(events)
-        })
+            (lower, upper)
+        });
+        // The lower half's error is the one reported when both fail.
+        let lower = lower?;
+        let (upper, upper_sums) = upper?;
+        if let (Some(sums), Some(later)) = (sums, upper_sums) {
+            sums.merge(later);
+        }
+        Ok(join_halves(events, lower_len, lower, upper))
     }
 }
 
@@ -528,21 +511,34 @@ mod speed_path_tests {
     use crate::store::demo_file;
 
     #[test]
-    fn chunks_keep_the_read_order() {
+    fn halves_join_in_read_order_whatever_their_counts() {
         let event = |n: i64| TraceEvent { rowid: RowId::new(Some(n)), ..TraceEvent::default() };
-        let mut upper = Chunks::chunked(10);
-        let total = CHUNK_EVENTS as i64 * 2 + 5;
-        for n in 3..total {
-            upper.push(event(n));
+        // (rows counted below, rows read below, rows counted above, rows read above)
+        for (lower_len, lower_read, upper_len, upper_read) in [
+            (3, 3, 4, 4),
+            (3, 1, 4, 4),
+            (3, 5, 4, 4),
+            (3, 3, 4, 2),
+            (3, 3, 4, 7),
+            (0, 2, 0, 3),
+            (3, 0, 4, 0),
+            (2, 4, 3, 1),
+        ] {
+            let mut events = vec![TraceEvent::default(); lower_len + upper_len];
+            let (lower_part, upper_part) = events.split_at_mut(lower_len);
+            let (mut lower, mut upper) = (Slots::new(lower_part), Slots::new(upper_part));
+            let total = (lower_read + upper_read) as i64;
+            for n in 0..total {
+                if n < lower_read as i64 { lower.push(event(n)) } else { upper.push(event(n)) }
+            }
+            let (lower, upper) = (lower.finish(), upper.finish());
+            let all = join_halves(events, lower_len, lower, upper);
+            assert!(
+                all.iter().map(|e| e.rowid.get()).eq((0..total).map(Some)),
+                "{lower_len} {lower_read} {upper_len} {upper_read}: {:?}",
+                all.iter().map(|e| e.rowid.get()).collect::<Vec<_>>()
+            );
         }
-        assert!(matches!(&upper, Chunks::Chunked(c) if c.len() == 3 && c[0].len() == CHUNK_EVENTS));
-        let mut lower = Chunks::whole(4);
-        for n in 0..3 {
-            lower.push(event(n));
-        }
-        let mut all = lower.into_vec();
-        upper.move_into(&mut all);
-        assert!(all.iter().map(|e| e.rowid.get()).eq((0..total).map(Some)), "lower half, then the upper in order");
     }
 
     #[test]
