@@ -183,13 +183,10 @@ pub fn format_waste(w: &Waste) -> String {
 /// A context point's tokens and window share: `64,000 tokens (50 % of 128,000)`.
 #[must_use]
 pub fn format_context_tokens(p: &ContextPoint) -> String {
-    match (p.window, p.window_share) {
-        (Some(window), Some(share)) => format!(
-            "{} tokens ({:.0} % of {})",
-            format_count(p.input_tokens),
-            share * 100.0,
-            format_count(i64::try_from(window).unwrap_or(i64::MAX))
-        ),
+    match (p.window.get(), p.window_share.get()) {
+        (Some(window), Some(share)) => {
+            format!("{} tokens ({:.0} % of {})", format_count(p.input_tokens), share * 100.0, format_count(window))
+        }
         _ => format!("{} tokens", format_count(p.input_tokens)),
     }
 }

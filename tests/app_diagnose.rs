@@ -288,7 +288,13 @@ fn a_context_window_set_in_the_summary_changes_the_share_and_is_saved() {
     settle(&mut h);
     let built_in = {
         let v = h.state().session.as_ref().expect("session");
-        v.model.diagnosis.context.points.iter().find(|p| p.model.as_deref() == Some(&*model)).and_then(|p| p.window)
+        v.model
+            .diagnosis
+            .context
+            .points
+            .iter()
+            .find(|p| p.model.as_deref() == Some(&*model))
+            .and_then(|p| p.window_tokens())
     };
     h.get_by_label("Context windows").scroll_to_me();
     h.run_steps(3);
@@ -303,8 +309,8 @@ fn a_context_window_set_in_the_summary_changes_the_share_and_is_saved() {
         let of_model: Vec<_> = points.iter().filter(|p| p.model.as_deref() == Some(&*model)).collect();
         assert!(!of_model.is_empty());
         for p in of_model {
-            assert_eq!(p.window, window);
-            assert_eq!(p.window_share, window.map(|w| p.input_tokens as f64 / w as f64));
+            assert_eq!(p.window_tokens(), window);
+            assert_eq!(p.window_share.get(), window.map(|w| p.input_tokens as f64 / w as f64));
         }
     };
     check(&h, Some(64_000));

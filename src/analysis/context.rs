@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::analysis::AnalyzedSession;
 use crate::analysis::timeline::{SpanKind, Timeline};
-use crate::model::TraceEvent;
+use crate::model::{OptF64, OptI64, TraceEvent};
 
 /// Context windows (tokens) of common models. A model matches its entry by name, lower-cased,
 /// after any `provider/` prefix, or by the longest entry it starts with followed by `-`, `:`,
@@ -122,20 +122,28 @@ pub struct ContextPoint {
     pub span: usize,
     /// 1-based, among the calls reporting input tokens.
     pub call: usize,
-    /// The call's start from the session's origin (ms); `None` when untimed.
-    pub offset_ms: Option<f64>,
+    /// The call's start from the session's origin (ms); none when untimed.
+    pub offset_ms: OptF64,
     pub model: Option<ArcStr>,
     pub input_tokens: i64,
-    pub output_tokens: Option<i64>,
-    pub cost_usd: Option<f64>,
+    pub output_tokens: OptI64,
+    pub cost_usd: OptF64,
     /// Cost of the calls so far, this one included.
     pub running_cost_usd: f64,
-    /// The model's context window, when known.
-    pub window: Option<u64>,
+    /// The model's context window, when known (windows are under 2^63 tokens).
+    pub window: OptI64,
     /// `input_tokens` over the window.
-    pub window_share: Option<f64>,
+    pub window_share: OptF64,
     /// The previous call's input, when this call's is a sharp drop from it.
-    pub dropped_from: Option<i64>,
+    pub dropped_from: OptI64,
+}
+
+impl ContextPoint {
+    /// The model's context window in tokens, when known.
+    #[must_use]
+    pub fn window_tokens(&self) -> Option<u64> {
+        self.window.get().and_then(|w| u64::try_from(w).ok())
+    }
 }
 
 /// The context growth of a session.
@@ -215,15 +223,15 @@ pub fn context_growth_of(
         growth.points.push(ContextPoint {
             span: i,
             call: growth.points.len() + 1,
-            offset_ms: s.timed.then_some(s.start_ms),
+            offset_ms: s.timed.then_some(s.start_ms).into(),
             model,
             input_tokens,
-            output_tokens,
-            cost_usd,
+            output_tokens: output_tokens.into(),
+            cost_usd: cost_usd.into(),
             running_cost_usd: running,
-            window,
-            window_share: window.filter(|&w| w > 0).map(|w| input_tokens as f64 / w as f64),
-            dropped_from,
+            window: window.and_then(|w| i64::try_from(w).ok()).into(),
+            window_share: window.filter(|&w| w > 0).map(|w| input_tokens as f64 / w as f64).into(),
+            dropped_from: dropped_from.into(),
         });
     }
     growth.points.shrink_to_fit();
@@ -231,7 +239,7 @@ pub fn context_growth_of(
         if let Some(m) = &p.model
             && !growth.models.iter().any(|(seen, _)| seen == m)
         {
-            growth.models.push((m.clone(), p.window));
+            growth.models.push((m.clone(), p.window_tokens()));
         }
     }
     growth
@@ -261,6 +269,29 @@ mod tests {
         assert_eq!(w.window("my-model:latest"), Some(8_192));
         assert_eq!(w.window("gpt-4o-2024-08-06"), Some(64_000));
         assert_eq!(w.window("gpt-4o-mini"), Some(128_000), "the built-in longer match stays");
+    }
+
+    #[test]
+    fn a_point_stays_small_and_serializes_its_options_as_before() {
+        // A session of a million events has a hundred thousand and more of these.
+        assert!(size_of::<ContextPoint>() <= 88, "ContextPoint is {} bytes", size_of::<ContextPoint>());
+        let p = ContextPoint {
+            span: 3,
+            call: 1,
+            offset_ms: None.into(),
+            model: None,
+            input_tokens: 10,
+            output_tokens: Some(5).into(),
+            cost_usd: Some(0.5).into(),
+            running_cost_usd: 0.5,
+            window: None.into(),
+            window_share: None.into(),
+            dropped_from: Some(40).into(),
+        };
+        let json = serde_json::to_value(&p).unwrap_or_default();
+        assert_eq!(json["offset_ms"], serde_json::Value::Null);
+        assert_eq!((json["output_tokens"].as_i64(), json["cost_usd"].as_f64()), (Some(5), Some(0.5)));
+        assert_eq!((json["window"].is_null(), json["dropped_from"].as_i64()), (true, Some(40)));
     }
 
     #[test]
@@ -314,7 +345,7 @@ mod tests {
         let got: Vec<Row> = g
             .points
             .iter()
-            .map(|p| (p.call, p.offset_ms, p.input_tokens, p.running_cost_usd, p.dropped_from))
+            .map(|p| (p.call, p.offset_ms.get(), p.input_tokens, p.running_cost_usd, p.dropped_from.get()))
             .collect();
         assert_eq!(
             got,
@@ -327,7 +358,7 @@ mod tests {
             ]
         );
         assert_eq!((g.peak, g.drops.clone(), g.calls_without_input), (Some(2), vec![3], 1));
-        assert_eq!(g.peak_point().and_then(|p| p.window_share), Some(0.5));
+        assert_eq!(g.peak_point().and_then(|p| p.window_share.get()), Some(0.5));
     }
 
     #[test]
@@ -337,6 +368,6 @@ mod tests {
         // The sample session's one call, of an unknown model.
         let g = context_growth(&sample_session(), &ContextWindows::default(), &ContextParams::default());
         assert_eq!(g.points.len(), 1);
-        assert_eq!((g.points[0].input_tokens, g.points[0].window, g.peak), (1200, None, Some(0)));
+        assert_eq!((g.points[0].input_tokens, g.points[0].window.get(), g.peak), (1200, None, Some(0)));
     }
 }

@@ -33,8 +33,8 @@ pub struct CriticalPath {
     /// the views never read (34 MB for a session of a million events).
     pub segments: Vec<Segment>,
     /// Every span the path passes through, in time order (by where it joins the path; a parent
-    /// before its first child), with its self time on the path; only the ranked ones once
-    /// [`CriticalPath::keep_only_ranked`] has cut it (see `members`).
+    /// before its first child), with its self time on the path; only the ranked ones in the
+    /// path [`critical_path`] gives or [`CriticalPath::keep_only_ranked`] has cut (see `members`).
     pub spans: Vec<PathSpan>,
     /// Self time on the path by kind; the parts add up to `wall_ms`.
     pub by_kind: KindTimes,
@@ -143,7 +143,8 @@ fn lasts(s: &Span) -> bool {
     s.timed && !s.instant && s.start_ms.is_finite() && s.end_ms.is_finite() && s.end_ms > s.start_ms
 }
 
-/// The critical path of `session`, without its [`CriticalPath::segments`].
+/// The critical path of `session`, without its [`CriticalPath::segments`] and with only its
+/// ranked spans (and every member's index): what the views and the Markdown summary read.
 #[must_use]
 pub fn critical_path(session: &AnalyzedSession) -> CriticalPath {
     critical_path_of(&session.timeline, &session.data.events, false)
@@ -169,7 +170,12 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segment
         None
     };
     if let Some(missing) = missing {
-        return CriticalPath { wall_ms, missing: Some(missing), ..CriticalPath::default() };
+        return CriticalPath {
+            wall_ms,
+            missing: Some(missing),
+            only_ranked: !keep_segments,
+            ..CriticalPath::default()
+        };
     }
 
     // Each lasting span's nearest lasting ancestor (spans are in depth-first order, so a
@@ -284,47 +290,60 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segment
 
     let mut by_kind = KindTimes { idle_ms: self_ms[n], ..KindTimes::default() };
     let mut open_spans = 0;
-    let mut path: Vec<PathSpan> = visited
-        .into_iter()
-        .map(|(i, lo, hi)| {
-            let s = &spans[i];
-            let own = self_ms[i];
-            match s.kind {
-                SpanKind::Llm => by_kind.llm_ms += own,
-                SpanKind::Tool => by_kind.tool_ms += own,
-                SpanKind::Step => by_kind.step_ms += own,
-                SpanKind::Error if tool_call(s, events).is_some() => by_kind.tool_ms += own,
-                SpanKind::Session | SpanKind::Error | SpanKind::Other => by_kind.other_ms += own,
+    let mut path_span = |(i, lo, hi): (usize, f64, f64)| {
+        let s = &spans[i];
+        let own = self_ms[i];
+        match s.kind {
+            SpanKind::Llm => by_kind.llm_ms += own,
+            SpanKind::Tool => by_kind.tool_ms += own,
+            SpanKind::Step => by_kind.step_ms += own,
+            SpanKind::Error if tool_call(s, events).is_some() => by_kind.tool_ms += own,
+            SpanKind::Session | SpanKind::Error | SpanKind::Other => by_kind.other_ms += own,
+        }
+        open_spans += usize::from(s.open);
+        PathSpan { span: i, kind: s.kind, start_ms: lo, end_ms: hi, self_ms: own, share: own / wall_ms, open: s.open }
+    };
+    // Time order: by where a span joins the path, a parent before its first child.
+    let in_time_order = |a: &(usize, f64, f64), b: &(usize, f64, f64)| {
+        a.1.total_cmp(&b.1).then(spans[a.0].depth.cmp(&spans[b.0].depth))
+    };
+    let mut path = CriticalPath { wall_ms, missing: None, clipped_children, ..CriticalPath::default() };
+    if keep_segments {
+        let mut all: Vec<PathSpan> = visited.into_iter().map(&mut path_span).collect();
+        all.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms).then(spans[a.span].depth.cmp(&spans[b.span].depth)));
+        // Kept for the session's life: no room left over from growing.
+        segments.shrink_to_fit();
+        all.shrink_to_fit();
+        path.ranked = rank(&all, RANKED);
+        path.spans = all;
+        path.segments = segments;
+    } else {
+        // Only the ranked spans and every member's index, without the whole path's spans
+        // (48 bytes each, over half a million for a session of a million events).
+        visited.sort_by(in_time_order);
+        path.members = visited.iter().map(|v| u32::try_from(v.0).unwrap_or(u32::MAX)).collect();
+        let mut best: Vec<(PathSpan, usize)> = Vec::with_capacity(RANKED + 1);
+        let order = |a: &(PathSpan, usize), b: &(PathSpan, usize)| by_self_time(&a.0, &b.0).then(a.1.cmp(&b.1));
+        for (position, v) in visited.into_iter().enumerate() {
+            let p = path_span(v);
+            if p.self_ms <= 0.0 {
+                continue;
             }
-            open_spans += usize::from(s.open);
-            PathSpan {
-                span: i,
-                kind: s.kind,
-                start_ms: lo,
-                end_ms: hi,
-                self_ms: own,
-                share: own / wall_ms,
-                open: s.open,
+            let candidate = (p, position);
+            if best.len() == RANKED && best.last().is_none_or(|worst| order(&candidate, worst).is_ge()) {
+                continue;
             }
-        })
-        .collect();
-    path.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms).then(spans[a.span].depth.cmp(&spans[b.span].depth)));
-    // Kept for the session's life: no room left over from growing.
-    segments.shrink_to_fit();
-    path.shrink_to_fit();
-    let ranked = rank(&path, RANKED);
-    CriticalPath {
-        wall_ms,
-        segments,
-        spans: path,
-        by_kind,
-        missing: None,
-        open_spans,
-        clipped_children,
-        ranked,
-        only_ranked: false,
-        members: Vec::new(),
+            let at = best.partition_point(|b| order(b, &candidate).is_lt());
+            best.insert(at, candidate);
+            best.truncate(RANKED);
+        }
+        path.spans = best.into_iter().map(|(p, _)| p).collect();
+        path.ranked = (0..path.spans.len()).collect();
+        path.only_ranked = true;
     }
+    path.by_kind = by_kind;
+    path.open_spans = open_spans;
+    path
 }
 
 impl CriticalPath {
@@ -377,9 +396,33 @@ mod tests {
     fn path_of(t: &Timeline) -> CriticalPath {
         let with = critical_path_of(t, &[], true);
         let without = critical_path_of(t, &[], false);
-        assert!(without.segments.is_empty());
-        assert_eq!(CriticalPath { segments: Vec::new(), ..with.clone() }, without, "the same path either way");
+        assert!(without.segments.is_empty() && without.only_ranked);
+        let mut cut = CriticalPath { segments: Vec::new(), ..with.clone() };
+        cut.keep_only_ranked();
+        assert_eq!(cut, without, "the same path either way");
         with
+    }
+
+    #[test]
+    fn the_lean_path_ranks_and_lists_as_the_full_one_cut() {
+        // A root with 300 children in a row and a grandchild under every third: many ties in
+        // self time, more ranked candidates than are kept, members at several depths.
+        let mut spans = vec![span(SpanKind::Session, "run", (0.0, 3000.0), 0, None, 0)];
+        for i in 0..300 {
+            let start = i as f64 * 10.0;
+            let end = start + 1.0 + ((i * 7) % 5) as f64;
+            let me = spans.len();
+            spans.push(span(SpanKind::Tool, "call", (start, end), 1, Some(0), me + 1));
+            if i % 3 == 0 {
+                spans.push(span(SpanKind::Llm, "think", (start, start + 0.5), 2, Some(me), me + 2));
+                spans[me].subtree_end = me + 2;
+            }
+        }
+        let n = spans.len();
+        spans[0].subtree_end = n;
+        let p = path_of(&timeline(spans, 3000.0));
+        assert_eq!(p.spans.len(), 401, "the root, every call and every grandchild");
+        assert!(p.ranked.len() == RANKED && p.spans.len() > RANKED);
     }
 
     #[test]

@@ -317,6 +317,7 @@ fn write_context(out: &mut dyn io::Write, s: &AnalyzedSession, g: &ContextGrowth
     for p in &g.points {
         let drop = p
             .dropped_from
+            .get()
             .map(|from| {
                 let fall = 1.0 - p.input_tokens as f64 / from as f64;
                 format!("  ↓ {:.0} % from {} (summarised or reset)", fall * 100.0, format_count(from))
@@ -327,12 +328,12 @@ fn write_context(out: &mut dyn io::Write, s: &AnalyzedSession, g: &ContextGrowth
             out,
             "{:>5}  {:>10}  {:<20}  {:>10}  {:>7}  {:>8}  {:>10}  {:>12}{peak_mark}{drop}",
             p.call,
-            p.offset_ms.map_or_else(|| "?".to_owned(), |ms| format!("+{}", format_duration_ms(ms))),
+            p.offset_ms.get().map_or_else(|| "?".to_owned(), |ms| format!("+{}", format_duration_ms(ms))),
             one_line(p.model.as_deref().unwrap_or("—")),
             format_count(p.input_tokens),
-            p.window_share.map_or_else(|| "—".to_owned(), |share| format!("{:.1} %", share * 100.0)),
-            p.output_tokens.map_or_else(|| "—".to_owned(), format_count),
-            p.cost_usd.map_or_else(|| "—".to_owned(), format_cost),
+            p.window_share.get().map_or_else(|| "—".to_owned(), |share| format!("{:.1} %", share * 100.0)),
+            p.output_tokens.get().map_or_else(|| "—".to_owned(), format_count),
+            p.cost_usd.get().map_or_else(|| "—".to_owned(), format_cost),
             format_cost(p.running_cost_usd)
         )?;
     }

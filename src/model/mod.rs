@@ -206,17 +206,21 @@ impl From<Option<Timestamp>> for EventTime {
     }
 }
 
-/// A duration in milliseconds in 8 bytes instead of an `Option`'s 16: NaN stands for none
-/// (a stored duration is always a finite number; see the store's checks).
+/// An optional number in 8 bytes instead of an `Option`'s 16: NaN stands for none (numbers
+/// read from a file are checked finite first; see the store's checks). Serialized as the
+/// `Option` it stands for.
 #[derive(Clone, Copy, Debug)]
-pub struct Millis(f64);
+pub struct OptF64(f64);
 
-impl Millis {
-    pub const NONE: Millis = Millis(f64::NAN);
+/// A duration in milliseconds, none when absent.
+pub type Millis = OptF64;
+
+impl OptF64 {
+    pub const NONE: OptF64 = OptF64(f64::NAN);
 
     #[must_use]
-    pub fn new(ms: Option<f64>) -> Self {
-        ms.map_or(Self::NONE, Millis)
+    pub fn new(value: Option<f64>) -> Self {
+        value.map_or(Self::NONE, OptF64)
     }
 
     #[must_use]
@@ -225,21 +229,65 @@ impl Millis {
     }
 }
 
-impl Default for Millis {
+impl Default for OptF64 {
     fn default() -> Self {
         Self::NONE
     }
 }
 
-impl PartialEq for Millis {
+impl PartialEq for OptF64 {
     fn eq(&self, other: &Self) -> bool {
         self.get() == other.get()
     }
 }
 
-impl From<Option<f64>> for Millis {
-    fn from(ms: Option<f64>) -> Self {
-        Self::new(ms)
+impl From<Option<f64>> for OptF64 {
+    fn from(value: Option<f64>) -> Self {
+        Self::new(value)
+    }
+}
+
+impl Serialize for OptF64 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
+    }
+}
+
+/// An optional integer in 8 bytes: `i64::MIN` stands for none (token counts never reach it).
+/// Serialized as the `Option` it stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptI64(i64);
+
+impl OptI64 {
+    pub const NONE: OptI64 = OptI64(i64::MIN);
+
+    /// `value`, none for `None` or for `i64::MIN` itself.
+    #[must_use]
+    pub fn new(value: Option<i64>) -> Self {
+        value.map_or(Self::NONE, OptI64)
+    }
+
+    #[must_use]
+    pub fn get(self) -> Option<i64> {
+        (self != Self::NONE).then_some(self.0)
+    }
+}
+
+impl Default for OptI64 {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+impl From<Option<i64>> for OptI64 {
+    fn from(value: Option<i64>) -> Self {
+        Self::new(value)
+    }
+}
+
+impl Serialize for OptI64 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
     }
 }
 
@@ -569,6 +617,14 @@ mod tests {
         assert_eq!((Millis::default().get(), Millis::new(Some(f64::NAN)).get()), (None, None));
         assert_eq!(Millis::new(None), Millis::NONE);
         assert_ne!(Millis::new(Some(1.0)), Millis::NONE);
+        for n in [Some(0), Some(-1), Some(i64::MAX), Some(i64::MIN + 1), None] {
+            assert_eq!(OptI64::new(n).get(), n);
+            assert_eq!(serde_json::to_string(&OptI64::new(n)).ok(), serde_json::to_string(&n).ok());
+        }
+        assert_eq!((OptI64::default().get(), OptI64::new(Some(i64::MIN)).get()), (None, None));
+        for d in [Some(0.25), Some(-3.0), None] {
+            assert_eq!(serde_json::to_string(&OptF64::new(d)).ok(), serde_json::to_string(&d).ok());
+        }
     }
 
     #[test]

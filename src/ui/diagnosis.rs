@@ -186,7 +186,7 @@ fn context_ui(
     }
     for &i in c.drops.iter().take(3) {
         if let Some(p) = c.points.get(i) {
-            let from = p.dropped_from.map_or_else(String::new, |f| format!(" from {}", format_count(f)));
+            let from = p.dropped_from.get().map_or_else(String::new, |f| format!(" from {}", format_count(f)));
             let text = format!("Dropped{from} to {} at call {}", format_count(p.input_tokens), p.call + 1);
             if item(ui, text, theme.running, "Select that call") {
                 actions.push(DiagnosisAction::Focus(p.span));
@@ -367,7 +367,7 @@ fn envelope(points: impl Iterator<Item = [f64; 2]>, n: usize, max: usize) -> Vec
 }
 
 fn x_of(p: &ContextPoint, by_time: bool) -> Option<f64> {
-    if by_time { p.offset_ms.map(|ms| ms / 1000.0) } else { Some((p.call + 1) as f64) }
+    if by_time { p.offset_ms.get().map(|ms| ms / 1000.0) } else { Some((p.call + 1) as f64) }
 }
 
 /// The point nearest to `x` on the chart's axis.
