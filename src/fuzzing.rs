@@ -250,7 +250,6 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
             rowid: crate::model::RowId::new(i64::try_from(i).ok()),
             id: id.into(),
             kind: kind.into(),
-            stored_timestamp: time.map(|t| Box::new(t.rfc3339_micros())),
             time: time.into(),
             duration_ms: duration_ms.into(),
             parent_trace_id: parent_trace_id.map(Into::into),
@@ -266,6 +265,9 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
             warnings: warnings.into(),
             ..TraceEvent::default()
         });
+        if let (Some(e), Some(t)) = (events.last_mut(), time) {
+            e.warnings.set_stored_timestamp(Some(t.rfc3339_micros()));
+        }
     }
     store::sort_events(&mut events);
     let warnings = events.iter().flat_map(|e| e.warnings.iter().map(|w| Warning::trace(&e.id, w.clone()))).collect();

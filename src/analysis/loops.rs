@@ -22,9 +22,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::analysis::AnalyzedSession;
 use crate::analysis::timeline::{SpanKind, Timeline};
 use crate::analysis::tools::{UNNAMED_TOOL, tool_call};
+use crate::analysis::{AnalyzedSession, Link};
 use crate::model::{CallArgs, TraceEvent};
 
 /// What counts as a loop.
@@ -187,17 +187,17 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
     let spans = &timeline.spans;
     let min_calls = params.min_calls.max(2);
     // Each span's nearest step (spans are in depth-first order: parents first).
-    let mut step_of: Vec<Option<usize>> = vec![None; spans.len()];
+    let mut step_of: Vec<Link> = vec![Link::NONE; spans.len()];
     for (i, s) in spans.iter().enumerate() {
         step_of[i] = match s.parent.get() {
             Some(p) if p < i => {
                 if spans[p].kind == SpanKind::Step {
-                    Some(p)
+                    Link::new(Some(p))
                 } else {
                     step_of[p]
                 }
             }
-            _ => None,
+            _ => Link::NONE,
         };
     }
     let unnamed: ArcStr = ArcStr::from(UNNAMED_TOOL);
@@ -214,7 +214,7 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
                 span: i,
                 tool: tool.unwrap_or_else(|| ArcStr::clone(&unnamed)),
                 args,
-                step: step_of[i],
+                step: step_of[i].get(),
                 last_event: s.end_event.get().map_or(s.event, |e| e.max(s.event)),
                 end_ms: s.timed.then_some(s.end_ms),
                 duration_ms: s.duration_ms(),
@@ -243,18 +243,25 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
         }
         i = j;
     }
-    // Equal calls inside one step, not all in one run.
-    let mut groups: HashMap<(usize, &str, u64), Vec<usize>> = HashMap::new();
-    for (p, c) in calls.iter().enumerate() {
-        if let (Some(step), Some((tool, hash))) = (c.step, c.key()) {
-            groups.entry((step, tool, hash)).or_default().push(p);
-        }
-    }
-    let mut in_step: Vec<Vec<usize>> = groups
-        .into_values()
+    // Equal calls inside one step, not all in one run: the calls sorted by (step, tool,
+    // arguments, position), so each group is one stretch (no table of small vectors).
+    drop(step_of);
+    let mut keyed: Vec<(usize, &str, u64, usize)> = calls
+        .iter()
+        .enumerate()
+        .filter_map(|(p, c)| match (c.step, c.key()) {
+            (Some(step), Some((tool, hash))) => Some((step, tool, hash, p)),
+            _ => None,
+        })
+        .collect();
+    keyed.sort_unstable();
+    let mut in_step: Vec<Vec<usize>> = keyed
+        .chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2))
         .filter(|g| g.len() >= min_calls)
+        .map(|g| g.iter().map(|k| k.3).collect::<Vec<usize>>())
         .filter(|g| !runs.iter().any(|&(a, b)| g.first().is_some_and(|&f| f >= a) && g.last().is_some_and(|&l| l < b)))
         .collect();
+    drop(keyed);
     in_step.sort();
     // Similar calls in a row.
     let mut similar: Vec<(usize, usize, f64)> = Vec::new();

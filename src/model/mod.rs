@@ -125,10 +125,6 @@ pub struct TraceEvent {
     pub id: TraceId,
     /// The event type (`type` column).
     pub kind: ArcStr,
-    /// The timestamp text as stored, kept only when it is not the reference writer's form of
-    /// `time` (see [`TraceEvent::timestamp`]): almost every event keeps no copy, so it sits
-    /// behind one thin pointer.
-    pub stored_timestamp: Option<Box<String>>,
     /// The timestamp parsed; `None` when it could not be (a warning says why).
     pub time: EventTime,
     pub duration_ms: Millis,
@@ -140,7 +136,8 @@ pub struct TraceEvent {
     pub raw_output_bytes: RawSize,
     /// Fields read from `data` for labels and grouping.
     pub info: EventInfo,
-    /// What could not be read as expected, one line each.
+    /// What could not be read as expected, one line each (and, for the few events whose
+    /// timestamp text is not the form `time` is written back in, that text).
     pub warnings: Notes,
 }
 
@@ -335,23 +332,47 @@ impl CallUsage {
     }
 }
 
-/// Notes on one event: one pointer when there are none, as for almost every event.
+/// What few events carry, behind one pointer: notes on what could not be read as expected
+/// (the slice this reads as), and the timestamp text as stored when it is not the reference
+/// writer's form of the event's time (see [`TraceEvent::timestamp`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[expect(
-    clippy::box_collection,
-    reason = "8 bytes on every event instead of a Vec's 24; the rare notes pay the extra box"
-)]
-pub struct Notes(Option<Box<Vec<String>>>);
+pub struct Notes(Option<Box<NoteParts>>);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct NoteParts {
+    notes: Vec<String>,
+    stored_timestamp: Option<String>,
+}
 
 impl Notes {
     pub fn push(&mut self, note: String) {
-        self.0.get_or_insert_with(Box::default).push(note);
+        self.0.get_or_insert_with(Box::default).notes.push(note);
+    }
+
+    /// The timestamp text kept as stored, if any.
+    #[must_use]
+    pub fn stored_timestamp(&self) -> Option<&str> {
+        self.0.as_ref().and_then(|p| p.stored_timestamp.as_deref())
+    }
+
+    /// Keeps (or, with `None`, drops) the stored timestamp text.
+    pub fn set_stored_timestamp(&mut self, text: Option<String>) {
+        match (text, &mut self.0) {
+            (Some(text), parts) => parts.get_or_insert_with(Box::default).stored_timestamp = Some(text),
+            (None, Some(parts)) => {
+                parts.stored_timestamp = None;
+                if parts.notes.is_empty() {
+                    self.0 = None;
+                }
+            }
+            (None, None) => {}
+        }
     }
 }
 
 impl From<Vec<String>> for Notes {
     fn from(notes: Vec<String>) -> Self {
-        Notes((!notes.is_empty()).then(|| Box::new(notes)))
+        Notes((!notes.is_empty()).then(|| Box::new(NoteParts { notes, stored_timestamp: None })))
     }
 }
 
@@ -359,7 +380,7 @@ impl std::ops::Deref for Notes {
     type Target = [String];
 
     fn deref(&self) -> &[String] {
-        self.0.as_deref().map_or(&[], Vec::as_slice)
+        self.0.as_deref().map_or(&[], |p| p.notes.as_slice())
     }
 }
 
@@ -415,8 +436,8 @@ impl TraceEvent {
     /// The timestamp as stored (empty when NULL).
     #[must_use]
     pub fn timestamp(&self) -> std::borrow::Cow<'_, str> {
-        match (&self.stored_timestamp, self.time.get()) {
-            (Some(text), _) => std::borrow::Cow::Borrowed(text.as_str()),
+        match (self.warnings.stored_timestamp(), self.time.get()) {
+            (Some(text), _) => std::borrow::Cow::Borrowed(text),
             (None, Some(time)) => std::borrow::Cow::Owned(time.python_isoformat()),
             (None, None) => std::borrow::Cow::Borrowed(""),
         }
@@ -428,7 +449,7 @@ impl TraceEvent {
         let rebuilt = self.time.get().is_some_and(|t| t.is_python_isoformat(text));
         // An empty text without a time is how a NULL reads: nothing to keep either.
         let nothing = text.is_empty() && !self.time.is_some();
-        self.stored_timestamp = if rebuilt || nothing { None } else { Some(Box::new(text.to_owned())) };
+        self.warnings.set_stored_timestamp((!(rebuilt || nothing)).then(|| text.to_owned()));
     }
 
     /// Input plus output tokens.
@@ -594,7 +615,7 @@ mod tests {
     #[test]
     fn an_event_stays_small() {
         // A session may hold millions of events: every byte here is a megabyte per million.
-        assert!(size_of::<TraceEvent>() <= 136, "TraceEvent is {} bytes", size_of::<TraceEvent>());
+        assert!(size_of::<TraceEvent>() <= 128, "TraceEvent is {} bytes", size_of::<TraceEvent>());
         assert!(size_of::<EventInfo>() <= 40, "EventInfo is {} bytes", size_of::<EventInfo>());
         assert_eq!((size_of::<RowId>(), size_of::<RawSize>()), (8, 4));
         assert_eq!((size_of::<EventTime>(), size_of::<Millis>(), size_of::<Option<ArcStr>>()), (8, 8, 8));
@@ -670,5 +691,13 @@ mod tests {
         assert_eq!(n.to_vec(), ["a", "b", "c"]);
         assert_eq!((&n).into_iter().count(), 3);
         assert_eq!(Notes::from(vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]), n);
+        // The stored timestamp rides along without showing as a note.
+        n.set_stored_timestamp(Some("yesterday".to_owned()));
+        assert_eq!((n.len(), n.stored_timestamp()), (3, Some("yesterday")));
+        let mut t = Notes::default();
+        t.set_stored_timestamp(Some("x".to_owned()));
+        assert!(t.is_empty() && t.stored_timestamp() == Some("x"));
+        t.set_stored_timestamp(None);
+        assert_eq!(t, Notes::default(), "nothing left, no allocation");
     }
 }

@@ -91,7 +91,6 @@ pub(super) fn event_from_row<'r>(
         rowid: RowId::new(rowid),
         id,
         kind,
-        stored_timestamp: None,
         time: time.into(),
         duration_ms: duration_ms.into(),
         parent_trace_id,
@@ -631,7 +630,7 @@ mod speed_path_tests {
             for row in store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions {
                 for e in store.load_session(&row.id, None).unwrap_or_else(|e| panic!("{e}")).events {
                     assert_eq!(e.timestamp(), stored[&e.id.to_string()], "{}", e.id);
-                    kept += usize::from(e.stored_timestamp.is_some());
+                    kept += usize::from(e.warnings.stored_timestamp().is_some());
                 }
             }
             // The demo writes the reference form: no event keeps a copy; the odd file keeps five.
