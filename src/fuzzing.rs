@@ -254,11 +254,11 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
             duration_ms: duration_ms.into(),
             parent_trace_id: parent_trace_id.map(Into::into),
             usage: CallUsage {
-                input_tokens,
-                output_tokens,
+                input_tokens: input_tokens.into(),
+                output_tokens: output_tokens.into(),
                 model_used: model_used.map(Into::into),
                 provider_used: None,
-                cost_usd,
+                cost_usd: cost_usd.into(),
             }
             .boxed(),
             info,

@@ -800,7 +800,8 @@ fn wrong_value_types() {
             ('w3', 'types', 'tool_result', '2026-11-20T12:00:03Z', 1e308, '{{"tool": "t"}}', NULL, NULL, x'01'),
             ('w4', 'types', 'message', '2026-11-20T12:00:04Z', 250.5, '{{}}', 1.5, 'many', 1e999),
             ('b1', 'big', 'message', '2026-11-20T13:00:01Z', 250, '{{}}', {big}, 0, 0.5),
-            ('b2', 'big', 'message', '2026-11-20T13:00:02Z', 250, '{{}}', {big}, 0, 0.5);"#
+            ('b2', 'big', 'message', '2026-11-20T13:00:02Z', 250, '{{}}', {big}, 0, 0.5),
+            ('m1', 'lowest', 'message', '2026-11-20T14:00:01Z', 250, '{{}}', -9223372036854775808, 7, NULL);"#
     ));
     case.untouched(|| {
         good_is_intact(&case);
@@ -817,6 +818,15 @@ fn wrong_value_types() {
         let big = session(&list, "big");
         assert_eq!((big.total_input_tokens, big.total_tokens), (i64::MAX, i64::MAX), "an overflowing sum saturates");
         assert!(close(big.total_cost_usd, 1.0));
+
+        let lowest = case.load("lowest");
+        assert_has!(warning_texts(&lowest), "m1: input_tokens is -9223372036854775808, out of range; ignored");
+        let m1 = lowest.events.first().expect("m1 is loaded");
+        assert_eq!(
+            (m1.input_tokens(), m1.output_tokens()),
+            (None, Some(7)),
+            "the lowest i64 is said, not read as none silently"
+        );
 
         let data = case.load("types");
         let texts = warning_texts(&data);

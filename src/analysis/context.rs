@@ -324,9 +324,9 @@ mod tests {
             spans.push(s);
             events.push(TraceEvent {
                 usage: CallUsage {
-                    input_tokens: Some(*input),
-                    output_tokens: Some(500),
-                    cost_usd: Some(0.25),
+                    input_tokens: Some(*input).into(),
+                    output_tokens: Some(500).into(),
+                    cost_usd: Some(0.25).into(),
                     model_used: Some("gpt-4o".into()),
                     provider_used: None,
                 }

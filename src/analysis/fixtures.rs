@@ -57,9 +57,9 @@ pub(crate) fn sample_session() -> AnalyzedSession {
         .enumerate()
         .map(|(i, k)| TraceEvent { id: format!("e{i}").into(), kind: (*k).into(), ..TraceEvent::default() })
         .collect();
-    events[3].usage_mut().input_tokens = Some(1200);
-    events[3].usage_mut().output_tokens = Some(345);
-    events[3].usage_mut().cost_usd = Some(0.0123);
+    events[3].usage_mut().input_tokens = Some(1200).into();
+    events[3].usage_mut().output_tokens = Some(345).into();
+    events[3].usage_mut().cost_usd = Some(0.0123).into();
     events[3].usage_mut().model_used = Some("gpt-x".into());
     let row = SessionRow { id: "session-1".to_owned(), ..SessionRow::default() };
     let timeline = Timeline { origin: Some(Timestamp(1_000_000)), spans, end_ms: 10_000.0, ..Timeline::default() };

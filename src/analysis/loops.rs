@@ -567,9 +567,9 @@ mod tests {
             let mut ev = TraceEvent::default();
             let kind = if *what == "llm" {
                 ev.kind = "message".into();
-                ev.usage_mut().input_tokens = Some(1000);
-                ev.usage_mut().output_tokens = Some(100);
-                ev.usage_mut().cost_usd = Some(0.25);
+                ev.usage_mut().input_tokens = Some(1000).into();
+                ev.usage_mut().output_tokens = Some(100).into();
+                ev.usage_mut().cost_usd = Some(0.25).into();
                 SpanKind::Llm
             } else {
                 use std::hash::BuildHasher as _;
@@ -707,8 +707,8 @@ mod tests {
         let (t, mut events) = session(&[(0, "read:a"), (0, "llm"), (0, "read:a"), (0, "llm"), (0, "read:a")]);
         for e in &mut events {
             if e.input_tokens().is_some() {
-                e.usage_mut().input_tokens = Some(i64::MAX);
-                e.usage_mut().cost_usd = Some(f64::MAX);
+                e.usage_mut().input_tokens = Some(i64::MAX).into();
+                e.usage_mut().cost_usd = Some(f64::MAX).into();
             }
         }
         let found = find_loops_in(&t, &events, &LoopParams::default());

@@ -312,13 +312,13 @@ mod usage_tests {
         let mut s = sample_session();
         // Two calls of "search": the sample's pair (events 2 and 6) and a new one (event 7).
         s.data.events[2].info.tool = Some("search".into());
-        s.data.events[2].usage_mut().input_tokens = Some(10);
-        s.data.events[6].usage_mut().output_tokens = Some(5);
-        s.data.events[6].usage_mut().cost_usd = Some(0.25);
+        s.data.events[2].usage_mut().input_tokens = Some(10).into();
+        s.data.events[6].usage_mut().output_tokens = Some(5).into();
+        s.data.events[6].usage_mut().cost_usd = Some(0.25).into();
         let mut e = TraceEvent { id: "e7".into(), kind: "tool_called".into(), ..TraceEvent::default() };
         e.info.tool = Some("search".into());
-        e.usage_mut().input_tokens = Some(100);
-        e.usage_mut().cost_usd = Some(0.5);
+        e.usage_mut().input_tokens = Some(100).into();
+        e.usage_mut().cost_usd = Some(0.5).into();
         s.data.events.push(e);
         let mut call = span(SpanKind::Tool, "again", (3000.0, 4000.0), 0, None, 7);
         call.event = 7;

@@ -751,11 +751,11 @@ mod tests {
     #[test]
     fn a_span_sums_tokens_and_cost_over_its_two_events() {
         let mut events = vec![TraceEvent::default(); 3];
-        events[0].usage_mut().input_tokens = Some(100);
-        events[0].usage_mut().cost_usd = Some(0.25);
+        events[0].usage_mut().input_tokens = Some(100).into();
+        events[0].usage_mut().cost_usd = Some(0.25).into();
         events[0].usage_mut().model_used = Some("m1".into());
-        events[2].usage_mut().output_tokens = Some(40);
-        events[2].usage_mut().cost_usd = Some(0.5);
+        events[2].usage_mut().output_tokens = Some(40).into();
+        events[2].usage_mut().cost_usd = Some(0.5).into();
         events[2].usage_mut().model_used = Some("m2".into());
         let pair = Span { end_event: Link::new(Some(2)), ..span(SpanKind::Llm, "", (0.0, 1.0), 0, None, 1) };
         assert_eq!(pair.tokens(&events), Some((100, 40)));
@@ -768,7 +768,7 @@ mod tests {
         let lost = Span { end_event: Link::new(Some(99)), ..pair.clone() };
         assert_eq!(lost.tokens(&events), Some((100, 0)));
         // Counts saturate instead of wrapping.
-        events[2].usage_mut().input_tokens = Some(i64::MAX);
+        events[2].usage_mut().input_tokens = Some(i64::MAX).into();
         assert_eq!(pair.tokens(&events), Some((i64::MAX, 40)));
     }
 

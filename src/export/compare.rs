@@ -587,7 +587,7 @@ mod tests {
         b.summary.task = a.summary.task.clone();
         b.timeline.spans[7].label = "s13: \u{202e}gnp.exe`".into();
         for e in &mut b.data.events {
-            e.usage_mut().cost_usd = None;
+            e.usage_mut().cost_usd = None.into();
         }
         let c = compare(&a, &b, &CompareOptions::default());
         let cmp = Compared { comparison: &c, a: &a, b: &b, a_file: Some("a.db"), b_file: Some("b|.db") };

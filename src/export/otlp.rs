@@ -513,7 +513,7 @@ mod tests {
     #[test]
     fn non_finite_costs_are_left_out() {
         let mut session = sample_session();
-        session.data.events[3].usage_mut().cost_usd = Some(f64::NAN);
+        session.data.events[3].usage_mut().cost_usd = Some(f64::NAN).into();
         let (doc, _) = export(&session, None);
         let chat = &doc["resourceSpans"][0]["scopeSpans"][0]["spans"][3];
         assert!(attr(chat, "gen_ai.usage.cost").is_none());

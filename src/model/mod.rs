@@ -317,11 +317,11 @@ impl Default for RawSize {
 /// The usage columns of one trace.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallUsage {
-    pub input_tokens: Option<i64>,
-    pub output_tokens: Option<i64>,
+    pub input_tokens: OptI64,
+    pub output_tokens: OptI64,
     pub model_used: Option<ArcStr>,
     pub provider_used: Option<ArcStr>,
-    pub cost_usd: Option<f64>,
+    pub cost_usd: OptF64,
 }
 
 impl CallUsage {
@@ -461,13 +461,13 @@ impl TraceEvent {
     /// `input_tokens`.
     #[must_use]
     pub fn input_tokens(&self) -> Option<i64> {
-        self.usage.as_ref().and_then(|u| u.input_tokens)
+        self.usage.as_ref().and_then(|u| u.input_tokens.get())
     }
 
     /// `output_tokens`.
     #[must_use]
     pub fn output_tokens(&self) -> Option<i64> {
-        self.usage.as_ref().and_then(|u| u.output_tokens)
+        self.usage.as_ref().and_then(|u| u.output_tokens.get())
     }
 
     /// `model_used` (never empty).
@@ -491,7 +491,7 @@ impl TraceEvent {
     /// `cost_usd`.
     #[must_use]
     pub fn cost_usd(&self) -> Option<f64> {
-        self.usage.as_ref().and_then(|u| u.cost_usd)
+        self.usage.as_ref().and_then(|u| u.cost_usd.get())
     }
 
     /// The usage columns, made empty first when the event had none (for building events).
@@ -653,14 +653,14 @@ mod tests {
         assert_eq!(CallUsage::default().boxed(), None);
         let mut e = TraceEvent::default();
         assert_eq!((e.input_tokens(), e.model_used(), e.cost_usd(), e.total_tokens()), (None, None, None, 0));
-        e.usage_mut().input_tokens = Some(7);
-        e.usage_mut().output_tokens = Some(i64::MAX);
+        e.usage_mut().input_tokens = Some(7).into();
+        e.usage_mut().output_tokens = Some(i64::MAX).into();
         e.usage_mut().model_used = Some("m".into());
         e.usage_mut().provider_used = Some("p".into());
         assert_eq!((e.input_tokens(), e.output_tokens(), e.total_tokens()), (Some(7), Some(i64::MAX), i64::MAX));
         assert_eq!((e.model_used(), e.provider_used(), e.cost_usd()), (Some("m"), Some("p"), None));
-        let only_cost = CallUsage { cost_usd: Some(0.0), ..CallUsage::default() }.boxed();
-        assert_eq!(only_cost.and_then(|u| u.cost_usd), Some(0.0), "a zero cost is a value, kept");
+        let only_cost = CallUsage { cost_usd: Some(0.0).into(), ..CallUsage::default() }.boxed();
+        assert_eq!(only_cost.and_then(|u| u.cost_usd.get()), Some(0.0), "a zero cost is a value, kept");
     }
 
     #[test]

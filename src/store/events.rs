@@ -75,8 +75,16 @@ pub(super) fn event_from_row<'r>(
     let parent_trace_id =
         uuid(6).or_else(|| key_value(r, 6, "parent_trace_id", &mut notes).filter(|p| !p.is_empty()).map(TraceId::from));
     let data = row_text(r, DATA_COLUMN, "data", &mut notes).unwrap_or_default();
-    let input_tokens = int_value(r, 8, "input_tokens", &mut notes);
-    let output_tokens = int_value(r, 9, "output_tokens", &mut notes);
+    // i64::MIN is how an event holds "no count" (OptI64): a stored one is said, not kept.
+    let mut tokens = |i: usize, name: &str| match int_value(r, i, name, &mut notes) {
+        Some(i64::MIN) => {
+            notes.push(format!("{name} is {}, out of range; ignored", i64::MIN));
+            None
+        }
+        n => n,
+    };
+    let input_tokens = tokens(8, "input_tokens");
+    let output_tokens = tokens(9, "output_tokens");
     let model_used = shared_text(r, 10, "model_used", &mut notes, interner).filter(|m| !m.is_empty());
     let provider_used = shared_text(r, 11, "provider_used", &mut notes, interner).filter(|p| !p.is_empty());
     let cost_usd = float_value(r, 12, "cost_usd", &mut notes);
@@ -94,7 +102,14 @@ pub(super) fn event_from_row<'r>(
         time: time.into(),
         duration_ms: duration_ms.into(),
         parent_trace_id,
-        usage: CallUsage { input_tokens, output_tokens, model_used, provider_used, cost_usd }.boxed(),
+        usage: CallUsage {
+            input_tokens: input_tokens.into(),
+            output_tokens: output_tokens.into(),
+            model_used,
+            provider_used,
+            cost_usd: cost_usd.into(),
+        }
+        .boxed(),
         raw_input_bytes,
         raw_output_bytes,
         info: EventInfo::default(),

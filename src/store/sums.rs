@@ -153,7 +153,7 @@ pub(super) const MAX_SUMMED_ROWS: u64 = 1 << 22;
 pub(super) fn add_int(sum: &mut i64, v: ValueRef<'_>) -> bool {
     match v {
         ValueRef::Null => true,
-        ValueRef::Integer(n) if n.abs() <= MAX_SUMMED_TOKENS => match sum.checked_add(n) {
+        ValueRef::Integer(n) if n.unsigned_abs() <= MAX_SUMMED_TOKENS.unsigned_abs() => match sum.checked_add(n) {
             Some(s) => {
                 *sum = s;
                 true

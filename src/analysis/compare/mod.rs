@@ -321,9 +321,9 @@ pub(crate) mod tests {
         let mut e = event(id, "message", start, Some(dur), Some(parent));
         e.usage_mut().model_used = Some(model.into());
         e.info.label = model.into();
-        e.usage_mut().input_tokens = Some(tokens.0);
-        e.usage_mut().output_tokens = Some(tokens.1);
-        e.usage_mut().cost_usd = Some(cost);
+        e.usage_mut().input_tokens = Some(tokens.0).into();
+        e.usage_mut().output_tokens = Some(tokens.1).into();
+        e.usage_mut().cost_usd = Some(cost).into();
         e
     }
 
@@ -735,7 +735,7 @@ pub(crate) mod tests {
         let a = run_a();
         let mut b = run_a();
         for e in &mut b.data.events {
-            e.usage_mut().cost_usd = None;
+            e.usage_mut().cost_usd = None.into();
         }
         let c = compare(&a, &b, &CompareOptions::default());
         assert_eq!(c.figure("cost_usd").map(|f| (f.b, f.delta)), Some((None, None)));
