@@ -263,7 +263,6 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
             .boxed(),
             info,
             warnings: warnings.into(),
-            ..TraceEvent::default()
         });
         if let (Some(e), Some(t)) = (events.last_mut(), time) {
             e.warnings.set_stored_timestamp(Some(t.rfc3339_micros()));

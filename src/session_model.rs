@@ -214,9 +214,7 @@ impl SessionModel {
     pub fn detail_event_of(&self, span: usize) -> Option<usize> {
         let s = self.session.timeline.spans.get(span)?;
         let events = &self.session.data.events;
-        let result = s.end_event.get().filter(|&e| {
-            events.get(e).is_some_and(|e| e.raw_output_bytes.get().is_some() || e.raw_input_bytes.get().is_some())
-        });
+        let result = s.end_event.get().filter(|&e| events.get(e).is_some_and(|e| e.info.raw_io));
         Some(result.unwrap_or(s.event))
     }
 

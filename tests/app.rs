@@ -197,7 +197,8 @@ fn selecting_a_tree_row_shows_its_detail_with_raw_io() {
     // The first LLM call of the session.
     let span = view.session.timeline.spans.iter().position(|s| s.kind == SpanKind::Llm).expect("an llm call");
     let event = &view.session.data.events[view.session.timeline.spans[span].event];
-    let (id, raw_in) = (event.id.clone(), event.raw_input_bytes);
+    let (id, raw_io) = (event.id.clone(), event.info.raw_io);
+    assert!(raw_io, "fixture messages have raw input");
     let title = h
         .get_all_by_role(egui::accesskit::Role::TreeItem)
         .find(|n| n.accesskit_node().label().is_some_and(|l| l.starts_with("message")))
@@ -210,7 +211,9 @@ fn selecting_a_tree_row_shows_its_detail_with_raw_io() {
     let detail = view.detail.as_ref().expect("detail loaded");
     assert_eq!(detail.id, id);
     let raw = detail.field("raw_input").expect("raw_input column");
-    assert_eq!(raw.size_bytes, u64::from(raw_in.get().expect("fixture messages have raw input")));
+    assert_eq!(raw.storage, "text");
+    assert_eq!(raw.size_bytes, raw.value.as_ref().map_or(0, |v| v.len() as u64), "small enough to load whole");
+    assert!(raw.size_bytes > 0);
     h.get_by_label(&id.to_string());
     // `data` comes with the detail and shows as a JSON tree: a message's role.
     assert!(detail.field("data").and_then(|f| f.value.as_deref()).is_some_and(|d| d.contains("\"role\"")));

@@ -305,7 +305,7 @@ pub(crate) fn event_info(
             .map(|a| Box::new(call_args(a))),
         None => None,
     };
-    EventInfo { label, tool: tool.map(|t| names.get(&t)), step_id, failed, data_is_object, args }
+    EventInfo { label, tool: tool.map(|t| names.get(&t)), step_id, failed, data_is_object, raw_io: false, args }
 }
 
 /// The hash and word set of a tool call's arguments ([`CallArgs`]).

@@ -131,9 +131,6 @@ pub struct TraceEvent {
     pub parent_trace_id: Option<TraceId>,
     /// Tokens, model, provider and cost, when the row has any of them (LLM calls, mostly).
     pub usage: Option<Box<CallUsage>>,
-    /// Sizes of the raw columns in bytes, none when NULL or absent.
-    pub raw_input_bytes: RawSize,
-    pub raw_output_bytes: RawSize,
     /// Fields read from `data` for labels and grouping.
     pub info: EventInfo,
     /// What could not be read as expected, one line each (and, for the few events whose
@@ -288,32 +285,6 @@ impl Serialize for OptI64 {
     }
 }
 
-/// The size of a raw column in 4 bytes instead of an `Option`'s 8: `u32::MAX` stands for NULL
-/// (SQLite values stay below 2 GiB).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RawSize(u32);
-
-impl RawSize {
-    pub const NULL: RawSize = RawSize(u32::MAX);
-
-    /// The size of a value of `bytes` bytes; NULL for none, or for a size out of range.
-    #[must_use]
-    pub fn new(bytes: Option<i64>) -> Self {
-        bytes.and_then(|n| u32::try_from(n).ok()).filter(|&n| n != u32::MAX).map_or(Self::NULL, RawSize)
-    }
-
-    #[must_use]
-    pub fn get(self) -> Option<u32> {
-        (self != Self::NULL).then_some(self.0)
-    }
-}
-
-impl Default for RawSize {
-    fn default() -> Self {
-        Self::NULL
-    }
-}
-
 /// The usage columns of one trace.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallUsage {
@@ -415,6 +386,8 @@ pub struct EventInfo {
     pub failed: bool,
     /// `data` parsed as a JSON object.
     pub data_is_object: bool,
+    /// The row holds raw input or output (their sizes and text load with its detail).
+    pub raw_io: bool,
     /// The arguments of a tool call (`data.params`, `arguments`, …), when the event names a
     /// tool and its data holds them: 8 bytes on every event, a small box on tool calls.
     pub args: Option<Box<CallArgs>>,
@@ -615,9 +588,9 @@ mod tests {
     #[test]
     fn an_event_stays_small() {
         // A session may hold millions of events: every byte here is a megabyte per million.
-        assert!(size_of::<TraceEvent>() <= 128, "TraceEvent is {} bytes", size_of::<TraceEvent>());
+        assert!(size_of::<TraceEvent>() <= 120, "TraceEvent is {} bytes", size_of::<TraceEvent>());
         assert!(size_of::<EventInfo>() <= 40, "EventInfo is {} bytes", size_of::<EventInfo>());
-        assert_eq!((size_of::<RowId>(), size_of::<RawSize>()), (8, 4));
+        assert_eq!(size_of::<RowId>(), 8);
         assert_eq!((size_of::<EventTime>(), size_of::<Millis>(), size_of::<Option<ArcStr>>()), (8, 8, 8));
         assert_eq!(size_of::<Notes>(), 8);
         assert_eq!(size_of::<Option<Box<CallUsage>>>(), 8);
@@ -664,21 +637,12 @@ mod tests {
     }
 
     #[test]
-    fn rowids_and_raw_sizes_keep_none_apart() {
+    fn rowids_keep_none_apart() {
         for rowid in [None, Some(0), Some(-1), Some(i64::MAX), Some(i64::MIN + 1)] {
             assert_eq!(RowId::new(rowid).get(), rowid);
         }
         assert_eq!(RowId::new(Some(i64::MIN)).get(), None, "the one rowid that reads as none");
         assert_eq!(RowId::default().get(), None);
-        for (stored, read) in [(None, None), (Some(0), Some(0)), (Some(3_000_000), Some(3_000_000))] {
-            assert_eq!(RawSize::new(stored).get(), read);
-        }
-        let max = i64::from(u32::MAX);
-        assert_eq!(RawSize::new(Some(max - 1)).get(), Some(u32::MAX - 1));
-        for out_of_range in [-1, max, max + 1, i64::MAX] {
-            assert_eq!(RawSize::new(Some(out_of_range)).get(), None, "{out_of_range}");
-        }
-        assert_eq!(RawSize::default().get(), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use rusqlite::{Connection, Row};
 
 use crate::error::StoreError;
 use crate::model::labels::{Interner, event_info};
-use crate::model::{CallUsage, EventInfo, RawSize, RowId, SessionData, SessionRow, TraceEvent, TraceId, Warning};
+use crate::model::{CallUsage, EventInfo, RowId, SessionData, SessionRow, TraceEvent, TraceId, Warning};
 
 use super::open::{map_sqlite, open_connection};
 use super::queries::{IdParam, is_plain_key, session_filter};
@@ -88,12 +88,7 @@ pub(super) fn event_from_row<'r>(
     let model_used = shared_text(r, 10, "model_used", &mut notes, interner).filter(|m| !m.is_empty());
     let provider_used = shared_text(r, 11, "provider_used", &mut notes, interner).filter(|p| !p.is_empty());
     let cost_usd = float_value(r, 12, "cost_usd", &mut notes);
-    let size = |i| match get(r, i) {
-        ValueRef::Integer(n) => RawSize::new(Some(n)),
-        _ => RawSize::NULL,
-    };
-    let raw_input_bytes = size(13);
-    let raw_output_bytes = size(14);
+    let raw_io = [13, 14].into_iter().any(|i| !matches!(get(r, i), ValueRef::Null));
     // `info` (and its notes, which come last) is read from `data` by `label_event`.
     let mut event = TraceEvent {
         rowid: RowId::new(rowid),
@@ -110,9 +105,7 @@ pub(super) fn event_from_row<'r>(
             cost_usd: cost_usd.into(),
         }
         .boxed(),
-        raw_input_bytes,
-        raw_output_bytes,
-        info: EventInfo::default(),
+        info: EventInfo { raw_io, ..EventInfo::default() },
         warnings: notes.into(),
     };
     event.set_timestamp_text(&timestamp);
@@ -202,7 +195,9 @@ pub(super) const LABEL_BATCH: usize = 512;
 /// session: `names` hands out one shared copy of each.
 pub(super) fn label_event(e: &mut TraceEvent, data: &str, names: &mut Interner) {
     let model = e.usage.as_ref().and_then(|u| u.model_used.as_deref());
+    let raw_io = e.info.raw_io;
     e.info = event_info(&e.kind, data, model, &mut e.warnings, names);
+    e.info.raw_io = raw_io;
 }
 
 /// [`label_event`] for a batch, moving the events to `out`.

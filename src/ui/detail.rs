@@ -194,9 +194,14 @@ impl DetailView {
             (None, None) => {}
         }
 
-        for (column, size) in [("raw_input", e.raw_input_bytes.get()), ("raw_output", e.raw_output_bytes.get())] {
+        for column in ["raw_input", "raw_output"] {
             ui.separator();
             let field = input.detail.and_then(|d| d.field(column));
+            // Sizes come with the detail; until then the event says whether there is any.
+            let size = match field {
+                Some(f) => (f.storage != "null").then_some(f.size_bytes),
+                None => e.info.raw_io.then_some(0),
+            };
             ui.horizontal(|ui| {
                 ui.strong(column);
                 match (size, field) {
@@ -204,14 +209,15 @@ impl DetailView {
                         ui.label(RichText::new("NULL").color(theme.muted));
                     }
                     (Some(bytes), Some(f)) => {
+                        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
                         let note = if f.cut {
                             format!(
                                 "{} bytes, first {} loaded",
-                                format_count(i64::from(bytes)),
+                                format_count(bytes),
                                 format_count(f.value.as_ref().map_or(0, String::len) as i64)
                             )
                         } else {
-                            format!("{} bytes", format_count(i64::from(bytes)))
+                            format!("{} bytes", format_count(bytes))
                         };
                         ui.label(RichText::new(note).color(if f.cut { theme.warning } else { theme.muted }));
                         if let Some(v) = &f.value
@@ -220,8 +226,7 @@ impl DetailView {
                             actions.push(DetailAction::Copy { text: v.clone(), what: column.to_owned() });
                         }
                     }
-                    (Some(bytes), None) => {
-                        ui.label(RichText::new(format!("{} bytes", format_count(i64::from(bytes)))).color(theme.muted));
+                    (Some(_), None) => {
                         if input.loading {
                             ui.spinner();
                         }
