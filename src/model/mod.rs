@@ -141,56 +141,44 @@ pub struct TraceEvent {
 /// A trace's SQLite rowid in 8 bytes instead of an `Option`'s 16: `i64::MIN` stands for none.
 /// A file may hold that rowid too; such a trace is then found by its id, as in a table
 /// without rowids.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RowId(i64);
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowId(OptI64);
 
 impl RowId {
-    pub const NONE: RowId = RowId(i64::MIN);
+    pub const NONE: RowId = RowId(OptI64::NONE);
 
     #[must_use]
     pub fn new(rowid: Option<i64>) -> Self {
-        rowid.map_or(Self::NONE, RowId)
+        RowId(OptI64::new(rowid))
     }
 
     #[must_use]
     pub fn get(self) -> Option<i64> {
-        (self != Self::NONE).then_some(self.0)
+        self.0.get()
     }
 }
 
-impl Default for RowId {
-    fn default() -> Self {
-        Self::NONE
-    }
-}
-
-/// An event's time in 8 bytes instead of an `Option`'s 16: `i64::MIN` stands for none (it
-/// lies far outside the years a [`Timestamp`] may hold).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EventTime(i64);
+/// An event's time in 8 bytes instead of an `Option`'s 16: an [`OptI64`] of its nanoseconds,
+/// whose none (`i64::MIN`) lies far outside the years a [`Timestamp`] may hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventTime(OptI64);
 
 impl EventTime {
-    pub const NONE: EventTime = EventTime(i64::MIN);
+    pub const NONE: EventTime = EventTime(OptI64::NONE);
 
     #[must_use]
     pub fn new(time: Option<Timestamp>) -> Self {
-        time.map_or(Self::NONE, |t| EventTime(t.0))
+        EventTime(OptI64::new(time.map(|t| t.0)))
     }
 
     #[must_use]
     pub fn get(self) -> Option<Timestamp> {
-        (self != Self::NONE).then_some(Timestamp(self.0))
+        self.0.get().map(Timestamp)
     }
 
     #[must_use]
     pub fn is_some(self) -> bool {
         self != Self::NONE
-    }
-}
-
-impl Default for EventTime {
-    fn default() -> Self {
-        Self::NONE
     }
 }
 
