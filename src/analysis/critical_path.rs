@@ -304,13 +304,10 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segment
         PathSpan { span: i, kind: s.kind, start_ms: lo, end_ms: hi, self_ms: own, share: own / wall_ms, open: s.open }
     };
     // Time order: by where a span joins the path, a parent before its first child.
-    let in_time_order = |a: &(usize, f64, f64), b: &(usize, f64, f64)| {
-        a.1.total_cmp(&b.1).then(spans[a.0].depth.cmp(&spans[b.0].depth))
-    };
+    visited.sort_by(|a, b| a.1.total_cmp(&b.1).then(spans[a.0].depth.cmp(&spans[b.0].depth)));
     let mut path = CriticalPath { wall_ms, missing: None, clipped_children, ..CriticalPath::default() };
     if keep_segments {
         let mut all: Vec<PathSpan> = visited.into_iter().map(&mut path_span).collect();
-        all.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms).then(spans[a.span].depth.cmp(&spans[b.span].depth)));
         // Kept for the session's life: no room left over from growing.
         segments.shrink_to_fit();
         all.shrink_to_fit();
@@ -320,7 +317,6 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segment
     } else {
         // Only the ranked spans and every member's index, without the whole path's spans
         // (48 bytes each, over half a million for a session of a million events).
-        visited.sort_by(in_time_order);
         path.members = visited.iter().map(|v| u32::try_from(v.0).unwrap_or(u32::MAX)).collect();
         let mut best: Vec<(PathSpan, usize)> = Vec::with_capacity(RANKED + 1);
         let order = |a: &(PathSpan, usize), b: &(PathSpan, usize)| by_self_time(&a.0, &b.0).then(a.1.cmp(&b.1));

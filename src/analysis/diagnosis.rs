@@ -51,12 +51,9 @@ impl Diagnosis {
 #[must_use]
 pub fn diagnose(session: &AnalyzedSession, params: &DiagnosisParams) -> Diagnosis {
     let events = &session.data.events;
-    // Cut to what the views list before the rest is worked out, so the whole path and the
-    // context points are never held at once.
-    let mut critical_path = critical_path(session);
-    critical_path.keep_only_ranked();
     Diagnosis {
-        critical_path,
+        // Only the ranked spans and the members' indices: the whole path is never held.
+        critical_path: critical_path(session),
         stalls: stalls(session, &params.stalls),
         loops: find_loops(session, &params.loops),
         context: context_growth(session, &params.windows, &params.context),

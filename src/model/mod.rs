@@ -188,86 +188,78 @@ impl From<Option<Timestamp>> for EventTime {
     }
 }
 
-/// An optional number in 8 bytes instead of an `Option`'s 16: NaN stands for none (numbers
-/// read from a file are checked finite first; see the store's checks). Serialized as the
+/// An optional value in the value's own size (8 bytes for `f64` and `i64`, not an `Option`'s
+/// 16): one value of the type, its [`Sentinel::NONE`], stands for none. Serialized as the
 /// `Option` it stands for.
 #[derive(Clone, Copy, Debug)]
-pub struct OptF64(f64);
+pub struct Opt<T>(T);
 
-/// A duration in milliseconds, none when absent.
-pub type Millis = OptF64;
+/// The value a type sets aside for none in an [`Opt`].
+pub trait Sentinel: Copy + PartialEq {
+    const NONE: Self;
+    fn is_none(self) -> bool;
+}
 
-impl OptF64 {
-    pub const NONE: OptF64 = OptF64(f64::NAN);
-
-    #[must_use]
-    pub fn new(value: Option<f64>) -> Self {
-        value.map_or(Self::NONE, OptF64)
-    }
-
-    #[must_use]
-    pub fn get(self) -> Option<f64> {
-        (!self.0.is_nan()).then_some(self.0)
+/// NaN: numbers read from a file are checked finite first (see the store's checks).
+impl Sentinel for f64 {
+    const NONE: f64 = f64::NAN;
+    fn is_none(self) -> bool {
+        self.is_nan()
     }
 }
 
-impl Default for OptF64 {
+/// `i64::MIN`: no token count, rowid or time in range reaches it (the store says so of a
+/// stored one).
+impl Sentinel for i64 {
+    const NONE: i64 = i64::MIN;
+    fn is_none(self) -> bool {
+        self == i64::MIN
+    }
+}
+
+/// An optional number; none is NaN.
+pub type OptF64 = Opt<f64>;
+/// An optional integer; none is `i64::MIN`.
+pub type OptI64 = Opt<i64>;
+/// A duration in milliseconds, none when absent.
+pub type Millis = OptF64;
+
+impl<T: Sentinel> Opt<T> {
+    pub const NONE: Self = Opt(T::NONE);
+
+    /// `value`, none for `None` or for the sentinel itself.
+    #[must_use]
+    pub fn new(value: Option<T>) -> Self {
+        value.map_or(Self::NONE, Opt)
+    }
+
+    #[must_use]
+    pub fn get(self) -> Option<T> {
+        (!self.0.is_none()).then_some(self.0)
+    }
+}
+
+impl<T: Sentinel> Default for Opt<T> {
     fn default() -> Self {
         Self::NONE
     }
 }
 
-impl PartialEq for OptF64 {
+impl<T: Sentinel> PartialEq for Opt<T> {
     fn eq(&self, other: &Self) -> bool {
         self.get() == other.get()
     }
 }
 
-impl From<Option<f64>> for OptF64 {
-    fn from(value: Option<f64>) -> Self {
+impl Eq for Opt<i64> {}
+
+impl<T: Sentinel> From<Option<T>> for Opt<T> {
+    fn from(value: Option<T>) -> Self {
         Self::new(value)
     }
 }
 
-impl Serialize for OptF64 {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.get().serialize(serializer)
-    }
-}
-
-/// An optional integer in 8 bytes: `i64::MIN` stands for none (token counts never reach it).
-/// Serialized as the `Option` it stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OptI64(i64);
-
-impl OptI64 {
-    pub const NONE: OptI64 = OptI64(i64::MIN);
-
-    /// `value`, none for `None` or for `i64::MIN` itself.
-    #[must_use]
-    pub fn new(value: Option<i64>) -> Self {
-        value.map_or(Self::NONE, OptI64)
-    }
-
-    #[must_use]
-    pub fn get(self) -> Option<i64> {
-        (self != Self::NONE).then_some(self.0)
-    }
-}
-
-impl Default for OptI64 {
-    fn default() -> Self {
-        Self::NONE
-    }
-}
-
-impl From<Option<i64>> for OptI64 {
-    fn from(value: Option<i64>) -> Self {
-        Self::new(value)
-    }
-}
-
-impl Serialize for OptI64 {
+impl<T: Sentinel + Serialize> Serialize for Opt<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.get().serialize(serializer)
     }

@@ -195,9 +195,9 @@ pub(super) const LABEL_BATCH: usize = 512;
 /// session: `names` hands out one shared copy of each.
 pub(super) fn label_event(e: &mut TraceEvent, data: &str, names: &mut Interner) {
     let model = e.usage.as_ref().and_then(|u| u.model_used.as_deref());
-    let raw_io = e.info.raw_io;
-    e.info = event_info(&e.kind, data, model, &mut e.warnings, names);
-    e.info.raw_io = raw_io;
+    // The row's raw I/O flag was set when it was read; the rest comes from `data`.
+    let info = event_info(&e.kind, data, model, &mut e.warnings, names);
+    e.info = EventInfo { raw_io: e.info.raw_io, ..info };
 }
 
 /// [`label_event`] for a batch, moving the events to `out`.
