@@ -111,6 +111,18 @@ pub struct TraceApp {
     pub push: Option<push::PushDialog>,
     /// A text field had the keyboard at the end of the last frame.
     typing_last_frame: bool,
+    /// Paint the window's background as a shape: true unless eframe clears to it (see
+    /// [`backdrop`]).
+    paint_backdrop: bool,
+}
+
+/// The window's background. Panels are left unfilled and eframe clears the frame to this
+/// colour instead: under software rendering (llvmpipe) a quad over the whole window doubled
+/// the cost of each frame, where a clear is a plain fill. A host that does not clear (a test
+/// harness) has it painted as one shape beneath everything.
+#[must_use]
+pub fn backdrop(dark_mode: bool) -> egui::Color32 {
+    if dark_mode { egui::Visuals::dark().panel_fill } else { egui::Visuals::light().panel_fill }
 }
 
 impl TraceApp {
@@ -118,7 +130,10 @@ impl TraceApp {
     #[must_use]
     pub fn new(cc: &eframe::CreationContext<'_>, args: OpenArgs) -> Self {
         let state = cc.storage.and_then(|s| eframe::get_value(s, STATE_KEY)).unwrap_or_default();
-        Self::with_state(&cc.egui_ctx, state, args)
+        let mut app = Self::with_state(&cc.egui_ctx, state, args);
+        // eframe clears each frame to `clear_color`.
+        app.paint_backdrop = false;
+        app
     }
 
     /// Creates the app with the given saved state (tests use this).
@@ -159,12 +174,15 @@ impl TraceApp {
             show_help: false,
             push: None,
             typing_last_frame: false,
+            paint_backdrop: true,
         };
         // Ctrl+plus and Ctrl+minus zoom the chart; the interface's size has its own keys.
         ctx.options_mut(|o| o.zoom_with_keyboard = false);
         ctx.set_zoom_factor(app.state.ui_scale.clamp(0.5, 3.0));
         app.apply_theme(ctx);
         setup_fonts(ctx);
+        // Panels show the backdrop rather than paint their own.
+        ctx.all_styles_mut(|s| s.visuals.panel_fill = egui::Color32::TRANSPARENT);
         if args.demo {
             app.commands.push(Command::OpenDemo);
         } else if let Some(file) = args.file {
@@ -213,6 +231,13 @@ impl TraceApp {
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.theme = Theme::new(ui.visuals().dark_mode);
+        if self.paint_backdrop {
+            ctx.layer_painter(egui::LayerId::background()).rect_filled(
+                ctx.content_rect(),
+                0.0,
+                backdrop(ui.visuals().dark_mode),
+            );
+        }
         self.apply_replies(&ctx);
         self.run_commands(&ctx);
         self.count_loops_when_asked();
@@ -325,6 +350,10 @@ impl TraceApp {
 impl eframe::App for TraceApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.frame_ui(ui);
+    }
+
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        backdrop(visuals.dark_mode).to_normalized_gamma_f32()
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
