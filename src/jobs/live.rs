@@ -51,8 +51,8 @@ impl Jobs {
                     Err(e) => return ctx.fail(&e),
                 },
             };
-            let last_deep = slot.lock().ok().and_then(|s| s.last_deep);
-            let deep = last_deep.is_none_or(|t| t.elapsed() >= DEEP_CHECK_EVERY);
+            let next_deep = slot.lock().ok().and_then(|s| s.next_deep);
+            let deep = next_deep.is_none_or(|t| Instant::now() >= t);
             let refreshed = match ctx.retry(&path, || store.refresh_live(&mut live, deep)) {
                 Ok(r) => r,
                 Err(e) => return ctx.fail(&e),
@@ -128,13 +128,13 @@ impl Jobs {
 /// retries and reports.
 fn refresh_from_watcher(slot: &Mutex<LiveSlot>, path: &Path, post: &dyn Fn(Reply)) -> Option<()> {
     let started = Instant::now();
-    let (mut live, kept, last_deep) = {
+    let (mut live, kept, next_deep) = {
         let mut s = slot.lock().ok()?;
         if s.path != path {
             return None;
         }
         let live = s.live.take()?;
-        (live, s.store.take(), s.last_deep)
+        (live, s.store.take(), s.next_deep)
     };
     let kept = kept.filter(|s| !s.is_private_copy() && s.identity().is_ok_and(|id| id == *live.identity()));
     let store = match kept {
@@ -145,7 +145,7 @@ fn refresh_from_watcher(slot: &Mutex<LiveSlot>, path: &Path, post: &dyn Fn(Reply
             s
         }
     };
-    let deep = last_deep.is_none_or(|t| t.elapsed() >= DEEP_CHECK_EVERY);
+    let deep = next_deep.is_none_or(|t| Instant::now() >= t);
     match store.refresh_live(&mut live, deep) {
         Ok(refresh) => {
             Refreshed { path: path.to_owned(), live, store, refresh, deep, started }.publish(slot, post);
@@ -209,7 +209,7 @@ fn read_in_full(ctx: &Ctx, path: &Path, reload: bool, slot: &Mutex<LiveSlot>) {
             live: Some(live),
             store: keep_store.then_some(store),
             keep_store,
-            last_deep: now,
+            next_deep: Some(next_deep_check(Duration::ZERO)),
             last_save: now,
         };
     }

@@ -206,6 +206,7 @@ impl Entry {
             models: ModelTally::from_shared(models, &ids),
             models_sql: None,
             list,
+            listed: None,
             state: self.state,
         })
     }

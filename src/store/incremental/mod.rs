@@ -154,6 +154,9 @@ pub struct Live {
     /// The models as SQL counted them, when the tally could not.
     pub(super) models_sql: Option<Vec<ModelUsage>>,
     pub(super) list: SessionList,
+    /// The hashes of the listed sessions' ids, once a refresh mended the list (dropped when
+    /// the list is assembled anew).
+    pub(super) listed: Option<std::collections::HashSet<u64>>,
     /// The file's state just before the read this reflects, when it could be kept.
     pub(super) state: Option<FileState>,
 }
@@ -169,6 +172,7 @@ impl Live {
     /// the file in full).
     pub fn take_list(&mut self) -> SessionList {
         self.exact = false;
+        self.listed = None;
         std::mem::take(&mut self.list)
     }
 

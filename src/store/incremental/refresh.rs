@@ -83,6 +83,7 @@ impl Store {
                 models: tally.unwrap_or_default(),
                 models_sql,
                 list,
+                listed: None,
                 state,
             })
         })
