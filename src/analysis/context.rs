@@ -195,7 +195,9 @@ pub fn context_growth_of(
         .map(|(i, _)| i)
         .collect();
     calls.sort_by_key(|&i| (timeline.spans[i].event, i));
-    let mut growth = ContextGrowth::default();
+    // At most one point a call, reserved at once: grown by doubling, a million-event session's
+    // points passed through 11 and 23 MB copies at once before settling at 15.
+    let mut growth = ContextGrowth { points: Vec::with_capacity(calls.len()), ..ContextGrowth::default() };
     let mut running = 0.0;
     // Windows by model name, looked up once each.
     let mut known: HashMap<&str, Option<u64>> = HashMap::new();

@@ -337,46 +337,42 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
         found.push((LoopKind::Cycle, positions, period, 1.0));
     }
 
-    // Waste: tokens and cost of the events after the first round, by prefix sums (cost in
-    // whole picodollars, so differences are exact; counts saturate).
-    let mut input = Vec::with_capacity(events.len() + 1);
-    let mut output = Vec::with_capacity(events.len() + 1);
-    let mut pico = Vec::with_capacity(events.len() + 1);
-    let (mut a, mut b, mut c) = (0i64, 0i64, 0i128);
-    input.push(a);
-    output.push(b);
-    pico.push(c);
-    for e in events {
-        a = a.saturating_add(e.input_tokens().unwrap_or(0));
-        b = b.saturating_add(e.output_tokens().unwrap_or(0));
-        // A cost beyond a quadrillion dollars is a broken value; clamped, a million of them
-        // still fit.
-        let cost = e.cost_usd().filter(|v| v.is_finite()).map_or(0.0, |v| v.clamp(-1e15, 1e15));
-        c = c.saturating_add((cost * 1e12).round() as i128);
-        input.push(a);
-        output.push(b);
-        pico.push(c);
-    }
-    let sum = |prefix: &[i64], from: usize, to: usize| match (prefix.get(from), prefix.get(to)) {
-        (Some(x), Some(y)) if to > from => y.saturating_sub(*x),
-        _ => 0,
+    // Waste: tokens and cost of the events after the first round, by running sums (cost in
+    // whole picodollars, so differences are exact; counts saturate) taken only at the loops'
+    // ends: one pass over the events, not three arrays as long as the session.
+    let ends: Vec<Option<(usize, usize)>> = found
+        .iter()
+        .map(|(_, positions, period, _)| {
+            let first = calls.get(*positions.get(period.checked_sub(1)?)?)?;
+            let last = calls.get(*positions.last()?)?;
+            Some((first.last_event + 1, last.last_event + 1))
+        })
+        .collect();
+    let mut at: Vec<usize> = ends.iter().flatten().flat_map(|&(from, to)| [from, to]).collect();
+    at.sort_unstable();
+    at.dedup();
+    let running = running_sums_at(events, &at);
+    let sums = |i: usize| at.binary_search(&i).ok().and_then(|k| running.get(k));
+    let between = |from: usize, to: usize| match (sums(from), sums(to)) {
+        (Some(x), Some(y)) if to > from => {
+            (y.0.saturating_sub(x.0), y.1.saturating_sub(x.1), y.2.saturating_sub(x.2) as f64 / 1e12)
+        }
+        _ => (0, 0, 0.0),
     };
     let mut loops: Vec<Loop> = found
         .into_iter()
-        .filter_map(|(kind, positions, period, min_similarity)| {
+        .zip(ends)
+        .filter_map(|((kind, positions, period, min_similarity), ends)| {
+            let (from, to) = ends?;
             let first = calls.get(*positions.get(period - 1)?)?;
             let last = calls.get(*positions.last()?)?;
-            let (from, to) = (first.last_event + 1, last.last_event + 1);
-            let cost = match (pico.get(from), pico.get(to)) {
-                (Some(x), Some(y)) if to > from => y.saturating_sub(*x) as f64 / 1e12,
-                _ => 0.0,
-            };
+            let (input_tokens, output_tokens, cost_usd) = between(from, to);
             let waste = Waste {
                 wall_ms: first.end_ms.zip(last.end_ms).map(|(f, l)| (l - f).max(0.0)),
                 calls_ms: positions.iter().skip(period).filter_map(|&p| calls.get(p)).map(|c| c.duration_ms).sum(),
-                input_tokens: sum(&input, from, to),
-                output_tokens: sum(&output, from, to),
-                cost_usd: cost,
+                input_tokens,
+                output_tokens,
+                cost_usd,
             };
             let step = calls.get(positions[0]).and_then(|c| c.step);
             let step = step.filter(|s| positions.iter().all(|&p| calls.get(p).is_some_and(|c| c.step == Some(*s))));
@@ -399,6 +395,29 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
         .collect();
     loops.sort_by_key(|l| (l.calls.first().map(|&s| spans[s].event), l.calls.len()));
     Loops { loops, tool_calls: n, calls_without_args }
+}
+
+/// The running sums of input tokens, output tokens and cost (in picodollars) over `events`
+/// before each index of `at` (sorted, each once): the sums of the first `i` events for each
+/// `i` of `at` up to the number of events, in the order of `at` (later indices have none).
+fn running_sums_at(events: &[TraceEvent], at: &[usize]) -> Vec<(i64, i64, i128)> {
+    let mut out = Vec::with_capacity(at.len());
+    let mut next = at.iter().peekable();
+    let (mut a, mut b, mut c) = (0i64, 0i64, 0i128);
+    for i in 0..=events.len() {
+        if next.peek() == Some(&&i) {
+            out.push((a, b, c));
+            next.next();
+        }
+        let Some(e) = events.get(i) else { break };
+        a = a.saturating_add(e.input_tokens().unwrap_or(0));
+        b = b.saturating_add(e.output_tokens().unwrap_or(0));
+        // A cost beyond a quadrillion dollars is a broken value; clamped, a million of them
+        // still fit.
+        let cost = e.cost_usd().filter(|v| v.is_finite()).map_or(0.0, |v| v.clamp(-1e15, 1e15));
+        c = c.saturating_add((cost * 1e12).round() as i128);
+    }
+    out
 }
 
 /// What the sessions table shows of a session's loops: how many, and their waste together.
@@ -543,6 +562,48 @@ fn add_loop(group: &mut LoopGroup, l: &Loop, new_session: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn running_sums_at_some_ends_equal_the_full_running_sums_there() {
+        use crate::model::CallUsage;
+        let events: Vec<TraceEvent> = (0..60i64)
+            .map(|i| TraceEvent {
+                usage: CallUsage {
+                    input_tokens: (i % 4 != 0).then_some(if i == 30 { i64::MAX - 5 } else { i * 11 }).into(),
+                    output_tokens: (i % 3 == 0).then_some(i).into(),
+                    cost_usd: match i % 5 {
+                        0 => Some(0.125),
+                        1 => Some(f64::NAN),
+                        2 => Some(1e20),
+                        _ => None,
+                    }
+                    .into(),
+                    ..CallUsage::default()
+                }
+                .boxed(),
+                ..TraceEvent::default()
+            })
+            .collect();
+        // The sums as the full arrays had them.
+        let mut full = vec![(0i64, 0i64, 0i128)];
+        for e in &events {
+            let &(a, b, c) = full.last().unwrap_or(&(0, 0, 0));
+            let cost = e.cost_usd().filter(|v| v.is_finite()).map_or(0.0, |v| v.clamp(-1e15, 1e15));
+            full.push((
+                a.saturating_add(e.input_tokens().unwrap_or(0)),
+                b.saturating_add(e.output_tokens().unwrap_or(0)),
+                c.saturating_add((cost * 1e12).round() as i128),
+            ));
+        }
+        let at = [0, 1, 7, 29, 30, 31, 59, 60, 61, 500];
+        let got = running_sums_at(&events, &at);
+        assert_eq!(got.len(), 8, "indices past the events have none");
+        for (k, &i) in at.iter().take(8).enumerate() {
+            assert_eq!(got[k], full[i], "at {i}");
+        }
+        assert_eq!(got[6].0, i64::MAX, "the input sum saturates");
+        assert!(running_sums_at(&events, &[]).is_empty());
+    }
     use crate::analysis::Span;
     use crate::analysis::fixtures::span;
     use crate::model::EventInfo;

@@ -216,12 +216,13 @@ fn context_ui(
         c.points.len(),
         LINE_POINTS,
     );
-    let drops: Vec<[f64; 2]> = c
-        .drops
-        .iter()
-        .filter_map(|&i| c.points.get(i))
-        .filter_map(|p| Some([x_of(p, by)?, p.input_tokens as f64]))
-        .collect();
+    // Drop markers likewise: a circle is a few dozen vertices, and a long session's tens of
+    // thousands of drops made a mesh of tens of megabytes every frame.
+    let drops = envelope(
+        c.drops.iter().filter_map(|&i| c.points.get(i)).filter_map(|p| Some([x_of(p, by)?, p.input_tokens as f64])),
+        c.drops.len(),
+        MARKS,
+    );
     let x_label = if by { "seconds from the start" } else { "LLM call" };
     let points = &c.points;
     let response = Plot::new("context-growth")
@@ -331,6 +332,10 @@ fn windows_ui(ui: &mut Ui, d: &Diagnosis, windows: &mut BTreeMap<String, u64>, t
 /// A point's x: its call number (from 1) or its offset in seconds.
 /// The most points a line of the context chart is drawn with: four a pixel of a wide panel.
 const LINE_POINTS: usize = 4096;
+
+/// The most drop markers the context chart draws: about one a pixel of a wide panel, each
+/// bucket's lowest and highest when there are more.
+const MARKS: usize = 1024;
 
 /// `points` (at most `n` of them) as at most `max` points: all of them when `n` is no more,
 /// else, for each run of consecutive points, its lowest and highest (by y), in their order.
