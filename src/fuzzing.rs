@@ -285,13 +285,13 @@ fn check_analyzed(a: &analysis::AnalyzedSession) {
             seen[e] += 1;
             assert_eq!(t.span_of_event[e] as usize, i, "event {e} maps to span {}, not {i}", t.span_of_event[e]);
         }
-        assert!(s.subtree_end > i && s.subtree_end <= t.spans.len(), "span {i}: subtree_end {}", s.subtree_end);
+        assert!(s.subtree_end() > i && s.subtree_end() <= t.spans.len(), "span {i}: subtree_end {}", s.subtree_end());
         match s.parent.get() {
             None => assert_eq!(s.depth, 0, "root span {i} at depth {}", s.depth),
             Some(p) => {
                 assert!(p < i, "span {i} has parent {p} after it");
                 assert_eq!(t.spans[p].depth + 1, s.depth, "span {i}: depth");
-                assert!(t.spans[p].subtree_end >= s.subtree_end, "span {i} outside its parent's subtree");
+                assert!(t.spans[p].subtree_end() >= s.subtree_end(), "span {i} outside its parent's subtree");
             }
         }
         if s.timed {

@@ -166,7 +166,7 @@ impl SessionModel {
                     continue;
                 }
                 if self.loop_repeat.get(s).copied().unwrap_or(false) && self.selected != Some(s) {
-                    skip_until = t.spans[s].subtree_end.max(s + 1);
+                    skip_until = t.spans[s].subtree_end().max(s + 1);
                     continue;
                 }
                 kept.push(s);
@@ -252,7 +252,7 @@ impl SessionModel {
     pub fn set_all_collapsed(&mut self, collapse: bool) {
         for (i, s) in self.session.timeline.spans.iter().enumerate() {
             if let Some(c) = self.collapsed.get_mut(i) {
-                *c = collapse && s.subtree_end > i + 1 && s.parent.get().is_some();
+                *c = collapse && s.subtree_end() > i + 1 && s.parent.get().is_some();
             }
         }
     }

@@ -237,7 +237,7 @@ fn collapsing_a_node_hides_its_subtree() {
     let hidden = view.session.timeline.spans[collapsed].descendants(collapsed);
     assert!(hidden > 0);
     assert_eq!(view.rows.len(), before - hidden);
-    assert!(view.rows.iter().all(|&r| r <= collapsed || r >= view.session.timeline.spans[collapsed].subtree_end));
+    assert!(view.rows.iter().all(|&r| r <= collapsed || r >= view.session.timeline.spans[collapsed].subtree_end()));
 }
 
 #[test]
@@ -272,7 +272,7 @@ fn search_highlights_hits_and_only_matches_filters() {
     // Only hits and their ancestors remain.
     assert!(view.rows.len() < view.session.timeline.spans.len());
     for &r in &view.rows {
-        let span_end = view.session.timeline.spans[r].subtree_end;
+        let span_end = view.session.timeline.spans[r].subtree_end();
         assert!((r..span_end).any(|d| view.search.hits[d]), "row {r} neither a hit nor above one");
     }
 }

@@ -279,7 +279,7 @@ fn huge_values_stay_one_bounded_line_and_the_views_keep_their_room() {
             .timeline
             .spans
             .iter()
-            .position(|s| s.end_event.get().is_some() && s.label.starts_with("tool-"))
+            .position(|s| s.end_event.get().is_some() && s.label(&view.session.data.events).starts_with("tool-"))
             .expect("tool span")
     };
     h.state_mut().command(Command::SelectSpan { span: result_span, scroll: true, zoom: false });

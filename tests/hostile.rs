@@ -1164,7 +1164,7 @@ fn parent_chain_200000_deep() {
         let spans = &analyzed.timeline.spans;
         assert_eq!(spans.len(), DEPTH);
         assert_eq!(spans[DEPTH - 1].depth as usize, DEPTH - 1);
-        assert_eq!(spans[0].subtree_end, DEPTH);
+        assert_eq!(spans[0].subtree_end(), DEPTH);
         assert_eq!(analyzed.summary.total_events, DEPTH as u64);
         let spans = case.timeline_json("deep");
         assert_eq!(spans.len(), DEPTH);

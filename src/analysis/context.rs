@@ -317,11 +317,11 @@ mod tests {
     fn input_grows_peaks_and_drops_when_summarised() {
         // Five LLM calls, 10 s apart: 10k, 40k, 64k, 30k (a 53 % drop), 20k (33 %: not sharp).
         let inputs = [10_000, 40_000, 64_000, 30_000, 20_000];
-        let mut spans = vec![span(SpanKind::Session, "run", (0.0, 60_000.0), 0, None, 7)];
+        let mut spans = vec![span(SpanKind::Session, (0.0, 60_000.0), 0, None, 7)];
         let mut events = vec![TraceEvent::default()];
         for (k, input) in inputs.iter().enumerate() {
             let start = 10_000.0 * k as f64;
-            let mut s = span(SpanKind::Llm, "gpt-4o", (start, start + 2000.0), 1, Some(0), k + 2);
+            let mut s = span(SpanKind::Llm, (start, start + 2000.0), 1, Some(0), k + 2);
             s.event = events.len();
             spans.push(s);
             events.push(TraceEvent {
@@ -337,7 +337,7 @@ mod tests {
             });
         }
         // An LLM call without tokens is counted apart.
-        let mut bare = span(SpanKind::Llm, "?", (55_000.0, 56_000.0), 1, Some(0), 7);
+        let mut bare = span(SpanKind::Llm, (55_000.0, 56_000.0), 1, Some(0), 7);
         bare.event = events.len();
         spans.push(bare);
         events.push(TraceEvent::default());

@@ -406,19 +406,19 @@ mod tests {
     fn the_lean_path_ranks_and_lists_as_the_full_one_cut() {
         // A root with 300 children in a row and a grandchild under every third: many ties in
         // self time, more ranked candidates than are kept, members at several depths.
-        let mut spans = vec![span(SpanKind::Session, "run", (0.0, 3000.0), 0, None, 0)];
+        let mut spans = vec![span(SpanKind::Session, (0.0, 3000.0), 0, None, 0)];
         for i in 0..300 {
             let start = i as f64 * 10.0;
             let end = start + 1.0 + ((i * 7) % 5) as f64;
             let me = spans.len();
-            spans.push(span(SpanKind::Tool, "call", (start, end), 1, Some(0), me + 1));
+            spans.push(span(SpanKind::Tool, (start, end), 1, Some(0), me + 1));
             if i % 3 == 0 {
-                spans.push(span(SpanKind::Llm, "think", (start, start + 0.5), 2, Some(me), me + 2));
-                spans[me].subtree_end = me + 2;
+                spans.push(span(SpanKind::Llm, (start, start + 0.5), 2, Some(me), me + 2));
+                spans[me].subtree_end = (me + 2) as u32;
             }
         }
         let n = spans.len();
-        spans[0].subtree_end = n;
+        spans[0].subtree_end = n as u32;
         let p = path_of(&timeline(spans, 3000.0));
         assert_eq!(p.spans.len(), 401, "the root, every call and every grandchild");
         assert!(p.ranked.len() == RANKED && p.spans.len() > RANKED);
@@ -475,12 +475,12 @@ mod tests {
         //   1 step 10–60: 2 llm 10–30, 3 tool 20–50 (parallel with 2; finishes last), 4 tool 35–45
         //   5 llm 70–90
         let spans = vec![
-            span(SpanKind::Session, "root", (0.0, 100.0), 0, None, 6),
-            span(SpanKind::Step, "step", (10.0, 60.0), 1, Some(0), 5),
-            span(SpanKind::Llm, "a", (10.0, 30.0), 2, Some(1), 3),
-            span(SpanKind::Tool, "b", (20.0, 50.0), 2, Some(1), 4),
-            span(SpanKind::Tool, "c", (35.0, 45.0), 2, Some(1), 5),
-            span(SpanKind::Llm, "d", (70.0, 90.0), 1, Some(0), 6),
+            span(SpanKind::Session, (0.0, 100.0), 0, None, 6),
+            span(SpanKind::Step, (10.0, 60.0), 1, Some(0), 5),
+            span(SpanKind::Llm, (10.0, 30.0), 2, Some(1), 3),
+            span(SpanKind::Tool, (20.0, 50.0), 2, Some(1), 4),
+            span(SpanKind::Tool, (35.0, 45.0), 2, Some(1), 5),
+            span(SpanKind::Llm, (70.0, 90.0), 1, Some(0), 6),
         ];
         let p = path_of(&timeline(spans, 100.0));
         assert_eq!(p.missing, None);
@@ -509,9 +509,9 @@ mod tests {
     fn sequential_children_chain_back_to_the_start() {
         // Two roots (no session span): idle before, between and after.
         let spans = vec![
-            span(SpanKind::Tool, "a", (5.0, 15.0), 0, None, 1),
-            span(SpanKind::Llm, "b", (15.0, 40.0), 0, None, 2),
-            span(SpanKind::Tool, "c", (50.0, 60.0), 0, None, 3),
+            span(SpanKind::Tool, (5.0, 15.0), 0, None, 1),
+            span(SpanKind::Llm, (15.0, 40.0), 0, None, 2),
+            span(SpanKind::Tool, (50.0, 60.0), 0, None, 3),
         ];
         let p = path_of(&timeline(spans, 70.0));
         assert_eq!(
@@ -531,17 +531,15 @@ mod tests {
 
     #[test]
     fn no_durations_no_path() {
-        let mut instants = vec![
-            span(SpanKind::Other, "a", (0.0, 0.0), 0, None, 1),
-            span(SpanKind::Other, "b", (5.0, 5.0), 0, None, 2),
-        ];
+        let mut instants =
+            vec![span(SpanKind::Other, (0.0, 0.0), 0, None, 1), span(SpanKind::Other, (5.0, 5.0), 0, None, 2)];
         for s in &mut instants {
             s.instant = true;
         }
         let p = path_of(&timeline(instants.clone(), 5.0));
         assert_eq!((p.missing, p.segments.len(), p.spans.len()), (Some(NoPath::NoDurations), 0, 0));
         // Equal timestamps everywhere: wall time 0.
-        let p = path_of(&timeline(vec![span(SpanKind::Tool, "a", (3.0, 3.0), 0, None, 1)], 0.0));
+        let p = path_of(&timeline(vec![span(SpanKind::Tool, (3.0, 3.0), 0, None, 1)], 0.0));
         assert_eq!(p.missing, Some(NoPath::NoDurations));
         // Nothing timed at all.
         let mut untimed = instants;
@@ -559,10 +557,10 @@ mod tests {
         // 0 step 0–50 ─ 1 untimed ─ 2 tool 10–70 (ends after its host: cut at 50)
         //             └ 3 instant at 5
         let mut spans = vec![
-            span(SpanKind::Step, "s", (0.0, 50.0), 0, None, 4),
-            span(SpanKind::Other, "lost", (0.0, 0.0), 1, Some(0), 3),
-            span(SpanKind::Tool, "t", (10.0, 70.0), 2, Some(1), 3),
-            span(SpanKind::Other, "mark", (5.0, 5.0), 1, Some(0), 4),
+            span(SpanKind::Step, (0.0, 50.0), 0, None, 4),
+            span(SpanKind::Other, (0.0, 0.0), 1, Some(0), 3),
+            span(SpanKind::Tool, (10.0, 70.0), 2, Some(1), 3),
+            span(SpanKind::Other, (5.0, 5.0), 1, Some(0), 4),
         ];
         spans[1].timed = false;
         spans[3].instant = true;
@@ -577,7 +575,7 @@ mod tests {
     fn a_deep_chain_is_walked_without_recursion() {
         let n: usize = 200_000;
         let spans: Vec<Span> = (0..n)
-            .map(|i| span(SpanKind::Step, "", (i as f64, (2 * n - i) as f64), i as u32, i.checked_sub(1), n))
+            .map(|i| span(SpanKind::Step, (i as f64, (2 * n - i) as f64), i as u32, i.checked_sub(1), n))
             .collect();
         let p = path_of(&timeline(spans, (2 * n) as f64));
         assert_eq!(p.spans.len(), n);

@@ -5,10 +5,10 @@ use crate::analysis::{AnalyzedSession, Span, SpanKind, Timeline};
 use crate::model::{SessionData, SessionRow, TraceEvent};
 use crate::time::Timestamp;
 
-/// A timed span of this kind, label, time range (ms) and place in the tree.
+/// A timed span of this kind, time range (ms) and place in the tree, of event 0 (whose label
+/// is its label).
 pub(crate) fn span(
     kind: SpanKind,
-    label: &str,
     (start_ms, end_ms): (f64, f64),
     depth: u32,
     parent: Option<usize>,
@@ -18,7 +18,6 @@ pub(crate) fn span(
         event: 0,
         end_event: crate::analysis::Link::NONE,
         kind,
-        label: label.into(),
         start_ms,
         end_ms,
         timed: true,
@@ -27,7 +26,7 @@ pub(crate) fn span(
         failed: false,
         depth,
         parent: crate::analysis::Link::new(parent),
-        subtree_end,
+        subtree_end: u32::try_from(subtree_end).unwrap_or(u32::MAX),
     }
 }
 
@@ -37,12 +36,12 @@ pub(crate) fn span(
 /// 5 lost (untimed root)
 pub(crate) fn sample_session() -> AnalyzedSession {
     let mut spans = vec![
-        span(SpanKind::Session, "run", (0.0, 10_000.0), 0, None, 5),
-        span(SpanKind::Step, "plan", (1000.0, 5000.0), 1, Some(0), 3),
-        span(SpanKind::Tool, "read_file", (2000.0, 3000.0), 2, Some(1), 3),
-        span(SpanKind::Llm, "gpt call", (6000.0, 9000.0), 1, Some(0), 4),
-        span(SpanKind::Error, "boom", (9500.0, 9500.0), 1, Some(0), 5),
-        span(SpanKind::Other, "lost", (0.0, 0.0), 0, None, 6),
+        span(SpanKind::Session, (0.0, 10_000.0), 0, None, 5),
+        span(SpanKind::Step, (1000.0, 5000.0), 1, Some(0), 3),
+        span(SpanKind::Tool, (2000.0, 3000.0), 2, Some(1), 3),
+        span(SpanKind::Llm, (6000.0, 9000.0), 1, Some(0), 4),
+        span(SpanKind::Error, (9500.0, 9500.0), 1, Some(0), 5),
+        span(SpanKind::Other, (0.0, 0.0), 0, None, 6),
     ];
     for (i, s) in spans.iter_mut().enumerate() {
         s.event = i;
@@ -57,6 +56,10 @@ pub(crate) fn sample_session() -> AnalyzedSession {
         .enumerate()
         .map(|(i, k)| TraceEvent { id: format!("e{i}").into(), kind: (*k).into(), ..TraceEvent::default() })
         .collect();
+    // Spans take their labels from their events.
+    for (e, label) in events.iter_mut().zip(["run", "plan", "read_file", "gpt call", "boom", "lost"]) {
+        e.info.label = label.into();
+    }
     events[3].usage_mut().input_tokens = Some(1200).into();
     events[3].usage_mut().output_tokens = Some(345).into();
     events[3].usage_mut().cost_usd = Some(0.0123).into();

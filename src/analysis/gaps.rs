@@ -46,17 +46,17 @@ mod tests {
     #[test]
     fn idle_gaps_are_long_stretches_without_work() {
         let mut spans = vec![
-            span(SpanKind::Session, "root", (0.0, 100_000.0), 0, None, 8),
-            span(SpanKind::Step, "a", (0.0, 10_000.0), 1, Some(0), 2),
+            span(SpanKind::Session, (0.0, 100_000.0), 0, None, 8),
+            span(SpanKind::Step, (0.0, 10_000.0), 1, Some(0), 2),
             // 2 s after a: shorter than max(1 s, 5 % of 100 s) = 5 s, not a gap.
-            span(SpanKind::Step, "b", (12_000.0, 20_000.0), 1, Some(0), 3),
-            span(SpanKind::Tool, "c", (50_000.0, 60_000.0), 1, Some(0), 4),
+            span(SpanKind::Step, (12_000.0, 20_000.0), 1, Some(0), 3),
+            span(SpanKind::Tool, (50_000.0, 60_000.0), 1, Some(0), 4),
             // An instant is work at its moment: it splits 60–80 s.
-            span(SpanKind::Other, "mark", (70_000.0, 70_000.0), 1, Some(0), 5),
-            span(SpanKind::Step, "d", (71_000.0, 80_000.0), 1, Some(0), 7),
-            span(SpanKind::Llm, "e", (72_000.0, 90_000.0), 2, Some(5), 7),
+            span(SpanKind::Other, (70_000.0, 70_000.0), 1, Some(0), 5),
+            span(SpanKind::Step, (71_000.0, 80_000.0), 1, Some(0), 7),
+            span(SpanKind::Llm, (72_000.0, 90_000.0), 2, Some(5), 7),
             // Untimed spans are not work anywhere.
-            span(SpanKind::Other, "untimed", (0.0, 0.0), 1, Some(0), 8),
+            span(SpanKind::Other, (0.0, 0.0), 1, Some(0), 8),
         ];
         spans[4].instant = true;
         spans[7].timed = false;

@@ -618,8 +618,8 @@ mod tests {
         let hasher = crate::hash::IdHashBuilder::default();
         // Steps first (0..steps), then the calls; depth-first order does not matter here but
         // parents come first.
-        for s in 0..steps {
-            spans.push(span(SpanKind::Step, &format!("s{s}"), (0.0, 1e9), 0, None, 0));
+        for _ in 0..steps {
+            spans.push(span(SpanKind::Step, (0.0, 1e9), 0, None, 0));
             events.push(TraceEvent { kind: "step_started".into(), ..TraceEvent::default() });
         }
         for (k, (step, what)) in plan.iter().enumerate() {
@@ -645,7 +645,7 @@ mod tests {
                 SpanKind::Tool
             };
             events.push(ev);
-            let mut sp = span(kind, what, (start, start + 4000.0), 1, Some(*step), 0);
+            let mut sp = span(kind, (start, start + 4000.0), 1, Some(*step), 0);
             sp.event = e;
             spans.push(sp);
         }

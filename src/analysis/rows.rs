@@ -30,7 +30,7 @@ pub fn visible_rows(timeline: &Timeline, collapsed: &[bool], keep: Option<&[bool
             rows.push(i);
         }
         // `max(i + 1)`: a malformed `subtree_end` must not stall the walk.
-        i = if skip_subtree { spans[i].subtree_end.clamp(i + 1, n) } else { i + 1 };
+        i = if skip_subtree { spans[i].subtree_end().clamp(i + 1, n) } else { i + 1 };
     }
     rows
 }
@@ -40,13 +40,12 @@ pub(crate) mod tests {
     use super::*;
     use crate::analysis::{Span, SpanKind};
 
-    /// A timed span of kind "other" labelled `s{i}`, from `i` to `i + 1` ms, of event `i`.
+    /// A timed span of kind "other", from `i` to `i + 1` ms, of event `i`.
     pub(crate) fn span(i: usize, depth: u32, parent: Option<usize>, subtree_end: usize) -> Span {
         Span {
             event: i,
             end_event: crate::analysis::Link::NONE,
             kind: SpanKind::Other,
-            label: format!("s{i}").into(),
             start_ms: i as f64,
             end_ms: i as f64 + 1.0,
             timed: true,
@@ -55,7 +54,7 @@ pub(crate) mod tests {
             failed: false,
             depth,
             parent: crate::analysis::Link::new(parent),
-            subtree_end,
+            subtree_end: u32::try_from(subtree_end).unwrap_or(u32::MAX),
         }
     }
 
@@ -66,7 +65,7 @@ pub(crate) mod tests {
             shape.iter().enumerate().map(|(i, &(depth, parent))| span(i, depth, parent, n)).collect();
         for i in 0..n {
             let depth = spans[i].depth;
-            spans[i].subtree_end = (i + 1..n).find(|&j| spans[j].depth <= depth).unwrap_or(n);
+            spans[i].subtree_end = (i + 1..n).find(|&j| spans[j].depth <= depth).unwrap_or(n) as u32;
         }
         Timeline { spans, ..Timeline::default() }
     }
@@ -82,7 +81,7 @@ pub(crate) mod tests {
     #[test]
     fn sample_subtrees_are_what_the_walk_expects() {
         let t = sample();
-        let ends: Vec<usize> = t.spans.iter().map(|s| s.subtree_end).collect();
+        let ends: Vec<usize> = t.spans.iter().map(|s| s.subtree_end()).collect();
         assert_eq!(ends, vec![6, 4, 3, 4, 6, 6, 7]);
     }
 

@@ -93,13 +93,13 @@ pub fn stalls_of(timeline: &Timeline, events: &[TraceEvent], params: &StallParam
             let step = chain.find(|&a| spans.get(a).is_some_and(|s| s.kind == SpanKind::Step))?;
             let s = spans.get(step)?;
             let id = events.get(s.event).and_then(|e| e.info.step_id.as_deref());
-            Some(id.map_or_else(|| ArcStr::clone(&s.label), ArcStr::from))
+            Some(id.map_or_else(|| ArcStr::clone(s.label(events)), ArcStr::from))
         });
         Stall {
             start_ms,
             end_ms,
             after,
-            after_label: after_span.map(|s| ArcStr::clone(&s.label)),
+            after_label: after_span.map(|s| ArcStr::clone(s.label(events))),
             after_kind: after_span.map(|s| s.kind),
             step,
             at_end,
@@ -259,12 +259,12 @@ mod tests {
         //               ├ llm 130–140 s
         //               └ instant at 155 s
         let mut spans = vec![
-            span(SpanKind::Session, "run", (0.0, 200_000.0), 0, None, 6),
-            span(SpanKind::Step, "s4: read the spec", (0.0, 100_000.0), 1, Some(0), 4),
-            span(SpanKind::Tool, "read_file", (10_000.0, 20_000.0), 2, Some(1), 3),
-            span(SpanKind::Llm, "gpt-4o", (56_000.0, 60_000.0), 2, Some(1), 4),
-            span(SpanKind::Llm, "gpt-4o", (130_000.0, 140_000.0), 1, Some(0), 5),
-            span(SpanKind::Other, "note", (155_000.0, 155_000.0), 1, Some(0), 6),
+            span(SpanKind::Session, (0.0, 200_000.0), 0, None, 6),
+            span(SpanKind::Step, (0.0, 100_000.0), 1, Some(0), 4),
+            span(SpanKind::Tool, (10_000.0, 20_000.0), 2, Some(1), 3),
+            span(SpanKind::Llm, (56_000.0, 60_000.0), 2, Some(1), 4),
+            span(SpanKind::Llm, (130_000.0, 140_000.0), 1, Some(0), 5),
+            span(SpanKind::Other, (155_000.0, 155_000.0), 1, Some(0), 6),
         ];
         spans[5].instant = true;
         for (i, s) in spans.iter_mut().enumerate() {
@@ -272,6 +272,7 @@ mod tests {
         }
         let mut events = vec![TraceEvent::default(); 6];
         events[1].info = EventInfo { step_id: Some("s4".into()), ..EventInfo::default() };
+        events[2].info.label = "read_file".into();
         let t = timeline(spans, 200_000.0);
         // Threshold: max(5 s, 10 % of 200 s) = 20 s.
         let found = stalls_of(&t, &events, &StallParams::default());

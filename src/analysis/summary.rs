@@ -279,7 +279,7 @@ fn call_ref(data: &SessionData, timeline: &Timeline, span: usize) -> CallRef {
     CallRef {
         id: first.map(|e| e.id.to_string()).unwrap_or_default(),
         kind: e.map(|e| e.kind.to_string()).unwrap_or_default(),
-        label: sp.label.to_string(),
+        label: sp.label(&data.events).to_string(),
         timestamp: first.map(|e| e.timestamp().into_owned()).unwrap_or_default(),
         duration_ms: sp.duration_ms(),
         span,
@@ -320,7 +320,7 @@ mod usage_tests {
         e.usage_mut().input_tokens = Some(100).into();
         e.usage_mut().cost_usd = Some(0.5).into();
         s.data.events.push(e);
-        let mut call = span(SpanKind::Tool, "again", (3000.0, 4000.0), 0, None, 7);
+        let mut call = span(SpanKind::Tool, (3000.0, 4000.0), 0, None, 7);
         call.event = 7;
         s.timeline.spans.push(call);
         let summary = summarize(&s.data, &s.timeline);

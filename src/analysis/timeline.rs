@@ -118,7 +118,6 @@ pub struct Span {
     /// Index of the completing event of a pair.
     pub end_event: Link,
     pub kind: SpanKind,
-    pub label: ArcStr,
     /// Milliseconds from [`Timeline::origin`]; meaningless when `timed` is false.
     pub start_ms: f64,
     pub end_ms: f64,
@@ -133,11 +132,31 @@ pub struct Span {
     pub depth: u32,
     /// Index of the parent span in [`Timeline::spans`].
     pub parent: Link,
-    /// One past the last span of this span's subtree (spans are in depth-first order).
-    pub subtree_end: usize,
+    /// One past the last span of this span's subtree (spans are in depth-first order); 4
+    /// bytes, as every span index ([`Link`]).
+    pub subtree_end: u32,
 }
 
 impl Span {
+    /// The span's label: its first event's, else its completing event's (a step's end is
+    /// labelled with the step's id). Read from the events, not kept in the span: a span is 48
+    /// bytes, and a million-event session has over half a million of them.
+    #[must_use]
+    pub fn label<'e>(&self, events: &'e [TraceEvent]) -> &'e ArcStr {
+        static EMPTY: ArcStr = arcstr::literal!("");
+        let first = events.get(self.event).map(|e| &e.info.label);
+        match first {
+            Some(l) if !l.is_empty() => l,
+            _ => self.end_event.get().and_then(|e| events.get(e)).map_or(&EMPTY, |e| &e.info.label),
+        }
+    }
+
+    /// One past the last span of this span's subtree, as an index.
+    #[must_use]
+    pub fn subtree_end(&self) -> usize {
+        self.subtree_end as usize
+    }
+
     /// Length in milliseconds (0 for instants and untimed spans).
     #[must_use]
     pub fn duration_ms(&self) -> f64 {
@@ -147,7 +166,7 @@ impl Span {
     /// Number of spans below this one.
     #[must_use]
     pub fn descendants(&self, index: usize) -> usize {
-        self.subtree_end.saturating_sub(index + 1)
+        self.subtree_end().saturating_sub(index + 1)
     }
 
     /// Where the span ends as of `now_ms` (ms from the origin, given while the session runs):
@@ -668,7 +687,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         // Close the subtrees this node is not inside of.
         while let Some(&top) = open_subtrees.last() {
             if spans[top].depth >= depth {
-                spans[top].subtree_end = spans.len();
+                spans[top].subtree_end = index(spans.len());
                 open_subtrees.pop();
             } else {
                 break;
@@ -677,11 +696,6 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         let raw = &raws[r];
         let first = &events[raw.event];
         let end = raw.end_event.get().and_then(|j| events.get(j));
-        let label = if first.info.label.is_empty() {
-            end.map(|e| e.info.label.clone()).unwrap_or_default()
-        } else {
-            first.info.label.clone()
-        };
         let failed = first.is_error() || end.is_some_and(TraceEvent::is_error);
         let mut kind = kind_of(first);
         if kind != SpanKind::Error && failed && end.is_some_and(TraceEvent::is_error) && kind == SpanKind::Other {
@@ -696,7 +710,6 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
             event: raw.event,
             end_event: raw.end_event,
             kind,
-            label,
             start_ms,
             end_ms,
             timed,
@@ -713,7 +726,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         }
     }
     for top in open_subtrees {
-        spans[top].subtree_end = spans.len();
+        spans[top].subtree_end = index(spans.len());
     }
     let span_of_event = raw_of_event.iter().map(|&r| span_of_raw.get(r as usize).copied().unwrap_or(0)).collect();
     let end_ms = spans
@@ -739,7 +752,7 @@ mod tests {
     #[test]
     fn a_span_stays_small_and_links_keep_none_apart() {
         // A session may hold over half a million spans.
-        assert!(size_of::<Span>() <= 64, "Span is {} bytes", size_of::<Span>());
+        assert!(size_of::<Span>() <= 48, "Span is {} bytes", size_of::<Span>());
         for index in [None, Some(0), Some(7), Some(u32::MAX as usize - 1)] {
             assert_eq!(Link::new(index).get(), index);
         }
@@ -757,7 +770,7 @@ mod tests {
         events[2].usage_mut().output_tokens = Some(40).into();
         events[2].usage_mut().cost_usd = Some(0.5).into();
         events[2].usage_mut().model_used = Some("m2".into());
-        let pair = Span { end_event: Link::new(Some(2)), ..span(SpanKind::Llm, "", (0.0, 1.0), 0, None, 1) };
+        let pair = Span { end_event: Link::new(Some(2)), ..span(SpanKind::Llm, (0.0, 1.0), 0, None, 1) };
         assert_eq!(pair.tokens(&events), Some((100, 40)));
         assert_eq!(pair.cost_usd(&events), Some(0.75));
         assert_eq!(pair.model(&events), Some("m1"), "the first event's model wins");
@@ -774,7 +787,7 @@ mod tests {
 
     #[test]
     fn an_open_span_runs_to_now_while_the_session_runs() {
-        let mut span = span(SpanKind::Tool, "", (1000.0, 3000.0), 0, None, 1);
+        let mut span = span(SpanKind::Tool, (1000.0, 3000.0), 0, None, 1);
         assert_eq!(span.end_ms_at(Some(9000.0)), 3000.0, "a closed span keeps its end");
         span.open = true;
         assert_eq!(span.end_ms_at(Some(9000.0)), 9000.0);
@@ -847,7 +860,7 @@ mod tests {
         let t = build(&session(events), Anchor::End);
         assert_eq!(t.spans.len(), n);
         assert_eq!(t.spans[n - 1].depth as usize, n - 1);
-        assert_eq!(t.spans[0].subtree_end, n);
+        assert_eq!(t.spans[0].subtree_end(), n);
         assert_eq!(t.ancestors(n - 1).count(), n - 1);
     }
 

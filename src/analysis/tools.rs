@@ -38,7 +38,7 @@ mod tests {
         Span {
             event,
             end_event: crate::analysis::Link::new(end_event),
-            ..fixtures::span(kind, "", (0.0, 1.0), 0, None, event + 1)
+            ..fixtures::span(kind, (0.0, 1.0), 0, None, event + 1)
         }
     }
 

@@ -138,7 +138,7 @@ impl TraceApp {
         }
         if let Some(sel) = view.selected {
             let collapsed = view.collapsed.get(sel).copied().unwrap_or(false);
-            let has_children = view.session.timeline.spans.get(sel).is_some_and(|s| s.subtree_end > sel + 1);
+            let has_children = view.session.timeline.spans.get(sel).is_some_and(|s| s.subtree_end() > sel + 1);
             if has_children && ((left && !collapsed) || (right && collapsed)) {
                 self.commands.push(Command::ToggleCollapse(sel));
             }

@@ -71,7 +71,11 @@ impl<'a> CriticalPathJson<'a> {
             path,
             reason: path.missing.map(|m| m.reason()),
             span_ids: path.spans.iter().map(|p| span_id(s, p.span)).collect(),
-            span_labels: path.spans.iter().map(|p| s.timeline.spans.get(p.span).map_or("", |x| &*x.label)).collect(),
+            span_labels: path
+                .spans
+                .iter()
+                .map(|p| s.timeline.spans.get(p.span).map_or("", |x| &**x.label(&s.data.events)))
+                .collect(),
         }
     }
 }
@@ -105,7 +109,7 @@ fn write_critical_path(out: &mut dyn io::Write, s: &AnalyzedSession, path: &Crit
         "share", "self", "start", "end", "kind", "id"
     )?;
     for p in &path.spans {
-        let label = s.timeline.spans.get(p.span).map_or("", |x| &*x.label);
+        let label = s.timeline.spans.get(p.span).map_or("", |x| &**x.label(&s.data.events));
         let open = if p.open { " (open)" } else { "" };
         writeln!(
             out,

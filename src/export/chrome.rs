@@ -119,7 +119,7 @@ impl ChromeWriter {
             };
             let thread = tid(lane_of.get(i).copied().unwrap_or(0));
             let base = Event {
-                name: &span.label,
+                name: span.label(events),
                 cat: span.kind.name(),
                 ph: "X",
                 ts: start_us,

@@ -115,12 +115,12 @@ impl<'a> Compared<'a> {
 
     /// The label of a row's span as the file has it (B's when paired: the run to explain).
     fn label(&self, row: &Row) -> &'a str {
-        let span = match (row.a, row.b) {
-            (_, Some(j)) => self.b.timeline.spans.get(j),
-            (Some(i), None) => self.a.timeline.spans.get(i),
-            (None, None) => None,
+        let (run, span) = match (row.a, row.b) {
+            (_, Some(j)) => (self.b, self.b.timeline.spans.get(j)),
+            (Some(i), None) => (self.a, self.a.timeline.spans.get(i)),
+            (None, None) => return "",
         };
-        span.map_or("", |s| &*s.label)
+        span.map_or("", |s| &**s.label(&run.data.events))
     }
 
     /// The kind of a row's span; for other events, their type (`state_change`, `plan_created`).
@@ -585,7 +585,8 @@ mod tests {
         let mut b = run_b();
         a.summary.task = "evil | task\n\u{1b}[2J".to_owned();
         b.summary.task = a.summary.task.clone();
-        b.timeline.spans[7].label = "s13: \u{202e}gnp.exe`".into();
+        let relabelled = b.timeline.spans[7].event;
+        b.data.events[relabelled].info.label = "s13: \u{202e}gnp.exe`".into();
         for e in &mut b.data.events {
             e.usage_mut().cost_usd = None.into();
         }

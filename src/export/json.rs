@@ -81,7 +81,7 @@ fn span_json<'a>(session: &'a AnalyzedSession, children: &[usize], i: usize) -> 
         end_id: end.map(|e| e.id.as_str()),
         kind: &first.kind,
         kind_class: s.kind.name(),
-        label: &s.label,
+        label: s.label(events),
         start: s.timed.then(|| abs(s.start_ms)).flatten(),
         end: s.timed.then(|| abs(s.end_ms)).flatten(),
         start_ms: s.timed.then_some(s.start_ms),

@@ -217,7 +217,7 @@ fn diagnosis(session: &AnalyzedSession, out: &mut String) {
                 p.share * 100.0,
                 format_duration_ms(p.self_ms),
                 escape(kind),
-                escape(&span.label),
+                escape(span.label(events)),
                 escape(&id_of(p.span))
             );
         }

@@ -228,7 +228,7 @@ fn describe<'a>(
         Role::Agent => {
             attrs.push(KeyValue::string("gen_ai.operation.name", "invoke_agent"));
             attrs.push(KeyValue::string("openinference.span.kind", "AGENT"));
-            (Cow::Owned(format!("invoke_agent {}", span.label)), KIND_INTERNAL)
+            (Cow::Owned(format!("invoke_agent {}", span.label(events))), KIND_INTERNAL)
         }
         Role::Chain => {
             attrs.push(KeyValue::string("openinference.span.kind", "CHAIN"));
@@ -279,7 +279,7 @@ fn describe<'a>(
         let failing = last.filter(|e| e.is_error()).or(first);
         let error_type = failing.map_or("error", |e| if e.kind.is_empty() { "error" } else { &*e.kind });
         attrs.push(KeyValue::string("error.type", error_type));
-        Status { code: STATUS_ERROR, message: &span.label }
+        Status { code: STATUS_ERROR, message: span.label(events) }
     });
     OtelSpan {
         trace_id: [0; 16],

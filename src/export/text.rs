@@ -69,8 +69,13 @@ impl Export for TimelineText {
         for i in order {
             let s = &t.spans[i];
             let at = if s.timed { format!("+{:>10.3}s", s.start_ms / 1000.0) } else { format!("{:>12}", "(no time)") };
-            let _ =
-                writeln!(out, "{at}  {:<28} {}{}", kind_text(session, i), one_line(&s.label), line_tail(session, i));
+            let _ = writeln!(
+                out,
+                "{at}  {:<28} {}{}",
+                kind_text(session, i),
+                one_line(s.label(&session.data.events)),
+                line_tail(session, i)
+            );
         }
         out
     }
@@ -89,7 +94,7 @@ impl Export for TreeText {
                 "{}{deeper}{} {}{}",
                 "  ".repeat(depth),
                 kind_text(session, i),
-                one_line(&s.label),
+                one_line(s.label(&session.data.events)),
                 line_tail(session, i)
             );
         }

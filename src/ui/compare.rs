@@ -218,7 +218,7 @@ fn row_ui(
 pub fn row_title(model: &CompareModel, row: &Row) -> String {
     let (run, span) = model.side_of(row);
     let kind = run.event(span).map_or("", |e| &*e.kind);
-    let label = run.span(span).map_or("", |s| &*s.label);
+    let label = run.span(span).map_or("", |s| &**s.label(&run.session.data.events));
     let kind = one_line_max(kind, 80);
     if label.is_empty() { kind.into_owned() } else { format!("{kind} {}", one_line_max(label, 120)) }
 }
@@ -266,8 +266,9 @@ fn paint_row(
     let kind_colour = span.map_or(text, |s| theme.kind(s.kind).lerp_to_gamma(visuals.strong_text_color(), 0.3));
     let kind = run.event(side).map_or("", |e| &*e.kind);
     job.append(&one_line_max(kind, 80), 0.0, TextFormat::simple(mono, kind_colour));
-    if let Some(s) = span.filter(|s| !s.label.is_empty()) {
-        job.append(&one_line_max(&s.label, 200), 6.0, TextFormat::simple(font.clone(), text));
+    let label = run.span(side).map_or("", |s| &**s.label(&run.session.data.events));
+    if !label.is_empty() {
+        job.append(&one_line_max(label, 200), 6.0, TextFormat::simple(font.clone(), text));
     }
     elided_job(&mut job, cols.name.max - x - 4.0);
     let galley = painter.layout_job(job);

@@ -67,7 +67,7 @@ fn item(ui: &mut Ui, text: String, colour: Color32, hover: &str) -> bool {
 fn span_name(session: &AnalyzedSession, span: usize) -> String {
     let Some(s) = session.timeline.spans.get(span) else { return String::new() };
     let kind = session.data.events.get(s.event).map_or("", |e| &*e.kind);
-    format!("{} {}", one_line_max(kind, 40), one_line_max(&s.label, 80))
+    format!("{} {}", one_line_max(kind, 40), one_line_max(s.label(&session.data.events), 80))
 }
 
 fn path_ui(ui: &mut Ui, session: &AnalyzedSession, d: &Diagnosis, theme: &Theme, actions: &mut Vec<DiagnosisAction>) {

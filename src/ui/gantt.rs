@@ -991,11 +991,9 @@ mod tests {
     fn a_hundred_thousand_rows_draw_only_the_visible_ones() {
         let n = 100_000;
         let mut spans: Vec<Span> = (0..n)
-            .map(|i| {
-                span(SpanKind::Tool, &format!("call {i}"), (i as f64 * 10.0, i as f64 * 10.0 + 25.0), 1, Some(0), i + 1)
-            })
+            .map(|i| span(SpanKind::Tool, (i as f64 * 10.0, i as f64 * 10.0 + 25.0), 1, Some(0), i + 1))
             .collect();
-        spans[0] = span(SpanKind::Session, "root", (0.0, n as f64 * 10.0 + 25.0), 0, None, n);
+        spans[0] = span(SpanKind::Session, (0.0, n as f64 * 10.0 + 25.0), 0, None, n);
         let session = crate::ui::synthetic_session(spans, n as f64 * 10.0 + 25.0);
         let theme = Theme::new(true);
         let mut harness = gantt_harness(&session, &theme, Host::new(GanttView::new(), n));
@@ -1041,11 +1039,8 @@ mod tests {
     #[test]
     fn dragging_pans_time_and_the_overview_moves_the_window() {
         let n = 60;
-        let spans: Vec<Span> = (0..n)
-            .map(|i| {
-                span(SpanKind::Tool, &format!("c{i}"), (i as f64 * 100.0, i as f64 * 100.0 + 50.0), 0, None, i + 1)
-            })
-            .collect();
+        let spans: Vec<Span> =
+            (0..n).map(|i| span(SpanKind::Tool, (i as f64 * 100.0, i as f64 * 100.0 + 50.0), 0, None, i + 1)).collect();
         let timeline = Timeline { end_ms: 6000.0, spans, ..Timeline::default() };
         let session = AnalyzedSession { timeline, ..sample_session() };
         let theme = Theme::new(true);
@@ -1081,11 +1076,8 @@ mod tests {
     fn zooming_to_a_range_scrolls_the_rows_to_its_spans() {
         // Sixty calls one after another, one a row: the row of a time is far down the list.
         let n = 60;
-        let spans: Vec<Span> = (0..n)
-            .map(|i| {
-                span(SpanKind::Tool, &format!("c{i}"), (i as f64 * 100.0, i as f64 * 100.0 + 50.0), 0, None, i + 1)
-            })
-            .collect();
+        let spans: Vec<Span> =
+            (0..n).map(|i| span(SpanKind::Tool, (i as f64 * 100.0, i as f64 * 100.0 + 50.0), 0, None, i + 1)).collect();
         let timeline = Timeline { end_ms: 6000.0, spans, ..Timeline::default() };
         let session = AnalyzedSession { timeline, ..sample_session() };
         let theme = Theme::new(true);

@@ -103,7 +103,7 @@ impl RowsInput<'_> {
     /// The span has children (spans are in depth-first order, so they follow it).
     #[must_use]
     pub fn has_children(&self, index: usize) -> bool {
-        self.span(index).is_some_and(|s| s.subtree_end > index + 1)
+        self.span(index).is_some_and(|s| s.subtree_end() > index + 1)
     }
 
     /// Where a span's bar ends: an open span runs to `now_ms` while the session runs.
@@ -132,11 +132,18 @@ impl RowsInput<'_> {
         span.end_event.get().and_then(|e| self.session.data.events.get(e)).map(|e| one_line(&e.kind))
     }
 
+    /// The span's label as the file has it (see [`Span::label`]).
+    #[must_use]
+    pub fn label(&self, span: &Span) -> &str {
+        span.label(&self.session.data.events)
+    }
+
     /// "type label", the name a row is known by (tooltips, accessibility).
     #[must_use]
     pub fn title(&self, span: &Span) -> String {
         let kind = self.event_type(span);
-        if span.label.is_empty() { kind.into_owned() } else { format!("{kind} {}", one_line_max(&span.label, 120)) }
+        let label = self.label(span);
+        if label.is_empty() { kind.into_owned() } else { format!("{kind} {}", one_line_max(label, 120)) }
     }
 
     /// The session's events, which spans index.

@@ -13,14 +13,14 @@ use crate::hash::IdHashBuilder;
 pub(super) fn children(spans: &[Span], parent: Option<usize>, placed: &[usize]) -> Vec<usize> {
     let (mut i, end) = match parent {
         None => (0, spans.len()),
-        Some(p) => (p + 1, spans.get(p).map_or(p + 1, |s| s.subtree_end.min(spans.len()))),
+        Some(p) => (p + 1, spans.get(p).map_or(p + 1, |s| s.subtree_end().min(spans.len()))),
     };
     let mut out = Vec::new();
     while i < end {
         if placed.get(i) == Some(&NONE) {
             out.push(i);
         }
-        i = spans.get(i).map_or(i + 1, |s| s.subtree_end.max(i + 1));
+        i = spans.get(i).map_or(i + 1, |s| s.subtree_end().max(i + 1));
     }
     out
 }

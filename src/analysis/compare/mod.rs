@@ -716,7 +716,7 @@ pub(crate) mod tests {
         use crate::analysis::fixtures::{sample_session, span};
         let mut a = sample_session();
         // A child pointing out of the tree, a subtree end past the end, a parent after it.
-        a.timeline.spans.push(span(SpanKind::Tool, "stray", (0.0, 1.0), 3, Some(99), 99));
+        a.timeline.spans.push(span(SpanKind::Tool, (0.0, 1.0), 3, Some(99), 99));
         a.timeline.spans[1].subtree_end = 2;
         a.timeline.spans[3].parent = crate::analysis::Link::new(Some(5));
         let b = sample_session();

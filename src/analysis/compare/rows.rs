@@ -85,7 +85,7 @@ impl Builder<'_> {
         let spans = &session.timeline.spans;
         let events = &session.data.events;
         let Some(top_span) = spans.get(top) else { return };
-        let end = top_span.subtree_end.clamp(top + 1, spans.len());
+        let end = top_span.subtree_end().clamp(top + 1, spans.len());
         for k in top..end {
             let placed = match side {
                 Side::A => &self.row_of_a,

@@ -163,16 +163,16 @@ fn write_signature(span: &Span, events: &[TraceEvent], out: &mut String) {
             out.push_str("llm ");
             match span.model(events) {
                 Some(model) => out.push_str(model),
-                None => out.push_str(&normalize_label(&span.label)),
+                None => out.push_str(&normalize_label(span.label(events))),
             }
         }
         SpanKind::Step => {
             out.push_str("step ");
-            out.push_str(&normalize_label(&span.label));
+            out.push_str(&normalize_label(span.label(events)));
         }
         SpanKind::Error | SpanKind::Other => {
             out.push_str(if event_type.is_empty() { "(no type)" } else { event_type });
-            let label = normalize_label(&span.label);
+            let label = normalize_label(span.label(events));
             if !label.is_empty() {
                 out.push(' ');
                 out.push_str(&label);

@@ -374,7 +374,7 @@ fn side_ui(ui: &mut egui::Ui, letter: &str, run: &Run, span: Option<usize>, them
             ui.end_row();
         };
         line("Type", e.kind.to_string());
-        line("Label", s.label.to_string());
+        line("Label", s.label(events).to_string());
         line("Id", e.id.to_string());
         if s.timed {
             line("Start", format!("+{}", format_duration_ms(s.start_ms)));

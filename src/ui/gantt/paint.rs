@@ -387,8 +387,9 @@ fn paint_label(painter: &Painter, frame: &ChartGeometry, row: usize, index: usiz
     if calls > 0 {
         job.append(&format!("×{calls} loop"), 6.0, TextFormat::simple(frame.small.clone(), theme.warning));
     }
-    if !span.label.is_empty() {
-        job.append(&one_line_max(&span.label, 200), 6.0, TextFormat::simple(frame.font.clone(), fade(frame.text)));
+    let label = frame.input.label(span);
+    if !label.is_empty() {
+        job.append(&one_line_max(label, 200), 6.0, TextFormat::simple(frame.font.clone(), fade(frame.text)));
     }
     elided_job(&mut job, right - x - 4.0);
     let galley = painter.layout_job(job);
@@ -499,7 +500,8 @@ fn paint_hatch(painter: &Painter, rect: Rect, colour: Color32) {
 /// The span's label inside its bar when it fits, else right of it when there is room.
 fn paint_bar_text(painter: &Painter, frame: &ChartGeometry, span: &Span, slow: bool, (x0, x1): (f32, f32), mid: f32) {
     let theme = frame.input.theme;
-    let name = if span.label.is_empty() { frame.input.event_type(span) } else { one_line_max(&span.label, 200) };
+    let label = frame.input.label(span);
+    let name = if label.is_empty() { frame.input.event_type(span) } else { one_line_max(label, 200) };
     if name.is_empty() {
         return;
     }

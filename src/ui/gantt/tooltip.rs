@@ -17,8 +17,9 @@ pub(super) fn tooltip_ui(ui: &mut Ui, input: &RowsInput, index: usize) {
     }
     let kind_colour = kind_text_colour(theme, span, ui.visuals().strong_text_color());
     ui.label(egui::RichText::new(types).monospace().color(kind_colour));
-    if !span.label.is_empty() {
-        ui.label(egui::RichText::new(one_line(&span.label)).strong());
+    let label = input.label(span);
+    if !label.is_empty() {
+        ui.label(egui::RichText::new(one_line(label)).strong());
     }
     egui::Grid::new("gantt_tooltip_grid").num_columns(2).spacing([12.0, 2.0]).show(ui, |ui| {
         if span.timed {
