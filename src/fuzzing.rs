@@ -253,23 +253,24 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
             time: time.into(),
             duration_ms: duration_ms.into(),
             parent_trace_id: parent_trace_id.map(Into::into),
-            usage: CallUsage {
-                input_tokens: input_tokens.into(),
-                output_tokens: output_tokens.into(),
-                model_used: model_used.map(Into::into),
-                provider_used: None,
-                cost_usd: cost_usd.into(),
-            }
-            .boxed(),
+            rare: crate::model::Rare::boxed(
+                CallUsage {
+                    input_tokens: input_tokens.into(),
+                    output_tokens: output_tokens.into(),
+                    model_used: model_used.map(Into::into),
+                    provider_used: None,
+                    cost_usd: cost_usd.into(),
+                },
+                warnings.into(),
+            ),
             info,
-            warnings: warnings.into(),
         });
         if let (Some(e), Some(t)) = (events.last_mut(), time) {
-            e.warnings.set_stored_timestamp(Some(t.rfc3339_micros()));
+            e.with_notes(|n| n.set_stored_timestamp(Some(t.rfc3339_micros())));
         }
     }
     store::sort_events(&mut events);
-    let warnings = events.iter().flat_map(|e| e.warnings.iter().map(|w| Warning::trace(&e.id, w.clone()))).collect();
+    let warnings = events.iter().flat_map(|e| e.notes().iter().map(|w| Warning::trace(&e.id, w.clone()))).collect();
     SessionData { row, events, warnings }
 }
 

@@ -325,14 +325,16 @@ mod tests {
             s.event = events.len();
             spans.push(s);
             events.push(TraceEvent {
-                usage: CallUsage {
-                    input_tokens: Some(*input).into(),
-                    output_tokens: Some(500).into(),
-                    cost_usd: Some(0.25).into(),
-                    model_used: Some("gpt-4o".into()),
-                    provider_used: None,
-                }
-                .boxed(),
+                rare: crate::model::Rare::boxed(
+                    CallUsage {
+                        input_tokens: Some(*input).into(),
+                        output_tokens: Some(500).into(),
+                        cost_usd: Some(0.25).into(),
+                        model_used: Some("gpt-4o".into()),
+                        provider_used: None,
+                    },
+                    crate::model::Notes::default(),
+                ),
                 ..TraceEvent::default()
             });
         }

@@ -602,7 +602,7 @@ mod tests {
                 duration_ms: dur.into(),
                 parent_trace_id: parent.map(Into::into),
                 info,
-                warnings: warnings.into(),
+                rare: crate::model::Rare::boxed(crate::model::CallUsage::default(), warnings.into()),
                 ..TraceEvent::default()
             }
         };
@@ -623,7 +623,7 @@ mod tests {
         let s = crate::analysis::analyze(data, crate::analysis::Anchor::End);
         assert!(s.warnings().any(|w| w.message.contains("loops back")));
         assert!(s.warnings().any(|w| w.message.contains("not in this session")));
-        assert!(s.data.events[3].warnings.iter().any(|w| w.contains("not valid JSON")));
+        assert!(s.data.events[3].notes().iter().any(|w| w.contains("not valid JSON")));
 
         let p = critical_path_with_segments(&s);
         assert_eq!(p.missing, None);

@@ -568,19 +568,21 @@ mod tests {
         use crate::model::CallUsage;
         let events: Vec<TraceEvent> = (0..60i64)
             .map(|i| TraceEvent {
-                usage: CallUsage {
-                    input_tokens: (i % 4 != 0).then_some(if i == 30 { i64::MAX - 5 } else { i * 11 }).into(),
-                    output_tokens: (i % 3 == 0).then_some(i).into(),
-                    cost_usd: match i % 5 {
-                        0 => Some(0.125),
-                        1 => Some(f64::NAN),
-                        2 => Some(1e20),
-                        _ => None,
-                    }
-                    .into(),
-                    ..CallUsage::default()
-                }
-                .boxed(),
+                rare: crate::model::Rare::boxed(
+                    CallUsage {
+                        input_tokens: (i % 4 != 0).then_some(if i == 30 { i64::MAX - 5 } else { i * 11 }).into(),
+                        output_tokens: (i % 3 == 0).then_some(i).into(),
+                        cost_usd: match i % 5 {
+                            0 => Some(0.125),
+                            1 => Some(f64::NAN),
+                            2 => Some(1e20),
+                            _ => None,
+                        }
+                        .into(),
+                        ..CallUsage::default()
+                    },
+                    crate::model::Notes::default(),
+                ),
                 ..TraceEvent::default()
             })
             .collect();

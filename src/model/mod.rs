@@ -129,13 +129,21 @@ pub struct TraceEvent {
     pub time: EventTime,
     pub duration_ms: Millis,
     pub parent_trace_id: Option<TraceId>,
-    /// Tokens, model, provider and cost, when the row has any of them (LLM calls, mostly).
-    pub usage: Option<Box<CallUsage>>,
+    /// Tokens, model, provider and cost (LLM calls, mostly) and notes: what most events
+    /// lack, behind one pointer (see [`TraceEvent::usage`] and [`TraceEvent::notes`]).
+    pub rare: Option<Box<Rare>>,
     /// Fields read from `data` for labels and grouping.
     pub info: EventInfo,
+}
+
+/// The parts of an event most events lack, in one box of 48 bytes: a million-event session
+/// keeps one pointer an event for them instead of two.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rare {
+    pub usage: CallUsage,
     /// What could not be read as expected, one line each (and, for the few events whose
     /// timestamp text is not the form `time` is written back in, that text).
-    pub warnings: Notes,
+    pub notes: Notes,
 }
 
 /// A trace's SQLite rowid in 8 bytes instead of an `Option`'s 16: `i64::MIN` stands for none.
@@ -275,11 +283,32 @@ pub struct CallUsage {
     pub cost_usd: OptF64,
 }
 
-impl CallUsage {
-    /// `None` when every column is empty: the event keeps no box.
+impl Rare {
+    /// `None` when every column is empty and there are no notes: the event keeps no box.
     #[must_use]
-    pub fn boxed(self) -> Option<Box<CallUsage>> {
-        (self != CallUsage::default()).then(|| Box::new(self))
+    pub fn boxed(usage: CallUsage, notes: Notes) -> Option<Box<Rare>> {
+        let rare = Rare { usage, notes };
+        (rare != Rare::default()).then(|| Box::new(rare))
+    }
+
+    /// Changes the notes in `rare` with `f`, making the box only when there are notes to keep
+    /// and dropping it when nothing is left in it.
+    pub fn with_notes<R>(rare: &mut Option<Box<Rare>>, f: impl FnOnce(&mut Notes) -> R) -> R {
+        match rare {
+            Some(r) => {
+                let out = f(&mut r.notes);
+                if **r == Rare::default() {
+                    *rare = None;
+                }
+                out
+            }
+            None => {
+                let mut notes = Notes::default();
+                let out = f(&mut notes);
+                *rare = Rare::boxed(CallUsage::default(), notes);
+                out
+            }
+        }
     }
 }
 
@@ -389,7 +418,7 @@ impl TraceEvent {
     /// The timestamp as stored (empty when NULL).
     #[must_use]
     pub fn timestamp(&self) -> std::borrow::Cow<'_, str> {
-        match (self.warnings.stored_timestamp(), self.time.get()) {
+        match (self.notes().stored_timestamp(), self.time.get()) {
             (Some(text), _) => std::borrow::Cow::Borrowed(text),
             (None, Some(time)) => std::borrow::Cow::Owned(time.python_isoformat()),
             (None, None) => std::borrow::Cow::Borrowed(""),
@@ -402,7 +431,10 @@ impl TraceEvent {
         let rebuilt = self.time.get().is_some_and(|t| t.is_python_isoformat(text));
         // An empty text without a time is how a NULL reads: nothing to keep either.
         let nothing = text.is_empty() && !self.time.is_some();
-        self.warnings.set_stored_timestamp((!(rebuilt || nothing)).then(|| text.to_owned()));
+        let kept = (!(rebuilt || nothing)).then(|| text.to_owned());
+        if kept.is_some() || self.notes().stored_timestamp().is_some() {
+            self.with_notes(|n| n.set_stored_timestamp(kept));
+        }
     }
 
     /// Input plus output tokens.
@@ -414,13 +446,13 @@ impl TraceEvent {
     /// `input_tokens`.
     #[must_use]
     pub fn input_tokens(&self) -> Option<i64> {
-        self.usage.as_ref().and_then(|u| u.input_tokens.get())
+        self.usage().and_then(|u| u.input_tokens.get())
     }
 
     /// `output_tokens`.
     #[must_use]
     pub fn output_tokens(&self) -> Option<i64> {
-        self.usage.as_ref().and_then(|u| u.output_tokens.get())
+        self.usage().and_then(|u| u.output_tokens.get())
     }
 
     /// `model_used` (never empty).
@@ -432,24 +464,43 @@ impl TraceEvent {
     /// `model_used`, as the session's other calls to the model share it.
     #[must_use]
     pub fn model_shared(&self) -> Option<&ArcStr> {
-        self.usage.as_ref().and_then(|u| u.model_used.as_ref())
+        self.usage().and_then(|u| u.model_used.as_ref())
     }
 
     /// `provider_used` (never empty).
     #[must_use]
     pub fn provider_used(&self) -> Option<&str> {
-        self.usage.as_ref().and_then(|u| u.provider_used.as_deref())
+        self.usage().and_then(|u| u.provider_used.as_deref())
     }
 
     /// `cost_usd`.
     #[must_use]
     pub fn cost_usd(&self) -> Option<f64> {
-        self.usage.as_ref().and_then(|u| u.cost_usd.get())
+        self.usage().and_then(|u| u.cost_usd.get())
+    }
+
+    /// The usage columns, when the row has any of them.
+    #[must_use]
+    pub fn usage(&self) -> Option<&CallUsage> {
+        self.rare.as_deref().map(|r| &r.usage)
     }
 
     /// The usage columns, made empty first when the event had none (for building events).
     pub fn usage_mut(&mut self) -> &mut CallUsage {
-        self.usage.get_or_insert_with(Box::default)
+        &mut self.rare.get_or_insert_with(Box::default).usage
+    }
+
+    /// What could not be read as expected (and the timestamp text as stored, when kept).
+    #[must_use]
+    pub fn notes(&self) -> &Notes {
+        static NONE: Notes = Notes(None);
+        self.rare.as_deref().map_or(&NONE, |r| &r.notes)
+    }
+
+    /// Changes the notes with `f`; the box is made only when there are notes to keep, and
+    /// dropped when nothing is left in it.
+    pub fn with_notes<R>(&mut self, f: impl FnOnce(&mut Notes) -> R) -> R {
+        Rare::with_notes(&mut self.rare, f)
     }
 
     /// True for events of the `error` type and other failure reports.
@@ -568,12 +619,14 @@ mod tests {
     #[test]
     fn an_event_stays_small() {
         // A session may hold millions of events: every byte here is a megabyte per million.
-        assert!(size_of::<TraceEvent>() <= 120, "TraceEvent is {} bytes", size_of::<TraceEvent>());
+        assert!(size_of::<TraceEvent>() <= 112, "TraceEvent is {} bytes", size_of::<TraceEvent>());
         assert!(size_of::<EventInfo>() <= 40, "EventInfo is {} bytes", size_of::<EventInfo>());
         assert_eq!(size_of::<RowId>(), 8);
         assert_eq!((size_of::<EventTime>(), size_of::<Millis>(), size_of::<Option<ArcStr>>()), (8, 8, 8));
         assert_eq!(size_of::<Notes>(), 8);
-        assert_eq!(size_of::<Option<Box<CallUsage>>>(), 8);
+        assert_eq!(size_of::<Option<Box<Rare>>>(), 8);
+        // The box: usage and notes in mimalloc's 48-byte class, where usage alone took it too.
+        assert!(size_of::<Rare>() <= 48, "Rare is {} bytes", size_of::<Rare>());
     }
 
     #[test]
@@ -602,8 +655,17 @@ mod tests {
     }
 
     #[test]
-    fn usage_is_boxed_only_when_the_row_has_some() {
-        assert_eq!(CallUsage::default().boxed(), None);
+    fn usage_and_notes_are_boxed_only_when_the_row_has_some() {
+        assert_eq!(Rare::boxed(CallUsage::default(), Notes::default()), None);
+        // Notes alone, then none again: the box comes and goes with them.
+        let mut e = TraceEvent::default();
+        e.with_notes(|n| n.push("odd".to_owned()));
+        assert_eq!(e.notes().iter().collect::<Vec<_>>(), ["odd"]);
+        assert_eq!(e.usage().map(|u| u.input_tokens.get()), Some(None), "usage columns stay empty");
+        e.with_notes(|n| *n = Notes::default());
+        assert!(e.rare.is_none(), "no box for nothing");
+        e.with_notes(|_| {});
+        assert!(e.rare.is_none(), "looking makes no box");
         let mut e = TraceEvent::default();
         assert_eq!((e.input_tokens(), e.model_used(), e.cost_usd(), e.total_tokens()), (None, None, None, 0));
         e.usage_mut().input_tokens = Some(7).into();
@@ -612,8 +674,13 @@ mod tests {
         e.usage_mut().provider_used = Some("p".into());
         assert_eq!((e.input_tokens(), e.output_tokens(), e.total_tokens()), (Some(7), Some(i64::MAX), i64::MAX));
         assert_eq!((e.model_used(), e.provider_used(), e.cost_usd()), (Some("m"), Some("p"), None));
-        let only_cost = CallUsage { cost_usd: Some(0.0).into(), ..CallUsage::default() }.boxed();
-        assert_eq!(only_cost.and_then(|u| u.cost_usd.get()), Some(0.0), "a zero cost is a value, kept");
+        let only_cost = Rare::boxed(CallUsage { cost_usd: Some(0.0).into(), ..CallUsage::default() }, Notes::default());
+        assert_eq!(only_cost.and_then(|r| r.usage.cost_usd.get()), Some(0.0), "a zero cost is a value, kept");
+        // Usage and notes share the box, and changing the notes keeps the usage.
+        e.with_notes(|n| n.push("late".to_owned()));
+        assert_eq!((e.input_tokens(), e.notes().len()), (Some(7), 1));
+        e.with_notes(|n| *n = Notes::default());
+        assert_eq!((e.input_tokens(), e.rare.is_some()), (Some(7), true));
     }
 
     #[test]

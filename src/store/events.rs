@@ -11,7 +11,7 @@ use rusqlite::{Connection, Row};
 
 use crate::error::StoreError;
 use crate::model::labels::{Interner, event_info};
-use crate::model::{CallUsage, EventInfo, RowId, SessionData, SessionRow, TraceEvent, TraceId, Warning};
+use crate::model::{CallUsage, EventInfo, Rare, RowId, SessionData, SessionRow, TraceEvent, TraceId, Warning};
 
 use super::open::{map_sqlite, open_connection};
 use super::queries::{IdParam, is_plain_key, session_filter};
@@ -97,16 +97,17 @@ pub(super) fn event_from_row<'r>(
         time: time.into(),
         duration_ms: duration_ms.into(),
         parent_trace_id,
-        usage: CallUsage {
-            input_tokens: input_tokens.into(),
-            output_tokens: output_tokens.into(),
-            model_used,
-            provider_used,
-            cost_usd: cost_usd.into(),
-        }
-        .boxed(),
+        rare: Rare::boxed(
+            CallUsage {
+                input_tokens: input_tokens.into(),
+                output_tokens: output_tokens.into(),
+                model_used,
+                provider_used,
+                cost_usd: cost_usd.into(),
+            },
+            notes.into(),
+        ),
         info: EventInfo { raw_io, ..EventInfo::default() },
-        warnings: notes.into(),
     };
     event.set_timestamp_text(&timestamp);
     (event, data)
@@ -194,10 +195,12 @@ pub(super) const LABEL_BATCH: usize = 512;
 /// Tool names, and the labels of calls (a tool's name, a model, a state), repeat across a
 /// session: `names` hands out one shared copy of each.
 pub(super) fn label_event(e: &mut TraceEvent, data: &str, names: &mut Interner) {
-    let model = e.usage.as_ref().and_then(|u| u.model_used.as_deref());
+    let model = e.model_shared().cloned();
     // The row's raw I/O flag was set when it was read; the rest comes from `data`.
-    let info = event_info(&e.kind, data, model, &mut e.warnings, names);
-    e.info = EventInfo { raw_io: e.info.raw_io, ..info };
+    let TraceEvent { kind, rare, info: slot, .. } = e;
+    let info = Rare::with_notes(rare, |notes| event_info(kind, data, model.as_deref(), notes, names));
+    let raw_io = slot.raw_io;
+    *slot = EventInfo { raw_io, ..info };
 }
 
 /// [`label_event`] for a batch, moving the events to `out`.
@@ -275,7 +278,7 @@ impl Store {
         sort_events(&mut events);
         let mut warnings = Vec::new();
         for e in &events {
-            for w in &e.warnings {
+            for w in e.notes().iter() {
                 warnings.push(Warning::trace(&e.id, w.clone()));
             }
         }
@@ -640,7 +643,7 @@ mod speed_path_tests {
             for row in store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions {
                 for e in store.load_session(&row.id, None).unwrap_or_else(|e| panic!("{e}")).events {
                     assert_eq!(e.timestamp(), stored[&e.id.to_string()], "{}", e.id);
-                    kept += usize::from(e.warnings.stored_timestamp().is_some());
+                    kept += usize::from(e.notes().stored_timestamp().is_some());
                 }
             }
             // The demo writes the reference form: no event keeps a copy; the odd file keeps five.

@@ -241,7 +241,7 @@ impl DetailView {
         }
 
         let warnings: Vec<&String> =
-            e.warnings.iter().chain(input.detail.map(|d| d.warnings.iter()).into_iter().flatten()).collect();
+            e.notes().iter().chain(input.detail.map(|d| d.warnings.iter()).into_iter().flatten()).collect();
         if !warnings.is_empty() {
             ui.separator();
             ui.strong(RichText::new(format!("{} warnings", warnings.len())).color(theme.warning));
