@@ -173,7 +173,8 @@ const DEEP_CHECK_SPACING: u32 = 500;
 
 /// When the next refresh that counts every trace is due, after one that took `took`.
 fn next_deep_check(took: Duration) -> Instant {
-    Instant::now() + DEEP_CHECK_EVERY.max(took.saturating_mul(DEEP_CHECK_SPACING))
+    // At most an hour apart, however slow the count was.
+    Instant::now() + DEEP_CHECK_EVERY.max(took.saturating_mul(DEEP_CHECK_SPACING)).min(Duration::from_secs(3600))
 }
 
 /// How often the watcher looks for a change: a change is shown within this, plus the refresh
@@ -522,7 +523,21 @@ pub fn reading_message(read: usize, total: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::reading_message;
+    use super::{DEEP_CHECK_EVERY, Duration, Instant, next_deep_check, reading_message};
+
+    #[test]
+    fn the_count_of_every_trace_waits_five_hundred_times_its_cost_and_at_least_ten_seconds() {
+        let due_in = |took: Duration| next_deep_check(took).saturating_duration_since(Instant::now());
+        // A quick count: the floor.
+        let quick = due_in(Duration::from_millis(2));
+        assert!(quick > DEEP_CHECK_EVERY - Duration::from_secs(1) && quick <= DEEP_CHECK_EVERY, "{quick:?}");
+        // 50 ms (big10.db after a commit): 25 s, so the count is 0.2% of the time.
+        let slow = due_in(Duration::from_millis(50));
+        assert!(slow > Duration::from_secs(24) && slow <= Duration::from_secs(25), "{slow:?}");
+        // A huge cost neither overflows nor puts the count off for more than an hour.
+        let huge = due_in(Duration::from_secs(u64::MAX / 1000));
+        assert!(huge > Duration::from_secs(3599) && huge <= Duration::from_secs(3600), "{huge:?}");
+    }
 
     #[test]
     fn reading_message_says_the_share_read() {
