@@ -255,7 +255,7 @@ impl TraceApp {
                 }
                 if self.jobs.is_busy() {
                     ui.separator();
-                    ui.spinner();
+                    crate::ui::busy::spinner(ui);
                     if let Some(started) = self.load_started {
                         ui.label(format!("{:.1} s", started.elapsed().as_secs_f64()));
                     }
@@ -353,7 +353,7 @@ pub(super) fn error_line(ui: &mut egui::Ui, error: Option<&str>, opening: Option
     }
     if let Some(p) = opening {
         ui.horizontal(|ui| {
-            ui.spinner();
+            crate::ui::busy::spinner(ui);
             ui.label(format!("Opening {}…", p.display()));
         });
     }

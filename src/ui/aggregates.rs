@@ -57,7 +57,7 @@ pub fn file_models_ui(
     };
     let Some(models) = models else {
         ui.horizontal(|ui| {
-            ui.spinner();
+            crate::ui::busy::spinner(ui);
             ui.label(RichText::new("Counting…").color(theme.muted));
         });
         return actions;

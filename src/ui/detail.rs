@@ -173,7 +173,7 @@ impl DetailView {
                     ui.label(RichText::new("NULL").color(theme.muted));
                 }
                 (None, _) if input.loading => {
-                    ui.spinner();
+                    crate::ui::busy::spinner(ui);
                 }
                 (None, _) => {
                     ui.label(RichText::new("not loaded").color(theme.muted));
@@ -228,7 +228,7 @@ impl DetailView {
                     }
                     (Some(_), None) => {
                         if input.loading {
-                            ui.spinner();
+                            crate::ui::busy::spinner(ui);
                         }
                     }
                 }

@@ -2,6 +2,7 @@
 //! apply after drawing. No SQL here.
 
 pub mod aggregates;
+pub mod busy;
 pub mod compare;
 pub mod detail;
 pub mod diagnosis;

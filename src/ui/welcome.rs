@@ -74,7 +74,7 @@ impl Welcome {
         ui.horizontal(|ui| {
             ui.set_min_height(theme.row_height);
             if let Some(p) = opening {
-                ui.spinner();
+                crate::ui::busy::spinner(ui);
                 line_label(ui, format!("Opening {}…", one_line(&p.display().to_string())), f32::INFINITY);
             } else if let Some(e) = error {
                 let text = RichText::new(format!("Error: {}", one_line(e))).color(theme.error);

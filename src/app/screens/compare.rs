@@ -232,7 +232,7 @@ fn detail_ui(ui: &mut egui::Ui, model: &CompareModel, theme: &Theme) {
     match model.detail.as_ref().filter(|d| model.selected == Some(d.row)) {
         None => {
             ui.horizontal(|ui| {
-                ui.spinner();
+                crate::ui::busy::spinner(ui);
                 ui.label(RichText::new("Reading both traces…").color(theme.muted));
             });
         }

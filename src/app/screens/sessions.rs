@@ -77,7 +77,7 @@ pub fn ui(ui: &mut egui::Ui, table: &mut SessionsTable, input: &SessionsInput<'_
         }
         if let Some(progress) = input.loading {
             ui.horizontal(|ui| {
-                ui.spinner();
+                crate::ui::busy::spinner(ui);
                 ui.label(progress);
             });
         }
