@@ -198,6 +198,7 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
     };
     let count = usize::from(input.byte() % 48);
     let mut events = Vec::with_capacity(count);
+    let mut parent_ids = Vec::with_capacity(count);
     for i in 0..count {
         let flags = input.byte();
         let id = if flags & 3 == 0 { input.pick(&IDS).to_owned() } else { format!("n{i}") };
@@ -252,7 +253,6 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
             kind: kind.into(),
             time: time.into(),
             duration_ms: duration_ms.into(),
-            parent_trace_id: parent_trace_id.map(Into::into),
             rare: crate::model::Rare::boxed(
                 CallUsage {
                     input_tokens: input_tokens.into(),
@@ -265,13 +265,14 @@ pub fn session_from_bytes(bytes: &[u8]) -> SessionData {
             ),
             info,
         });
+        parent_ids.push(parent_trace_id.map(crate::model::TraceId::from));
         if let (Some(e), Some(t)) = (events.last_mut(), time) {
             e.with_notes(|n| n.set_stored_timestamp(Some(t.rfc3339_micros())));
         }
     }
-    store::sort_events(&mut events);
+    crate::model::parents::sort_with_parents(&mut events, &mut parent_ids);
     let warnings = events.iter().flat_map(|e| e.notes().iter().map(|w| Warning::trace(&e.id, w.clone()))).collect();
-    SessionData { row, events, warnings }
+    SessionData::linked(row, events, &parent_ids, warnings)
 }
 
 fn check_analyzed(a: &analysis::AnalyzedSession) {

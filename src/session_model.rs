@@ -342,8 +342,9 @@ impl SessionModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::fixtures::{Ev, linked};
     use crate::analysis::{self, Anchor};
-    use crate::model::{SessionData, SessionRow, TraceEvent};
+    use crate::model::{SessionRow, TraceEvent};
     use crate::time;
 
     fn event(
@@ -353,17 +354,16 @@ mod tests {
         duration_ms: Option<f64>,
         parent: Option<&str>,
         tool: Option<&str>,
-    ) -> TraceEvent {
+    ) -> Ev {
         let mut e = TraceEvent {
             id: id.into(),
             kind: kind.into(),
             time: time::parse_text(&format!("2026-11-20T10:00:{at_s:02}Z")).ok().map(|p| p.time).into(),
             duration_ms: duration_ms.into(),
-            parent_trace_id: parent.map(TraceId::new),
             ..TraceEvent::default()
         };
         e.info.tool = tool.map(Into::into);
-        e
+        Ev::new(e, parent)
     }
 
     fn session() -> AnalyzedSession {
@@ -373,8 +373,7 @@ mod tests {
             event("t2", "tool_result", 5, Some(3000.0), Some("root"), Some("search")),
             event("t3", "tool_result", 9, Some(500.0), Some("t2"), Some("read")),
         ];
-        let data =
-            SessionData { row: SessionRow { id: "s".to_owned(), ..SessionRow::default() }, events, warnings: vec![] };
+        let data = linked(SessionRow { id: "s".to_owned(), ..SessionRow::default() }, events);
         analysis::analyze(data, Anchor::End)
     }
 

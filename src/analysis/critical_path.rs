@@ -589,22 +589,22 @@ mod tests {
         use crate::analysis::context::{ContextParams, ContextWindows, context_growth};
         use crate::analysis::loops::{LoopParams, find_loops};
         use crate::analysis::stalls::{StallParams, stalls};
+        use crate::model::SessionRow;
         use crate::model::labels::event_info_of;
-        use crate::model::{SessionData, SessionRow};
 
         let base = crate::time::parse_text("2026-01-01T00:00:00Z").map(|p| p.time).unwrap_or(Timestamp(0));
         let ev = |id: &str, kind: &str, t_ms: f64, dur: Option<f64>, parent: Option<&str>, data: &str| {
             let (info, warnings) = event_info_of(kind, data, None);
-            TraceEvent {
+            let event = TraceEvent {
                 id: id.into(),
                 kind: kind.into(),
                 time: Some(base.add_ms(t_ms)).into(),
                 duration_ms: dur.into(),
-                parent_trace_id: parent.map(Into::into),
                 info,
                 rare: crate::model::Rare::boxed(crate::model::CallUsage::default(), warnings.into()),
                 ..TraceEvent::default()
-            }
+            };
+            crate::analysis::fixtures::Ev::new(event, parent)
         };
         let read = r#"{"tool": "read", "params": {"path": "/a"}}"#;
         let events = vec![
@@ -619,7 +619,7 @@ mod tests {
             ev("f", "tool_result", 7000.0, Some(0.0), None, read),
             ev("g", "tool_result", 7000.0, Some(0.0), None, read),
         ];
-        let data = SessionData { row: SessionRow::default(), events, warnings: vec![] };
+        let data = crate::analysis::fixtures::linked(SessionRow::default(), events);
         let s = crate::analysis::analyze(data, crate::analysis::Anchor::End);
         assert!(s.warnings().any(|w| w.message.contains("loops back")));
         assert!(s.warnings().any(|w| w.message.contains("not in this session")));

@@ -66,5 +66,42 @@ pub(crate) fn sample_session() -> AnalyzedSession {
     events[3].usage_mut().model_used = Some("gpt-x".into());
     let row = SessionRow { id: "session-1".to_owned(), ..SessionRow::default() };
     let timeline = Timeline { origin: Some(Timestamp(1_000_000)), spans, end_ms: 10_000.0, ..Timeline::default() };
-    AnalyzedSession { data: SessionData { row, events, warnings: vec![] }, timeline, ..AnalyzedSession::default() }
+    AnalyzedSession {
+        data: SessionData { row, events, ..SessionData::default() },
+        timeline,
+        ..AnalyzedSession::default()
+    }
+}
+
+/// A hand-built event with its parent id, as a row gives them; it reads and writes as its
+/// event.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Ev {
+    pub(crate) event: TraceEvent,
+    pub(crate) parent: Option<crate::model::TraceId>,
+}
+
+impl Ev {
+    pub(crate) fn new(event: TraceEvent, parent: Option<&str>) -> Ev {
+        Ev { event, parent: parent.map(Into::into) }
+    }
+}
+
+impl std::ops::Deref for Ev {
+    type Target = TraceEvent;
+    fn deref(&self) -> &TraceEvent {
+        &self.event
+    }
+}
+
+impl std::ops::DerefMut for Ev {
+    fn deref_mut(&mut self) -> &mut TraceEvent {
+        &mut self.event
+    }
+}
+
+/// A session of these events, in this order, parents linked as a load links them.
+pub(crate) fn linked(row: SessionRow, events: Vec<Ev>) -> SessionData {
+    let (events, parents): (Vec<TraceEvent>, Vec<_>) = events.into_iter().map(|e| (e.event, e.parent)).unzip();
+    SessionData::linked(row, events, &parents, vec![])
 }

@@ -10,12 +10,11 @@
 
 use arcstr::ArcStr;
 use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher as _;
 
 use serde::{Deserialize, Serialize};
 
 use crate::hash::IdHashBuilder;
-use crate::model::{EventTime, SessionData, TraceEvent, TraceId, Warning};
+use crate::model::{EventTime, Parents, SessionData, TraceEvent, Warning};
 use crate::time::Timestamp;
 
 /// What a stored timestamp marks for an event that has a duration.
@@ -273,81 +272,19 @@ fn pair_key(e: &TraceEvent, key: PairKey) -> Option<&str> {
 /// A map keyed by trace ids (or other text of the file), with [`IdHashBuilder`].
 type IdMap<K, V> = HashMap<K, V, IdHashBuilder>;
 
-/// Each id's first event, and how many events repeat an id already seen.
-fn first_index_by_id(events: &[TraceEvent]) -> (FirstById<'_>, usize) {
-    let hasher = IdHashBuilder::default();
-    let mut table = hashbrown::HashTable::with_capacity(events.len());
-    let mut duplicates = 0;
-    for (i, e) in events.iter().enumerate() {
-        let Ok(index) = u32::try_from(i) else { break };
-        let hash = hasher.hash_one(&e.id);
-        let same = |&j: &u32| events.get(j as usize).is_some_and(|o| o.id == e.id);
-        match table.entry(hash, same, |&j| events.get(j as usize).map_or(0, |o| hasher.hash_one(&o.id))) {
-            hashbrown::hash_table::Entry::Occupied(_) => duplicates += 1,
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(index);
-            }
-        }
-    }
-    (FirstById { events, table, hasher }, duplicates)
-}
-
-/// Each id's first event: a table of event indices hashed by the events' ids, 4 bytes a slot
-/// where a map from id references to indices takes 16 (a million-event session's largest
-/// scratch table).
-struct FirstById<'a> {
-    events: &'a [TraceEvent],
-    table: hashbrown::HashTable<u32>,
-    hasher: IdHashBuilder,
-}
-
-impl FirstById<'_> {
-    fn get(&self, id: &TraceId) -> Option<usize> {
-        let events = self.events;
-        let found = self.table.find(self.hasher.hash_one(id), |&j| events.get(j as usize).is_some_and(|o| o.id == *id));
-        found.map(|&j| j as usize)
-    }
-}
-
 /// For each event, the index of the event that completes it (start → end).
 ///
 /// The writer links an end to its start by parent id; that link is trusted first, whatever the
 /// order of the two timestamps (an end stamped at the start of its work may sort before its
 /// start). Ends without such a link take the oldest open start with the same key.
-fn match_pairs(events: &[TraceEvent]) -> Vec<Link> {
-    match_pairs_with(events, &parent_events(&first_index_by_id(events).0))
-}
-
-/// For each event, the first event with its parent id (`None` without a parent id or when no
-/// event has it). Agents log children right after their parent, so most parents are among the
-/// few found last; comparing against those first skips most hash-table probes.
-fn parent_events(by_id: &FirstById<'_>) -> Vec<Link> {
-    const RECENT: usize = 4;
-    let events = by_id.events;
-    let mut recent: [Option<(&TraceId, usize)>; RECENT] = [None; RECENT];
-    let mut next = 0;
-    let mut parent_of = |e: &TraceEvent| {
-        let pid = e.parent_trace_id.as_ref()?;
-        if let Some((_, i)) = recent.iter().flatten().find(|(id, _)| *id == pid) {
-            return Some(*i);
-        }
-        let i = by_id.get(pid)?;
-        recent[next] = Some((&events.get(i)?.id, i));
-        next = (next + 1) % RECENT;
-        Some(i)
-    };
-    events.iter().map(|e| Link::new(parent_of(e))).collect()
-}
-
-/// [`match_pairs`] with each id's first event already indexed.
-fn match_pairs_with(events: &[TraceEvent], parent_of: &[Link]) -> Vec<Link> {
+fn match_pairs(events: &[TraceEvent], parents: &Parents) -> Vec<Link> {
     let mut end_of: Vec<Link> = vec![Link::NONE; events.len()];
     let mut is_end = vec![false; events.len()];
     let pair_of = |kind: &str| PAIRS.iter().find(|(_, end, _)| *end == kind).copied();
     for (i, e) in events.iter().enumerate() {
         let Some((start, _, _)) = pair_of(&e.kind) else { continue };
         let linked =
-            parent_of[i].get().filter(|&s| events.get(s).is_some_and(|se| &*se.kind == start) && end_of[s].is_none());
+            parents.event(i).filter(|&s| events.get(s).is_some_and(|se| &*se.kind == start) && end_of[s].is_none());
         if let Some(s) = linked {
             end_of[s] = Link::new(Some(i));
             is_end[i] = true;
@@ -408,8 +345,8 @@ fn kind_of(e: &TraceEvent) -> SpanKind {
 /// the call returns starts at the call); a single event with a duration counts against a
 /// reading that pushes it outside the session's known time range.
 #[must_use]
-pub fn choose_anchor(events: &[TraceEvent], bounds: Option<(Timestamp, Timestamp)>) -> Anchor {
-    choose_anchor_with(events, &match_pairs(events), bounds)
+pub fn choose_anchor(events: &[TraceEvent], parents: &Parents, bounds: Option<(Timestamp, Timestamp)>) -> Anchor {
+    choose_anchor_with(events, &match_pairs(events, parents), bounds)
 }
 
 /// [`choose_anchor`] over pairs already matched.
@@ -493,11 +430,10 @@ fn session_bounds(data: &SessionData) -> Option<(Timestamp, Timestamp)> {
 pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     let events = &data.events;
     let bounds = session_bounds(data);
-    // Ids are hashed once: pairs, the anchor and the parent links all use this map.
-    let (first_by_id, duplicate_ids) = first_index_by_id(events);
-    let parent_of = parent_events(&first_by_id);
-    drop(first_by_id);
-    let end_of = match_pairs_with(events, &parent_of);
+    // Parents were linked when the session was read: pairs and the tree both use them.
+    let parents = &data.parents;
+    let duplicate_ids = parents.duplicate_ids();
+    let end_of = match_pairs(events, parents);
     let anchor = match requested {
         Anchor::Auto => choose_anchor_with(events, &end_of, bounds),
         other => other,
@@ -602,8 +538,8 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     let mut parent: Vec<Option<usize>> = vec![None; n];
     for (r, raw) in raws.iter().enumerate() {
         let e = &events[raw.event];
-        let Some(pid) = e.parent_trace_id.as_ref() else { continue };
-        match parent_of[raw.event].get().map(|pe| raw_of_event[pe] as usize) {
+        let Some(pid) = parents.id(events, raw.event) else { continue };
+        match parents.event(raw.event).map(|pe| raw_of_event[pe] as usize) {
             Some(p) if p == r => {
                 if *pid == e.id {
                     warnings.push(Warning::trace(&e.id, "is its own parent; shown as a root"));
@@ -641,7 +577,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         }
         path.clear();
     }
-    drop((parent_of, state));
+    drop(state);
 
     // 3. Children ordered by start time (untimed last, then stored order); depth-first order.
     let order_key = |r: usize| (!raws[r].start.is_some(), raws[r].start.get(), raws[r].event);
@@ -745,7 +681,7 @@ fn starts_a_pair(kind: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::fixtures::span;
+    use crate::analysis::fixtures::{Ev, linked, span};
     use crate::model::{EventInfo, SessionRow};
     use crate::time::parse_text;
 
@@ -795,21 +731,21 @@ mod tests {
         assert_eq!(span.end_ms_at(Some(2000.0)), 3000.0, "now never pulls an end back");
     }
 
-    fn ev(id: &str, kind: &str, t_ms: i64, dur: Option<f64>, parent: Option<&str>) -> TraceEvent {
+    fn ev(id: &str, kind: &str, t_ms: i64, dur: Option<f64>, parent: Option<&str>) -> Ev {
         let base = parse_text("2026-01-01T00:00:00Z").map(|p| p.time).unwrap_or(Timestamp(0));
-        TraceEvent {
+        let event = TraceEvent {
             id: id.into(),
             kind: kind.into(),
             time: Some(base.add_ms(t_ms as f64)).into(),
             duration_ms: dur.into(),
-            parent_trace_id: parent.map(Into::into),
             info: EventInfo { label: id.into(), ..EventInfo::default() },
             ..TraceEvent::default()
-        }
+        };
+        Ev::new(event, parent)
     }
 
-    fn session(events: Vec<TraceEvent>) -> SessionData {
-        SessionData { row: SessionRow::default(), events, warnings: vec![] }
+    fn session(events: Vec<Ev>) -> SessionData {
+        linked(SessionRow::default(), events)
     }
 
     #[test]
@@ -851,7 +787,7 @@ mod tests {
     #[test]
     fn deep_chain_without_recursion() {
         let n = 200_000;
-        let events: Vec<TraceEvent> = (0..n)
+        let events: Vec<Ev> = (0..n)
             .map(|i| {
                 let parent = if i == 0 { None } else { Some(format!("n{}", i - 1)) };
                 ev(&format!("n{i}"), "x", i as i64, None, parent.as_deref())
@@ -877,9 +813,13 @@ mod tests {
         // End-stamped: the result is logged when the call returns.
         let call = ev("c", "tool_called", 1000, None, None);
         let result = ev("r", "tool_result", 1500, Some(500.0), Some("c"));
-        assert_eq!(choose_anchor(&[call.clone(), result], None), Anchor::End);
+        let anchor = |events: Vec<Ev>| {
+            let s = session(events);
+            choose_anchor(&s.events, &s.parents, None)
+        };
+        assert_eq!(anchor(vec![call.clone(), result]), Anchor::End);
         // Start-stamped: the result carries the call's start time.
         let result = ev("r", "tool_result", 1000, Some(500.0), Some("c"));
-        assert_eq!(choose_anchor(&[call, result], None), Anchor::Start);
+        assert_eq!(anchor(vec![call, result]), Anchor::Start);
     }
 }

@@ -5,6 +5,7 @@
 //! a warning attached to the trace or session it concerns.
 
 pub mod labels;
+pub mod parents;
 pub mod trace_id;
 
 use arcstr::ArcStr;
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 use crate::time::Timestamp;
 
+pub use parents::{Parent, Parents};
 pub use trace_id::{IdText, TraceId};
 
 /// Columns of `agent_traces` the reference writer creates (the ones this program reads), in schema order.
@@ -128,7 +130,6 @@ pub struct TraceEvent {
     /// The timestamp parsed; `None` when it could not be (a warning says why).
     pub time: EventTime,
     pub duration_ms: Millis,
-    pub parent_trace_id: Option<TraceId>,
     /// Tokens, model, provider and cost (LLM calls, mostly) and notes: what most events
     /// lack, behind one pointer (see [`TraceEvent::usage`] and [`TraceEvent::notes`]).
     pub rare: Option<Box<Rare>>,
@@ -521,7 +522,30 @@ pub fn is_error_kind(kind: &str) -> bool {
 pub struct SessionData {
     pub row: SessionRow,
     pub events: Vec<TraceEvent>,
+    /// Each event's parent (see [`Parents`]): the parent ids, linked once.
+    pub parents: Parents,
     pub warnings: Vec<Warning>,
+}
+
+impl SessionData {
+    /// A session from its events in their final order and each one's parent id (at the same
+    /// index; missing entries have none).
+    #[must_use]
+    pub fn linked(
+        row: SessionRow,
+        events: Vec<TraceEvent>,
+        parent_ids: &[Option<TraceId>],
+        warnings: Vec<Warning>,
+    ) -> Self {
+        let parents = Parents::resolve(&events, parent_ids);
+        SessionData { row, events, parents, warnings }
+    }
+
+    /// Event `i`'s parent id, as stored.
+    #[must_use]
+    pub fn parent_id(&self, i: usize) -> Option<&TraceId> {
+        self.parents.id(&self.events, i)
+    }
 }
 
 /// One column of a trace as stored, for the detail view.
@@ -619,7 +643,7 @@ mod tests {
     #[test]
     fn an_event_stays_small() {
         // A session may hold millions of events: every byte here is a megabyte per million.
-        assert!(size_of::<TraceEvent>() <= 112, "TraceEvent is {} bytes", size_of::<TraceEvent>());
+        assert!(size_of::<TraceEvent>() <= 96, "TraceEvent is {} bytes", size_of::<TraceEvent>());
         assert!(size_of::<EventInfo>() <= 40, "EventInfo is {} bytes", size_of::<EventInfo>());
         assert_eq!(size_of::<RowId>(), 8);
         assert_eq!((size_of::<EventTime>(), size_of::<Millis>(), size_of::<Option<ArcStr>>()), (8, 8, 8));

@@ -11,25 +11,27 @@ use rusqlite::{Connection, Row};
 
 use crate::error::StoreError;
 use crate::model::labels::{Interner, event_info};
-use crate::model::{CallUsage, EventInfo, Rare, RowId, SessionData, SessionRow, TraceEvent, TraceId, Warning};
+use crate::model::parents::sort_with_parents;
+use crate::model::{CallUsage, EventInfo, Parents, Rare, RowId, SessionData, SessionRow, TraceEvent, TraceId, Warning};
 
 use super::open::{map_sqlite, open_connection};
 use super::queries::{IdParam, is_plain_key, session_filter};
 use super::schema::quote_ident;
 use super::sums::RowSums;
 use super::values::{float_value, get, int_value, key_value, row_text, shared_text, time_of, valid_duration};
-use super::{ReadMode, Store, sort_events};
+use super::{ReadMode, Store};
 
 /// Where `data` sits in the rows [`Store::query_events`] selects.
 pub(super) const DATA_COLUMN: usize = 7;
 
 /// Turns a row into an event, and gives its `data` text for [`label_event`] (the event does
-/// not keep it: the detail view reads it again).
+/// not keep it: the detail view reads it again) and its parent id (linked once the session's
+/// events are all read and in order: see [`Parents`]).
 pub(super) fn event_from_row<'r>(
     r: &'r Row<'_>,
     position: usize,
     interner: &mut Interner,
-) -> (TraceEvent, Cow<'r, str>) {
+) -> (TraceEvent, Cow<'r, str>, Option<TraceId>) {
     let mut notes = Vec::new();
     let rowid = match get(r, 0) {
         ValueRef::Integer(n) => Some(n),
@@ -96,7 +98,6 @@ pub(super) fn event_from_row<'r>(
         kind,
         time: time.into(),
         duration_ms: duration_ms.into(),
-        parent_trace_id,
         rare: Rare::boxed(
             CallUsage {
                 input_tokens: input_tokens.into(),
@@ -110,7 +111,7 @@ pub(super) fn event_from_row<'r>(
         info: EventInfo { raw_io, ..EventInfo::default() },
     };
     event.set_timestamp_text(&timestamp);
-    (event, data)
+    (event, data, parent_trace_id)
 }
 
 /// How a big read is split between two connections.
@@ -136,18 +137,18 @@ pub(super) const SPLIT_MIN_ROWS: i64 = 16_384;
 /// Where one half of a split read puts its events: its own part of the result, filled in
 /// place (the row counts taken in the same snapshot size it exactly), then, should more rows
 /// come than were counted, an overflow vector.
-pub(super) struct Slots<'a> {
-    part: &'a mut [TraceEvent],
+pub(super) struct Slots<'a, T> {
+    part: &'a mut [T],
     filled: usize,
-    overflow: Vec<TraceEvent>,
+    overflow: Vec<T>,
 }
 
-impl<'a> Slots<'a> {
-    pub(super) fn new(part: &'a mut [TraceEvent]) -> Self {
+impl<'a, T> Slots<'a, T> {
+    pub(super) fn new(part: &'a mut [T]) -> Self {
         Slots { part, filled: 0, overflow: Vec::new() }
     }
 
-    pub(super) fn push(&mut self, event: TraceEvent) {
+    pub(super) fn push(&mut self, event: T) {
         match self.part.get_mut(self.filled) {
             Some(slot) => *slot = event,
             None => self.overflow.push(event),
@@ -156,7 +157,7 @@ impl<'a> Slots<'a> {
     }
 
     /// How many events went into the part, and the overflow.
-    fn finish(self) -> (usize, Vec<TraceEvent>) {
+    fn finish(self) -> (usize, Vec<T>) {
         (self.filled.min(self.part.len()), self.overflow)
     }
 }
@@ -164,12 +165,12 @@ impl<'a> Slots<'a> {
 /// The result of a split read from its two halves' slots: `events` holds `lower_len` slots
 /// for the lower half and the rest for the upper one. Any slot left empty is removed and any
 /// overflow goes after its half's part, so the order is that of one read.
-pub(super) fn join_halves(
-    mut events: Vec<TraceEvent>,
+pub(super) fn join_halves<T>(
+    mut events: Vec<T>,
     lower_len: usize,
-    (lower_n, lower_over): (usize, Vec<TraceEvent>),
-    (upper_n, upper_over): (usize, Vec<TraceEvent>),
-) -> Vec<TraceEvent> {
+    (lower_n, lower_over): (usize, Vec<T>),
+    (upper_n, upper_over): (usize, Vec<T>),
+) -> Vec<T> {
     events.truncate(lower_len.saturating_add(upper_n));
     if lower_n < lower_len {
         events.drain(lower_n..lower_len);
@@ -244,7 +245,7 @@ impl Store {
         let (filter, param) = session_filter(&self.schema, session_id);
         // A plain id filters with `session_id = ?1` (numbers and the NULL session do not).
         let splittable = is_plain_key(session_id);
-        let (row, mut events) = match row {
+        let (row, (mut events, mut parent_ids)) = match row {
             Some(row) => {
                 // The row's count sizes the vector once (a hint: the file may have changed since).
                 let capacity = usize::try_from(row.event_count).unwrap_or(0).min(MAX_RESERVED_EVENTS);
@@ -275,7 +276,9 @@ impl Store {
                 (row, events)
             }
         };
-        sort_events(&mut events);
+        sort_with_parents(&mut events, &mut parent_ids);
+        let parents = Parents::resolve(&events, &parent_ids);
+        drop(parent_ids);
         let mut warnings = Vec::new();
         for e in &events {
             for w in e.notes().iter() {
@@ -283,7 +286,7 @@ impl Store {
             }
         }
         warnings.extend(row.warnings.iter().map(|w| Warning::general(w.clone())));
-        Ok(SessionData { row, events, warnings })
+        Ok(SessionData { row, events, parents, warnings })
     }
 
     /// Reads events matching `filter` (a WHERE clause over `agent_traces` with one parameter).
@@ -298,7 +301,7 @@ impl Store {
         splittable: bool,
         sums: Option<&mut RowSums>,
         progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
-    ) -> Result<Vec<TraceEvent>, StoreError> {
+    ) -> Result<(Vec<TraceEvent>, Vec<Option<TraceId>>), StoreError> {
         let s = &self.schema;
         let rowid = s.row_id.unwrap_or("NULL");
         let raw_len = |c: &str| match s.traces.get(c) {
@@ -332,6 +335,8 @@ impl Store {
         let mut rows = stmt.query([param]).map_err(|e| self.err(e))?;
         let mut sums = sums;
         let mut interner = Interner::default();
+        // Parent ids in read order (the labeller keeps that order too).
+        let mut parent_ids = Vec::with_capacity(capacity);
         // Reading `data` for labels is a third of the work per row and needs nothing from
         // SQLite: a second thread does it for full batches while this one keeps stepping.
         std::thread::scope(|scope| {
@@ -342,8 +347,9 @@ impl Store {
                 if let Some(sums) = sums.as_deref_mut() {
                     sums.add(r);
                 }
-                let (event, data) = event_from_row(r, read, &mut interner);
+                let (event, data, parent) = event_from_row(r, read, &mut interner);
                 batch.push((event, data.into_owned()));
+                parent_ids.push(parent);
                 read += 1;
                 if batch.len() == LABEL_BATCH {
                     let (tx, _) = labeller.get_or_insert_with(|| {
@@ -373,7 +379,7 @@ impl Store {
                 }
             };
             label_batch(batch, &mut out, &mut interner);
-            Ok(out)
+            Ok((out, parent_ids))
         })
     }
 
@@ -440,7 +446,7 @@ impl Store {
         split: Split,
         sums: Option<&mut RowSums>,
         progress: &mut dyn FnMut(usize) -> ControlFlow<()>,
-    ) -> Result<Vec<TraceEvent>, StoreError> {
+    ) -> Result<(Vec<TraceEvent>, Vec<Option<TraceId>>), StoreError> {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let path = self.path.as_path();
         let want_sums = sums.is_some();
@@ -450,7 +456,8 @@ impl Store {
         // write into one vector, each into its own part: nothing is moved or held twice.
         let read_half = |conn: &Connection,
                          range: &str,
-                         out: &mut Slots<'_>,
+                         out: &mut Slots<'_, TraceEvent>,
+                         parents: &mut Slots<'_, Option<TraceId>>,
                          mut sums: Option<&mut RowSums>,
                          step: &mut dyn FnMut(usize) -> bool|
          -> rusqlite::Result<bool> {
@@ -462,9 +469,10 @@ impl Store {
                 if let Some(sums) = sums.as_deref_mut() {
                     sums.add(r);
                 }
-                let (mut event, data) = event_from_row(r, read, &mut interner);
+                let (mut event, data, parent) = event_from_row(r, read, &mut interner);
                 label_event(&mut event, &data, &mut interner);
                 out.push(event);
+                parents.push(parent);
                 read += 1;
                 if read.is_multiple_of(4096) && !step(read) {
                     return Ok(false);
@@ -478,25 +486,30 @@ impl Store {
         let upper_len = upper_rows.min(MAX_RESERVED_EVENTS - lower_len);
         // A default event holds no allocation: this only writes the vector's memory once.
         let mut events = vec![TraceEvent::default(); lower_len + upper_len];
+        let mut parent_ids: Vec<Option<TraceId>> = vec![None; lower_len + upper_len];
         let (lower_part, upper_part) = events.split_at_mut(lower_len);
+        let (lower_parents, upper_parents) = parent_ids.split_at_mut(lower_len);
         let (lower, upper) = std::thread::scope(|scope| {
             // The second connection moves to the thread that reads with it, and closes there.
             let upper = scope.spawn(move || -> Result<_, StoreError> {
                 let mut sums = want_sums.then(RowSums::default);
                 let mut out = Slots::new(upper_part);
-                let done = read_half(&upper_conn, ">= ?2", &mut out, sums.as_mut(), &mut |_| {
+                let mut parents = Slots::new(upper_parents);
+                let done = read_half(&upper_conn, ">= ?2", &mut out, &mut parents, sums.as_mut(), &mut |_| {
                     !stop_flag.load(std::sync::atomic::Ordering::Relaxed)
                 })
                 .map_err(|e| map_sqlite(path, e))?;
                 drop(upper_conn);
-                if done { Ok((out.finish(), sums)) } else { Err(cancelled()) }
+                if done { Ok((out.finish(), parents.finish(), sums)) } else { Err(cancelled()) }
             });
             // The halves are read at the same pace: report twice this half's count.
             let mut out = Slots::new(lower_part);
-            let lower =
-                read_half(&self.conn, "< ?2", &mut out, sums.as_deref_mut(), &mut |n| progress(n * 2).is_continue())
-                    .map_err(|e| self.err(e))
-                    .and_then(|done| if done { Ok(out.finish()) } else { Err(cancelled()) });
+            let mut parents = Slots::new(lower_parents);
+            let lower = read_half(&self.conn, "< ?2", &mut out, &mut parents, sums.as_deref_mut(), &mut |n| {
+                progress(n * 2).is_continue()
+            })
+            .map_err(|e| self.err(e))
+            .and_then(|done| if done { Ok((out.finish(), parents.finish())) } else { Err(cancelled()) });
             if lower.is_err() {
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
             }
@@ -504,12 +517,15 @@ impl Store {
             (lower, upper)
         });
         // The lower half's error is the one reported when both fail.
-        let lower = lower?;
-        let (upper, upper_sums) = upper?;
+        let (lower, lower_parents) = lower?;
+        let (upper, upper_parents, upper_sums) = upper?;
         if let (Some(sums), Some(later)) = (sums, upper_sums) {
             sums.merge(later);
         }
-        Ok(join_halves(events, lower_len, lower, upper))
+        Ok((
+            join_halves(events, lower_len, lower, upper),
+            join_halves(parent_ids, lower_len, lower_parents, upper_parents),
+        ))
     }
 }
 
@@ -561,10 +577,11 @@ mod speed_path_tests {
         let (filter, param) = session_filter(&store.schema, &id);
         let read = |split: bool| {
             let mut sums = RowSums::default();
-            let events = store
+            let (events, parent_ids) = store
                 .query_events(&filter, &param, 0, split, Some(&mut sums), &mut |_| ControlFlow::Continue(()))
                 .unwrap_or_else(|e| panic!("{e}"));
-            (events, sums.aggregates(&id))
+            assert_eq!(parent_ids.len(), events.len(), "a parent id (or none) for every event");
+            (events, parent_ids, sums.aggregates(&id))
         };
         assert!(store.split_point(&filter, &param).unwrap_or_else(|e| panic!("{e}")).is_some());
         let mut lean = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -574,10 +591,12 @@ mod speed_path_tests {
                 == store.load_session(&id, None).unwrap_or_else(|e| panic!("{e}")),
             "both read modes load the same session"
         );
-        let (one, one_sums) = read(false);
-        let (two, two_sums) = read(true);
+        let (one, one_parents, one_sums) = read(false);
+        let (two, two_parents, two_sums) = read(true);
         assert_eq!(one.len(), 30_000);
         assert!(one == two, "the split read differs from the single read");
+        assert!(one_parents == two_parents, "the split read's parent ids differ from the single read's");
+        assert!(one_parents.iter().filter(|p| p.is_some()).count() > 29_000, "demo traces have parents");
         let sql = store.trace_aggregates("SUM", Some(&id)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(one_sums.as_ref(), Some(&sql));
         assert_eq!(two_sums.as_ref(), Some(&sql));
@@ -586,9 +605,16 @@ mod speed_path_tests {
             Some(&loaded.row),
             store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions.first().map(|r| &**r)
         );
-        let mut sorted = one;
-        sort_events(&mut sorted);
+        let (mut sorted, mut parent_ids) = (one, one_parents);
+        crate::model::parents::sort_with_parents(&mut sorted, &mut parent_ids);
         assert!(loaded.events == sorted, "load_session gives the events of one read, sorted");
+        // Each event's parent is the event its parent id names, or that id when none has it.
+        for (i, want) in parent_ids.iter().enumerate() {
+            assert_eq!(loaded.parent_id(i), want.as_ref(), "event {i}");
+            if let Some(p) = loaded.parents.event(i) {
+                assert_eq!(Some(&loaded.events[p].id), want.as_ref());
+            }
+        }
     }
 
     #[test]

@@ -104,11 +104,7 @@ pub struct ChangeToken {
 
 /// Sorts events by parsed time; events without one keep their stored order after the rest.
 pub fn sort_events(events: &mut [TraceEvent]) {
-    // Rows usually come in time order already; checking is far cheaper than moving them.
-    if events.is_sorted_by_key(|e| (e.time.get().is_none(), e.time.get())) {
-        return;
-    }
-    events.sort_by_key(|e| (e.time.get().is_none(), e.time.get()));
+    crate::model::parents::sort_with_parents(events, &mut []);
 }
 
 /// The `-wal` file beside a database.

@@ -40,6 +40,8 @@ pub struct DetailView {
 pub struct DetailInput<'a> {
     pub event_index: usize,
     pub event: &'a TraceEvent,
+    /// The event's parent id, as stored.
+    pub parent_id: Option<&'a crate::model::TraceId>,
     /// The span's other event (start ↔ end of a pair), with its index.
     pub partner: Option<(usize, &'a TraceEvent)>,
     /// Every column, once loaded.
@@ -109,7 +111,7 @@ impl DetailView {
             if let Some(d) = e.duration_ms.get() {
                 field(ui, "duration_ms", format!("{d} ({})", format_duration_ms(d)));
             }
-            if let Some(p) = &e.parent_trace_id {
+            if let Some(p) = input.parent_id {
                 field(ui, "parent_trace_id", p.to_string());
             }
             if e.input_tokens().is_some() || e.output_tokens().is_some() {

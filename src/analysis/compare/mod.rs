@@ -280,44 +280,46 @@ pub fn compare(a: &AnalyzedSession, b: &AnalyzedSession, options: &CompareOption
 pub(crate) mod tests {
     use super::align::pair_moved;
     use super::*;
+    pub(crate) use crate::analysis::fixtures::Ev;
+    use crate::analysis::fixtures::linked;
     use crate::analysis::{Anchor, SpanKind, analyze};
-    use crate::model::{SessionData, SessionRow, TraceEvent};
+    use crate::model::{SessionRow, TraceEvent};
     use crate::time::{Timestamp, parse_text};
 
     /// An event starting `start_ms` after a fixed time, lasting `dur_ms` (read with the start
     /// anchor), under `parent`.
-    pub(crate) fn event(id: &str, kind: &str, start_ms: i64, dur_ms: Option<f64>, parent: Option<&str>) -> TraceEvent {
+    pub(crate) fn event(id: &str, kind: &str, start_ms: i64, dur_ms: Option<f64>, parent: Option<&str>) -> Ev {
         let base = parse_text("2026-01-01T00:00:00Z").map(|p| p.time).unwrap_or(Timestamp(0));
-        TraceEvent {
+        let event = TraceEvent {
             id: id.into(),
             kind: kind.into(),
             time: Some(base.add_ms(start_ms as f64)).into(),
             duration_ms: dur_ms.into(),
-            parent_trace_id: parent.map(Into::into),
             ..TraceEvent::default()
-        }
+        };
+        Ev::new(event, parent)
     }
 
-    fn root(id: &str, dur_ms: f64) -> TraceEvent {
+    fn root(id: &str, dur_ms: f64) -> Ev {
         let mut e = event(id, "trace_started", 0, Some(dur_ms), None);
         e.info.label = "the task".into();
         e
     }
 
-    fn step(id: &str, parent: &str, (start, dur): (i64, f64), label: &str) -> TraceEvent {
+    fn step(id: &str, parent: &str, (start, dur): (i64, f64), label: &str) -> Ev {
         let mut e = event(id, "step_completed", start, Some(dur), Some(parent));
         e.info.label = label.into();
         e
     }
 
-    fn tool(id: &str, parent: &str, (start, dur): (i64, f64), name: &str) -> TraceEvent {
+    fn tool(id: &str, parent: &str, (start, dur): (i64, f64), name: &str) -> Ev {
         let mut e = event(id, "tool_result", start, Some(dur), Some(parent));
         e.info.tool = Some(name.into());
         e.info.label = name.into();
         e
     }
 
-    fn llm(id: &str, parent: &str, (start, dur): (i64, f64), model: &str, tokens: (i64, i64), cost: f64) -> TraceEvent {
+    fn llm(id: &str, parent: &str, (start, dur): (i64, f64), model: &str, tokens: (i64, i64), cost: f64) -> Ev {
         let mut e = event(id, "message", start, Some(dur), Some(parent));
         e.usage_mut().model_used = Some(model.into());
         e.info.label = model.into();
@@ -327,9 +329,9 @@ pub(crate) mod tests {
         e
     }
 
-    pub(crate) fn run(id: &str, events: Vec<TraceEvent>) -> AnalyzedSession {
+    pub(crate) fn run(id: &str, events: Vec<Ev>) -> AnalyzedSession {
         let row = SessionRow { id: id.to_owned(), ..SessionRow::default() };
-        analyze(SessionData { row, events, warnings: vec![] }, Anchor::Start)
+        analyze(linked(row, events), Anchor::Start)
     }
 
     /// The good run: three steps.
@@ -650,7 +652,7 @@ pub(crate) mod tests {
         );
 
         let instants = |p: &str| {
-            let events: Vec<TraceEvent> =
+            let events: Vec<Ev> =
                 (0..4).map(|i| event(&format!("{p}{i}"), "state_change", i * 10, None, None)).collect();
             run(p, events)
         };
@@ -672,7 +674,7 @@ pub(crate) mod tests {
                     event(&format!("{p}d"), "x", 3, None, Some(&format!("{p}c"))),
                     event("dup", "y", 4, Some(1.0), None),
                     event("dup", "y", 5, Some(1.0), Some("dup")),
-                    TraceEvent { id: "untimed".into(), kind: "z".into(), ..TraceEvent::default() },
+                    Ev::new(TraceEvent { id: "untimed".into(), kind: "z".into(), ..TraceEvent::default() }, None),
                 ],
             )
         };
@@ -694,8 +696,8 @@ pub(crate) mod tests {
                     tool(&format!("{p}{i}"), parent.as_deref().unwrap_or(""), (i as i64, 1.0), "t")
                 })
                 .map(|mut e| {
-                    if e.parent_trace_id.as_ref().is_some_and(crate::model::TraceId::is_empty) {
-                        e.parent_trace_id = None;
+                    if e.parent.as_ref().is_some_and(crate::model::TraceId::is_empty) {
+                        e.parent = None;
                     }
                     e
                 })

@@ -291,6 +291,7 @@ fn detail_ui(ui: &mut egui::Ui, model: &SessionModel, view: &mut DetailView, inp
     let detail_input = DetailInput {
         event_index: index,
         event,
+        parent_id: model.session.data.parent_id(index),
         partner,
         detail: model.detail.as_ref().filter(|d| d.id == event.id),
         loading: input.detail_loading,
