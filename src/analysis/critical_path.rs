@@ -181,40 +181,42 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segment
     // Each lasting span's nearest lasting ancestor (spans are in depth-first order, so a
     // parent's answer is known before its children's); `n` stands for the whole session.
     let n = spans.len();
-    let mut host = vec![n; n];
+    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    // 4 bytes a span: this scratch is part of a big session's peak memory.
+    let mut host = vec![index(n); n];
     // The children of each host as one flat list (those of `h` are
-    // `child[first_child[h]..first_child[h + 1]]`), not one small vector a span.
-    let mut first_child = vec![0u32; n + 2];
+    // `child[first_child[h]..first_child[h + 1]]`), not one small vector a span. Counted two
+    // places along, so that filling moves each host's start to the next one's: no copy of the
+    // starts is needed to fill from.
+    let mut first_child = vec![0u32; n + 3];
     for (i, s) in spans.iter().enumerate() {
         let via_parent = match s.parent.get() {
             Some(p) if p < i => {
                 if spans.get(p).is_some_and(lasts) {
                     p
                 } else {
-                    host[p]
+                    host[p] as usize
                 }
             }
             _ => n,
         };
-        host[i] = via_parent;
+        host[i] = index(via_parent);
         if lasts(s) {
-            first_child[via_parent + 1] += 1;
+            first_child[via_parent + 2] += 1;
         }
     }
-    for h in 0..=n {
+    for h in 0..=n + 1 {
         first_child[h + 1] += first_child[h];
     }
-    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
-    let mut child = vec![0u32; first_child[n + 1] as usize];
-    let mut filled = first_child.clone();
+    let mut child = vec![0u32; first_child[n + 2] as usize];
     for (i, s) in spans.iter().enumerate() {
         if lasts(s) {
-            let h = host[i];
-            child[filled[h] as usize] = index(i);
-            filled[h] += 1;
+            let h = host[i] as usize;
+            child[first_child[h + 1] as usize] = index(i);
+            first_child[h + 1] += 1;
         }
     }
-    drop((host, filled));
+    drop(host);
     // Latest end first; on a tie the longer span, then stored order.
     for h in 0..=n {
         child[first_child[h] as usize..first_child[h + 1] as usize].sort_by(|&a, &b| {
