@@ -133,12 +133,6 @@ impl Parents {
     pub fn duplicate_ids(&self) -> usize {
         self.duplicate_ids
     }
-
-    /// Resident bytes beyond the struct itself (for memory accounting).
-    #[must_use]
-    pub fn heap_bytes(&self) -> usize {
-        self.links.capacity() * size_of::<u32>() + self.elsewhere.capacity() * size_of::<(usize, TraceId)>()
-    }
 }
 
 /// Sorts `events` by parsed time (events without one keep their stored order, after the

@@ -37,7 +37,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use crate::error::StoreError;
-use crate::model::{FileInfo, TRACE_COLUMNS, TraceEvent};
+use crate::model::{FileInfo, TRACE_COLUMNS};
 
 use open::{PrivateCopy, map_sqlite, open_read_only, resolve};
 use registry::Held;
@@ -100,11 +100,6 @@ pub struct ChangeToken {
     data_version: Option<i64>,
     file: Option<(u64, Option<std::time::SystemTime>)>,
     wal: Option<(u64, Option<std::time::SystemTime>)>,
-}
-
-/// Sorts events by parsed time; events without one keep their stored order after the rest.
-pub fn sort_events(events: &mut [TraceEvent]) {
-    crate::model::parents::sort_with_parents(events, &mut []);
 }
 
 /// The `-wal` file beside a database.
