@@ -52,7 +52,7 @@ pub struct CriticalPath {
     #[serde(skip)]
     pub only_ranked: bool,
     /// Once `spans` holds only the ranked ones: the index in [`Timeline::spans`] of every span
-    /// on the path, in time order (4 bytes each instead of a [`PathSpan`]'s 48).
+    /// on the path, ascending (4 bytes each instead of a [`PathSpan`]'s 48).
     #[serde(skip)]
     pub members: Vec<u32>,
 }
@@ -238,11 +238,55 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segment
         next_child: usize,
     }
     let mut segments: Vec<Segment> = Vec::new();
-    // Each lasting span joins the path at most once: reserved at once, where growing by
-    // doubling left a million-event session's path in 25 MB (and a copy of half that while
-    // it grew) for 14.
-    let mut visited: Vec<(usize, f64, f64)> = Vec::with_capacity(first_child[n + 1] as usize);
     let mut self_ms = vec![0.0f64; n + 1];
+    let mut by_kind = KindTimes::default();
+    let mut open_spans = 0;
+    // A span's part of the path is known once its frame ends: its self time is complete then.
+    // The full path keeps every such span; the lean one keeps only each member's index (4
+    // bytes, where the span would take 48 and its place in the walk 24) and the best ranked.
+    let mut all: Vec<PathSpan> = Vec::new();
+    let mut members: Vec<u32> = Vec::new();
+    if !keep_segments {
+        members.reserve_exact(first_child[n + 1] as usize);
+    }
+    // Time order: by where a span joins the path, a parent before its first child. No two
+    // members share both (siblings on the path never start together).
+    let time_order = |a: &PathSpan, b: &PathSpan| {
+        a.start_ms.total_cmp(&b.start_ms).then(spans[a.span].depth.cmp(&spans[b.span].depth))
+    };
+    let rank_order = |a: &PathSpan, b: &PathSpan| by_self_time(a, b).then_with(|| time_order(a, b));
+    let mut best: Vec<PathSpan> = Vec::with_capacity(RANKED + 1);
+    let mut path_span = |i: usize, lo: f64, hi: f64, own: f64| {
+        let s = &spans[i];
+        match s.kind {
+            SpanKind::Llm => by_kind.llm_ms += own,
+            SpanKind::Tool => by_kind.tool_ms += own,
+            SpanKind::Step => by_kind.step_ms += own,
+            SpanKind::Error if tool_call(s, events).is_some() => by_kind.tool_ms += own,
+            SpanKind::Session | SpanKind::Error | SpanKind::Other => by_kind.other_ms += own,
+        }
+        open_spans += usize::from(s.open);
+        let p = PathSpan {
+            span: i,
+            kind: s.kind,
+            start_ms: lo,
+            end_ms: hi,
+            self_ms: own,
+            share: own / wall_ms,
+            open: s.open,
+        };
+        if keep_segments {
+            all.push(p);
+            return;
+        }
+        members.push(index(i));
+        if p.self_ms <= 0.0 || (best.len() == RANKED && best.last().is_none_or(|worst| rank_order(&p, worst).is_ge())) {
+            return;
+        }
+        let at = best.partition_point(|b| rank_order(b, &p).is_lt());
+        best.insert(at, p);
+        best.truncate(RANKED);
+    };
     let mut clipped_children = 0;
     let mut stack = vec![Frame { span: n, lo: 0.0, hi: wall_ms, cursor: wall_ms, next_child: 0 }];
     while let Some(frame) = stack.last_mut() {
@@ -277,7 +321,6 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segment
                 }
                 let lo = spans[c].start_ms.max(frame.lo);
                 frame.cursor = lo;
-                visited.push((c, lo, end));
                 stack.push(Frame { span: c, lo, hi: end, cursor: end, next_child: 0 });
             }
             None => {
@@ -287,32 +330,20 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segment
                     }
                     self_ms[frame.span] += frame.cursor - frame.lo;
                 }
+                if let Some(own) = owner.and_then(|i| self_ms.get(i)) {
+                    path_span(frame.span, frame.lo, frame.hi, *own);
+                }
                 stack.pop();
             }
         }
     }
     segments.reverse();
+    by_kind.idle_ms = self_ms[n];
+    drop(self_ms);
 
-    let mut by_kind = KindTimes { idle_ms: self_ms[n], ..KindTimes::default() };
-    let mut open_spans = 0;
-    let mut path_span = |(i, lo, hi): (usize, f64, f64)| {
-        let s = &spans[i];
-        let own = self_ms[i];
-        match s.kind {
-            SpanKind::Llm => by_kind.llm_ms += own,
-            SpanKind::Tool => by_kind.tool_ms += own,
-            SpanKind::Step => by_kind.step_ms += own,
-            SpanKind::Error if tool_call(s, events).is_some() => by_kind.tool_ms += own,
-            SpanKind::Session | SpanKind::Error | SpanKind::Other => by_kind.other_ms += own,
-        }
-        open_spans += usize::from(s.open);
-        PathSpan { span: i, kind: s.kind, start_ms: lo, end_ms: hi, self_ms: own, share: own / wall_ms, open: s.open }
-    };
-    // Time order: by where a span joins the path, a parent before its first child.
-    visited.sort_by(|a, b| a.1.total_cmp(&b.1).then(spans[a.0].depth.cmp(&spans[b.0].depth)));
     let mut path = CriticalPath { wall_ms, missing: None, clipped_children, ..CriticalPath::default() };
     if keep_segments {
-        let mut all: Vec<PathSpan> = visited.into_iter().map(&mut path_span).collect();
+        all.sort_by(time_order);
         // Kept for the session's life: no room left over from growing.
         segments.shrink_to_fit();
         all.shrink_to_fit();
@@ -320,25 +351,9 @@ pub fn critical_path_of(timeline: &Timeline, events: &[TraceEvent], keep_segment
         path.spans = all;
         path.segments = segments;
     } else {
-        // Only the ranked spans and every member's index, without the whole path's spans
-        // (48 bytes each, over half a million for a session of a million events).
-        path.members = visited.iter().map(|v| u32::try_from(v.0).unwrap_or(u32::MAX)).collect();
-        let mut best: Vec<(PathSpan, usize)> = Vec::with_capacity(RANKED + 1);
-        let order = |a: &(PathSpan, usize), b: &(PathSpan, usize)| by_self_time(&a.0, &b.0).then(a.1.cmp(&b.1));
-        for (position, v) in visited.into_iter().enumerate() {
-            let p = path_span(v);
-            if p.self_ms <= 0.0 {
-                continue;
-            }
-            let candidate = (p, position);
-            if best.len() == RANKED && best.last().is_none_or(|worst| order(&candidate, worst).is_ge()) {
-                continue;
-            }
-            let at = best.partition_point(|b| order(b, &candidate).is_lt());
-            best.insert(at, candidate);
-            best.truncate(RANKED);
-        }
-        path.spans = best.into_iter().map(|(p, _)| p).collect();
+        members.sort_unstable();
+        path.members = members;
+        path.spans = best;
         path.ranked = (0..path.spans.len()).collect();
         path.only_ranked = true;
     }
@@ -369,12 +384,14 @@ impl CriticalPath {
         }
         let kept: Vec<PathSpan> = self.ranked.iter().filter_map(|&i| self.spans.get(i).copied()).collect();
         self.members = self.spans.iter().map(|p| u32::try_from(p.span).unwrap_or(u32::MAX)).collect();
+        self.members.sort_unstable();
         self.ranked = (0..kept.len()).collect();
         self.spans = kept;
         self.only_ranked = true;
     }
 
-    /// The index in [`Timeline::spans`] of every span on the path, in time order.
+    /// The index in [`Timeline::spans`] of every span on the path: in time order while the
+    /// path holds all its spans, ascending once it holds only the ranked ones.
     pub fn span_indices(&self) -> Box<dyn Iterator<Item = usize> + '_> {
         if self.only_ranked {
             Box::new(self.members.iter().map(|&i| i as usize))
@@ -452,7 +469,9 @@ mod tests {
         let mut lean = path.clone();
         lean.keep_only_ranked();
         assert_eq!(lean.spans.len(), RANKED.min(naive.len()));
-        assert!(lean.span_indices().eq(path.spans.iter().map(|p| p.span)), "every member kept, in order");
+        let mut in_order: Vec<usize> = path.spans.iter().map(|p| p.span).collect();
+        in_order.sort_unstable();
+        assert!(lean.span_indices().eq(in_order), "every member kept, ascending");
         assert!(path.span_indices().eq(path.spans.iter().map(|p| p.span)));
         let again = {
             let mut l = lean.clone();
