@@ -445,14 +445,14 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     }
 
     // 1. One raw span per event that is not the end of a pair, with absolute times.
-    // 32 bytes: a million-event session holds over half a million of these beside its spans.
+    // 24 bytes: a million-event session holds over half a million of these beside its spans.
+    // Whether a lone event is an instant or an open call follows from the event itself
+    // (see `lone_shape`), so it is not kept here.
     struct Raw {
-        event: usize,
+        event: u32,
         end_event: Link,
         start: EventTime,
         end: EventTime,
-        instant: bool,
-        open: bool,
     }
     let mut raws: Vec<Raw> = Vec::with_capacity(events.len());
     // u32: a million-event session's scratch vectors are what its peak memory is made of.
@@ -477,51 +477,19 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
                     (ts, te, None) => (ts.or(te), te.or(ts)),
                     (None, None, Some(_)) => (None, None),
                 };
-                Raw {
-                    event: i,
-                    end_event: Link::new(Some(j)),
-                    start: start.into(),
-                    end: stop.into(),
-                    instant: false,
-                    open: false,
-                }
+                Raw { event: index(i), end_event: Link::new(Some(j)), start: start.into(), end: stop.into() }
             }
-            None => match (e.time.get(), e.duration_ms.get()) {
-                (Some(t), Some(d)) if anchor == Anchor::End => Raw {
-                    event: i,
-                    end_event: Link::NONE,
-                    start: Some(t.add_ms(-d)).into(),
-                    end: Some(t).into(),
-                    instant: false,
-                    open: false,
-                },
-                (Some(t), Some(d)) => Raw {
-                    event: i,
-                    end_event: Link::NONE,
-                    start: Some(t).into(),
-                    end: Some(t.add_ms(d)).into(),
-                    instant: false,
-                    open: false,
-                },
-                (t, _) if starts_a_pair(&e.kind) => {
+            None => {
+                let t = e.time.get();
+                let (start, end) = match (t, e.duration_ms.get(), lone_shape(e)) {
+                    (Some(t), Some(d), _) if anchor == Anchor::End => (Some(t.add_ms(-d)), Some(t)),
+                    (Some(t), Some(d), _) => (Some(t), Some(t.add_ms(d))),
                     // A start without its end: open until the session's last known time.
-                    let end = match (t, last_time) {
-                        (Some(t), Some(l)) => Some(t.max(l)),
-                        (t, _) => t,
-                    };
-                    Raw {
-                        event: i,
-                        end_event: Link::NONE,
-                        start: t.into(),
-                        end: end.into(),
-                        instant: false,
-                        open: true,
-                    }
-                }
-                (t, _) => {
-                    Raw { event: i, end_event: Link::NONE, start: t.into(), end: t.into(), instant: true, open: false }
-                }
-            },
+                    (Some(t), _, Lone::Open) => (Some(t), Some(last_time.map_or(t, |l| t.max(l)))),
+                    _ => (t, t),
+                };
+                Raw { event: index(i), end_event: Link::NONE, start: start.into(), end: end.into() }
+            }
         };
         raw_of_event[i] = index(raws.len());
         raws.push(raw);
@@ -538,9 +506,10 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     // 4 bytes a span (not an Option<usize>'s 16): this scratch is part of the load's peak.
     let mut parent: Vec<Link> = vec![Link::NONE; n];
     for (r, raw) in raws.iter().enumerate() {
-        let e = &events[raw.event];
-        let Some(pid) = parents.id(events, raw.event) else { continue };
-        match parents.event(raw.event).map(|pe| raw_of_event[pe] as usize) {
+        let event = raw.event as usize;
+        let e = &events[event];
+        let Some(pid) = parents.id(events, event) else { continue };
+        match parents.event(event).map(|pe| raw_of_event[pe] as usize) {
             Some(p) if p == r => {
                 if *pid == e.id {
                     warnings.push(Warning::trace(&e.id, "is its own parent; shown as a root"));
@@ -565,7 +534,7 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
                 Some(p) if state[p] == 1 => {
                     parent[u] = Link::NONE;
                     warnings.push(Warning::trace(
-                        &events[raws[u].event].id,
+                        &events[raws[u].event as usize].id,
                         "parent chain loops back to it; cut here and shown as a root",
                     ));
                     break;
@@ -633,8 +602,10 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
             }
         }
         let raw = &raws[r];
-        let first = &events[raw.event];
+        let event = raw.event as usize;
+        let first = &events[event];
         let end = raw.end_event.get().and_then(|j| events.get(j));
+        let lone = if end.is_some() { Lone::Call } else { lone_shape(first) };
         let failed = first.is_error() || end.is_some_and(TraceEvent::is_error);
         let mut kind = kind_of(first);
         if kind != SpanKind::Error && failed && end.is_some_and(TraceEvent::is_error) && kind == SpanKind::Other {
@@ -646,14 +617,14 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         span_of_raw[r] = index(spans.len());
         open_subtrees.push(spans.len());
         spans.push(Span {
-            event: raw.event,
+            event,
             end_event: raw.end_event,
             kind,
             start_ms,
             end_ms,
             timed,
-            instant: raw.instant,
-            open: raw.open,
+            instant: lone == Lone::Instant,
+            open: lone == Lone::Open,
             failed,
             depth,
             parent: parent_span,
@@ -675,6 +646,27 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
         .chain(data.row.completed.map(|c| rel(Some(c))))
         .fold(0.0, f64::max);
     Timeline { origin, spans, anchor, requested, end_ms, span_of_event, warnings }
+}
+
+/// What an event that is not one of a pair stands for, when it carries no duration.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lone {
+    /// A start and end pair, or an event with a duration: a call.
+    Call,
+    /// A pair's start whose end never came: open until the session's last known time.
+    Open,
+    /// A moment.
+    Instant,
+}
+
+fn lone_shape(e: &TraceEvent) -> Lone {
+    if e.time.get().is_some() && e.duration_ms.get().is_some() {
+        Lone::Call
+    } else if starts_a_pair(&e.kind) {
+        Lone::Open
+    } else {
+        Lone::Instant
+    }
 }
 
 fn starts_a_pair(kind: &str) -> bool {
