@@ -1,7 +1,7 @@
 //! Idle gaps: the long stretches of a session in which nothing but the session itself runs,
 //! shaded on the Gantt chart and its overview.
 
-use crate::analysis::timeline::{SpanKind, Timeline};
+use crate::analysis::timeline::{Span, SpanKind, Timeline};
 
 /// No gap is shorter than this, however short the session.
 const MIN_GAP_MS: f64 = 1000.0;
@@ -16,17 +16,24 @@ pub fn idle_gaps(timeline: &Timeline) -> Vec<(f64, f64)> {
         return Vec::new();
     }
     let min_gap = (0.05 * session_ms).max(MIN_GAP_MS);
-    let mut active: Vec<(f64, f64)> = timeline
-        .spans
-        .iter()
-        .filter(|s| s.timed && !(s.kind == SpanKind::Session && s.parent.get().is_none()))
-        .map(|s| (s.start_ms, s.end_ms.max(s.start_ms)))
-        .filter(|(s, e)| s.is_finite() && e.is_finite())
-        .collect();
-    active.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // The active spans as indices (4 bytes each, counted first and sized once) sorted in
+    // place by start: a session of a million events has most of a million, and pairs of
+    // times in a growing vector, sorted with a buffer beside, took over 20 MB at its peak.
+    // Equal starts may come in any order: the gaps found are the same.
+    let spans = &timeline.spans;
+    let is_active = |s: &&Span| {
+        s.timed
+            && !(s.kind == SpanKind::Session && s.parent.get().is_none())
+            && s.start_ms.is_finite()
+            && s.end_ms.max(s.start_ms).is_finite()
+    };
+    let mut active: Vec<u32> = Vec::with_capacity(spans.iter().filter(is_active).count());
+    active.extend(spans.iter().enumerate().filter(|(_, s)| is_active(s)).filter_map(|(i, _)| u32::try_from(i).ok()));
+    let bounds = |i: u32| spans.get(i as usize).map_or((0.0, 0.0), |s| (s.start_ms, s.end_ms.max(s.start_ms)));
+    active.sort_unstable_by(|&a, &b| bounds(a).0.total_cmp(&bounds(b).0));
     let mut gaps = Vec::new();
     let mut busy_until = 0.0f64;
-    for (start, end) in active {
+    for (start, end) in active.into_iter().map(bounds) {
         if start - busy_until > min_gap {
             gaps.push((busy_until, start));
         }

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::analysis::timeline::{SpanKind, Timeline};
+use crate::analysis::timeline::{Span, SpanKind, Timeline};
 use crate::analysis::tools::{UNNAMED_TOOL, tool_call};
 use crate::analysis::{AnalyzedSession, Link};
 use crate::model::{CallArgs, TraceEvent};
@@ -156,19 +156,24 @@ pub fn similarity(a: &[u32], b: &[u32]) -> f64 {
     both as f64 / (a.len() + b.len() - both) as f64
 }
 
-/// One tool call as the finder sees it.
+/// One tool call as the finder sees it: 48 bytes (a big session has hundreds of thousands).
 struct Call<'a> {
-    span: usize,
+    span: u32,
+    step: Link,
+    /// The call's last event (where its window of waste starts or ends).
+    last_event: u32,
+    timed: bool,
     tool: ArcStr,
     args: Option<&'a CallArgs>,
-    step: Option<usize>,
-    /// The call's last event (where its window of waste starts or ends).
-    last_event: usize,
-    end_ms: Option<f64>,
+    end_ms: f64,
     duration_ms: f64,
 }
 
 impl Call<'_> {
+    fn end_ms(&self) -> Option<f64> {
+        self.timed.then_some(self.end_ms)
+    }
+
     /// Tool and argument hash, `None` without arguments.
     fn key(&self) -> Option<(&str, u64)> {
         self.args.map(|a| (&*self.tool, a.hash))
@@ -201,27 +206,27 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
         };
     }
     let unnamed: ArcStr = ArcStr::from(UNNAMED_TOOL);
-    let mut calls: Vec<Call<'_>> = spans
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| tool_call(s, events).is_some())
-        .map(|(i, s)| {
-            let first = events.get(s.event);
-            let end = s.end_event.get().and_then(|e| events.get(e));
-            let tool = first.and_then(|e| e.info.tool.clone()).or_else(|| end.and_then(|e| e.info.tool.clone()));
-            let args = first.and_then(|e| e.info.args.as_deref()).or_else(|| end.and_then(|e| e.info.args.as_deref()));
-            Call {
-                span: i,
-                tool: tool.unwrap_or_else(|| ArcStr::clone(&unnamed)),
-                args,
-                step: step_of[i].get(),
-                last_event: s.end_event.get().map_or(s.event, |e| e.max(s.event)),
-                end_ms: s.timed.then_some(s.end_ms),
-                duration_ms: s.duration_ms(),
-            }
-        })
-        .collect();
-    calls.sort_by_key(|c| (spans[c.span].event, c.span));
+    let is_call = |(_, s): &(usize, &Span)| tool_call(s, events).is_some();
+    // Counted first, then sized once: this scratch is part of a big session's peak memory.
+    let mut calls: Vec<Call<'_>> = Vec::with_capacity(spans.iter().enumerate().filter(is_call).count());
+    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    calls.extend(spans.iter().enumerate().filter(is_call).map(|(i, s)| {
+        let first = events.get(s.event);
+        let end = s.end_event.get().and_then(|e| events.get(e));
+        let tool = first.and_then(|e| e.info.tool.clone()).or_else(|| end.and_then(|e| e.info.tool.clone()));
+        let args = first.and_then(|e| e.info.args.as_deref()).or_else(|| end.and_then(|e| e.info.args.as_deref()));
+        Call {
+            span: index(i),
+            step: step_of[i],
+            last_event: index(s.end_event.get().map_or(s.event, |e| e.max(s.event))),
+            timed: s.timed,
+            tool: tool.unwrap_or_else(|| ArcStr::clone(&unnamed)),
+            args,
+            end_ms: s.end_ms,
+            duration_ms: s.duration_ms(),
+        }
+    }));
+    calls.sort_by_key(|c| (spans.get(c.span as usize).map(|s| s.event), c.span));
     let n = calls.len();
     let calls_without_args = calls.iter().filter(|c| c.args.is_none()).count();
 
@@ -246,19 +251,21 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
     // Equal calls inside one step, not all in one run: the calls sorted by (step, tool,
     // arguments, position), so each group is one stretch (no table of small vectors).
     drop(step_of);
-    let mut keyed: Vec<(usize, &str, u64, usize)> = calls
-        .iter()
-        .enumerate()
-        .filter_map(|(p, c)| match (c.step, c.key()) {
-            (Some(step), Some((tool, hash))) => Some((step, tool, hash, p)),
+    fn keyed_of<'c>((p, c): (usize, &'c Call<'_>)) -> Option<(u32, &'c str, u64, u32)> {
+        let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        match (c.step.get(), c.key()) {
+            (Some(step), Some((tool, hash))) => Some((index(step), tool, hash, index(p))),
             _ => None,
-        })
-        .collect();
+        }
+    }
+    let mut keyed: Vec<(u32, &str, u64, u32)> =
+        Vec::with_capacity(calls.iter().enumerate().filter_map(keyed_of).count());
+    keyed.extend(calls.iter().enumerate().filter_map(keyed_of));
     keyed.sort_unstable();
     let mut in_step: Vec<Vec<usize>> = keyed
         .chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2))
         .filter(|g| g.len() >= min_calls)
-        .map(|g| g.iter().map(|k| k.3).collect::<Vec<usize>>())
+        .map(|g| g.iter().map(|k| k.3 as usize).collect::<Vec<usize>>())
         .filter(|g| !runs.iter().any(|&(a, b)| g.first().is_some_and(|&f| f >= a) && g.last().is_some_and(|&l| l < b)))
         .collect();
     drop(keyed);
@@ -345,7 +352,7 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
         .map(|(_, positions, period, _)| {
             let first = calls.get(*positions.get(period.checked_sub(1)?)?)?;
             let last = calls.get(*positions.last()?)?;
-            Some((first.last_event + 1, last.last_event + 1))
+            Some((first.last_event as usize + 1, last.last_event as usize + 1))
         })
         .collect();
     let mut at: Vec<usize> = ends.iter().flatten().flat_map(|&(from, to)| [from, to]).collect();
@@ -368,14 +375,15 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
             let last = calls.get(*positions.last()?)?;
             let (input_tokens, output_tokens, cost_usd) = between(from, to);
             let waste = Waste {
-                wall_ms: first.end_ms.zip(last.end_ms).map(|(f, l)| (l - f).max(0.0)),
+                wall_ms: first.end_ms().zip(last.end_ms()).map(|(f, l)| (l - f).max(0.0)),
                 calls_ms: positions.iter().skip(period).filter_map(|&p| calls.get(p)).map(|c| c.duration_ms).sum(),
                 input_tokens,
                 output_tokens,
                 cost_usd,
             };
-            let step = calls.get(positions[0]).and_then(|c| c.step);
-            let step = step.filter(|s| positions.iter().all(|&p| calls.get(p).is_some_and(|c| c.step == Some(*s))));
+            let step = calls.get(positions[0]).and_then(|c| c.step.get());
+            let step =
+                step.filter(|s| positions.iter().all(|&p| calls.get(p).is_some_and(|c| c.step.get() == Some(*s))));
             Some(Loop {
                 kind,
                 tools: positions
@@ -386,7 +394,7 @@ pub fn find_loops_in(timeline: &Timeline, events: &[TraceEvent], params: &LoopPa
                     .collect(),
                 period,
                 repeats: positions.len() / period - 1,
-                calls: positions.iter().filter_map(|&p| calls.get(p)).map(|c| c.span).collect(),
+                calls: positions.iter().filter_map(|&p| calls.get(p)).map(|c| c.span as usize).collect(),
                 min_similarity,
                 step,
                 waste,
@@ -663,6 +671,8 @@ mod tests {
 
     #[test]
     fn three_equal_calls_in_a_row_are_a_loop_with_their_waste() {
+        // A big session has hundreds of thousands of calls: the finder's record stays small.
+        assert!(size_of::<Call<'_>>() <= 48, "Call is {} bytes", size_of::<Call<'_>>());
         // Step 0: read a, llm, read a, llm, read a, then read b.
         let (t, events) =
             session(&[(0, "read:a"), (0, "llm"), (0, "read:a"), (0, "llm"), (0, "read:a"), (0, "read:b")]);
