@@ -156,23 +156,26 @@ impl SessionModel {
                 })
                 .collect()
         });
-        self.rows = visible_rows(t, &self.collapsed, keep.as_deref());
+        // The old rows go first and loops fold in place: a session of a million events has
+        // megabytes of rows, and two copies at once would add to its peak memory.
+        drop(std::mem::take(&mut self.rows));
+        let mut rows = visible_rows(t, &self.collapsed, keep.as_deref());
+        drop(keep);
         if self.fold_loops && self.loop_repeat.iter().any(|&r| r) {
             // A loop's repeats go, with what hangs under them; the selection stays visible.
             let mut skip_until = 0;
-            let mut kept = Vec::with_capacity(self.rows.len());
-            for &s in &self.rows {
+            rows.retain(|&s| {
                 if s < skip_until {
-                    continue;
+                    return false;
                 }
                 if self.loop_repeat.get(s).copied().unwrap_or(false) && self.selected != Some(s) {
                     skip_until = t.spans[s].subtree_end().max(s + 1);
-                    continue;
+                    return false;
                 }
-                kept.push(s);
-            }
-            self.rows = kept;
+                true
+            });
         }
+        self.rows = rows;
         let mut hit_spans: Vec<usize> =
             self.search.hits.iter().enumerate().filter(|(_, h)| **h).map(|(i, _)| i).collect();
         if !hit_spans.is_empty() {
