@@ -267,7 +267,14 @@ pub(crate) fn add_spans(s: &mut Summary, data: &SessionData, timeline: &Timeline
     let mut tools: Vec<ToolStats> = tools.into_values().collect();
     tools.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
     s.tools = tools;
-    calls.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    // Only the slowest few are listed: selected first, then those few sorted (the order is
+    // total, so this is what sorting every call would give).
+    let slower = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if calls.len() > SLOWEST_LISTED && SLOWEST_LISTED > 0 {
+        calls.select_nth_unstable_by(SLOWEST_LISTED - 1, slower);
+        calls.truncate(SLOWEST_LISTED);
+    }
+    calls.sort_by(slower);
     s.slowest = calls.iter().take(SLOWEST_LISTED).map(|&(_, i)| call_ref(data, timeline, i)).collect();
     s.timeline_ms = timeline.end_ms;
 }
@@ -306,6 +313,30 @@ mod usage_tests {
     use super::*;
     use crate::analysis::fixtures::{sample_session, span};
     use crate::model::TraceEvent;
+
+    #[test]
+    fn the_slowest_calls_are_those_a_full_sort_lists_first() {
+        // 40 calls with many equal durations (ties: earlier span first), more than are listed.
+        let mut s = sample_session();
+        let first = s.timeline.spans.len();
+        for i in 0..40 {
+            let ms = ((i * 7) % 5) as f64 * 100.0 + 50.0;
+            let mut call = span(SpanKind::Tool, (i as f64, i as f64 + ms), 1, Some(0), first + i + 1);
+            call.event = 2;
+            s.timeline.spans.push(call);
+        }
+        let summary = summarize(&s.data, &s.timeline);
+        let spans = &s.timeline.spans;
+        let mut all: Vec<usize> = (0..spans.len())
+            .filter(|&i| {
+                let sp = &spans[i];
+                sp.timed && !sp.open && !sp.instant && (sp.kind == SpanKind::Tool || sp.kind == SpanKind::Llm)
+            })
+            .collect();
+        all.sort_by(|&a, &b| spans[b].duration_ms().total_cmp(&spans[a].duration_ms()).then(a.cmp(&b)));
+        let listed: Vec<usize> = summary.slowest.iter().map(|c| c.span).collect();
+        assert_eq!(listed, all[..SLOWEST_LISTED]);
+    }
 
     #[test]
     fn tools_and_event_types_sum_their_tokens_and_cost() {
