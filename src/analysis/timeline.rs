@@ -648,10 +648,10 @@ pub fn build(data: &SessionData, requested: Anchor) -> Timeline {
     Timeline { origin, spans, anchor, requested, end_ms, span_of_event, warnings }
 }
 
-/// What an event that is not one of a pair stands for, when it carries no duration.
+/// The shape of an event's span: the pair it starts, or what the event alone stands for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Lone {
-    /// A start and end pair, or an event with a duration: a call.
+    /// A start and end pair, or a timed event with a duration: a call.
     Call,
     /// A pair's start whose end never came: open until the session's last known time.
     Open,
@@ -659,6 +659,7 @@ enum Lone {
     Instant,
 }
 
+/// The shape of the span of `e` when no end event pairs with it.
 fn lone_shape(e: &TraceEvent) -> Lone {
     if e.time.get().is_some() && e.duration_ms.get().is_some() {
         Lone::Call
