@@ -34,8 +34,19 @@ fi
 TMP=$(mktemp -d)
 APP_PID=
 pid=
-# Under xvfb-run, APP_PID is the wrapper and the app is $pid: both are ended.
-cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; [[ -n "$APP_PID" ]] && kill "$APP_PID" 2>/dev/null; rm -rf "$TMP"; }
+# Under xvfb-run, APP_PID is the wrapper and the app is $pid. The app goes first and the
+# wrapper is given a few seconds to end by itself, which stops its Xvfb server (killed, the
+# wrapper leaves the server running); then both are ended.
+stop_app() {
+    [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
+    if [[ -n "$APP_PID" ]]; then
+        for ((w = 0; w < 50; w++)); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
+        kill "$APP_PID" 2>/dev/null || true
+    fi
+    APP_PID=
+    pid=
+}
+cleanup() { stop_app; rm -rf "$TMP"; }
 trap cleanup EXIT
 export TRACE_INSPECTOR_CACHE_DIR="$TMP/cache"
 
@@ -151,6 +162,5 @@ if [[ -n "${PERF_PID:-}" ]]; then
         '/^ +[0-9.]+%/ {printf "  thread %-14s %5.1f%% of one core\n", $3, 100 * $2 / 499 / s}'
 fi
 grep -c "read in full again" "$TMP/app.log" | xargs printf 'full re-reads during the run: %s\n' || true
-kill "$pid" "$APP_PID" 2>/dev/null || true
-APP_PID=
+stop_app
 printf 'machine: %s cores, %s\n' "$(nproc)" "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
