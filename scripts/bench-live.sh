@@ -34,18 +34,8 @@ fi
 TMP=$(mktemp -d)
 APP_PID=
 pid=
-# Under xvfb-run, APP_PID is the wrapper and the app is $pid. The app goes first and the
-# wrapper is given a few seconds to end by itself, which stops its Xvfb server (killed, the
-# wrapper leaves the server running); then both are ended.
-stop_app() {
-    [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
-    if [[ -n "$APP_PID" ]]; then
-        for ((w = 0; w < 50; w++)); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
-        kill "$APP_PID" 2>/dev/null || true
-    fi
-    APP_PID=
-    pid=
-}
+# The app and, under xvfb-run, its wrapper: see scripts/stop-app.sh.
+source scripts/stop-app.sh
 cleanup() { stop_app; rm -rf "$TMP"; }
 trap cleanup EXIT
 export TRACE_INSPECTOR_CACHE_DIR="$TMP/cache"

@@ -204,16 +204,8 @@ fi
 # display: the load time the app logs when it shows the session, and the process's peak RSS
 # (VmHWM) then, beside the empty window's. Measures whatever the session model is at the time.
 app_peak() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
-# stop_app: ends the app (under xvfb-run, APP_PID is the wrapper: the app is $pid). The app
-# goes first and the wrapper is left to end by itself, which stops its Xvfb server; killed,
-# the wrapper would leave the server running.
-stop_app() {
-    [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null
-    for ((w = 0; w < 50; w++)); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
-    kill "$APP_PID" 2>/dev/null || true
-    wait "$APP_PID" 2>/dev/null || true
-    APP_PID=
-}
+# stop_app (scripts/stop-app.sh) ends it.
+source scripts/stop-app.sh
 if scale "app 1M" && { [[ -n "${DISPLAY:-}" ]] || command -v xvfb-run >/dev/null; }; then
     run_app=("$BIN")
     [[ -n "${DISPLAY:-}" ]] || run_app=(xvfb-run -a -s "-screen 0 1400x900x24" "$BIN")

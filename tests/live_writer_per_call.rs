@@ -15,9 +15,9 @@
 //!
 //! Two variants: the plain path with the writer writing for 20 s straight (longer on a busy
 //! machine, until at least 20 of its closes have taken the `-wal` away; the app's watcher
-//! joins after that, for the last 8 s at least); and a symlink to the file (the readers use the link), the
-//! writer writing in bursts (one agent run each) and pausing long enough that the `-wal`
-//! disappears between them (checked: it must have, in at least three pauses).
+//! joins after that, for the last 8 s at least); and a symlink to the file (the readers use
+//! the link), the writer writing in bursts (one agent run each) and pausing long enough that
+//! the `-wal` disappears between them (checked: it must have, in at least three pauses).
 //!
 //! The writer is this test binary run again with [`WRITER_ENV`] set (the lock-holder pattern
 //! of `tests/common`): no other runtime is needed. The files live on tmpfs when there is one
@@ -203,6 +203,7 @@ fn write_per_call(path: &Path, plan: Plan) -> Value {
     let (mut closes, mut closes_wal_gone, mut pauses_wal_gone, mut idle_reads) = (0u64, 0u64, 0u64, 0u64);
     let mut writing = Duration::ZERO;
     let mut covered_at: Option<Instant> = None;
+    let after_covered = Duration::from_millis(plan.after_covered_ms);
     let started = Instant::now();
     for burst in 0..plan.bursts {
         let burst_start = Instant::now();
@@ -210,7 +211,6 @@ fn write_per_call(path: &Path, plan: Plan) -> Value {
         let mut in_burst = 0u64;
         let mut session = String::new();
         let mut in_session = 0u64;
-        let after_covered = Duration::from_millis(plan.after_covered_ms);
         loop {
             let t = burst_start.elapsed();
             if covered_at.is_none() && (closes_wal_gone >= plan.min_closes_gone || t >= burst_len * 3) {
