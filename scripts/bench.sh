@@ -207,6 +207,9 @@ app_peak() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 # stop_app (scripts/stop-app.sh) ends it.
 source scripts/stop-app.sh
 if scale "app 1M" && { [[ -n "${DISPLAY:-}" ]] || command -v xvfb-run >/dev/null; }; then
+    # sqlite3's time for the rows (when the timeline case did not take it): first, so that the
+    # file is in the page cache for the app as it is for sqlite3.
+    ref=${ref1m:-$(RUNS=1 ROUND=1 WARMUP=0 median_pair "true" "sqlite3 $ONE1M \"$Q_SESSION1M\"" | awk '{print $2}')}
     run_app=("$BIN")
     [[ -n "${DISPLAY:-}" ]] || run_app=(xvfb-run -a -s "-screen 0 1400x900x24" "$BIN")
     RUST_LOG=info "${run_app[@]}" "$ONE1M" --session "$SESSION1M" >"$TMP/app1m.log" 2>&1 &
@@ -223,7 +226,6 @@ if scale "app 1M" && { [[ -n "${DISPLAY:-}" ]] || command -v xvfb-run >/dev/null
     pid=$(pgrep -n -f "^$BIN\$" || true)
     empty=$( [[ -n "$pid" ]] && app_peak "$pid" || echo 0)
     stop_app
-    ref=${ref1m:-$(RUNS=1 ROUND=1 WARMUP=0 median_pair "true" "sqlite3 $ONE1M \"$Q_SESSION1M\"" | awk '{print $2}')}
     if [[ -n "$load_ms" ]]; then
         printf '%-40s %10s %12s %6sx %6sx  %-6s\n' "app 1M: session shown" "$load_ms" "$ref" \
             "$(python3 -c "print('%.2f' % ($load_ms / $ref))")" "1.5" "$(python3 -c "print('pass' if $load_ms / $ref <= 1.5 else 'FAIL')")"
