@@ -448,8 +448,10 @@ fn run_with(command: Command, out: &mut dyn io::Write) -> Result<()> {
         Command::Timeline { file, session, json, anchor } => {
             let analyzed = load(&file, &session, anchor.into())?;
             if json {
+                let started = std::time::Instant::now();
                 json::write_spans(&analyzed, out)?;
                 writeln!(out)?;
+                log::debug!("spans written in {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
             } else {
                 write!(out, "{}", text::TimelineText.export(&analyzed))?;
             }
@@ -603,10 +605,20 @@ fn cached(store: &Store, no_cache: bool) -> Result<Option<crate::store::Live>> {
 }
 
 fn load(file: &Path, session: &str, anchor: Anchor) -> Result<analysis::AnalyzedSession> {
+    let started = std::time::Instant::now();
     let store = open(file)?;
     let id = store.resolve_session(session)?;
     let data = store.load_session(&id, None)?;
-    Ok(analysis::analyze(data, anchor))
+    let read = started.elapsed();
+    let analyzed = analysis::analyze(data, anchor);
+    log::debug!(
+        "session {} read in {:.0} ms ({} events), analysed in {:.0} ms",
+        crate::terminal::one_line(&id),
+        read.as_secs_f64() * 1000.0,
+        analyzed.data.events.len(),
+        (started.elapsed() - read).as_secs_f64() * 1000.0
+    );
+    Ok(analyzed)
 }
 
 /// `compare`: loads both sessions (on two threads), compares them and prints the result;

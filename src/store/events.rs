@@ -414,15 +414,23 @@ impl Store {
             };
             Ok((count("<")?, count(">=")?))
         };
-        let here = counts(&self.conn).map_err(|e| self.err(e))?;
+        // The second connection opens and counts on another thread while this one counts.
+        let (db_path, counts) = (&self.db_path, &counts);
+        let (here, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(move || {
+                open_connection(db_path).and_then(|conn| {
+                    conn.execute_batch("BEGIN")?;
+                    let there = counts(&conn)?;
+                    Ok((conn, there))
+                })
+            });
+            let here = counts(&self.conn);
+            (here, second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        let here = here.map_err(|e| self.err(e))?;
         // A writer may commit between the two connections' first reads. The second one is
         // used only when it sees as many of the session's rows on both sides of the middle as
         // this one (a writer appends: equal counts are equal rows); else one connection reads.
-        let second = open_connection(&self.db_path).and_then(|conn| {
-            conn.execute_batch("BEGIN")?;
-            let there = counts(&conn)?;
-            Ok((conn, there))
-        });
         match second {
             Ok((conn, there)) if there == here => {
                 let size = |n: i64| usize::try_from(n).unwrap_or(0).min(MAX_RESERVED_EVENTS);
