@@ -51,82 +51,22 @@ impl Diagnosis {
 #[must_use]
 pub fn diagnose(session: &AnalyzedSession, params: &DiagnosisParams) -> Diagnosis {
     let events = &session.data.events;
-    // A big session's loops (about half of the work: 125 ms of 270 for a million events) are
-    // found on a second thread while this one does the rest.
-    let (loops, (critical_path, stalls, context, usual_gap_ms)) = if events.len() >= PARALLEL_EVENTS {
-        std::thread::scope(|scope| {
-            let loops = scope.spawn(|| find_loops(session, &params.loops));
-            let rest = the_rest(session, params);
-            (loops.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), rest)
-        })
-    } else {
-        (find_loops(session, &params.loops), the_rest(session, params))
-    };
     Diagnosis {
-        critical_path,
-        stalls,
-        loops,
-        context,
+        // Only the ranked spans and the members' indices: the whole path is never held.
+        critical_path: critical_path(session),
+        stalls: stalls(session, &params.stalls),
+        loops: find_loops(session, &params.loops),
+        context: context_growth(session, &params.windows, &params.context),
         last_event: events.iter().filter_map(|e| e.time.get()).max(),
-        usual_gap_ms,
+        usual_gap_ms: usual_gap_ms(events),
         running: session.data.row.status == "running",
     }
-}
-
-/// Sessions with at least this many events are diagnosed on two threads.
-const PARALLEL_EVENTS: usize = 20_000;
-
-/// Everything but the loops: the critical path (only the ranked spans and the members'
-/// indices: the whole path is never held), the stalls, the context growth and the usual gap.
-fn the_rest(
-    session: &AnalyzedSession,
-    params: &DiagnosisParams,
-) -> (CriticalPath, Vec<Stall>, ContextGrowth, Option<f64>) {
-    (
-        critical_path(session),
-        stalls(session, &params.stalls),
-        context_growth(session, &params.windows, &params.context),
-        usual_gap_ms(&session.data.events),
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::analysis::fixtures::sample_session;
-
-    #[test]
-    fn a_big_session_diagnosed_on_two_threads_is_diagnosed_as_on_one() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("big.db");
-        let config = crate::demo::DemoConfig {
-            sessions: 1,
-            events_per_session: Some(PARALLEL_EVENTS + 5_000),
-            seed: 11,
-            raw_io: false,
-            ..crate::demo::DemoConfig::default()
-        };
-        crate::demo::generate(&path, &config).unwrap_or_else(|e| panic!("{e}"));
-        let store = crate::store::Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        let id = store.list_sessions().unwrap_or_else(|e| panic!("{e}")).sessions[0].id.clone();
-        let data = store.load_session(&id, None).unwrap_or_else(|e| panic!("{e}"));
-        let session = crate::analysis::analyze(data, crate::analysis::Anchor::Auto);
-        assert!(session.data.events.len() >= PARALLEL_EVENTS);
-        let params = DiagnosisParams::default();
-        let (critical_path, stalls, context, usual_gap_ms) = the_rest(&session, &params);
-        let one_thread = Diagnosis {
-            critical_path,
-            stalls,
-            loops: find_loops(&session, &params.loops),
-            context,
-            last_event: session.data.events.iter().filter_map(|e| e.time.get()).max(),
-            usual_gap_ms,
-            running: session.data.row.status == "running",
-        };
-        let diagnosis = diagnose(&session, &params);
-        assert!(!diagnosis.loops.loops.is_empty() && !diagnosis.critical_path.wall_ms.is_nan());
-        assert_eq!(diagnosis, one_thread);
-    }
 
     #[test]
     fn one_value_for_the_views() {
